@@ -1,0 +1,39 @@
+# emocare: `make install` then `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check
+OPENCV := opencv-python==4.14.0.94
+FER    := fer==25.10.3
+
+.PHONY: install test system-deps sounds clean
+
+install:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q -U pip 'setuptools<81' wheel
+	$(PIP) install -e '.[test]'
+	# fer without facenet-pytorch (a multi-GB CUDA torch, only for its optional MTCNN)
+	# and without moviepy (only its Video class uses it); its real imports are all installed above.
+	$(PIP) install --no-deps $(FER)
+	# deepface pulls opencv-contrib-python-headless, which overwrites the same cv2 folder
+	# with a build that has no window: remove every OpenCV wheel, then put back exactly one GUI build.
+	$(PIP) uninstall -y -q opencv-contrib-python-headless opencv-python-headless opencv-contrib-python opencv-python
+	$(PIP) install -q --no-deps --force-reinstall $(OPENCV)
+	$(BIN)/python -c "import cv2, os; assert cv2.__version__.startswith('4.'), cv2.__version__; assert os.path.isfile(cv2.data.haarcascades + 'haarcascade_frontalface_default.xml'); print('OpenCV', cv2.__version__, 'with Haar cascades')"
+	@echo "installed: $(BIN)/emocare"
+
+# System packages the full test suite uses (a virtual screen, screenshots, a CJK font,
+# offline speech and audio tools). Debian/Ubuntu, as root.
+system-deps:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		xvfb x11-utils imagemagick fonts-wqy-microhei fonts-dejavu-core fontconfig espeak-ng sox libgl1 libglib2.0-0 >/dev/null
+
+test:
+	$(BIN)/python -m pytest -q
+
+sounds:
+	$(BIN)/python sounds/generate.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,3 @@
+from emocare.cli import main
+
+main()

@@ -1,0 +1,99 @@
+"""Emotion engines behind one interface.
+
+An engine takes a BGR frame and returns ``Face`` values: box ``(x, y, w, h)``
+in that frame's pixels and 7 probabilities in ``EMOTIONS`` order summing to 1.
+Nothing outside ``emocare.engines`` knows which library is running.
+
+Adapters import their library inside their constructor, so importing this
+package stays cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from emocare.errors import EngineUnavailable, ModelMissing
+from emocare.faces import Face, Faces
+
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Engine(Protocol):
+    name: str
+
+    def analyze(self, image: np.ndarray) -> list[Face]:
+        """Faces found in a BGR uint8 image, boxes in that image's pixels."""
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    name: str  # the engine actually built
+    reason: str | None  # why auto chose it, when it fell back
+
+
+def choose(requested: str) -> EngineChoice:
+    """Resolve ``auto``: deepface when its weights are present (or can be fetched), else fer."""
+    if requested != "auto":
+        return EngineChoice(requested, None)
+    from emocare.engines import weights
+
+    if not weights.deepface_installed():
+        return EngineChoice("fer", "deepface is not installed")
+    if weights.emotion_weights_present():
+        return EngineChoice("deepface", None)
+    if weights.can_download():
+        return EngineChoice("deepface", None)
+    return EngineChoice(
+        "fer",
+        f"DeepFace's emotion weights are not at {weights.emotion_weights_path()} and cannot be downloaded (offline)",
+    )
+
+
+def build(name: str, detector: str = "opencv") -> Engine:
+    """Build the engine called ``name`` ('deepface' or 'fer')."""
+    if name == "deepface":
+        from emocare.engines.deepface_engine import DeepFaceEngine
+
+        return DeepFaceEngine(detector=detector)
+    if name in ("fer", "fer-keras"):
+        from emocare.engines.fer_engine import FerEngine
+
+        return FerEngine(detector=detector, use_tflite=(name == "fer"))
+    raise EngineUnavailable(f"unknown engine {name!r} (choose auto, deepface or fer)")
+
+
+def downscale(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    """``image`` shrunk so its longer side is at most ``max_side``, and the factor back."""
+    h, w = image.shape[:2]
+    longest = max(h, w)
+    if longest <= max_side:
+        return image, 1.0
+    import cv2
+
+    scale = max_side / longest
+    small = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    return small, longest / max_side
+
+
+def analyze_frame(engine: Engine, image: np.ndarray, *, max_side: int = 1280,
+                  frame_index: int = 0, t: float = 0.0, clock=time.perf_counter) -> Faces:
+    """Run ``engine`` on a (possibly downscaled) copy; boxes come back in ``image``'s pixels."""
+    h, w = image.shape[:2]
+    small, back = downscale(image, max_side)
+    started = clock()
+    found = engine.analyze(small)
+    ms = (clock() - started) * 1000.0
+    faces = tuple(f.scaled(back).clipped(w, h) if back != 1.0 else f.clipped(w, h) for f in found)
+    faces = tuple(f for f in faces if f.box[2] > 0 and f.box[3] > 0)
+    return Faces(faces=faces, frame_index=frame_index, t=t, engine=engine.name, ms=ms, size=(w, h))
+
+
+__all__ = ["Engine", "EngineChoice", "EngineUnavailable", "ModelMissing", "analyze_frame", "build", "choose", "downscale"]

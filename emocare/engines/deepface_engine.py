@@ -1,0 +1,64 @@
+"""DeepFace adapter: ``DeepFace.analyze(actions=['emotion'])`` → ``Face`` values.
+
+DeepFace reports percentages (0-100); they are normalised to probabilities.
+With ``enforce_detection=False`` DeepFace returns the whole image with
+``face_confidence == 0`` when it finds no face: that is treated as no face.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+
+import numpy as np
+
+from emocare.engines import _quiet, weights
+from emocare.errors import EngineUnavailable
+from emocare.faces import Face, scores_from_mapping
+
+log = logging.getLogger(__name__)
+
+DETECTORS_OFFLINE = ("opencv", "skip")  # detectors that need no download of their own
+
+
+class DeepFaceEngine:
+    name = "deepface"
+
+    def __init__(self, detector: str = "opencv"):
+        if importlib.util.find_spec("deepface") is None:
+            raise EngineUnavailable("deepface is not installed (run 'make install' or 'pip install deepface tf-keras')")
+        weights.require_emotion_weights()
+        self.detector = detector
+        try:
+            with _quiet.quiet_imports():
+                from deepface import DeepFace
+                from deepface.modules import modeling
+
+                # load the model once, now, so the first frame is not slow and errors surface here
+                model = modeling.build_model(task="facial_attribute", model_name="Emotion")
+                model.predict(np.zeros((48, 48, 3), dtype=np.float32))  # warm-up: builds the graph now
+        except ImportError as exc:
+            raise EngineUnavailable(f"deepface cannot be imported: {exc} (try 'make install')") from exc
+        except ValueError as exc:  # deepface raises ValueError when a download fails
+            raise weights.ModelMissing(weights.missing_message()) from exc
+        self._deepface = DeepFace
+
+    def analyze(self, image: np.ndarray) -> list[Face]:
+        results = self._deepface.analyze(
+            image,
+            actions=["emotion"],
+            detector_backend=self.detector,
+            enforce_detection=False,
+            silent=True,
+        )
+        faces = []
+        for r in results:
+            if self.detector != "skip" and float(r.get("face_confidence", 0) or 0) <= 0:
+                continue
+            region = r["region"]
+            box = (int(region["x"]), int(region["y"]), int(region["w"]), int(region["h"]))
+            faces.append(Face(box=box, scores=scores_from_mapping(r["emotion"])))
+        return faces
+
+    def close(self) -> None:
+        pass

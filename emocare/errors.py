@@ -1,0 +1,43 @@
+"""Typed errors. Library code raises these; only ``cli.py`` maps them to exit codes."""
+
+
+class EmocareError(Exception):
+    """Base of every error emocare reports to the user as one line."""
+
+    exit_code = 1
+
+
+class InputError(EmocareError):
+    """An input file or folder cannot be read as an image or video."""
+
+    exit_code = 1
+
+
+class SourceError(EmocareError):
+    """A camera or stream cannot be opened (or was lost for good)."""
+
+    exit_code = 3
+
+
+class EngineUnavailable(EmocareError):
+    """The chosen emotion engine (or its detector) is not installed."""
+
+    exit_code = 4
+
+
+class ModelMissing(EmocareError):
+    """Model weights are not on disk and cannot be fetched."""
+
+    exit_code = 5
+
+
+class ConfigError(EmocareError):
+    """The config file or a setting is invalid."""
+
+    exit_code = 2
+
+
+class JournalError(EmocareError):
+    """A journal file cannot be read or written."""
+
+    exit_code = 1

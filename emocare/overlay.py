@@ -1,0 +1,262 @@
+"""Drawing, and only drawing: layers that take an image and data and return the image.
+
+Style goes in the constructor, data in the call (supervision's annotators).
+The same layers draw ``analyze --annotate`` files and the live window.
+``window.py`` shows what these draw; nothing here calls ``imshow``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from emocare.faces import EMOTIONS, UNCERTAIN, Face, Faces
+
+log = logging.getLogger(__name__)
+
+# BGR
+COLORS: dict[str, tuple[int, int, int]] = {
+    "angry": (40, 40, 220),
+    "disgust": (40, 140, 60),
+    "fear": (160, 60, 150),
+    "happy": (40, 200, 250),
+    "sad": (200, 120, 40),
+    "surprise": (220, 200, 40),
+    "neutral": (180, 180, 180),
+    UNCERTAIN: (128, 128, 128),
+}
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def _scale(image: np.ndarray) -> float:
+    h, w = image.shape[:2]
+    return max(0.5, min(4.0, max(h, w) / 900.0))
+
+
+def _text(image, text, org, scale, color, thickness=1, bg=None) -> None:
+    (tw, th), base = cv2.getTextSize(text, FONT, scale, thickness)
+    x, y = int(org[0]), int(org[1])
+    if bg is not None:
+        cv2.rectangle(image, (x - 2, y - th - 3), (x + tw + 2, y + base + 1), bg, -1)
+    cv2.putText(image, text, (x, y), FONT, scale, color, thickness, cv2.LINE_AA)
+
+
+def face_label(face: Face) -> tuple[str, str, float]:
+    """(label text, mood, confidence): the smoothed mood when there is one, else the raw dominant."""
+    if face.mood is not None:
+        mood, conf = face.mood.label, face.mood.confidence
+    else:
+        mood, conf = face.dominant, face.confidence
+    prefix = f"#{face.track_id} " if face.track_id is not None else ""
+    return f"{prefix}{mood} {conf * 100:.0f}%", mood, conf
+
+
+class FaceLayer:
+    """Per face: box, label (id, mood, confidence) and the 7 score bars."""
+
+    def __init__(self, thickness: int | None = None, bars: bool = True):
+        self.thickness = thickness
+        self.bars = bars
+
+    def draw(self, image: np.ndarray, faces: Faces | Sequence[Face]) -> np.ndarray:
+        s = _scale(image)
+        t = self.thickness or max(2, round(2 * s))
+        h_img, w_img = image.shape[:2]
+        for face in faces:
+            x, y, w, h = face.box
+            label, mood, _ = face_label(face)
+            color = COLORS.get(mood, COLORS[UNCERTAIN])
+            cv2.rectangle(image, (x, y), (x + w, y + h), color, t)
+            fs = 0.55 * s
+            ly = y - 6 if y - 6 > 20 * s else y + h + int(22 * s)
+            _text(image, label, (x, ly), fs, (0, 0, 0), max(1, round(s)), bg=color)
+            if self.bars:
+                self._bars(image, face, x, y, w, h, s, w_img, h_img)
+        return image
+
+    def _bars(self, image, face, x, y, w, h, s, w_img, h_img) -> None:
+        """The 7 score bars in a panel under the box (above it when there is no room)."""
+        scores = face.mood.scores if face.mood is not None else face.scores
+        row = max(8, int(11 * s))
+        fs = 0.32 * s
+        label_w = int(44 * s)
+        total_w = max(int(120 * s), min(w, int(200 * s)))
+        bar_w = total_w - label_w - 4
+        panel_h = row * len(EMOTIONS) + 4
+        bx = max(0, min(x, w_img - total_w))
+        by = y + h + 4
+        if by + panel_h > h_img:
+            by = max(0, y - panel_h - int(26 * s))
+        overlay = image.copy()
+        cv2.rectangle(overlay, (bx, by), (bx + total_w, by + panel_h), (30, 30, 30), -1)
+        cv2.addWeighted(overlay, 0.6, image, 0.4, 0, dst=image)
+        for i, (name, p) in enumerate(zip(EMOTIONS, scores)):
+            ry = by + 2 + i * row
+            _text(image, name[:8], (bx + 2, ry + row - 2), fs, (235, 235, 235), 1)
+            x0 = bx + label_w
+            cv2.rectangle(image, (x0, ry + 2), (x0 + bar_w, ry + row - 2), (70, 70, 70), -1)
+            cv2.rectangle(image, (x0, ry + 2), (x0 + int(bar_w * float(p)), ry + row - 2), COLORS[name], -1)
+
+
+@dataclass(frozen=True)
+class HeaderInfo:
+    display_fps: float
+    analysis_fps: float
+    engine: str
+    source: str
+    status: str = ""  # e.g. "reconnecting", "paused", "muted"
+
+
+class HeaderLayer:
+    def draw(self, image: np.ndarray, info: HeaderInfo) -> np.ndarray:
+        s = _scale(image)
+        h = int(26 * s)
+        overlay = image.copy()
+        cv2.rectangle(overlay, (0, 0), (image.shape[1], h), (20, 20, 20), -1)
+        cv2.addWeighted(overlay, 0.6, image, 0.4, 0, dst=image)
+        text = f"emocare | {info.engine} | {info.source} | display {info.display_fps:4.1f} fps | analysis {info.analysis_fps:4.1f} fps"
+        _text(image, text, (8, h - int(8 * s)), 0.45 * s, (240, 240, 240), 1)
+        if info.status:
+            (tw, _), _ = cv2.getTextSize(info.status, FONT, 0.5 * s, 1)
+            _text(image, info.status, (image.shape[1] - tw - 10, h + int(22 * s)), 0.5 * s, (0, 0, 0), 1, bg=(60, 200, 255))
+        return image
+
+
+class MoodStripLayer:
+    """The primary person's mood over the last ``span_s`` seconds, along the bottom."""
+
+    def __init__(self, span_s: float = 60.0):
+        self.span_s = span_s
+
+    def draw(self, image: np.ndarray, history: Sequence[tuple[float, str]], now: float) -> np.ndarray:
+        s = _scale(image)
+        H, W = image.shape[:2]
+        sh = int(14 * s)
+        y0 = H - sh
+        cv2.rectangle(image, (0, y0), (W, H), (40, 40, 40), -1)
+        start = now - self.span_s
+        pts = [(t, m) for t, m in history if t >= start - 5]
+        for i, (t, mood) in enumerate(pts):
+            t_end = pts[i + 1][0] if i + 1 < len(pts) else now
+            x0 = int((max(t, start) - start) / self.span_s * W)
+            x1 = int((min(t_end, now) - start) / self.span_s * W)
+            if x1 > x0:
+                cv2.rectangle(image, (x0, y0), (x1, H), COLORS.get(mood, COLORS[UNCERTAIN]), -1)
+        _text(image, f"mood, last {self.span_s:.0f} s", (6, y0 - 4), 0.4 * s, (240, 240, 240), 1, bg=(40, 40, 40))
+        return image
+
+
+HELP_LINES = ("q / Esc  quit", "space    pause", "m        mute / unmute", "s        snapshot (PNG)", "h        this help")
+
+
+class HelpLayer:
+    def draw(self, image: np.ndarray) -> np.ndarray:
+        s = _scale(image)
+        row = int(22 * s)
+        w, h = int(260 * s), row * (len(HELP_LINES) + 1)
+        x0, y0 = int(20 * s), int(40 * s)
+        overlay = image.copy()
+        cv2.rectangle(overlay, (x0, y0), (x0 + w, y0 + h), (0, 0, 0), -1)
+        cv2.addWeighted(overlay, 0.7, image, 0.3, 0, dst=image)
+        for i, line in enumerate(HELP_LINES):
+            _text(image, line, (x0 + 10, y0 + row * (i + 1)), 0.5 * s, (255, 255, 255), 1)
+        return image
+
+
+# ---------------------------------------------------------------- banner (CJK capable)
+CJK_FONT_PACKAGE = "fonts-wqy-microhei (Debian/Ubuntu) or fonts-noto-cjk"
+_CJK_CANDIDATES = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/System/Library/Fonts/PingFang.ttc",
+    "C:/Windows/Fonts/msyh.ttc",
+    "C:/Windows/Fonts/simhei.ttf",
+)
+_LATIN_CANDIDATES = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+)
+
+
+@functools.lru_cache(maxsize=None)
+def find_font(cjk: bool) -> str | None:
+    """A font file that can draw Chinese (``cjk``) or Latin text, via fontconfig first."""
+    if shutil.which("fc-list"):
+        query = [":lang=zh", "file"] if cjk else [":lang=en", "file"]
+        try:
+            out = subprocess.run(["fc-list", *query], capture_output=True, text=True, timeout=5).stdout
+            files = sorted(line.split(":")[0].strip() for line in out.splitlines() if line.strip())
+            files = [f for f in files if f.lower().endswith((".ttf", ".ttc", ".otf"))]
+            if files:
+                preferred = [f for f in files if "microhei" in f.lower() or "sans" in f.lower()]
+                return (preferred or files)[0]
+        except (OSError, subprocess.SubprocessError):
+            pass
+    for candidate in _CJK_CANDIDATES if cjk else _LATIN_CANDIDATES + _CJK_CANDIDATES:
+        if Path(candidate).is_file():
+            return candidate
+    return None
+
+
+def needs_cjk(text: str) -> bool:
+    return any(ord(c) > 0x2E7F for c in text)
+
+
+class BannerLayer:
+    """A message banner across the top of the frame; Chinese drawn with Pillow and a CJK font.
+
+    When no CJK font exists, ``fallback`` (the English text) is drawn instead
+    and a one-time hint names the font package to install.
+    """
+
+    _hinted = False
+
+    def draw(self, image: np.ndarray, text: str, fallback: str | None = None,
+             color: tuple[int, int, int] = (90, 60, 30)) -> np.ndarray:
+        if not text:
+            return image
+        s = _scale(image)
+        cjk = needs_cjk(text)
+        font_path = find_font(cjk)
+        if cjk and font_path is None:
+            if not BannerLayer._hinted:
+                log.warning("no CJK font found: showing the English message; install %s", CJK_FONT_PACKAGE)
+                BannerLayer._hinted = True
+            text, cjk = (fallback or text), False
+            font_path = find_font(False)
+        H, W = image.shape[:2]
+        bh = int(48 * s)
+        y0 = int(30 * s)
+        overlay = image.copy()
+        cv2.rectangle(overlay, (0, y0), (W, y0 + bh), color, -1)
+        cv2.addWeighted(overlay, 0.8, image, 0.2, 0, dst=image)
+        if font_path is None:
+            _text(image, text, (12, y0 + int(32 * s)), 0.7 * s, (255, 255, 255), max(1, round(s)))
+            return image
+        from PIL import Image, ImageDraw, ImageFont
+
+        size = int(24 * s)
+        font = ImageFont.truetype(font_path, size)
+        region = image[y0:y0 + bh]
+        pil = Image.fromarray(region[:, :, ::-1].copy())
+        draw = ImageDraw.Draw(pil)
+        while draw.textlength(text, font=font) > W - 24 and size > 10:
+            size -= 2
+            font = ImageFont.truetype(font_path, size)
+        draw.text((12, (bh - size) // 2 - 2), text, font=font, fill=(255, 255, 255))
+        image[y0:y0 + bh] = np.asarray(pil)[:, :, ::-1]
+        return image
+
+
+def annotate(image: np.ndarray, faces: Faces | Sequence[Face]) -> np.ndarray:
+    """A copy of ``image`` with every face drawn (what ``analyze --annotate`` writes)."""
+    return FaceLayer().draw(image.copy(), faces)

@@ -1,0 +1,199 @@
+"""One settings type for every command, with where each value came from.
+
+Precedence: command line > config file (``--config PATH``, default
+``<user config dir>/emocare/config.toml``) > built-in default. The config
+file uses the same names as the ``Settings`` fields, flat at top level;
+``[messages.en]`` / ``[messages.zh]`` tables override the comfort messages.
+"""
+
+from __future__ import annotations
+
+import locale
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from emocare.errors import ConfigError
+
+ENGINES = ("auto", "deepface", "fer")
+LANGS = ("en", "zh")
+
+
+@dataclass(frozen=True)
+class Settings:
+    # engine
+    engine: str = "auto"
+    detector: str = "opencv"
+    max_side: int = 1280  # larger frames are downscaled for detection; boxes stay in original pixels
+    # capture
+    camera: int = 0
+    size: str = "640x480"
+    # rolling window
+    window_s: float = 3.0
+    hold_s: float = 1.0
+    min_confidence: float = 0.30
+    smoothing: str = "mean"  # "mean" or "ema"
+    gap_reset_s: float = 3.0
+    track_grace_s: float = 1.0
+    negative: tuple[str, ...] = ("sad", "angry", "fear", "disgust")
+    positive: tuple[str, ...] = ("happy", "surprise")
+    # care
+    care: str = "primary"  # "primary" or "all"
+    persist_s: float = 5.0
+    cooldown_s: float = 60.0
+    reset_s: float = 10.0
+    quiet: bool = False
+    audio: str = "auto"  # "auto", "none" or "file:DIR"
+    lang: str = ""  # "" = from the system locale
+    volume: float = 0.5
+    # overridable comfort messages: {"en": {"sad": [...]}, "zh": {...}}
+    messages: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+
+    @property
+    def language(self) -> str:
+        return self.lang or system_language()
+
+    def frame_size(self) -> tuple[int, int]:
+        try:
+            w, h = (int(v) for v in self.size.lower().split("x"))
+        except ValueError as exc:
+            raise ConfigError(f"size: expected WIDTHxHEIGHT such as 640x480, got {self.size!r}") from exc
+        return w, h
+
+
+def system_language(env: Mapping[str, str] | None = None) -> str:
+    """'zh' when the user's locale is Chinese, else 'en'."""
+    env = os.environ if env is None else env
+    for key in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        value = env.get(key, "")
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    try:
+        loc = locale.getlocale()[0] or ""
+    except ValueError:
+        loc = ""
+    return "zh" if loc.lower().startswith("zh") else "en"
+
+
+def default_config_path() -> Path:
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("emocare")) / "config.toml"
+
+
+FIELD_TYPES = {f.name: f.type for f in fields(Settings)}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    default = getattr(Settings(), name)
+    try:
+        if name == "messages":
+            if not isinstance(value, Mapping):
+                raise TypeError
+            return {lang: {emo: tuple(str(s) for s in texts) for emo, texts in table.items()} for lang, table in value.items()}
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise TypeError
+            return value
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+        if isinstance(default, tuple):
+            if isinstance(value, str):
+                value = [v.strip() for v in value.split(",") if v.strip()]
+            return tuple(str(v) for v in value)
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name}: cannot use {value!r} ({type(default).__name__} expected)") from exc
+
+
+def validate(s: Settings) -> Settings:
+    from emocare.faces import EMOTIONS
+
+    if s.engine not in ENGINES:
+        raise ConfigError(f"engine: {s.engine!r} is not one of {', '.join(ENGINES)}")
+    if s.lang and s.lang not in LANGS:
+        raise ConfigError(f"lang: {s.lang!r} is not one of {', '.join(LANGS)}")
+    if s.care not in ("primary", "all"):
+        raise ConfigError(f"care: {s.care!r} is not 'primary' or 'all'")
+    if s.smoothing not in ("mean", "ema"):
+        raise ConfigError(f"smoothing: {s.smoothing!r} is not 'mean' or 'ema'")
+    if not (s.audio in ("auto", "none") or s.audio.startswith("file:")):
+        raise ConfigError(f"audio: {s.audio!r} is not auto, none or file:DIR")
+    for name in ("negative", "positive"):
+        bad = [e for e in getattr(s, name) if e not in EMOTIONS]
+        if bad:
+            raise ConfigError(f"{name}: unknown emotion(s) {', '.join(bad)}")
+    for name in ("window_s", "persist_s", "max_side"):
+        if getattr(s, name) <= 0:
+            raise ConfigError(f"{name}: must be > 0")
+    for name in ("hold_s", "cooldown_s", "gap_reset_s", "track_grace_s", "reset_s"):
+        if getattr(s, name) < 0:
+            raise ConfigError(f"{name}: must be >= 0")
+    s.frame_size()
+    return s
+
+
+def load(config: Path | None = None, overrides: Mapping[str, Any] | None = None,
+         env: Mapping[str, str] | None = None) -> tuple[Settings, dict[str, str]]:
+    """Settings from defaults, the config file and command-line overrides.
+
+    Returns the settings and, for every field, where its value came from.
+    A config path given explicitly must exist; the default one may not.
+    """
+    env = os.environ if env is None else env
+    explicit = config is not None or bool(env.get("EMOCARE_CONFIG"))
+    path = Path(config) if config is not None else Path(env["EMOCARE_CONFIG"]) if env.get("EMOCARE_CONFIG") else default_config_path()
+    origin = {f.name: "default" for f in fields(Settings)}
+    values: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read config ({exc})") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: invalid TOML ({exc})") from exc
+        for key, value in data.items():
+            name = key.replace("-", "_")
+            if name not in FIELD_TYPES:
+                raise ConfigError(f"{path}: unknown setting {key!r}")
+            values[name] = _coerce(name, value)
+            origin[name] = f"config {path}"
+    elif explicit:
+        raise ConfigError(f"{path}: config file not found")
+    for name, value in (overrides or {}).items():
+        if value is None:
+            continue
+        values[name] = _coerce(name, value)
+        origin[name] = "command line"
+    return validate(replace(Settings(), **values)), origin
+
+
+def to_toml(s: Settings, origin: Mapping[str, str] | None = None) -> str:
+    """The effective settings as TOML, each line commented with its origin."""
+    import json
+
+    lines = []
+    for f in fields(Settings):
+        value = getattr(s, f.name)
+        if f.name == "messages":
+            continue
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, (int, float)):
+            text = repr(value)
+        elif isinstance(value, tuple):
+            text = "[" + ", ".join(json.dumps(v) for v in value) + "]"
+        else:
+            text = json.dumps(value, ensure_ascii=False)
+        note = f"  # {origin[f.name]}" if origin else ""
+        lines.append(f"{f.name} = {text}{note}")
+    for lang, table in (s.messages or {}).items():
+        note = f"  # {origin['messages']}" if origin else ""
+        lines.append(f"\n[messages.{lang}]{note}")
+        for emo, texts in table.items():
+            lines.append(f"{emo} = [" + ", ".join(json.dumps(t, ensure_ascii=False) for t in texts) + "]")
+    return "\n".join(lines) + "\n"

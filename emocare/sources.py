@@ -1,0 +1,350 @@
+"""Capture: still images, video files, cameras and streams, as ``Frame`` values.
+
+Two explicit policies (imutils' lesson): a file processed with ``--fast``
+yields every frame (``iter_video``); a live source (camera, stream, or a file
+played at its own rate) runs a reader thread that keeps only the newest frame
+(``LiveSource``), so display never lags behind capture.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+from emocare.errors import InputError, SourceError
+
+log = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".jfif")
+
+
+@dataclass(frozen=True, eq=False)
+class Frame:
+    image: np.ndarray  # BGR uint8, HxWx3
+    index: int  # sequence number from the source, strictly increasing
+    t: float  # seconds: media time for files, the injected clock for live sources
+
+
+# ---------------------------------------------------------------- still images
+def load_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image file as BGR uint8, honouring EXIF orientation.
+
+    Grey, 16-bit, palette and RGBA images are converted (transparency is laid
+    over white). Raises ``InputError`` naming the file and the reason.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such file")
+    if p.is_dir():
+        raise InputError(f"{p}: is a folder")
+    try:
+        if p.stat().st_size == 0:
+            raise InputError(f"{p}: empty file")
+        with Image.open(p) as img:
+            img = ImageOps.exif_transpose(img)
+            if img.mode in ("P", "PA", "LA", "RGBA") or (img.mode == "P" and "transparency" in img.info):
+                rgba = img.convert("RGBA")
+                background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+                img = Image.alpha_composite(background, rgba)
+            rgb = np.asarray(img.convert("RGB"))
+    except InputError:
+        raise
+    except PermissionError as exc:
+        raise InputError(f"{p}: permission denied") from exc
+    except UnidentifiedImageError as exc:
+        raise InputError(f"{p}: not an image (unrecognised format)") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InputError(f"{p}: corrupt or truncated image ({exc})") from exc
+    if rgb.size == 0:
+        raise InputError(f"{p}: image has no pixels")
+    return np.ascontiguousarray(rgb[:, :, ::-1])
+
+
+def expand_paths(paths: Sequence[str | os.PathLike], on_error: Callable[[InputError], None]) -> list[Path]:
+    """Files as given, folders walked recursively for image files (sorted).
+
+    A path that does not exist or a folder that cannot be read is reported
+    through ``on_error`` and skipped; a file with any extension is kept (it
+    will fail later with a precise reason if it is not an image).
+    """
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            if not os.access(p, os.R_OK | os.X_OK):
+                on_error(InputError(f"{p}: folder cannot be read (permission denied)"))
+                continue
+            found: list[Path] = []
+
+            def _walk_error(exc: OSError) -> None:
+                on_error(InputError(f"{exc.filename}: folder cannot be read ({exc.strerror})"))
+
+            for root, dirs, files in os.walk(p, onerror=_walk_error):
+                dirs.sort()
+                found.extend(Path(root) / f for f in sorted(files) if f.lower().endswith(IMAGE_EXTENSIONS))
+            if not found:
+                log.info("%s: no image files found", p)
+            out.extend(found)
+        else:
+            out.append(p)
+    return out
+
+
+# ---------------------------------------------------------------- video
+def _cv2():
+    import cv2
+
+    return cv2
+
+
+def is_stream_url(source: str) -> bool:
+    return "://" in source
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    width: int
+    height: int
+    fps: float
+    frame_count: int
+
+    @property
+    def duration_s(self) -> float:
+        return self.frame_count / self.fps if self.fps > 0 else 0.0
+
+
+def open_capture(source: str | int, size: tuple[int, int] | None = None):
+    """An opened ``cv2.VideoCapture`` or ``SourceError`` naming the source."""
+    cv2 = _cv2()
+    if isinstance(source, int):
+        backend = {"linux": cv2.CAP_V4L2, "win32": cv2.CAP_DSHOW, "darwin": cv2.CAP_AVFOUNDATION}.get(sys.platform, cv2.CAP_ANY)
+        cap = cv2.VideoCapture(source, backend)
+        if not cap.isOpened():
+            cap.release()
+            cap = cv2.VideoCapture(source)
+        if not cap.isOpened():
+            cap.release()
+            raise SourceError(
+                f"camera {source}: cannot be opened (no such device or it is busy); "
+                "list cameras with 'emocare watch --list-cameras' and pick one with --camera N"
+            )
+        if size:
+            cap.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])
+            cap.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])
+        return cap
+    if not is_stream_url(source):
+        p = Path(source)
+        if not p.exists():
+            raise SourceError(f"{source}: no such file")
+        if p.is_dir():
+            raise SourceError(f"{source}: is a folder, not a video")
+        if not os.access(p, os.R_OK):
+            raise SourceError(f"{source}: permission denied")
+    cap = cv2.VideoCapture(str(source))
+    if not cap.isOpened():
+        cap.release()
+        raise SourceError(f"{source}: cannot be opened as a video")
+    return cap
+
+
+def video_info(cap) -> VideoInfo:
+    cv2 = _cv2()
+    fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+    if not (0 < fps < 1000):
+        fps = 30.0
+    return VideoInfo(
+        width=int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
+        height=int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+        fps=fps,
+        frame_count=max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT))),
+    )
+
+
+def iter_video(path: str, stride: int = 1) -> Iterator[Frame]:
+    """Every frame of a video file, with its media time (nothing is dropped)."""
+    cap = open_capture(path)
+    try:
+        info = video_info(cap)
+        index = 0
+        got_any = False
+        while True:
+            ok, image = cap.read()
+            if not ok or image is None:
+                break
+            got_any = True
+            if index % stride == 0:
+                yield Frame(image=image, index=index, t=index / info.fps)
+            index += 1
+        if not got_any:
+            raise SourceError(f"{path}: no frame could be decoded (empty or corrupt video)")
+    finally:
+        cap.release()
+
+
+def list_cameras(max_index: int = 10) -> list[tuple[int, str]]:
+    """(index, description) of the cameras that open, probing 0..max_index-1."""
+    cv2 = _cv2()
+    found = []
+    previous = os.environ.get("OPENCV_LOG_LEVEL")
+    os.environ["OPENCV_LOG_LEVEL"] = "OFF"
+    try:
+        for i in range(max_index):
+            if sys.platform == "linux" and not Path(f"/dev/video{i}").exists():
+                continue
+            cap = cv2.VideoCapture(i)
+            if cap.isOpened():
+                w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+                name = Path(f"/sys/class/video4linux/video{i}/name")
+                label = name.read_text().strip() if name.exists() else "camera"
+                found.append((i, f"{label} ({w}x{h})"))
+            cap.release()
+    finally:
+        if previous is None:
+            os.environ.pop("OPENCV_LOG_LEVEL", None)
+        else:
+            os.environ["OPENCV_LOG_LEVEL"] = previous
+    return found
+
+
+class LiveSource:
+    """A reader thread that keeps only the newest frame.
+
+    Works for cameras, streams and video files played at their own rate
+    (``pace=True``). When reading fails mid-way it reconnects with
+    exponential backoff (reported through ``status``) and gives up after
+    ``reconnect_timeout_s``, after which ``read`` reports the end.
+
+    ``opener`` builds the capture (injected so tests can pass a stub that
+    starts failing); ``clock`` is the time base for frame stamps and pacing.
+    """
+
+    def __init__(self, opener: Callable[[], object], *, name: str, is_file: bool = False,
+                 fps: float = 30.0, pace: bool = True, reconnect_timeout_s: float = 10.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self._opener = opener
+        self.name = name
+        self.is_file = is_file
+        self.fps = fps
+        self.pace = pace
+        self.reconnect_timeout_s = reconnect_timeout_s
+        self.clock = clock
+        self._cap = opener()  # raises SourceError at once if the first open fails
+        self._lock = threading.Lock()
+        self._new = threading.Condition(self._lock)
+        self._frame: Frame | None = None
+        self._stop = threading.Event()
+        self._ended = False
+        self.status = ""  # "" when healthy, else a line for the overlay ("reconnecting ...")
+        self.error: str | None = None  # why the source ended, when it did not end normally
+        self._thread = threading.Thread(target=self._run, name=f"capture:{name}", daemon=True)
+
+    def __enter__(self) -> "LiveSource":
+        self._t0 = self.clock()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        with self._new:
+            self._new.notify_all()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout=5)
+        cap, self._cap = self._cap, None
+        if cap is not None:
+            cap.release()
+
+    @property
+    def ended(self) -> bool:
+        with self._lock:
+            return self._ended and self._frame is None
+
+    def read(self, after: int = -1, timeout: float = 0.05) -> Frame | None:
+        """The newest frame with index > ``after``, waiting up to ``timeout`` s."""
+        with self._new:
+            if self._frame is None or self._frame.index <= after:
+                self._new.wait(timeout)
+            frame = self._frame
+        if frame is None or frame.index <= after:
+            return None
+        return frame
+
+    def _publish(self, image: np.ndarray, index: int, t: float) -> None:
+        with self._new:
+            self._frame = Frame(image=image, index=index, t=t)
+            self._new.notify_all()
+
+    def _run(self) -> None:
+        index = 0
+        period = 1.0 / self.fps if self.fps > 0 else 0.0
+        next_due = self.clock()
+        try:
+            while not self._stop.is_set():
+                try:
+                    ok, image = self._cap.read()
+                except Exception as exc:  # a broken driver/stub may raise instead of returning False
+                    log.warning("%s: read failed: %s", self.name, exc)
+                    ok, image = False, None
+                if not ok or image is None:
+                    if self.is_file:
+                        break  # end of file
+                    if not self._reconnect():
+                        break
+                    continue
+                t = index / self.fps if self.is_file else self.clock() - self._t0
+                self._publish(image, index, t)
+                index += 1
+                if self.pace and period:
+                    next_due += period
+                    delay = next_due - self.clock()
+                    if delay > 0:
+                        self._stop.wait(delay)
+                    else:
+                        next_due = self.clock()
+        finally:
+            with self._new:
+                self._ended = True
+                self._new.notify_all()
+
+    def _reconnect(self) -> bool:
+        started = self.clock()
+        delay = 0.25
+        attempt = 0
+        while not self._stop.is_set():
+            elapsed = self.clock() - started
+            if elapsed >= self.reconnect_timeout_s:
+                self.error = f"{self.name}: lost and not back after {self.reconnect_timeout_s:g} s"
+                self.status = self.error
+                log.warning("%s", self.error)
+                return False
+            attempt += 1
+            self.status = f"source lost - reconnecting (try {attempt}, {elapsed:.0f}/{self.reconnect_timeout_s:g} s)"
+            log.warning("%s: %s", self.name, self.status)
+            if self._cap is not None:
+                self._cap.release()
+            try:
+                self._cap = self._opener()
+                ok, image = self._cap.read()
+                if ok and image is not None:
+                    self.status = ""
+                    log.info("%s: reconnected", self.name)
+                    return True
+            except SourceError:
+                pass
+            except Exception as exc:  # same reason as in _run
+                log.debug("reconnect read failed: %s", exc)
+            self._stop.wait(delay)
+            delay = min(delay * 2, 2.0)
+        return False

@@ -1,0 +1,83 @@
+"""Shared fixtures. No test may reach the network: sockets to non-local hosts fail."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+
+def _is_local(address) -> bool:
+    host = address[0] if isinstance(address, tuple) else address
+    return isinstance(host, str) and (host.startswith("127.") or host in ("localhost", "::1") or host.startswith("/"))
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Every test runs as if offline: connecting anywhere but loopback raises OSError."""
+    real_connect = socket.socket.connect
+
+    def guarded(self, address):
+        if self.family == getattr(socket, "AF_UNIX", None) or _is_local(address):
+            return real_connect(self, address)
+        raise OSError(101, "Network is unreachable (blocked in tests)")
+
+    def guarded_create_connection(address, *a, **kw):
+        raise OSError(101, "Network is unreachable (blocked in tests)")
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    monkeypatch.setattr(socket, "create_connection", guarded_create_connection)
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **kw: (_ for _ in ()).throw(socket.gaierror("offline (tests)")))
+
+
+@pytest.fixture(scope="session")
+def random_deepface_home(tmp_path_factory) -> Path:
+    """A DEEPFACE_HOME whose emotion weights are DeepFace's own architecture with random values."""
+    from emocare.engines import weights
+
+    home = tmp_path_factory.mktemp("deepface_home")
+    old = os.environ.get("DEEPFACE_HOME")
+    os.environ["DEEPFACE_HOME"] = str(home)
+    try:
+        weights.build_random_emotion_weights(weights.emotion_weights_path(), seed=1)
+    finally:
+        if old is None:
+            os.environ.pop("DEEPFACE_HOME", None)
+        else:
+            os.environ["DEEPFACE_HOME"] = old
+    return home
+
+
+@pytest.fixture
+def deepface_home(random_deepface_home, monkeypatch) -> Path:
+    monkeypatch.setenv("DEEPFACE_HOME", str(random_deepface_home))
+    return random_deepface_home
+
+
+@pytest.fixture
+def empty_deepface_home(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("DEEPFACE_HOME", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def fer_engine():
+    from emocare.engines import build
+
+    return build("fer")
+
+
+@pytest.fixture(autouse=True)
+def isolated_config(tmp_path, monkeypatch):
+    """No test reads the developer's own config file or writes into their data dirs."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("EMOCARE_CONFIG", raising=False)

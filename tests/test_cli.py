@@ -1,0 +1,172 @@
+"""The CLI through Typer's runner and as a real subprocess of the installed entry point."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from conftest import DATA, VENV_BIN
+from emocare.cli import app
+from emocare.faces import EMOTIONS
+
+runner = CliRunner()
+
+
+def _json(stdout: str):
+    return json.loads(stdout)
+
+
+def _check_schema(item):
+    assert set(item) == {"source", "engine", "faces", "ms"}
+    assert isinstance(item["ms"], float)
+    for face in item["faces"]:
+        assert set(face) >= {"box", "emotions", "dominant", "confidence"}
+        assert len(face["box"]) == 4 and all(isinstance(v, int) for v in face["box"])
+        assert list(face["emotions"]) == list(EMOTIONS)
+        assert abs(sum(face["emotions"].values()) - 1) < 1e-4
+        assert face["dominant"] == max(face["emotions"], key=face["emotions"].get)
+
+
+def test_analyze_json_schema_and_exit_0(tmp_path):
+    result = runner.invoke(app, ["analyze", "--engine", "fer", "--json",
+                                 str(DATA / "pyfeat_single_face.jpg"), str(DATA / "deepface_patreon_banner.png")])
+    assert result.exit_code == 0, result.output
+    data = _json(result.stdout)
+    assert [len(d["faces"]) for d in data] == [1, 0]  # no face is a result, not an error
+    for item in data:
+        _check_schema(item)
+        assert item["engine"] == "fer"
+
+
+def test_bad_inputs_are_reported_and_the_rest_analysed(tmp_path):
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    corrupt = tmp_path / "corrupt.jpg"
+    corrupt.write_bytes((DATA / "deepface_img12.jpg").read_bytes()[:300])
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    missing = tmp_path / "missing.jpg"
+    result = runner.invoke(app, ["analyze", "--engine", "fer", "--json", str(empty), str(corrupt), str(text),
+                                 str(missing), str(DATA / "deepface_img12.jpg")])
+    assert result.exit_code == 1
+    data = _json(result.stdout)
+    errors = [d for d in data if "error" in d]
+    assert len(errors) == 4
+    for d in errors:
+        assert d["error"].startswith(d["source"])
+    assert "empty file" in errors[0]["error"]
+    assert "no such file" in errors[3]["error"]
+    assert len([d for d in data if "faces" in d]) == 1
+    assert "Traceback" not in result.stderr
+    for d in errors:
+        assert d["source"] in result.stderr
+
+
+def test_unreadable_folder_is_reported(tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root can read any folder")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0)
+    try:
+        result = runner.invoke(app, ["analyze", "--engine", "fer", "--json", str(locked)])
+    finally:
+        locked.chmod(0o755)
+    assert result.exit_code == 1
+
+
+def test_folders_are_searched_recursively(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "x.jpg").write_bytes((DATA / "deepface_img12.jpg").read_bytes())
+    (tmp_path / "a" / "y.PNG").write_bytes((DATA / "deepface_patreon_banner.png").read_bytes())
+    (tmp_path / "a" / "readme.txt").write_text("ignored")
+    result = runner.invoke(app, ["analyze", "--engine", "fer", "--json", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert sorted(Path(d["source"]).name for d in _json(result.stdout)) == ["x.jpg", "y.PNG"]
+
+
+def test_table_output_and_no_face_line():
+    result = runner.invoke(app, ["analyze", "--engine", "fer", str(DATA / "deepface_patreon_banner.png"),
+                                 str(DATA / "pyfeat_single_face.jpg")])
+    assert result.exit_code == 0
+    assert "no face found" in result.stdout
+    assert "happy" in result.stdout
+
+
+def test_annotate_draws_boxes(tmp_path):
+    out = tmp_path / "ann"
+    result = runner.invoke(app, ["analyze", "--engine", "fer", "--json", "--annotate", str(out), str(DATA / "pyfeat_single_face.jpg")])
+    assert result.exit_code == 0, result.output
+    files = list(out.glob("*.png"))
+    assert len(files) == 1
+    drawn = cv2.imread(str(files[0]))
+    original = cv2.imread(str(DATA / "pyfeat_single_face.jpg"))
+    assert drawn is not None and drawn.shape == original.shape
+    x, y, w, h = _json(result.stdout)[0]["faces"][0]["box"]
+    diff = np.abs(drawn.astype(int) - original.astype(int)).sum(axis=2) > 60
+    assert diff[y:y + h, x].mean() > 0.8  # the left edge of the box is drawn
+    assert diff[y:y + h, x + w // 2].mean() < 0.2  # the middle of the face is not painted over
+
+
+def test_explicit_deepface_without_weights_exit_5(empty_deepface_home):
+    result = runner.invoke(app, ["analyze", "--engine", "deepface", str(DATA / "deepface_img12.jpg")])
+    assert result.exit_code == 5
+    assert "facial_expression_model_weights.h5" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_auto_warns_once_and_uses_fer(empty_deepface_home):
+    result = runner.invoke(app, ["analyze", "--json", str(DATA / "deepface_img12.jpg")])
+    assert result.exit_code == 0
+    assert _json(result.stdout)[0]["engine"] == "fer"
+    assert result.stderr.count("using fer") == 1
+
+
+def test_deepface_engine_json(deepface_home):
+    result = runner.invoke(app, ["analyze", "--engine", "deepface", "--json", str(DATA / "pyfeat_single_face.jpg")])
+    assert result.exit_code == 0, result.output
+    item = _json(result.stdout)[0]
+    _check_schema(item)
+    assert item["engine"] == "deepface" and len(item["faces"]) == 1
+
+
+def test_usage_error_is_exit_2():
+    result = runner.invoke(app, ["analyze", "--engine", "fer", "--no-such-flag", "x.jpg"])
+    assert result.exit_code == 2
+    result = runner.invoke(app, ["analyze", "--engine", "nonsense", "x.jpg"])
+    assert result.exit_code == 2
+    assert "engine" in result.stderr
+
+
+def test_models_table_lists_both_engines(empty_deepface_home, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "300")
+    result = runner.invoke(app, ["models"])
+    assert result.exit_code == 0
+    assert "deepface" in result.stdout and "fer" in result.stdout
+    assert "emotion_model_quantized.tflite" in result.stdout
+    assert "facial_expression_model_weights.h5" in result.stdout
+
+
+def test_models_download_offline_is_a_clear_error(empty_deepface_home):
+    result = runner.invoke(app, ["models", "download"])
+    assert result.exit_code == 5
+    assert "Traceback" not in result.stderr
+
+
+def test_real_subprocess_json(tmp_path):
+    exe = VENV_BIN / "emocare"
+    env = dict(os.environ)
+    out = subprocess.run([str(exe), "analyze", "--engine", "fer", "--json", str(DATA / "pyfeat_multi_face.jpg"),
+                          str(tmp_path / "missing.png")], capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 1
+    data = json.loads(out.stdout)  # stdout is only JSON: no library chatter
+    assert len(data[0]["faces"]) == 4
+    _check_schema(data[0])
+    assert data[1] == {"source": str(tmp_path / "missing.png"), "error": f"{tmp_path / 'missing.png'}: no such file"}
+    assert "Traceback" not in out.stderr
