@@ -190,6 +190,165 @@ def _image_table(result):
     return table
 
 
+# ---------------------------------------------------------------- watch
+@app.command(epilog="Keys: q/Esc quit, space pause, m mute, s snapshot, h help. Exit codes: 0 ok, 2 usage, 3 camera/stream unavailable or lost, 4 engine unavailable, 5 weights missing, 130 Ctrl-C.")
+def watch(
+    camera: Optional[int] = typer.Option(None, "--camera", help="Camera index (default 0)."),
+    source: Optional[str] = typer.Option(None, "--source", help="A video file or an RTSP/HTTP stream URL instead of a camera."),
+    fast: bool = typer.Option(False, "--fast", help="Video files: analyse every frame as fast as possible (media time in the journal)."),
+    size: Optional[str] = typer.Option(None, "--size", help="Requested camera resolution, e.g. 640x480."),
+    no_window: bool = typer.Option(False, "--no-window", help="Headless: no window."),
+    record: Optional[Path] = typer.Option(None, "--record", help="Write the annotated video to this .mp4.", dir_okay=False),
+    journal: Optional[Path] = typer.Option(None, "--journal", help="Journal file (.jsonl); default: a timestamped file in the user data dir.", dir_okay=False),
+    list_cameras: bool = typer.Option(False, "--list-cameras", help="List the cameras that open, then exit."),
+    stats: bool = typer.Option(False, "--stats", help="Print display FPS, analysis FPS and latency percentiles at exit."),
+    reconnect_timeout: float = typer.Option(10.0, "--reconnect-timeout", help="Seconds to keep reconnecting a lost camera/stream."),
+    engine: Optional[str] = EngineOpt,
+    detector: Optional[str] = DetectorOpt,
+    window_s: Optional[float] = typer.Option(None, "--window", help="Rolling window in seconds (default 3)."),
+    hold_s: Optional[float] = typer.Option(None, "--hold", help="Seconds a new mood must lead before it is adopted (default 1)."),
+    care: Optional[str] = typer.Option(None, "--care", help="Whom care acts for: primary (largest face, default) or all."),
+    persist: Optional[float] = typer.Option(None, "--persist", help="Seconds of negative mood before comforting (default 5)."),
+    cooldown: Optional[float] = typer.Option(None, "--cooldown", help="Seconds between comforts (default 60)."),
+    quiet: Optional[bool] = typer.Option(None, "--quiet/--no-quiet", help="Visual comfort only: no sound, no speech."),
+    lang: Optional[str] = typer.Option(None, "--lang", help="Comfort language: en or zh (default: system locale)."),
+    audio: Optional[str] = typer.Option(None, "--audio", help="auto, none, or file:DIR (write the sounds it would play into DIR)."),
+    config: Optional[Path] = ConfigOpt,
+) -> None:
+    """Watch a camera or video live: steady mood per person, overlay window, journal, comfort."""
+    if list_cameras:
+        from emocare.sources import list_cameras as probe
+
+        found = probe()
+        if not found:
+            typer.echo("no camera found (checked /dev/video0-9)", err=True)
+            raise typer.Exit(3)
+        for index, name in found:
+            typer.echo(f"{index}: {name}")
+        return
+    if camera is not None and source is not None:
+        raise fail("--camera and --source cannot be used together", 2)
+    code = run_guarded(_watch, camera, source, fast, size, no_window, record, journal, stats, reconnect_timeout, config,
+                       dict(engine=engine, detector=detector, window_s=window_s, hold_s=hold_s, care=care,
+                            persist_s=persist, cooldown_s=cooldown, quiet=quiet, lang=lang, audio=audio, size=size,
+                            camera=camera))
+    if code:
+        raise typer.Exit(code)
+
+
+def _watch(camera, source, fast, size, no_window, record, journal_path, stats, reconnect_timeout, config, overrides) -> int:
+    from platformdirs import user_data_dir
+
+    from emocare import live, sources
+    from emocare.journal import Journal, default_journal_path
+    from emocare.pipeline import Pipeline
+    from emocare.report import summarize, tables
+    from emocare import journal as journal_mod
+
+    settings, origin = load_settings(config, **overrides)
+    err = _stderr_console()
+    is_file = source is not None and not sources.is_stream_url(source)
+    if fast and not is_file:
+        raise ConfigError("--fast needs a video file (--source PATH)")
+    label = source if source is not None else f"camera {settings.camera}"
+    # open the source before the (slow) engine, so a wrong camera fails at once
+    if is_file:
+        cap = sources.open_capture(source)
+        info = sources.video_info(cap)
+        cap.release()
+        fps = info.fps
+    elif source is not None:
+        opener = lambda: sources.open_capture(source)
+        live_source = sources.LiveSource(opener, name=label, fps=30.0, pace=False, reconnect_timeout_s=reconnect_timeout)
+        fps = 30.0
+    else:
+        opener = lambda: sources.open_capture(settings.camera, settings.frame_size())
+        live_source = sources.LiveSource(opener, name=label, fps=30.0, pace=False, reconnect_timeout_s=reconnect_timeout)
+        fps = 30.0
+    engine = build_engine(settings)
+    pipeline = Pipeline.from_settings(engine, settings)
+    path = journal_path or default_journal_path()
+    err.print(f"journal: {path}")
+    options = live.WatchOptions(source_label=label, show_window=not no_window, record=record,
+                                snapshot_dir=Path(user_data_dir("emocare")) / "snapshots", fps=fps)
+    from emocare.care import build_carer
+
+    with Journal(path) as journal:
+        journal.write("start", 0.0, source=label, engine=engine.name, detector=settings.detector,
+                      mode="fast" if fast else "live", config={k: v for k, v in _jsonable(settings).items()},
+                      started=journal_mod.datetime.now().isoformat(timespec="seconds"))
+        carer = build_carer(settings, journal)
+        session = live.Session(pipeline, journal, options, carer=carer)
+        try:
+            if fast:
+                result = session.run_frames(sources.iter_video(source))
+            else:
+                if is_file:
+                    live_source = sources.LiveSource(lambda: sources.open_capture(source), name=label, is_file=True,
+                                                     fps=fps, pace=True)
+                with live_source:
+                    result = session.run_live(live_source)
+        finally:
+            carer.close()
+    records = journal_mod.read(path)
+    for table in tables(summarize(records)):
+        err.print(table)
+    if result.snapshots:
+        err.print(f"snapshots: {result.snapshots[0].parent}")
+    if stats:
+        err.print(_stats_line(result))
+    err.print(f"journal: {path}")
+    if result.reason == "source lost":
+        typer.echo(f"emocare: error: {label}: lost and did not come back; the journal is complete up to then", err=True)
+    return result.exit_code
+
+
+def _jsonable(settings) -> dict:
+    from dataclasses import asdict
+
+    d = asdict(settings)
+    d.pop("messages", None)
+    return d
+
+
+def _stats_line(result) -> str:
+    import numpy as np
+
+    def pct(values, q):
+        return float(np.percentile(values, q)) if values else 0.0
+
+    analysis_fps = result.analysed_frames / result.wall_s if result.wall_s > 0 else 0.0
+    display_fps = result.displayed_frames / result.wall_s if result.wall_s > 0 else 0.0
+    # latency: engine time per analysed frame (fast mode) or capture-to-result (live)
+    display = f"display {display_fps:.1f} fps" if result.displayed_frames else "display off (headless)"
+    return (f"stats: {display}, analysis {analysis_fps:.1f} fps "
+            f"({result.analysed_frames} frames in {result.wall_s:.1f} s), analysis latency "
+            f"p50 {pct(result.latency_ms, 50):.1f} ms, p95 {pct(result.latency_ms, 95):.1f} ms")
+
+
+# ---------------------------------------------------------------- report
+@app.command()
+def report(
+    journal: Path = typer.Argument(..., help="A journal (.jsonl) written by 'emocare watch'."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Draw the mood timeline into this PNG.", dir_okay=False),
+) -> None:
+    """Summarise a session journal: time in each mood per person, changes per minute, care events."""
+    run_guarded(_report, journal, plot)
+
+
+def _report(journal: Path, plot_path: Optional[Path]) -> None:
+    from emocare import journal as journal_mod
+    from emocare.report import plot, summarize, tables
+
+    records = journal_mod.read(journal)
+    console = _stdout_console()
+    for table in tables(summarize(records)):
+        console.print(table)
+    if plot_path is not None:
+        plot(records, plot_path)
+        console.print(f"plot: {plot_path}")
+
+
 # ---------------------------------------------------------------- models
 @models_app.callback(invoke_without_command=True)
 def models(ctx: typer.Context) -> None:

@@ -39,10 +39,11 @@ class Mood:
 
     label: str  # one of EMOTIONS or UNCERTAIN
     confidence: float  # smoothed probability of ``label`` (or of the leader when uncertain)
-    valence: str  # "negative", "positive" or "neutral"
-    negative_for_s: float  # how long the adopted mood has been negative (0 when it is not)
+    valence: str  # "negative", "positive" or "neutral" (from the averaged mass of each group)
+    negative_for_s: float  # how long valence has been negative (0 when it is not)
     scores: np.ndarray  # smoothed probabilities, EMOTIONS order
     since: float  # time the current mood was adopted
+    concern: str | None = None  # the leading negative emotion while valence is negative
 
 
 @dataclass(frozen=True, eq=False)

@@ -36,9 +36,11 @@ class Settings:
     min_confidence: float = 0.30
     smoothing: str = "mean"  # "mean" or "ema"
     gap_reset_s: float = 3.0
-    track_grace_s: float = 1.0
+    track_grace_s: float = 2.5
     negative: tuple[str, ...] = ("sad", "angry", "fear", "disgust")
     positive: tuple[str, ...] = ("happy", "surprise")
+    negative_threshold: float = 0.6  # averaged negative mass at which valence turns negative
+    positive_threshold: float = 0.5
     # care
     care: str = "primary"  # "primary" or "all"
     persist_s: float = 5.0

@@ -1,0 +1,85 @@
+"""Playback: playsound3, non-blocking and stoppable, or files written to a folder.
+
+``mode``: ``auto`` plays through playsound3; ``none`` plays nothing;
+``file:DIR`` copies each sound it would play into DIR (numbered), for
+headless runs and tests. With no audio backend, it logs once and goes on
+silently (the visual comfort still happens).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import shutil
+import threading
+from importlib import resources
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+CHIME = "chime.wav"
+TRACKS = ("calm_pad.wav", "calm_rain.wav")
+
+
+def sound_path(name: str) -> Path:
+    """A packaged sound file (installed as ``emocare.sounds``)."""
+    return Path(str(resources.files("emocare.sounds").joinpath(name)))
+
+
+class Player:
+    def __init__(self, mode: str = "auto"):
+        self.mode = mode
+        self._current = None
+        self._disabled = mode == "none"
+        self._counter = itertools.count(1)
+        self._lock = threading.Lock()
+        self.out_dir = Path(mode[5:]) if mode.startswith("file:") else None
+        if self.out_dir is not None:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def enabled(self) -> bool:
+        return not self._disabled
+
+    def play(self, path: Path, kind: str, block: bool = False) -> Path | None:
+        """Play ``path`` (stopping whatever is playing). Returns where it went, or None."""
+        if self._disabled:
+            return None
+        if self.out_dir is not None:
+            with self._lock:
+                dest = self.out_dir / f"{next(self._counter):04d}-{kind}{path.suffix}"
+            shutil.copyfile(path, dest)
+            return dest
+        self.stop()
+        try:
+            from playsound3 import playsound
+
+            self._current = playsound(str(path), block=block)
+        except Exception as exc:  # playsound3 raises PlaysoundException or backend errors
+            log.warning("no audio output (%s): comfort continues on screen only", str(exc).splitlines()[0][:160])
+            self._disabled = True
+            return None
+        return path
+
+    def wait(self, timeout: float | None = None, stop_event: threading.Event | None = None) -> None:
+        """Wait until the current sound ends (or ``timeout``/``stop_event``)."""
+        sound = self._current
+        if sound is None:
+            return
+        waited = 0.0
+        while sound.is_alive():
+            if stop_event is not None and stop_event.wait(0.1):
+                return
+            if stop_event is None:
+                threading.Event().wait(0.1)
+            waited += 0.1
+            if timeout is not None and waited >= timeout:
+                return
+
+    def stop(self) -> None:
+        sound, self._current = self._current, None
+        if sound is not None:
+            try:
+                sound.stop()
+            except Exception as exc:  # a backend process may already be gone
+                log.debug("stop failed: %s", exc)

@@ -1,0 +1,165 @@
+"""The session journal: JSON Lines, written and flushed line by line.
+
+Every line has a ``type`` and a ``t`` (seconds: media time for files, time
+since start for cameras). Types: ``start`` (config, engine, source), ``mood``
+(once a second per tracked person), ``change`` (a person's mood changed),
+``care`` (a comfort action), ``error``, ``end`` (summary). A killed process
+loses at most the line being written. No images are stored here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from emocare.errors import JournalError
+from emocare.faces import Faces
+
+
+def default_journal_path(now: datetime | None = None) -> Path:
+    from platformdirs import user_data_dir
+
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    return Path(user_data_dir("emocare")) / "journals" / f"watch-{stamp}.jsonl"
+
+
+class Journal:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._fh: IO[str] | None = None
+        self._lock = threading.Lock()  # the analysis thread and the care-audio thread both write
+        self.lines = 0
+
+    def __enter__(self) -> "Journal":
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(self.path, "a", encoding="utf-8", buffering=1)
+        except OSError as exc:
+            raise JournalError(f"{self.path}: cannot write journal ({exc.strerror or exc})") from exc
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
+        if self._fh is not None:
+            self._fh.flush()
+            try:
+                os.fsync(self._fh.fileno())
+            except OSError:
+                pass
+            self._fh.close()
+            self._fh = None
+
+    def write(self, type_: str, t: float, **fields: Any) -> dict:
+        record = {"type": type_, "t": round(float(t), 3), **fields}
+        line = json.dumps(record, ensure_ascii=False, default=_default) + "\n"
+        with self._lock:
+            if self._fh is not None:
+                self._fh.write(line)
+                self._fh.flush()
+                self.lines += 1
+        return record
+
+
+def _default(obj: Any):
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+class MoodRecorder:
+    """Decides what of each analysed ``Faces`` goes into the journal.
+
+    ``mood`` once a second (``period_s``) per tracked person, and at once when
+    it changes (so the mood lines alone give the timeline); ``change`` whenever
+    a person's adopted mood changes. Keeps counts for the end summary.
+    """
+
+    def __init__(self, journal: Journal, period_s: float = 1.0):
+        self.journal = journal
+        self.period_s = period_s
+        self._last_mood_t: dict[int, float] = {}
+        self._last_label: dict[int, str] = {}
+        self._seen: dict[int, int] = {}
+        self.frames = 0
+        self.frames_with_face = 0
+        self.changes = 0
+        self.first_t: float | None = None
+        self.last_t = 0.0
+
+    def record(self, faces: Faces) -> None:
+        self.frames += 1
+        if self.first_t is None:
+            self.first_t = faces.t
+        self.last_t = faces.t
+        if len(faces):
+            self.frames_with_face += 1
+        for face in faces:
+            if face.track_id is None or face.mood is None:
+                continue
+            tid, mood = face.track_id, face.mood
+            self._seen[tid] = self._seen.get(tid, 0) + 1
+            previous = self._last_label.get(tid)
+            changed = previous is not None and previous != mood.label
+            if changed:
+                self.changes += 1
+                self.journal.write("change", faces.t, id=tid, **{"from": previous, "to": mood.label},
+                                   confidence=round(mood.confidence, 4), valence=mood.valence)
+            self._last_label[tid] = mood.label
+            last = self._last_mood_t.get(tid)
+            if changed or last is None or faces.t - last >= self.period_s - 1e-9:
+                self._last_mood_t[tid] = faces.t
+                self.journal.write("mood", faces.t, id=tid, mood=mood.label, confidence=round(mood.confidence, 4),
+                                   valence=mood.valence, negative_for_s=round(mood.negative_for_s, 3),
+                                   faces_seen=self._seen[tid], primary=(tid == faces.primary),
+                                   box=list(face.box), raw=face.dominant)
+
+    def summary(self) -> dict:
+        return {
+            "frames": self.frames,
+            "frames_with_face": self.frames_with_face,
+            "people": sorted(self._seen),
+            "changes": self.changes,
+            "duration_s": round(self.last_t - (self.first_t or 0.0), 3),
+        }
+
+
+def read(path: Path) -> list[dict]:
+    """The records of a journal; a torn last line (killed process) is skipped."""
+    p = Path(path)
+    if not p.is_file():
+        raise JournalError(f"{p}: no such journal")
+    records = []
+    try:
+        lines = p.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise JournalError(f"{p}: cannot read journal ({exc})") from exc
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            if n == len(lines):
+                break  # the line a killed process was writing
+            raise JournalError(f"{p}:{n}: not a journal line ({exc.msg})") from exc
+        if not isinstance(rec, dict) or "type" not in rec or "t" not in rec:
+            raise JournalError(f"{p}:{n}: not a journal line (needs 'type' and 't')")
+        records.append(rec)
+    return records
+
+
+def wall_clock() -> float:
+    return time.time()

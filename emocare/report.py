@@ -1,0 +1,145 @@
+"""Summaries of a session journal: time in each mood, changes per minute, care events; a timeline plot."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from emocare.faces import EMOTIONS, UNCERTAIN
+
+MOOD_ORDER = EMOTIONS + (UNCERTAIN,)
+
+
+@dataclass
+class PersonSummary:
+    id: int
+    seconds: dict[str, float] = field(default_factory=dict)
+    changes: int = 0
+    primary: bool = False
+
+    @property
+    def total_s(self) -> float:
+        return sum(self.seconds.values())
+
+
+@dataclass
+class Report:
+    source: str
+    engine: str
+    duration_s: float
+    people: list[PersonSummary]
+    changes: int
+    care: list[dict]
+    ended: str | None
+
+    @property
+    def changes_per_min(self) -> float:
+        return self.changes / (self.duration_s / 60.0) if self.duration_s > 0 else 0.0
+
+
+def summarize(records: list[dict], period_s: float = 1.0) -> Report:
+    start = next((r for r in records if r["type"] == "start"), {})
+    end = next((r for r in reversed(records) if r["type"] == "end"), None)
+    moods: dict[int, list[dict]] = defaultdict(list)
+    people: dict[int, PersonSummary] = {}
+    for r in records:
+        if r["type"] == "mood":
+            moods[r["id"]].append(r)
+    for pid, rows in moods.items():
+        rows.sort(key=lambda r: r["t"])
+        person = people[pid] = PersonSummary(id=pid)
+        end_t = max((x["t"] for x in records), default=0.0)
+        for i, r in enumerate(rows):
+            nxt = rows[i + 1]["t"] if i + 1 < len(rows) else min(r["t"] + period_s, max(end_t, r["t"]))
+            span = max(0.0, min(nxt - r["t"], 2 * period_s))
+            person.seconds[r["mood"]] = person.seconds.get(r["mood"], 0.0) + span
+            person.primary = person.primary or bool(r.get("primary"))
+    changes = 0
+    for r in records:
+        if r["type"] == "change":
+            changes += 1
+            if r["id"] in people:
+                people[r["id"]].changes += 1
+    ts = [r["t"] for r in records]
+    duration = (max(ts) - min(ts)) if ts else 0.0
+    return Report(
+        source=str(start.get("source", "?")),
+        engine=str(start.get("engine", "?")),
+        duration_s=duration,
+        people=sorted(people.values(), key=lambda p: -p.total_s),
+        changes=changes,
+        care=[r for r in records if r["type"] == "care"],
+        ended=end.get("reason") if end else None,
+    )
+
+
+def tables(report: Report):
+    """Rich renderables: one table of moods per person, one of care events."""
+    from rich.table import Table
+
+    title = f"session: {report.source} | {report.engine} | {report.duration_s:.1f} s | " \
+            f"{report.changes} mood changes ({report.changes_per_min:.1f}/min) | {len(report.care)} care events"
+    if report.ended:
+        title += f" | ended: {report.ended}"
+    moods = [m for m in MOOD_ORDER if any(m in p.seconds for p in report.people)]
+    t = Table(title=title, title_justify="left")
+    t.add_column("person")
+    for m in moods:
+        t.add_column(f"{m} s", justify="right")
+    t.add_column("changes/min", justify="right")
+    if not report.people:
+        t.add_row("no face seen", *["-"] * (len(moods) + 1))
+    for p in report.people:
+        per_min = p.changes / (p.total_s / 60.0) if p.total_s > 0 else 0.0
+        t.add_row(f"#{p.id}{' (primary)' if p.primary else ''}",
+                  *[f"{p.seconds.get(m, 0.0):.1f}" for m in moods], f"{per_min:.1f}")
+    out = [t]
+    if report.care:
+        c = Table(title="care events", title_justify="left")
+        for col in ("t (s)", "person", "mood", "action", "message"):
+            c.add_column(col)
+        for r in report.care:
+            c.add_row(f"{r['t']:.1f}", f"#{r.get('id', '?')}", str(r.get("mood", "")), str(r.get("action", "")),
+                      str(r.get("message", "")))
+        out.append(c)
+    return out
+
+
+def plot(records: list[dict], path: Path, period_s: float = 1.0) -> Path:
+    """A mood timeline per person (one row each, coloured by mood), with care events marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    from emocare.overlay import COLORS
+
+    def rgb(label):
+        b, g, r = COLORS.get(label, COLORS[UNCERTAIN])
+        return (r / 255, g / 255, b / 255)
+
+    report = summarize(records, period_s)
+    ids = [p.id for p in report.people] or [0]
+    fig, ax = plt.subplots(figsize=(11, 1.2 + 0.6 * len(ids)), dpi=110)
+    for row, pid in enumerate(ids):
+        rows = sorted((r for r in records if r["type"] == "mood" and r["id"] == pid), key=lambda r: r["t"])
+        for i, r in enumerate(rows):
+            nxt = rows[i + 1]["t"] if i + 1 < len(rows) else r["t"] + period_s
+            ax.broken_barh([(r["t"], min(nxt - r["t"], 2 * period_s))], (row - 0.4, 0.8), facecolors=rgb(r["mood"]))
+    for r in report.care:
+        ax.axvline(r["t"], color="black", linestyle="--", linewidth=1)
+        ax.text(r["t"], len(ids) - 0.45, str(r.get("action", "care")), fontsize=8, rotation=90, va="top")
+    ax.set_yticks(range(len(ids)), [f"#{i}" for i in ids])
+    ax.set_xlabel("time (s)")
+    ax.set_title(f"mood timeline - {Path(report.source).name} ({report.engine})")
+    used = sorted({r["mood"] for r in records if r["type"] == "mood"}, key=lambda m: MOOD_ORDER.index(m) if m in MOOD_ORDER else 99)
+    ax.legend(handles=[Patch(color=rgb(m), label=m) for m in used], loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    ax.set_ylim(-0.6, len(ids) - 0.4)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

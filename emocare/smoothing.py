@@ -1,0 +1,184 @@
+"""The rolling-window classifier: flickering per-frame scores → a steady mood per person.
+
+Pure logic, clock injected (every call takes ``t``), no I/O.
+
+- Window: the probability vectors of the last ``window_s`` seconds are
+  averaged. ``mean`` is the plain average of the samples inside the window;
+  ``ema`` weights each sample by ``exp(-age / tau)`` with ``tau = window_s / 3``
+  (time-based, so it does not depend on the frame rate).
+- Hysteresis: a new leader replaces the current mood only after it has led
+  the averaged scores for ``hold_s`` seconds.
+- Minimum confidence: when the leader's averaged probability is below
+  ``min_confidence`` the leader is ``uncertain`` (also subject to the hold).
+- Valence: the averaged probability mass of the negative emotions (default
+  sad, angry, fear, disgust) against ``negative_threshold`` (positive ones
+  against ``positive_threshold``), with the same hold. Valence is judged on
+  the mass, not the adopted label, because a model that confuses sad with
+  fear or angry (FER does) still agrees that the person is unhappy;
+  ``negative_for_s`` counts from when negative valence was adopted and
+  ``concern`` names the leading negative emotion.
+- Gaps: samples older than the window age out even when no face is seen; a
+  gap longer than ``gap_reset_s`` between two sightings resets the person.
+
+A sustained change is adopted within ``window_s + hold_s`` of its start.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, replace
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from emocare.faces import EMOTIONS, UNCERTAIN, Faces, Mood
+
+
+def window_average(samples: Sequence[tuple[float, np.ndarray]], now: float, window_s: float,
+                   method: str = "mean") -> np.ndarray | None:
+    """Average of the samples with ``now - window_s < t <= now`` (None when there are none)."""
+    inside = [(t, s) for t, s in samples if now - window_s < t <= now]
+    if not inside:
+        return None
+    stack = np.stack([s for _, s in inside])
+    if method == "mean":
+        return stack.mean(axis=0)
+    if method == "ema":
+        tau = window_s / 3.0
+        w = np.array([math.exp(-(now - t) / tau) for t, _ in inside])
+        return (stack * w[:, None]).sum(axis=0) / w.sum()
+    raise ValueError(f"unknown smoothing method {method!r}")
+
+
+@dataclass(frozen=True)
+class MoodParams:
+    window_s: float = 3.0
+    hold_s: float = 1.0
+    min_confidence: float = 0.30
+    method: str = "mean"
+    gap_reset_s: float = 3.0
+    negative: tuple[str, ...] = ("sad", "angry", "fear", "disgust")
+    positive: tuple[str, ...] = ("happy", "surprise")
+    negative_threshold: float = 0.6
+    positive_threshold: float = 0.5
+
+    @classmethod
+    def from_settings(cls, s) -> "MoodParams":
+        return cls(window_s=s.window_s, hold_s=s.hold_s, min_confidence=s.min_confidence, method=s.smoothing,
+                   gap_reset_s=s.gap_reset_s, negative=tuple(s.negative), positive=tuple(s.positive),
+                   negative_threshold=s.negative_threshold, positive_threshold=s.positive_threshold)
+
+    def valence_of(self, scores: np.ndarray) -> str:
+        neg = sum(float(scores[EMOTIONS.index(e)]) for e in self.negative)
+        if neg >= self.negative_threshold:
+            return "negative"
+        pos = sum(float(scores[EMOTIONS.index(e)]) for e in self.positive)
+        if pos >= self.positive_threshold:
+            return "positive"
+        return "neutral"
+
+    def concern(self, scores: np.ndarray) -> str:
+        return max(self.negative, key=lambda e: float(scores[EMOTIONS.index(e)]))
+
+
+class PersonMood:
+    """The rolling window and hysteresis state of one person."""
+
+    def __init__(self, params: MoodParams):
+        self.p = params
+        self._samples: deque[tuple[float, np.ndarray]] = deque()
+        self.reset(0.0)
+
+    def reset(self, t: float) -> None:
+        self._samples.clear()
+        self.current = UNCERTAIN
+        self.since = t
+        self._candidate: str | None = None
+        self._candidate_since = t
+        self._negative_since: float | None = None
+        self.valence = "neutral"
+        self._valence_candidate: str | None = None
+        self._valence_candidate_since = t
+        self._last_seen: float | None = None
+        self._scores = np.full(len(EMOTIONS), 1.0 / len(EMOTIONS))
+
+    def update(self, t: float, scores: np.ndarray | None) -> Mood:
+        if scores is not None:
+            if self._last_seen is not None and t - self._last_seen > self.p.gap_reset_s:
+                self.reset(t)
+            self._last_seen = t
+            self._samples.append((t, np.asarray(scores, dtype=np.float64)))
+        while self._samples and self._samples[0][0] <= t - self.p.window_s:
+            self._samples.popleft()
+        avg = window_average(self._samples, t, self.p.window_s, self.p.method)
+        if avg is None:
+            leader, conf = UNCERTAIN, 0.0
+        else:
+            self._scores = avg
+            i = int(np.argmax(avg))
+            conf = float(avg[i])
+            leader = EMOTIONS[i] if conf >= self.p.min_confidence else UNCERTAIN
+        if leader == self.current:
+            self._candidate = None
+        else:
+            if self._candidate != leader:
+                self._candidate, self._candidate_since = leader, t
+            if t - self._candidate_since >= self.p.hold_s:
+                self.current, self.since, self._candidate = leader, t, None
+        if avg is not None:
+            v = self.p.valence_of(avg)
+            if v == self.valence:
+                self._valence_candidate = None
+            else:
+                if self._valence_candidate != v:
+                    self._valence_candidate, self._valence_candidate_since = v, t
+                if t - self._valence_candidate_since >= self.p.hold_s:
+                    self.valence, self._valence_candidate = v, None
+                    self._negative_since = t if v == "negative" else None
+        elif self.valence != "neutral":
+            self.valence, self._negative_since = "neutral", None  # nobody seen for a whole window
+        valence = self.valence
+        cur_conf = float(self._scores[EMOTIONS.index(self.current)]) if self.current in EMOTIONS else conf
+        return Mood(
+            label=self.current,
+            confidence=cur_conf,
+            valence=valence,
+            negative_for_s=(t - self._negative_since) if self._negative_since is not None else 0.0,
+            scores=self._scores.copy(),
+            since=self.since,
+            concern=self.p.concern(self._scores) if valence == "negative" else None,
+        )
+
+
+class Smoother:
+    """One ``PersonMood`` per track id; returns new ``Faces`` with ``mood`` filled in."""
+
+    def __init__(self, params: MoodParams):
+        self.params = params
+        self._people: dict[int, PersonMood] = {}
+        self._last_seen: dict[int, float] = {}
+
+    def update(self, faces: Faces) -> Faces:
+        out = []
+        for face in faces:
+            if face.track_id is None:
+                out.append(face)
+                continue
+            person = self._people.get(face.track_id)
+            if person is None:
+                person = self._people[face.track_id] = PersonMood(self.params)
+                person.reset(faces.t)
+            self._last_seen[face.track_id] = faces.t
+            out.append(replace(face, mood=person.update(faces.t, face.scores)))
+        for tid in [tid for tid, seen in self._last_seen.items() if faces.t - seen > self.params.gap_reset_s]:
+            self._people.pop(tid, None)
+            self._last_seen.pop(tid, None)
+        return replace(faces, faces=tuple(out))
+
+    def people(self) -> Iterable[int]:
+        return self._people.keys()
+
+    def reset(self) -> None:
+        self._people.clear()
+        self._last_seen.clear()

@@ -1,0 +1,77 @@
+"""The OpenCV window: ``imshow``/``waitKey`` live here and nowhere else.
+
+Without a display (no ``DISPLAY``/``WAYLAND_DISPLAY`` on Linux) no window is
+opened: Qt would abort the whole process. ``available()`` says so up front and
+the caller degrades to headless with one visible line.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+TITLE = "emocare"
+KEY_QUIT = {ord("q"), ord("Q"), 27}
+KEY_PAUSE = ord(" ")
+KEY_MUTE = {ord("m"), ord("M")}
+KEY_SNAPSHOT = {ord("s"), ord("S")}
+KEY_HELP = {ord("h"), ord("H")}
+
+
+def available(env=None) -> tuple[bool, str]:
+    """(whether a window can be opened, why not)."""
+    env = os.environ if env is None else env
+    if sys.platform.startswith("linux") and not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")):
+        return False, "no display (DISPLAY is not set)"
+    return True, ""
+
+
+class Window:
+    def __init__(self, title: str = TITLE, size: tuple[int, int] | None = None):
+        self.title = title
+        self.size = size
+        self._open = False
+        self.closed_by_user = False
+
+    def __enter__(self) -> "Window":
+        import cv2
+
+        cv2.namedWindow(self.title, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO)
+        if self.size:
+            cv2.resizeWindow(self.title, *self.size)
+        self._open = True
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def show(self, image: np.ndarray, wait_ms: int = 1) -> int | None:
+        """Show ``image``; the key pressed (or None). Sets ``closed_by_user`` when the window was closed."""
+        import cv2
+
+        if not self._open:
+            return None
+        cv2.imshow(self.title, image)
+        key = cv2.waitKey(max(1, wait_ms))
+        try:
+            if cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1:
+                self.closed_by_user = True
+        except cv2.error:
+            self.closed_by_user = True
+        return None if key < 0 else key & 0xFF
+
+    def close(self) -> None:
+        if self._open:
+            import cv2
+
+            try:
+                cv2.destroyWindow(self.title)
+                cv2.waitKey(1)
+            except cv2.error:
+                pass
+            self._open = False
