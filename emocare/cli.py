@@ -349,6 +349,61 @@ def _report(journal: Path, plot_path: Optional[Path]) -> None:
         console.print(f"plot: {plot_path}")
 
 
+# ---------------------------------------------------------------- say / voices
+@app.command()
+def say(
+    text: str = typer.Argument(..., help="What to say."),
+    lang: Optional[str] = typer.Option(None, "--lang", help="en or zh (default: system locale)."),
+    audio: Optional[str] = typer.Option(None, "--audio", help="auto, none, or file:DIR."),
+    config: Optional[Path] = ConfigOpt,
+) -> None:
+    """Speak a line (gTTS, cached; local TTS offline) to test your audio setup."""
+    run_guarded(_say, text, lang, audio, config)
+
+
+def _say(text, lang, audio, config) -> None:
+    from emocare.care.sound import Player
+    from emocare.care.speech import Speech
+
+    settings, _ = load_settings(config, lang=lang, audio=audio)
+    rendered = Speech().render(text, settings.language)
+    if rendered.path is None:
+        raise EmocareError("no speech available: gTTS is unreachable and no local TTS is installed (apt-get install espeak-ng)")
+    player = Player(settings.audio)
+    where = player.play(rendered.path, f"say-{settings.language}")
+    player.wait(timeout=120)
+    typer.echo(f"spoken via {rendered.via}: {rendered.path}" + (f" -> {where}" if where and where != rendered.path else ""))
+    if where is None and settings.audio != "none":
+        typer.echo("emocare: warning: no audio output was available; the file above holds the speech", err=True)
+
+
+@voices_app.command("cache")
+def voices_cache(
+    lang: Optional[str] = typer.Option(None, "--lang", help="Only this language (en or zh); default both."),
+    config: Optional[Path] = ConfigOpt,
+) -> None:
+    """Pre-render every comfort message with gTTS while online, so they are spoken offline later."""
+    run_guarded(_voices_cache, lang, config)
+
+
+def _voices_cache(lang, config) -> None:
+    from rich.progress import track
+
+    from emocare.care.messages import Messages
+    from emocare.care.speech import Speech
+
+    settings, _ = load_settings(config)
+    speech = Speech(retry_after_s=1e9)
+    items = [(t, lg) for t, lg in Messages(settings.messages).all() if lang is None or lg == lang]
+    via: dict[str, int] = {}
+    for text, lg in track(items, description="rendering", console=_stderr_console()):
+        r = speech.render(text, lg, prefer_online=True)
+        via[r.via] = via.get(r.via, 0) + 1
+    typer.echo(f"{len(items)} messages in {speech.cache_dir}: " + ", ".join(f"{n} via {k}" for k, n in sorted(via.items())))
+    if "gtts" not in via and "cache" not in via:
+        typer.echo("emocare: warning: gTTS was unreachable; messages were rendered with the local TTS instead", err=True)
+
+
 # ---------------------------------------------------------------- models
 @models_app.callback(invoke_without_command=True)
 def models(ctx: typer.Context) -> None:

@@ -104,7 +104,7 @@ class MoodRecorder:
         if self.first_t is None:
             self.first_t = faces.t
         self.last_t = faces.t
-        if len(faces):
+        if any(f.track_id is not None for f in faces):  # confirmed people, not one-frame detections
             self.frames_with_face += 1
         for face in faces:
             if face.track_id is None or face.mood is None:

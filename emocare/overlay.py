@@ -122,7 +122,8 @@ class HeaderLayer:
         overlay = image.copy()
         cv2.rectangle(overlay, (0, 0), (image.shape[1], h), (20, 20, 20), -1)
         cv2.addWeighted(overlay, 0.6, image, 0.4, 0, dst=image)
-        text = f"emocare | {info.engine} | {info.source} | display {info.display_fps:4.1f} fps | analysis {info.analysis_fps:4.1f} fps"
+        source = info.source if len(info.source) <= 24 else "..." + info.source.replace("\\", "/").rsplit("/", 1)[-1][-21:]
+        text = f"emocare | {info.engine} | {source} | display {info.display_fps:4.1f} fps | analysis {info.analysis_fps:4.1f} fps"
         _text(image, text, (8, h - int(8 * s)), 0.45 * s, (240, 240, 240), 1)
         if info.status:
             (tw, _), _ = cv2.getTextSize(info.status, FONT, 0.5 * s, 1)
@@ -234,7 +235,7 @@ class BannerLayer:
             text, cjk = (fallback or text), False
             font_path = find_font(False)
         H, W = image.shape[:2]
-        bh = int(48 * s)
+        bh = int(60 * s)
         y0 = int(30 * s)
         overlay = image.copy()
         cv2.rectangle(overlay, (0, y0), (W, y0 + bh), color, -1)
@@ -244,7 +245,7 @@ class BannerLayer:
             return image
         from PIL import Image, ImageDraw, ImageFont
 
-        size = int(24 * s)
+        size = int(32 * s)
         font = ImageFont.truetype(font_path, size)
         region = image[y0:y0 + bh]
         pil = Image.fromarray(region[:, :, ::-1].copy())

@@ -268,8 +268,9 @@ class LiveSource:
 
     @property
     def ended(self) -> bool:
+        """The reader has stopped; ``read`` still returns the last frame to a caller that has not seen it."""
         with self._lock:
-            return self._ended and self._frame is None
+            return self._ended
 
     def read(self, after: int = -1, timeout: float = 0.05) -> Frame | None:
         """The newest frame with index > ``after``, waiting up to ``timeout`` s."""

@@ -8,8 +8,9 @@ when the frame holds exactly one face and it matched no track, it continues
 a track waiting in its grace period (the primary person's first, else the one
 seen last), wherever the face moved: a desk
 companion usually has one person in front of it, and a detector that jumps
-(or a camera that is bumped) must not reset their mood. The primary person is the largest
-face; the current primary keeps the role unless another face is clearly
+(or a camera that is bumped) must not reset their mood. A track is confirmed (gets its id on the
+faces) only after ``min_hits`` detections, so a one-frame false positive
+never becomes a person. The primary person is the largest face; the current primary keeps the role unless another face is clearly
 (25%) larger, so the role does not flap between two similar faces.
 """
 
@@ -43,12 +44,14 @@ class _Track:
     id: int
     box: tuple[int, int, int, int]
     last_seen: float
+    hits: int = 1
 
 
 class Tracker:
     def __init__(self, iou_threshold: float = 0.25, grace_s: float = 1.0, max_centre_distance: float = 1.0,
-                 single_person: bool = True):
+                 single_person: bool = True, min_hits: int = 3):
         self.single_person = single_person
+        self.min_hits = min_hits
         self.iou_threshold = iou_threshold
         self.grace_s = grace_s
         self.max_centre_distance = max_centre_distance
@@ -80,7 +83,7 @@ class Tracker:
             used.add(tid)
         if self.single_person:
             free_faces = [fi for fi in range(len(faces)) if fi not in assigned]
-            free_tracks = [tid for tid in self._tracks if tid not in used]
+            free_tracks = [tid for tid, tr in self._tracks.items() if tid not in used and tr.hits >= self.min_hits]
             if len(faces) == 1 and free_faces and free_tracks:
                 # the one face in view continues the primary person if they are waiting, else the latest seen
                 tid = self._primary if self._primary in free_tracks else max(free_tracks, key=lambda k: self._tracks[k].last_seen)
@@ -91,9 +94,13 @@ class Tracker:
             if tid is None:
                 tid = self._next_id
                 self._next_id += 1
-            self._tracks[tid] = _Track(tid, face.box, t)
-            out.append(replace(face, track_id=tid))
-        return replace(faces, faces=tuple(out), primary=self._choose_primary(out))
+                self._tracks[tid] = _Track(tid, face.box, t)
+            else:
+                tr = self._tracks[tid]
+                tr.box, tr.last_seen, tr.hits = face.box, t, tr.hits + 1
+            confirmed = self._tracks[tid].hits >= self.min_hits
+            out.append(replace(face, track_id=tid if confirmed else None))
+        return replace(faces, faces=tuple(out), primary=self._choose_primary([f for f in out if f.track_id is not None]))
 
     def _choose_primary(self, faces: list[Face]) -> int | None:
         if not faces:

@@ -36,14 +36,13 @@ class Window:
         self.title = title
         self.size = size
         self._open = False
+        self._sized = False
         self.closed_by_user = False
 
     def __enter__(self) -> "Window":
         import cv2
 
-        cv2.namedWindow(self.title, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO)
-        if self.size:
-            cv2.resizeWindow(self.title, *self.size)
+        cv2.namedWindow(self.title, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
         self._open = True
         return self
 
@@ -56,6 +55,13 @@ class Window:
 
         if not self._open:
             return None
+        if not self._sized:
+            # open at the frame's own size (halved while larger than a laptop screen); the user may resize
+            h, w = image.shape[:2]
+            while w > 1600 or h > 900:
+                w, h = w // 2, h // 2
+            cv2.resizeWindow(self.title, *(self.size or (w, h)))
+            self._sized = True
         cv2.imshow(self.title, image)
         key = cv2.waitKey(max(1, wait_ms))
         try:

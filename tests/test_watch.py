@@ -1,0 +1,240 @@
+"""watch: headless runs over real clips, a source that fails mid-way, the journal and report, a real window."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from conftest import DATA, VENV_BIN
+from emocare import journal as journal_mod
+from emocare.cli import app
+from emocare.journal import Journal
+from emocare.live import Session, WatchOptions
+from emocare.pipeline import Pipeline
+from emocare.sources import LiveSource
+
+runner = CliRunner()
+
+
+def read_journal(path):
+    return [json.loads(line) for line in Path(path).read_text().splitlines()]
+
+
+def test_headless_fast_one_person_clip(tmp_path):
+    j = tmp_path / "j.jsonl"
+    result = runner.invoke(app, ["watch", "--source", str(DATA / "pyfeat_single_face.mp4"), "--fast", "--no-window",
+                                 "--journal", str(j), "--engine", "fer", "--audio", "none", "--stats"])
+    assert result.exit_code == 0, result.output
+    recs = read_journal(j)
+    assert recs[0]["type"] == "start" and recs[0]["engine"] == "fer" and recs[-1]["type"] == "end"
+    assert {r["type"] for r in recs} >= {"start", "mood", "end"}
+    moods = [r for r in recs if r["type"] == "mood"]
+    assert {r["id"] for r in moods} == {1}  # one person, one id
+    assert moods[0]["t"] < 0.2 and recs[-1]["t"] >= 2.3  # covers the whole 2.4 s clip (media time; id confirmed after 3 frames)
+    ts = [r["t"] for r in moods]
+    assert all(b - a <= 1.0 + 1e-6 for a, b in zip(ts, ts[1:]))  # at least once a second
+    assert recs[-1]["summary"]["frames"] == 72
+    assert "stats:" in result.stderr and "journal:" in result.stderr
+    # the smile at the end is adopted as the steady mood
+    assert moods[-1]["mood"] == "happy"
+
+
+def test_headless_no_face_clip(tmp_path):
+    j = tmp_path / "j.jsonl"
+    result = runner.invoke(app, ["watch", "--source", str(DATA / "pyfeat_no_face.mp4"), "--fast", "--no-window",
+                                 "--journal", str(j), "--engine", "fer", "--audio", "none"])
+    assert result.exit_code == 0, result.output
+    recs = read_journal(j)
+    assert not [r for r in recs if r["type"] in ("mood", "change", "care")]
+    assert recs[-1]["summary"]["frames_with_face"] == 0 and recs[-1]["t"] > 3.5
+    assert "no face seen" in result.stderr
+
+
+def test_missing_source_and_camera_are_one_line_errors(tmp_path):
+    result = runner.invoke(app, ["watch", "--source", str(tmp_path / "nope.mp4"), "--no-window"])
+    assert result.exit_code == 3 and "nope.mp4: no such file" in result.stderr
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video at all")
+    result = runner.invoke(app, ["watch", "--source", str(bad), "--fast", "--no-window"])
+    assert result.exit_code == 3 and "bad.mp4" in result.stderr and "Traceback" not in result.stderr
+    result = runner.invoke(app, ["watch", "--camera", "57", "--no-window"])
+    assert result.exit_code == 3
+    assert "camera 57" in result.stderr and "--list-cameras" in result.stderr
+
+
+class FlakyCapture:
+    """Gives ``n`` frames of a real clip, then raises like an unplugged camera."""
+
+    def __init__(self, frames, n):
+        self.frames, self.n, self.i = frames, n, 0
+
+    def read(self):
+        if self.i >= self.n:
+            raise RuntimeError("device unplugged")
+        frame = self.frames[self.i % len(self.frames)]
+        self.i += 1
+        return True, frame.copy()
+
+    def release(self):
+        pass
+
+
+def test_source_failing_midway_reconnects_then_exits_cleanly(tmp_path, fer_engine):
+    from emocare.errors import SourceError
+
+    cap = cv2.VideoCapture(str(DATA / "pyfeat_single_face.mp4"))
+    frames = [cap.read()[1] for _ in range(20)]
+    cap.release()
+    opened = []
+
+    def opener():
+        opened.append(1)
+        if len(opened) == 1:
+            return FlakyCapture(frames, 20)
+        if len(opened) == 2:
+            return FlakyCapture(frames, 10)  # comes back once, briefly
+        raise SourceError("camera 0: cannot be opened")
+
+    src = LiveSource(opener, name="camera 0", fps=30, pace=True, reconnect_timeout_s=1.0)
+    path = tmp_path / "j.jsonl"
+    with Journal(path) as journal:
+        journal.write("start", 0.0, source="camera 0")
+        session = Session(Pipeline(fer_engine), journal, WatchOptions(source_label="camera 0", show_window=False))
+        with src:
+            result = session.run_live(src)
+    assert len(opened) >= 3  # reconnected at least once, then kept trying
+    assert result.reason == "source lost" and result.exit_code == 3
+    recs = read_journal(path)
+    assert recs[-2]["type"] == "error" and "lost" in recs[-2]["message"]
+    assert recs[-1]["type"] == "end" and recs[-1]["reason"] == "source lost"
+    assert any(r["type"] == "mood" for r in recs)  # what was analysed before the loss is kept
+
+
+def test_live_file_at_its_own_rate(tmp_path):
+    """Without --fast a file is played at its rate; analysis skips frames but the journal still covers it."""
+    j = tmp_path / "j.jsonl"
+    t0 = time.monotonic()
+    result = runner.invoke(app, ["watch", "--source", str(DATA / "pyfeat_single_face.mp4"), "--no-window",
+                                 "--journal", str(j), "--engine", "fer", "--audio", "none"])
+    assert result.exit_code == 0, result.output
+    recs = read_journal(j)
+    assert recs[-1]["type"] == "end" and recs[-1]["t"] >= 2.0
+    assert time.monotonic() - t0 >= 2.3  # played in real time, not faster
+
+
+def test_journal_is_flushed_line_by_line(tmp_path):
+    path = tmp_path / "j.jsonl"
+    with Journal(path) as j:
+        j.write("start", 0.0, source="x")
+        j.write("mood", 1.0, id=1, mood="sad")
+        assert len(path.read_text().splitlines()) == 2  # on disk before close
+    with open(path, "a") as fh:
+        fh.write('{"type": "mood", "t": 2.0, "id"')  # a killed process's torn last line
+    assert [r["type"] for r in journal_mod.read(path)] == ["start", "mood"]
+
+
+def test_report_summary_and_plot(tmp_path):
+    j = tmp_path / "j.jsonl"
+    runner.invoke(app, ["watch", "--source", str(DATA / "sessions" / "sad_brief.mp4"), "--fast", "--no-window",
+                        "--journal", str(j), "--engine", "fer", "--audio", "none"])
+    png = tmp_path / "timeline.png"
+    result = runner.invoke(app, ["report", str(j), "--plot", str(png)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "changes/min" in result.stdout and "neutral" in result.stdout
+    img = cv2.imread(str(png))
+    assert img is not None and img.shape[1] > 800 and img.std() > 10
+    result = runner.invoke(app, ["report", str(tmp_path / "none.jsonl")])
+    assert result.exit_code == 1 and "no such journal" in result.stderr
+
+
+# ------------------------------------------------------------------ a real window under Xvfb
+@pytest.fixture
+def xvfb():
+    if not shutil.which("Xvfb") or not shutil.which("import"):
+        pytest.skip("Xvfb and ImageMagick's import are needed (apt-get install xvfb imagemagick; .ci/run does)")
+    display = ":97"
+    proc = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    if proc.poll() is not None:
+        pytest.skip("Xvfb did not start")
+    yield display
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def _window_id(display, title="emocare"):
+    out = subprocess.run(["xwininfo", "-root", "-tree"], capture_output=True, text=True,
+                         env={**os.environ, "DISPLAY": display}).stdout
+    for line in out.splitlines():
+        if f'"{title}"' in line:
+            return line.split()[0]
+    return None
+
+
+def test_real_window_shows_the_overlay(tmp_path, xvfb):
+    # a longer clip so the window stays up: the one-person clip four times over
+    src = cv2.VideoCapture(str(DATA / "pyfeat_single_face.mp4"))
+    frames = []
+    while True:
+        ok, f = src.read()
+        if not ok:
+            break
+        frames.append(f)
+    long_clip = tmp_path / "long.mp4"
+    w = cv2.VideoWriter(str(long_clip), cv2.VideoWriter_fourcc(*"mp4v"), 30, (640, 360))
+    for _ in range(4):
+        for f in frames:
+            w.write(f)
+    w.release()
+    env = {**os.environ, "DISPLAY": xvfb, "QT_QPA_PLATFORM": "xcb"}
+    j = tmp_path / "j.jsonl"
+    proc = subprocess.Popen([str(VENV_BIN / "emocare"), "watch", "--source", str(long_clip), "--engine", "fer",
+                             "--journal", str(j), "--audio", "none"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        wid = None
+        while time.monotonic() < deadline and wid is None and proc.poll() is None:
+            time.sleep(0.5)
+            wid = _window_id(xvfb)
+        assert wid, f"no emocare window appeared: {proc.stderr.read() if proc.poll() is not None else ''}"
+        time.sleep(4.0)  # let analysis catch up and the mood settle
+        shot = tmp_path / "shot.png"
+        subprocess.run(["import", "-window", wid, str(shot)], env=env, check=True, timeout=30)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    if os.environ.get("EMOCARE_KEEP_SHOT"):
+        shutil.copy(shot, "/tmp/emocare-window-shot.png")
+    assert proc.returncode == 130, err  # Ctrl-C: clean exit, documented code
+    recs = read_journal(j)
+    assert recs[-1]["type"] == "end" and recs[-1]["reason"] == "interrupted"
+    img = cv2.imread(str(shot))
+    assert img is not None
+    h, w = img.shape[:2]
+    # the header bar darkens the top of the frame
+    assert img[: h // 40].mean() < 0.7 * cv2.resize(frames[0], (w, h))[: h // 40].mean()
+    # the face box (a mood colour) surrounds where the face is in the clip, scaled to the window
+    box = [r for r in recs if r["type"] == "mood"][-1]["box"]
+    sx, sy = w / 640, h / 360
+    x0, y0, x1, y1 = int(box[0] * sx), int(box[1] * sy), int((box[0] + box[2]) * sx), int((box[1] + box[3]) * sy)
+    from emocare.overlay import COLORS
+
+    strip = img[y0 + 5:y1 - 5, max(0, x0 - 5):x0 + 6].astype(int)  # around the box's left edge
+
+    def rows_with(colour):  # fraction of rows with a pixel of that colour
+        return (np.abs(strip - np.array(colour)).sum(axis=2) < 60).any(axis=1).mean()
+
+    assert max(rows_with(c) for c in COLORS.values()) > 0.9, "no mood-coloured box edge where the face is"
+    middle = img[y0 + 10:y1 - 10, (x0 + x1) // 2].astype(int)
+    assert max((np.abs(middle - np.array(c)).sum(axis=1) < 30).mean() for c in COLORS.values()) < 0.5  # face not painted over
