@@ -404,6 +404,72 @@ def _voices_cache(lang, config) -> None:
         typer.echo("emocare: warning: gTTS was unreachable; messages were rendered with the local TTS instead", err=True)
 
 
+# ---------------------------------------------------------------- bench
+@app.command(epilog="Without arguments: a quick speed comparison on a sample clip shipped with emocare. Exit codes: 0 ok, 1 bad input, 2 usage, 5 weights missing (--pipeline).")
+def bench(
+    engines: Optional[str] = typer.Option(None, "--engines", help="Comma-separated: " + ",".join(("fer", "fer-keras", "deepface", "deepface-onnx", "emocare-deepface", "emocare-fer")) + " (default: all)."),
+    video: Optional[Path] = typer.Option(None, "--video", help="Frames for the speed test from this video (default: the shipped sample clip)."),
+    images: Optional[Path] = typer.Option(None, "--images", help="Frames for the speed test from this folder of images."),
+    dataset: Optional[Path] = typer.Option(None, "--dataset", help="Labelled set for accuracy: <label>/ folders or a CSV of path,label."),
+    crops: bool = typer.Option(False, "--crops", help="Dataset images are already-cropped faces (FER2013 style): no detection."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Use N dataset images, drawn with --seed."),
+    seed: int = typer.Option(0, "--seed"),
+    repeat: int = typer.Option(3, "--repeat", help="Speed loops per engine; the median run is reported."),
+    no_speed: bool = typer.Option(False, "--no-speed", help="Accuracy only."),
+    pipeline: bool = typer.Option(False, "--pipeline", help="The real-time comparison: DeepFace.analyze and FER loops vs emocare's pipeline, in one process."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write every figure (and machine info) to this JSON file.", dir_okay=False),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Bar charts and confusion matrices into this PNG.", dir_okay=False),
+) -> None:
+    """Compare FER and DeepFace (and emocare's fast path): speed, accuracy, memory, size."""
+    run_guarded(_bench, engines, video, images, dataset, crops, limit, seed, repeat, no_speed, pipeline, json_out, plot)
+
+
+def _bench(engines, video, images, dataset, crops, limit, seed, repeat, no_speed, pipeline, json_out, plot_path) -> None:
+    from emocare import bench as bench_mod
+    from emocare import bench_report
+
+    err = _stderr_console()
+    out = _stdout_console()
+    if video is not None and images is not None:
+        raise ConfigError("--video and --images cannot be used together")
+    for p in (video, images, dataset):
+        if p is not None and not p.exists():
+            raise EmocareError(f"{p}: no such file or folder")
+    if pipeline:
+        with err.status("running the four loops (DeepFace.analyze, FER, emocare x2)...") as status:
+            result = bench_mod.run_pipeline(video, repeat=repeat, on_step=lambda k: status.update(f"timing {k}..."))
+        out.print(bench_report.pipeline_table(result))
+        data = {"machine": bench_mod.machine_info(), "pipeline": result}
+    else:
+        names = [n.strip() for n in engines.split(",")] if engines else list(bench_mod.ENGINES)
+        unknown = [n for n in names if n not in bench_mod.ENGINES]
+        if unknown:
+            raise ConfigError(f"--engines: unknown {', '.join(unknown)} (choose from {', '.join(bench_mod.ENGINES)})")
+        if no_speed and dataset is None:
+            raise ConfigError("--no-speed needs --dataset")
+        from rich.progress import Progress
+
+        with Progress(console=err, transient=True) as progress:
+            task = progress.add_task("benchmarking", total=len(names))
+
+            def step(name):
+                progress.update(task, description=f"benchmarking {name}")
+                progress.advance(task)
+
+            report = bench_mod.run(names, video=video, images=images, dataset=dataset, crops=crops, limit=limit,
+                                   seed=seed, repeat=repeat, speed=not no_speed, on_engine=step)
+        for table in bench_report.tables(report):
+            out.print(table)
+        data = report.to_json()
+        if plot_path is not None:
+            bench_report.plot(report, plot_path)
+            err.print(f"plot: {plot_path}")
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(data, indent=2) + "\n")
+        err.print(f"json: {json_out}")
+
+
 # ---------------------------------------------------------------- models
 @models_app.callback(invoke_without_command=True)
 def models(ctx: typer.Context) -> None:
@@ -423,8 +489,11 @@ def models(ctx: typer.Context) -> None:
         if not files:
             table.add_row(engine, "no", "-", "-", "-", "-")
         for f in files:
+            present = "yes" if f.present else "[red]no[/red]"
+            if f.present and f.path.suffix == ".h5" and weights.is_random(f.path):
+                present = "[yellow]random (benchmarks only)[/yellow]"
             table.add_row(engine, "yes" if installed else "no", f.role, str(f.path),
-                          f"{f.size_mb:.2f}" if f.present else "-", "yes" if f.present else "[red]no[/red]")
+                          f"{f.size_mb:.2f}" if f.present else "-", present)
     _stdout_console().print(table)
     if not weights.emotion_weights_present():
         typer.echo(weights.missing_message(), err=True)
@@ -437,6 +506,21 @@ def models_download() -> None:
 
     path = run_guarded(weights.download_weights)
     typer.echo(f"downloaded {path} ({path.stat().st_size / 1e6:.1f} MB, sha256 {weights.sha256(path)[:16]}...)")
+
+
+@models_app.command("build-random")
+def models_build_random(seed: int = typer.Option(0, "--seed")) -> None:
+    """Write DeepFace's emotion architecture with RANDOM weights (benchmarks and tests only: emotions mean nothing).
+
+    Put it in a folder of its own: DEEPFACE_HOME=/tmp/df-random emocare models build-random
+    """
+    from emocare.engines import weights
+
+    path = weights.emotion_weights_path()
+    if path.exists() and not weights.is_random(path):
+        raise fail(f"{path} holds real weights; set DEEPFACE_HOME to another folder for random ones", 1)
+    run_guarded(weights.build_random_emotion_weights, path, seed)
+    typer.echo(f"random weights (for speed benchmarks only): {path}")
 
 
 @models_app.command("import")

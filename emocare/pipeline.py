@@ -28,7 +28,7 @@ class Pipeline:
                    track_grace_s=settings.track_grace_s)
 
     def step(self, image: np.ndarray, index: int, t: float) -> Faces:
-        faces = analyze_frame(self.engine, image, max_side=self.max_side, frame_index=index, t=t)
+        faces = analyze_frame(self.engine, image, max_side=self.max_side, frame_index=index, t=t, stream=True)
         return self.smoother.update(self.tracker.update(faces))
 
     def reset(self) -> None:

@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 from emocare.errors import ConfigError
 
-ENGINES = ("auto", "deepface", "fer")
+ENGINES = ("auto", "deepface", "fer", "fer-keras", "emocare-deepface", "emocare-fer")
 LANGS = ("en", "zh")
 
 

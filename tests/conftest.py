@@ -14,6 +14,13 @@ ROOT = Path(__file__).parent.parent
 VENV_BIN = Path(sys.executable).parent
 
 
+def pytest_configure(config):
+    # tests import fer/deepface directly too: give TensorFlow the same settings the engines give it
+    from emocare.engines._quiet import prepare_tensorflow_env
+
+    prepare_tensorflow_env()
+
+
 def _is_local(address) -> bool:
     host = address[0] if isinstance(address, tuple) else address
     return isinstance(host, str) and (host.startswith("127.") or host in ("localhost", "::1") or host.startswith("/"))

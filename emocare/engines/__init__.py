@@ -27,8 +27,13 @@ log = logging.getLogger(__name__)
 class Engine(Protocol):
     name: str
 
-    def analyze(self, image: np.ndarray) -> list[Face]:
-        """Faces found in a BGR uint8 image, boxes in that image's pixels."""
+    def analyze(self, image: np.ndarray, *, stream: bool = False) -> list[Face]:
+        """Faces found in a BGR uint8 image, boxes in that image's pixels.
+
+        ``stream=True`` says this frame follows the previous one of the same
+        video, so an engine may reuse what it found there (the fast path
+        tracks boxes between detections); library adapters ignore it.
+        """
 
     def close(self) -> None: ...
 
@@ -67,7 +72,13 @@ def build(name: str, detector: str = "opencv") -> Engine:
         from emocare.engines.fer_engine import FerEngine
 
         return FerEngine(detector=detector, use_tflite=(name == "fer"))
-    raise EngineUnavailable(f"unknown engine {name!r} (choose auto, deepface or fer)")
+    if name in ("emocare-deepface", "emocare-fer"):
+        if detector != "opencv":
+            raise EngineUnavailable(f"{name}: only the opencv detector is supported")
+        from emocare.engines.fast import build_fast
+
+        return build_fast(name.split("-", 1)[1])
+    raise EngineUnavailable(f"unknown engine {name!r} (choose auto, deepface, fer, emocare-deepface or emocare-fer)")
 
 
 def downscale(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
@@ -84,12 +95,12 @@ def downscale(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
 
 
 def analyze_frame(engine: Engine, image: np.ndarray, *, max_side: int = 1280,
-                  frame_index: int = 0, t: float = 0.0, clock=time.perf_counter) -> Faces:
+                  frame_index: int = 0, t: float = 0.0, stream: bool = False, clock=time.perf_counter) -> Faces:
     """Run ``engine`` on a (possibly downscaled) copy; boxes come back in ``image``'s pixels."""
     h, w = image.shape[:2]
     small, back = downscale(image, max_side)
     started = clock()
-    found = engine.analyze(small)
+    found = engine.analyze(small, stream=True) if stream else engine.analyze(small)
     ms = (clock() - started) * 1000.0
     faces = tuple(f.scaled(back).clipped(w, h) if back != 1.0 else f.clipped(w, h) for f in found)
     faces = tuple(f for f in faces if f.box[2] > 0 and f.box[3] > 0)

@@ -27,7 +27,9 @@ class DeepFaceEngine:
     def __init__(self, detector: str = "opencv"):
         if importlib.util.find_spec("deepface") is None:
             raise EngineUnavailable("deepface is not installed (run 'make install' or 'pip install deepface tf-keras')")
-        weights.require_emotion_weights()
+        path = weights.require_emotion_weights()
+        if weights.is_random(path):
+            log.warning("%s holds random weights (built for benchmarks): its emotions mean nothing", path)
         self.detector = detector
         try:
             with _quiet.quiet_imports():
@@ -43,7 +45,7 @@ class DeepFaceEngine:
             raise weights.ModelMissing(weights.missing_message()) from exc
         self._deepface = DeepFace
 
-    def analyze(self, image: np.ndarray) -> list[Face]:
+    def analyze(self, image: np.ndarray, *, stream: bool = False) -> list[Face]:
         results = self._deepface.analyze(
             image,
             actions=["emotion"],
@@ -59,6 +61,16 @@ class DeepFaceEngine:
             box = (int(region["x"]), int(region["y"]), int(region["w"]), int(region["h"]))
             faces.append(Face(box=box, scores=scores_from_mapping(r["emotion"])))
         return faces
+
+    def classify(self, image: np.ndarray, boxes) -> list[Face]:
+        """Scores for given boxes, no detection (``bench --crops``): DeepFace with the 'skip' detector."""
+        out = []
+        for x, y, w, h in boxes:
+            crop = image[y:y + h, x:x + w]
+            r = self._deepface.analyze(crop, actions=["emotion"], detector_backend="skip", enforce_detection=False,
+                                       silent=True)[0]
+            out.append(Face(box=(x, y, w, h), scores=scores_from_mapping(r["emotion"])))
+        return out
 
     def close(self) -> None:
         pass

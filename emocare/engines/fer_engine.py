@@ -33,6 +33,7 @@ class FerEngine:
             )
         self.name = "fer" if use_tflite else "fer-keras"
         self.detector = "mtcnn" if mtcnn else "opencv"
+        self._crops = None
         try:
             with _quiet.quiet_imports():
                 from fer.fer import FER
@@ -43,12 +44,24 @@ class FerEngine:
         except ImportError as exc:
             raise EngineUnavailable(f"fer cannot be imported: {exc} (try 'make install')") from exc
 
-    def analyze(self, image: np.ndarray) -> list[Face]:
+    def analyze(self, image: np.ndarray, *, stream: bool = False) -> list[Face]:
         faces = []
         for r in self._fer.detect_emotions(image):
             x, y, w, h = (int(v) for v in r["box"])
             faces.append(Face(box=(x, y, w, h), scores=scores_from_mapping(r["emotions"])))
         return faces
+
+    def classify(self, image: np.ndarray, boxes) -> list[Face]:
+        """Scores for given boxes, no detection (``bench --crops``): FER with no offsets around the box."""
+        if self._crops is None:
+            from fer.fer import FER
+
+            with _quiet.quiet_imports():
+                self._crops = FER(use_tflite=self.name == "fer", offsets=(0, 0))
+        out = []
+        for r in self._crops.detect_emotions(image, face_rectangles=[tuple(int(v) for v in b) for b in boxes]):
+            out.append(Face(box=tuple(int(v) for v in r["box"]), scores=scores_from_mapping(r["emotions"])))
+        return out
 
     def close(self) -> None:
         pass

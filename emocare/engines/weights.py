@@ -83,6 +83,13 @@ def require_emotion_weights() -> Path:
     raise ModelMissing(missing_message())
 
 
+def require_local_emotion_weights() -> Path:
+    """The weights' path, or ``ModelMissing`` (the fast path never downloads)."""
+    if emotion_weights_present():
+        return emotion_weights_path()
+    raise ModelMissing(missing_message())
+
+
 def sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -132,7 +139,7 @@ def download_weights() -> Path:
     raise ModelMissing(f"cannot download {EMOTION_WEIGHTS} ({last}); {missing_message()}")
 
 
-def build_random_emotion_weights(target: Path, seed: int = 0) -> Path:
+def build_random_emotion_weights(target: Path, seed: int = 0, sharpen: float = 300.0) -> Path:
     """Write weights of DeepFace's own emotion architecture with random values.
 
     For tests and speed benchmarks on machines without the real weights:
@@ -155,9 +162,45 @@ def build_random_emotion_weights(target: Path, seed: int = 0) -> Path:
         model = Emotion.load_model()
     finally:
         weight_utils.download_weights_if_necessary, weight_utils.load_model_weights = saved
+    # Freshly initialised, the net answers almost the same near-uniform vector for every face, so any
+    # two pipelines would "agree". Sharpening the last layer makes the answer depend on the face, which
+    # makes agreement between two pipelines a real test of their preprocessing.
+    # The bias is set so that the average logits over smooth random images are zero; otherwise one
+    # class wins for every input.
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    noise = rng.random((256, 12, 12)).astype(np.float32)
+    import cv2
+
+    calib = np.stack([cv2.resize(n, (48, 48), interpolation=cv2.INTER_CUBIC) for n in noise]).clip(0, 1)[..., None]
+    last = model.layers[-1]
+    kernel, bias = last.get_weights()
+    last.set_weights([kernel * sharpen, bias * 0])
+    features = tf.keras.Model(model.inputs, model.layers[-2].output)(calib, training=False).numpy()
+    logits = features @ (kernel * sharpen)
+    last.set_weights([kernel * sharpen, -logits.mean(axis=0)])
     target.parent.mkdir(parents=True, exist_ok=True)
     model.save_weights(str(target))
+    import h5py
+
+    with h5py.File(target, "a") as f:  # so nobody mistakes them for the real model
+        f.attrs[RANDOM_MARK] = seed
     return target
+
+
+RANDOM_MARK = "emocare_random_weights_seed"
+
+
+def is_random(path: Path) -> bool:
+    """Whether ``path`` holds weights that ``build_random_emotion_weights`` made."""
+    try:
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            return RANDOM_MARK in f.attrs
+    except (OSError, ImportError):
+        return False
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,449 @@
+"""``emocare bench``: FER vs DeepFace (and emocare's fast path) on speed, accuracy, memory, size.
+
+Each engine runs in a fresh worker process (``python -m emocare.bench``), so
+its cold start (import + model load), peak memory and library side effects
+are its own. All engines see the same decoded frames. ``--pipeline`` instead
+runs the four real-time loops of the fast-path comparison in this one process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from emocare.errors import EmocareError, InputError
+from emocare.faces import EMOTIONS
+
+ENGINES = ("fer", "fer-keras", "deepface", "deepface-onnx", "emocare-deepface", "emocare-fer")
+IMAGE_EXT = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+
+# distributions whose installed files make up each engine's footprint (with their dependency closure)
+FOOTPRINT_ROOTS = {
+    "fer": ["fer", "tensorflow", "opencv-python"],
+    "fer-keras": ["fer", "tensorflow", "tf-keras", "opencv-python"],
+    "deepface": ["deepface", "tensorflow", "tf-keras", "opencv-python"],
+    "deepface-onnx": ["deepface", "onnxruntime", "opencv-python"],
+    "emocare-deepface": ["h5py", "opencv-python", "numpy"],
+    "emocare-fer": ["ai-edge-litert", "opencv-python", "numpy"],
+}
+
+
+def sample_video() -> Path:
+    return Path(str(resources.files("emocare").joinpath("data/sample.mp4")))
+
+
+# ------------------------------------------------------------------ inputs
+def load_frames(video: Path | None = None, images: Path | None = None, limit: int | None = None) -> tuple[list[np.ndarray], str]:
+    from emocare.sources import iter_video, load_image
+
+    if images is not None:
+        files = sorted(p for p in Path(images).rglob("*") if p.suffix.lower() in IMAGE_EXT)
+        if not files:
+            raise InputError(f"{images}: no images found")
+        return [load_image(p) for p in files[:limit]], str(images)
+    path = Path(video) if video is not None else sample_video()
+    frames = [f.image for f in iter_video(str(path))]
+    return frames[:limit] if limit else frames, str(path)
+
+
+def load_dataset(path: Path, limit: int | None = None, seed: int = 0) -> list[tuple[str, str]]:
+    """(image path, label) pairs from ``<label>/`` folders or a CSV of path,label."""
+    p = Path(path)
+    items: list[tuple[str, str]] = []
+    if p.is_dir():
+        for label in EMOTIONS:
+            folder = p / label
+            if folder.is_dir():
+                items += [(str(f), label) for f in sorted(folder.iterdir()) if f.suffix.lower() in IMAGE_EXT]
+    elif p.is_file() and p.suffix.lower() == ".csv":
+        import csv
+
+        with open(p, newline="", encoding="utf-8") as fh:
+            for row in csv.reader(fh):
+                if len(row) >= 2 and row[1].strip() in EMOTIONS:
+                    img = Path(row[0].strip())
+                    items.append((str(img if img.is_absolute() else p.parent / img), row[1].strip()))
+    else:
+        raise InputError(f"{p}: not a folder of <label>/ images or a .csv of path,label")
+    if not items:
+        raise InputError(f"{p}: no labelled images (labels: {' '.join(EMOTIONS)})")
+    if limit and limit < len(items):
+        items = random.Random(seed).sample(items, limit)
+    return items
+
+
+# ------------------------------------------------------------------ metrics
+def accuracy_metrics(truth: Sequence[str], predicted: Sequence[str | None]) -> dict:
+    """Accuracy, balanced accuracy, per-class recall, confusion (rows truth, columns predicted), no-face rate.
+
+    A missing prediction (``None``: no face found) counts as wrong.
+    """
+    n = len(truth)
+    confusion = [[0] * len(EMOTIONS) for _ in EMOTIONS]
+    correct = no_face = 0
+    per_total = {e: 0 for e in EMOTIONS}
+    per_hit = {e: 0 for e in EMOTIONS}
+    for t, p in zip(truth, predicted):
+        per_total[t] += 1
+        if p is None:
+            no_face += 1
+            continue
+        confusion[EMOTIONS.index(t)][EMOTIONS.index(p)] += 1
+        if p == t:
+            correct += 1
+            per_hit[t] += 1
+    recall = {e: per_hit[e] / per_total[e] for e in EMOTIONS if per_total[e]}
+    return {
+        "n": n,
+        "accuracy": correct / n if n else 0.0,
+        "balanced_accuracy": float(np.mean(list(recall.values()))) if recall else 0.0,
+        "per_class_recall": recall,
+        "confusion": confusion,
+        "no_face_rate": no_face / n if n else 0.0,
+    }
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    return float(np.percentile(values, q)) if len(values) else 0.0
+
+
+def dir_size_mb(paths: Sequence[Path]) -> float:
+    return sum(p.stat().st_size for p in paths if p.is_file()) / 1e6
+
+
+def footprint_mb(roots: Sequence[str]) -> float:
+    """Installed size of ``roots`` and everything they require (their RECORDed files)."""
+    import re
+
+    seen: set[str] = set()
+    total = 0
+    todo = list(roots)
+    while todo:
+        name = re.split(r"[\s;<>=!~\[(]", todo.pop(), maxsplit=1)[0].lower().replace("_", "-")
+        if not name or name in seen:
+            continue
+        seen.add(name)
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        for f in dist.files or []:
+            try:
+                total += (Path(dist.locate_file(f))).stat().st_size
+            except OSError:
+                pass
+        for req in dist.requires or []:
+            if "extra ==" not in req:
+                todo.append(req)
+    return total / 1e6
+
+
+def machine_info() -> dict:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for dist in ("emocare", "fer", "deepface", "tensorflow", "tf-keras", "opencv-python", "ai-edge-litert", "numpy", "onnxruntime"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = None
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "platform": platform.platform(), "versions": versions}
+
+
+# ------------------------------------------------------------------ one engine, in a worker process
+def model_files(name: str) -> list[Path]:
+    from emocare.engines import weights
+
+    if "fer" in name:
+        files = weights.fer_model_files()
+        return [f.path for f in files if ("tflite" in f.path.name) == (name in ("fer", "emocare-fer"))]
+    if name == "deepface-onnx":
+        return [weights.weights_dir() / "facial_expression_model_weights.onnx"]
+    return [weights.emotion_weights_path()]
+
+
+def build_for_bench(name: str):
+    from emocare import engines
+    from emocare.engines import weights
+
+    if name == "deepface-onnx":
+        onnx = model_files(name)[0]
+        if not onnx.is_file():
+            raise EmocareError(f"DeepFace's ONNX emotion weights are not at {onnx}")
+        os.environ["DEEPFACE_BACKEND_ENGINE"] = "onnx"
+        eng = engines.build("deepface")
+        eng.name = "deepface-onnx"
+        return eng
+    if name in ("deepface", "emocare-deepface") and not weights.emotion_weights_present():
+        raise EmocareError(weights.missing_message())
+    return engines.build(name)
+
+
+def run_worker(name: str, frames_path: str | None, dataset_path: str | None, crops: bool, repeat: int,
+               spawned_at: float) -> dict:
+    """Everything measured for one engine, in this (fresh) process."""
+    import resource
+
+    from emocare.engines import analyze_frame
+
+    out: dict = {"available": False, "reason": None}
+    try:
+        engine = build_for_bench(name)
+        ready = time.time()
+    except EmocareError as exc:
+        out["reason"] = str(exc)
+        return out
+    out["available"] = True
+    if "deepface" in name and weights_random():
+        out["random_weights"] = True  # speed is real, accuracy is not
+    out["cold_start_s"] = ready - spawned_at  # process start + imports + model load
+    files = model_files(name)
+    out["model_mb"] = dir_size_mb(files)
+    if frames_path:
+        frames = np.load(frames_path)
+        stream = name.startswith("emocare-")
+        for f in frames[: min(5, len(frames))]:  # warm-up, excluded
+            analyze_frame(engine, f, stream=stream)
+        runs = []
+        dominants: list[str | None] = []
+        det_ms, cls_ms = [], []
+        for r in range(repeat):
+            if hasattr(engine, "reset"):
+                engine.reset()
+            lat = []
+            for f in frames:
+                t0 = time.perf_counter()
+                faces = analyze_frame(engine, f, stream=stream)
+                lat.append((time.perf_counter() - t0) * 1000)
+                if r == 0:
+                    primary = max(faces, key=lambda x: x.area, default=None)
+                    dominants.append(primary.dominant if primary else None)
+                    if hasattr(engine, "last_detect_ms"):
+                        det_ms.append(engine.last_detect_ms)
+                        cls_ms.append(engine.last_classify_ms)
+            runs.append(lat)
+        medians = [float(np.median(r)) for r in runs]
+        best = runs[int(np.argsort(medians)[len(medians) // 2])]  # the run with the median median
+        out["speed"] = {
+            "fps": 1000.0 / float(np.mean(best)),
+            "p50_ms": percentile(best, 50),
+            "p95_ms": percentile(best, 95),
+            "repeats": repeat,
+            "frames": len(frames),
+        }
+        if det_ms:
+            out["speed"]["detect_ms"] = float(np.mean(det_ms))
+            out["speed"]["classify_ms"] = float(np.mean(cls_ms))
+        out["dominants"] = dominants
+    if dataset_path:
+        from emocare.sources import load_image
+
+        items = json.loads(Path(dataset_path).read_text())
+        predicted = []
+        for path, _ in items:
+            image = load_image(path)
+            if crops:
+                faces = engine.classify(image, [(0, 0, image.shape[1], image.shape[0])])
+            else:
+                faces = list(analyze_frame(engine, image))
+            primary = max(faces, key=lambda x: x.area, default=None)
+            predicted.append(primary.dominant if primary else None)
+        out["accuracy"] = accuracy_metrics([label for _, label in items], predicted)
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return out
+
+
+@dataclass
+class BenchReport:
+    machine: dict
+    source: str
+    engines: dict[str, dict] = field(default_factory=dict)
+    agreement: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    dataset: str | None = None
+    crops: bool = False
+    pipeline: dict | None = None
+
+    def to_json(self) -> dict:
+        engines = {k: {kk: vv for kk, vv in v.items() if kk != "dominants"} for k, v in self.engines.items()}
+        out = {"machine": self.machine, "source": self.source, "dataset": self.dataset, "crops": self.crops,
+               "engines": engines, "agreement": self.agreement}
+        if self.pipeline is not None:
+            out["pipeline"] = self.pipeline
+        return out
+
+
+def agreement(a: Sequence[str | None], b: Sequence[str | None]) -> float | None:
+    both = [(x, y) for x, y in zip(a, b) if x is not None and y is not None]
+    return sum(x == y for x, y in both) / len(both) if both else None
+
+
+def run(engine_names: Sequence[str], *, video: Path | None = None, images: Path | None = None,
+        dataset: Path | None = None, crops: bool = False, limit: int | None = None, seed: int = 0,
+        repeat: int = 3, frame_limit: int | None = None, speed: bool = True,
+        on_engine: Callable[[str], None] = lambda name: None) -> BenchReport:
+    frames, source = load_frames(video, images, frame_limit) if speed else ([], "")
+    items = load_dataset(dataset, limit, seed) if dataset else None
+    report = BenchReport(machine=machine_info(), source=source, dataset=str(dataset) if dataset else None, crops=crops)
+    with tempfile.TemporaryDirectory(prefix="emocare-bench-") as tmp:
+        frames_path = None
+        if frames:
+            if len({f.shape for f in frames}) != 1:  # photos of different sizes: bench each at its own size via images list
+                frames = [f for f in frames if f.shape == frames[0].shape]
+            frames_path = os.path.join(tmp, "frames.npy")
+            np.save(frames_path, np.stack(frames))
+        dataset_path = None
+        if items:
+            dataset_path = os.path.join(tmp, "dataset.json")
+            Path(dataset_path).write_text(json.dumps(items))
+        for name in engine_names:
+            on_engine(name)
+            report.engines[name] = _spawn(name, frames_path, dataset_path, crops, repeat)
+            if report.engines[name].get("available"):
+                report.engines[name]["deps_mb"] = footprint_mb(FOOTPRINT_ROOTS.get(name, []))
+    names = [n for n, r in report.engines.items() if r.get("dominants")]
+    report.agreement = {a: {b: agreement(report.engines[a]["dominants"], report.engines[b]["dominants"])
+                            for b in names if b != a} for a in names}
+    return report
+
+
+def _spawn(name: str, frames_path, dataset_path, crops: bool, repeat: int) -> dict:
+    cmd = [sys.executable, "-m", "emocare.bench", name, "--repeat", str(repeat), "--t0", repr(time.time())]
+    if frames_path:
+        cmd += ["--frames", frames_path]
+    if dataset_path:
+        cmd += ["--dataset", dataset_path]
+    if crops:
+        cmd.append("--crops")
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"available": False, "reason": f"worker failed: {tail[:300]}"}
+    return json.loads(lines[-1])
+
+
+# ------------------------------------------------------------------ --pipeline: the fast-path comparison
+def run_pipeline(video: Path | None = None, frame_limit: int | None = None, repeat: int = 3,
+                 on_step: Callable[[str], None] = lambda name: None) -> dict:
+    """A: DeepFace.analyze loop, B: FER.detect_emotions loop, C/D: emocare's pipeline with DeepFace's/FER's model.
+
+    All four on the same decoded frames, in this process; warm-up excluded;
+    each loop repeated ``repeat`` times, the median run reported.
+    """
+    from emocare import engines
+    from emocare.engines import weights
+    from emocare.pipeline import Pipeline
+
+    from emocare.errors import ModelMissing
+
+    if not weights.emotion_weights_present():
+        raise ModelMissing(weights.missing_message() + "; for a speed-only run, 'emocare models build-random' "
+                           "writes random weights of DeepFace's architecture (into a DEEPFACE_HOME of their own)")
+    frames, source = load_frames(video, None, frame_limit)
+    loops = {}
+
+    def raw_loop(engine):
+        return lambda f, i: engine.analyze(f)
+
+    def pipe_loop(engine):
+        pipe = Pipeline(engine)
+        return lambda f, i: pipe.step(f, i, i / 30.0).faces, pipe
+
+    built = {
+        "deepface_analyze": engines.build("deepface"),
+        "fer_detect": engines.build("fer"),
+        "emocare_deepface": engines.build("emocare-deepface"),
+        "emocare_fer": engines.build("emocare-fer"),
+    }
+    results: dict[str, dict] = {}
+    dominants: dict[str, list] = {}
+    for key, engine in built.items():
+        on_step(key)
+        runs, doms = [], []
+        for r in range(repeat):
+            if key.startswith("emocare"):
+                step, pipe = pipe_loop(engine)
+                engine.reset()
+            else:
+                step = raw_loop(engine)
+            for i, f in enumerate(frames[:5]):  # warm-up
+                step(f, i)
+            if key.startswith("emocare"):
+                step, pipe = pipe_loop(engine)
+                engine.reset()
+            lat, dom = [], []
+            for i, f in enumerate(frames):
+                t0 = time.perf_counter()
+                faces = step(f, i)
+                lat.append((time.perf_counter() - t0) * 1000)
+                primary = max(faces, key=lambda x: x.area, default=None)
+                dom.append(primary.dominant if primary else None)
+            runs.append(lat)
+            doms = dom
+        med = [float(np.median(x)) for x in runs]
+        best = runs[int(np.argsort(med)[len(med) // 2])]
+        results[key] = {"fps": 1000.0 / float(np.mean(best)), "p50_ms": percentile(best, 50),
+                        "p95_ms": percentile(best, 95), "faces_found_rate": sum(d is not None for d in doms) / len(doms)}
+        dominants[key] = doms
+    results["emocare_deepface"]["agreement_vs_deepface"] = agreement(dominants["emocare_deepface"], dominants["deepface_analyze"])
+    results["emocare_fer"]["agreement_vs_fer"] = agreement(dominants["emocare_fer"], dominants["fer_detect"])
+    a, b = results["deepface_analyze"]["fps"], results["fer_detect"]["fps"]
+    ratios = {"C/A": results["emocare_deepface"]["fps"] / a, "D/B": results["emocare_fer"]["fps"] / b,
+              "C/B": results["emocare_deepface"]["fps"] / b, "D/A": results["emocare_fer"]["fps"] / a}
+    w = frames[0].shape[1], frames[0].shape[0]
+    return {**results, "ratios": ratios, "source": source, "frames": len(frames), "size": f"{w[0]}x{w[1]}",
+            "weights": "real" if _real_weights() else "random (built from DeepFace's architecture)"}
+
+
+def weights_random() -> bool:
+    from emocare.engines import weights
+
+    return weights.emotion_weights_present() and weights.is_random(weights.emotion_weights_path())
+
+
+def _real_weights() -> bool:
+    from emocare.engines import weights
+
+    return weights.emotion_weights_present() and not weights.is_random(weights.emotion_weights_path())
+
+
+def _main(argv: Sequence[str]) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m emocare.bench", description="one engine's bench worker")
+    ap.add_argument("engine")
+    ap.add_argument("--frames")
+    ap.add_argument("--dataset")
+    ap.add_argument("--crops", action="store_true")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--t0", type=float, default=time.time())
+    a = ap.parse_args(argv)
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    result = run_worker(a.engine, a.frames, a.dataset, a.crops, a.repeat, a.t0)
+    sys.stdout.write(json.dumps(result) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

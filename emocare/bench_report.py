@@ -1,0 +1,150 @@
+"""Rendering of bench results: rich tables and a matplotlib figure (model and view kept apart)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from emocare.faces import EMOTIONS
+
+
+def _f(v, fmt="{:.1f}"):
+    return "-" if v is None else fmt.format(v)
+
+
+def label(name: str, r: dict) -> str:
+    return f"{name} (random weights)" if r.get("random_weights") else name
+
+
+def tables(report):
+    from rich.table import Table
+
+    speed = Table(title=f"speed on {report.source} ({report.machine['cores']} cores, {report.machine['cpu']})",
+                  title_justify="left")
+    for col in ("engine", "FPS", "p50 ms", "p95 ms", "detect ms", "classify ms", "cold start s", "peak RSS MB",
+                "model MB", "deps MB"):
+        speed.add_column(col, justify="right" if col != "engine" else "left")
+    notes: list[str] = []
+    for name, r in report.engines.items():
+        if not r.get("available"):
+            speed.add_row(name, "[yellow]unavailable[/yellow]", *[""] * 8)
+            notes.append(f"{name}: {r.get('reason')}")
+            continue
+        s = r.get("speed", {})
+        speed.add_row(label(name, r), _f(s.get("fps")), _f(s.get("p50_ms")), _f(s.get("p95_ms")), _f(s.get("detect_ms")),
+                      _f(s.get("classify_ms")), _f(r.get("cold_start_s"), "{:.2f}"), _f(r.get("peak_rss_mb"), "{:.0f}"),
+                      _f(r.get("model_mb"), "{:.2f}"), _f(r.get("deps_mb"), "{:.0f}"))
+    if notes:
+        speed.caption = "\n".join(notes)
+    out = [speed]
+    if any("accuracy" in r for r in report.engines.values()):
+        acc = Table(title=f"accuracy on {report.dataset}{' (crops: the whole image is the face)' if report.crops else ''}",
+                    title_justify="left")
+        for col in ("engine", "n", "accuracy", "balanced", *[e[:4] for e in EMOTIONS], "no face"):
+            acc.add_column(col, justify="right" if col != "engine" else "left")
+        for name, r in report.engines.items():
+            a = r.get("accuracy")
+            if not a:
+                continue
+            rec = a["per_class_recall"]
+            acc.add_row(label(name, r), str(a["n"]), f"{a['accuracy']:.1%}", f"{a['balanced_accuracy']:.1%}",
+                        *[_f(rec.get(e), "{:.2f}") for e in EMOTIONS], f"{a['no_face_rate']:.1%}")
+        out.append(acc)
+    if report.agreement:
+        names = list(report.agreement)
+        ag = Table(title="agreement of dominant emotion on the same frames (both found a face)", title_justify="left")
+        ag.add_column("")
+        for n in names:
+            ag.add_column(n, justify="right")
+        for a in names:
+            ag.add_row(a, *["-" if a == b else _f(report.agreement[a].get(b), "{:.2f}") for b in names])
+        out.append(ag)
+    return out
+
+
+def pipeline_table(result: dict):
+    from rich.table import Table
+
+    t = Table(title=f"real-time pipeline on {result['source']} ({result['size']}, {result['frames']} frames; "
+                    f"DeepFace weights: {result['weights']})", title_justify="left")
+    for col in ("loop", "FPS", "p50 ms", "p95 ms", "faces found", "agreement"):
+        t.add_column(col, justify="right" if col != "loop" else "left")
+    labels = {"deepface_analyze": "A DeepFace.analyze", "fer_detect": "B FER.detect_emotions",
+              "emocare_deepface": "C emocare + DeepFace model", "emocare_fer": "D emocare + FER model"}
+    for key, label in labels.items():
+        r = result[key]
+        agree = r.get("agreement_vs_deepface", r.get("agreement_vs_fer"))
+        t.add_row(label, f"{r['fps']:.1f}", f"{r['p50_ms']:.1f}", f"{r['p95_ms']:.1f}", f"{r['faces_found_rate']:.0%}",
+                  _f(agree, "{:.3f}") + (" vs A" if key == "emocare_deepface" else " vs B" if key == "emocare_fer" else ""))
+    ratios = ", ".join(f"{k} = {v:.1f}x" for k, v in result["ratios"].items())
+    t.caption = f"ratios: {ratios}"
+    return t
+
+
+def plot(report, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    avail = {n: r for n, r in report.engines.items() if r.get("available")}
+    with_acc = {n: r for n, r in avail.items() if "accuracy" in r}
+    ncols = 3
+    nrows = 1 + (len(with_acc) + ncols - 1) // ncols
+    fig, grid = plt.subplots(nrows, ncols, figsize=(16, 4.4 * nrows), dpi=100, squeeze=False)
+    axes = [grid[0][0], grid[0][1]] + [grid[r][c] for r in range(1, nrows) for c in range(ncols)]
+    names = [label(n, r) for n, r in avail.items()]
+    fps = [avail[n].get("speed", {}).get("fps", 0) for n in names]
+    ax = axes[0]
+    bars = ax.barh(names, fps, color="#4c78a8")
+    ax.bar_label(bars, fmt="%.1f", padding=3)
+    ax.set_xlabel("frames per second (higher is better)")
+    ax.set_title(f"speed on {Path(report.source).name}")
+    ax.invert_yaxis()
+    ax = grid[0][2]
+    cold = [avail[n].get("cold_start_s", 0) for n in names]
+    bars = ax.barh(names, cold, color="#e15759")
+    ax.bar_label(bars, fmt="%.2f", padding=3)
+    ax.set_xlabel("seconds from process start to model ready")
+    ax.set_title("cold start (lower is better)")
+    ax.invert_yaxis()
+    ax = axes[1]
+    if with_acc:
+        accs = [with_acc[n]["accuracy"]["accuracy"] * 100 for n in with_acc]
+        bal = [with_acc[n]["accuracy"]["balanced_accuracy"] * 100 for n in with_acc]
+        y = np.arange(len(with_acc))
+        b1 = ax.barh(y - 0.2, accs, 0.4, label="accuracy", color="#59a14f")
+        b2 = ax.barh(y + 0.2, bal, 0.4, label="balanced", color="#9c755f")
+        ax.bar_label(b1, fmt="%.1f", padding=3)
+        ax.bar_label(b2, fmt="%.1f", padding=3)
+        ax.set_yticks(y, [label(n, r) for n, r in with_acc.items()])
+        ax.set_xlim(0, 100)
+        ax.set_xlabel("% on " + Path(str(report.dataset)).name)
+        ax.legend(loc="lower right", fontsize=8)
+        ax.invert_yaxis()
+    else:
+        ax.text(0.5, 0.5, "no --dataset given", ha="center", va="center")
+        ax.set_axis_off()
+    ax.set_title("accuracy")
+    for ax in axes[2 + len(with_acc):]:
+        ax.set_axis_off()
+    for ax, (name, r) in zip(axes[2:], with_acc.items()):
+        cm = np.array(r["accuracy"]["confusion"], dtype=float)
+        rows = cm.sum(axis=1, keepdims=True)
+        norm = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
+        ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+        for i in range(len(EMOTIONS)):
+            for j in range(len(EMOTIONS)):
+                ax.text(j, i, f"{norm[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                        color="white" if norm[i, j] > 0.5 else "black")
+        ax.set_xticks(range(len(EMOTIONS)), [e[:3] for e in EMOTIONS], fontsize=8)
+        ax.set_yticks(range(len(EMOTIONS)), [e[:3] for e in EMOTIONS], fontsize=8)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(f"{label(name, r)} (row-normalised)")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -1,0 +1,146 @@
+"""bench: metrics against a hand computation, the JSON schema, an unavailable engine, the fast path's fidelity."""
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from conftest import DATA
+from emocare import bench
+from emocare.cli import app
+from emocare.faces import EMOTIONS
+
+runner = CliRunner()
+CROPS = DATA / "crops"
+
+
+def test_accuracy_metrics_equal_a_hand_computation():
+    truth = ["happy", "happy", "sad", "sad", "angry", "neutral"]
+    pred = ["happy", "sad", "sad", None, "angry", "happy"]
+    m = bench.accuracy_metrics(truth, pred)
+    assert m["n"] == 6
+    assert m["accuracy"] == pytest.approx(3 / 6)
+    # recalls: happy 1/2, sad 1/2, angry 1/1, neutral 0/1 -> mean 0.5
+    assert m["per_class_recall"] == {"angry": 1.0, "happy": 0.5, "sad": 0.5, "neutral": 0.0}
+    assert m["balanced_accuracy"] == pytest.approx(0.5)
+    assert m["no_face_rate"] == pytest.approx(1 / 6)
+    c = np.array(m["confusion"])
+    H, S, A, N = (EMOTIONS.index(e) for e in ("happy", "sad", "angry", "neutral"))
+    assert c[H, H] == 1 and c[H, S] == 1 and c[S, S] == 1 and c[A, A] == 1 and c[N, H] == 1
+    assert c.sum() == 5  # the no-face prediction is not in the matrix
+
+
+def test_dataset_folders_csv_and_limit(tmp_path):
+    items = bench.load_dataset(CROPS)
+    assert len(items) == 14 and {label for _, label in items} == set(EMOTIONS)
+    csv = tmp_path / "set.csv"
+    csv.write_text("\n".join(f"{p},{label}" for p, label in items[:5]))
+    assert bench.load_dataset(csv) == items[:5]
+    assert bench.load_dataset(CROPS, limit=4, seed=1) == bench.load_dataset(CROPS, limit=4, seed=1)
+    assert len(bench.load_dataset(CROPS, limit=4)) == 4
+
+
+def test_bench_json_has_every_key_and_reports_unavailable_engines(tmp_path, empty_deepface_home):
+    out = tmp_path / "b.json"
+    png = tmp_path / "b.png"
+    result = runner.invoke(app, ["bench", "--engines", "fer,emocare-fer,deepface", "--repeat", "1",
+                                 "--dataset", str(CROPS), "--crops", "--json", str(out), "--plot", str(png)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert set(data["machine"]) >= {"cpu", "cores", "python", "versions"}
+    deep = data["engines"]["deepface"]
+    assert deep["available"] is False and "facial_expression_model_weights.h5" in deep["reason"]
+    for name in ("fer", "emocare-fer"):
+        e = data["engines"][name]
+        assert e["available"] is True and e["reason"] is None
+        assert set(e["speed"]) >= {"fps", "p50_ms", "p95_ms"}
+        assert set(e) >= {"cold_start_s", "peak_rss_mb", "model_mb"}
+        assert set(e["accuracy"]) == {"n", "accuracy", "balanced_accuracy", "per_class_recall", "confusion", "no_face_rate"}
+        assert e["accuracy"]["n"] == 14
+    # FER's own crops answer, recomputed here by hand from FER's library call
+    from fer.fer import FER
+    from emocare.sources import load_image
+
+    fer = FER(offsets=(0, 0))
+    hits = 0
+    for path, label in bench.load_dataset(CROPS):
+        img = load_image(path)
+        r = fer.detect_emotions(img, face_rectangles=[(0, 0, img.shape[1], img.shape[0])])[0]["emotions"]
+        hits += max(r, key=r.get) == label
+    assert data["engines"]["fer"]["accuracy"]["accuracy"] == pytest.approx(hits / 14)
+    assert data["agreement"]["fer"]["emocare-fer"] >= 0.95
+    import cv2
+
+    assert cv2.imread(str(png)) is not None
+
+
+def test_fast_deepface_cnn_equals_keras(deepface_home):
+    from emocare.engines import weights
+    from emocare.engines._quiet import prepare_tensorflow_env
+    from emocare.engines.classifiers import DeepFaceCNN
+
+    prepare_tensorflow_env()
+    from deepface.modules import modeling
+
+    keras_model = modeling.build_model(task="facial_attribute", model_name="Emotion").model
+    x = np.random.default_rng(3).random((6, 48, 48)).astype(np.float32)
+    ours = DeepFaceCNN(weights.emotion_weights_path()).predict(x)
+    theirs = keras_model.predict(x[..., None], verbose=0)
+    assert np.abs(ours - theirs).max() < 1e-5
+    assert (ours.argmax(1) == theirs.argmax(1)).all()
+
+
+def test_fast_fer_equals_fer_on_the_same_box():
+    """Given FER's own box, the fast path's preprocessing + LiteRT call gives FER's answer."""
+    import cv2
+    from fer.fer import FER
+
+    from emocare.engines.classifiers import FerTFLite
+
+    img = cv2.imread(str(DATA / "pyfeat_multi_face.jpg"))
+    fer = FER()
+    theirs = fer.detect_emotions(img)
+    clf = FerTFLite()
+    gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    batch = np.stack([clf.preprocess(gray, tuple(int(v) for v in r["box"])) for r in theirs])
+    ours = clf.predict(batch)
+    for r, p in zip(theirs, ours):
+        assert np.allclose([r["emotions"][e] for e in EMOTIONS], p, atol=0.011)  # FER rounds to 2 decimals
+
+
+def test_fast_engine_analyzes_photos_and_streams():
+    import cv2
+
+    from emocare.engines import analyze_frame, build
+    from emocare.sources import iter_video, load_image
+
+    eng = build("emocare-fer")
+    faces = analyze_frame(eng, load_image(DATA / "pyfeat_multi_face.jpg"))
+    assert len(faces) >= 4
+    frames = list(iter_video(str(DATA / "pyfeat_single_face.mp4")))
+    found = [analyze_frame(eng, f.image, stream=True) for f in frames]
+    assert all(len(f) == 1 for f in found)
+    assert eng.detections < len(frames) / 3  # detected on a few frames, tracked on the rest
+
+
+def test_pipeline_bench_schema(deepface_home, tmp_path):
+    out = tmp_path / "p.json"
+    result = runner.invoke(app, ["bench", "--pipeline", "--repeat", "1", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    p = json.loads(out.read_text())["pipeline"]
+    for key in ("deepface_analyze", "fer_detect", "emocare_deepface", "emocare_fer"):
+        assert p[key]["fps"] > 0 and p[key]["p95_ms"] > 0
+    assert 0 <= p["emocare_deepface"]["agreement_vs_deepface"] <= 1
+    assert 0 <= p["emocare_fer"]["agreement_vs_fer"] <= 1
+    assert p["weights"].startswith("random")
+
+
+def test_pipeline_bench_without_weights_is_exit_5(empty_deepface_home):
+    result = runner.invoke(app, ["bench", "--pipeline"])
+    assert result.exit_code == 5
+
+
+def test_footprint_counts_installed_files():
+    assert bench.footprint_mb(["numpy"]) > 10
+    assert bench.footprint_mb(["no-such-dist"]) == 0
