@@ -94,7 +94,7 @@ def plot(report, path: Path) -> Path:
     fig, grid = plt.subplots(nrows, ncols, figsize=(16, 4.4 * nrows), dpi=100, squeeze=False)
     axes = [grid[0][0], grid[0][1]] + [grid[r][c] for r in range(1, nrows) for c in range(ncols)]
     names = [label(n, r) for n, r in avail.items()]
-    fps = [avail[n].get("speed", {}).get("fps", 0) for n in names]
+    fps = [r.get("speed", {}).get("fps", 0) for r in avail.values()]
     ax = axes[0]
     bars = ax.barh(names, fps, color="#4c78a8")
     ax.bar_label(bars, fmt="%.1f", padding=3)
@@ -102,7 +102,7 @@ def plot(report, path: Path) -> Path:
     ax.set_title(f"speed on {Path(report.source).name}")
     ax.invert_yaxis()
     ax = grid[0][2]
-    cold = [avail[n].get("cold_start_s", 0) for n in names]
+    cold = [r.get("cold_start_s", 0) for r in avail.values()]
     bars = ax.barh(names, cold, color="#e15759")
     ax.bar_label(bars, fmt="%.2f", padding=3)
     ax.set_xlabel("seconds from process start to model ready")

@@ -49,7 +49,6 @@ class Settings:
     quiet: bool = False
     audio: str = "auto"  # "auto", "none" or "file:DIR"
     lang: str = ""  # "" = from the system locale
-    volume: float = 0.5
     # overridable comfort messages: {"en": {"sad": [...]}, "zh": {...}}
     messages: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
 

@@ -85,10 +85,13 @@ def test_fast_deepface_cnn_equals_keras(deepface_home):
 
     keras_model = modeling.build_model(task="facial_attribute", model_name="Emotion").model
     x = np.random.default_rng(3).random((6, 48, 48)).astype(np.float32)
-    ours = DeepFaceCNN(weights.emotion_weights_path()).predict(x)
     theirs = keras_model.predict(x[..., None], verbose=0)
-    assert np.abs(ours - theirs).max() < 1e-5
-    assert (ours.argmax(1) == theirs.argmax(1)).all()
+    compiled = DeepFaceCNN(weights.emotion_weights_path())
+    assert compiled.backend == "tflite"  # converted once, cached next to the weights
+    assert list(weights.weights_dir().glob("*.tflite"))
+    for ours in (compiled.predict(x), compiled.predict(x[:1]), compiled.predict_numpy(x)):
+        assert np.abs(ours - theirs[: len(ours)]).max() < 1e-5
+        assert (ours.argmax(1) == theirs[: len(ours)].argmax(1)).all()
 
 
 def test_fast_fer_equals_fer_on_the_same_box():
@@ -144,3 +147,20 @@ def test_pipeline_bench_without_weights_is_exit_5(empty_deepface_home):
 def test_footprint_counts_installed_files():
     assert bench.footprint_mb(["numpy"]) > 10
     assert bench.footprint_mb(["no-such-dist"]) == 0
+
+
+def test_tables_and_plot_with_random_weights_and_no_accuracy(tmp_path):
+    from emocare import bench_report
+
+    report = bench.BenchReport(machine={"cores": 2, "cpu": "x"}, source="clip.mp4")
+    report.engines = {
+        "deepface": {"available": True, "random_weights": True, "cold_start_s": 3.0,
+                     "speed": {"fps": 10.0, "p50_ms": 90.0, "p95_ms": 100.0}},
+        "fer": {"available": True, "cold_start_s": 2.0, "speed": {"fps": 40.0, "p50_ms": 20.0, "p95_ms": 25.0}},
+        "deepface-onnx": {"available": False, "reason": "no onnx weights"},
+    }
+    assert len(bench_report.tables(report)) == 1
+    png = bench_report.plot(report, tmp_path / "p.png")
+    import cv2
+
+    assert cv2.imread(str(png)) is not None

@@ -158,3 +158,19 @@ def test_chinese_banner_renders():
         ov.find_font = real
         ov.find_font.cache_clear()
     assert (plain[40:60, 12:300] > 200).mean() > 0.01
+
+
+def test_no_audio_backend_warns_once_and_goes_on(tmp_path, monkeypatch, caplog):
+    import playsound3
+
+    from emocare.care.sound import Player, sound_path
+
+    def broken(*a, **kw):
+        raise playsound3.PlaysoundException("No supported audio backends on this system!")
+
+    monkeypatch.setattr(playsound3, "playsound", broken)
+    player = Player("auto")
+    assert player.play(sound_path("chime.wav"), "chime") is None
+    assert player.play(sound_path("chime.wav"), "chime") is None
+    assert sum("no audio output" in r.message for r in caplog.records) == 1
+    assert not player.enabled

@@ -238,3 +238,21 @@ def test_real_window_shows_the_overlay(tmp_path, xvfb):
     assert max(rows_with(c) for c in COLORS.values()) > 0.9, "no mood-coloured box edge where the face is"
     middle = img[y0 + 10:y1 - 10, (x0 + x1) // 2].astype(int)
     assert max((np.abs(middle - np.array(c)).sum(axis=1) < 30).mean() for c in COLORS.values()) < 0.5  # face not painted over
+
+
+def test_record_writes_the_annotated_video(tmp_path):
+    out = tmp_path / "out.mp4"
+    result = runner.invoke(app, ["watch", "--source", str(DATA / "pyfeat_single_face.mp4"), "--fast", "--no-window",
+                                 "--journal", str(tmp_path / "j.jsonl"), "--audio", "none", "--record", str(out)])
+    assert result.exit_code == 0, result.output
+    cap = cv2.VideoCapture(str(out))
+    frames = []
+    while True:
+        ok, f = cap.read()
+        if not ok:
+            break
+        frames.append(f)
+    cap.release()
+    assert len(frames) == 72 and frames[0].shape == (360, 640, 3)
+    original = cv2.VideoCapture(str(DATA / "pyfeat_single_face.mp4")).read()[1]
+    assert np.abs(frames[-1].astype(int) - original.astype(int)).mean() > 3  # the overlay is in the video

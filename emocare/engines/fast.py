@@ -54,35 +54,53 @@ class HaarDetector:
 class FlowTracker:
     """Carries boxes from one grey frame to the next with Lucas-Kanade optical flow.
 
-    Points must survive a forward-backward check (tracked forward and back,
-    within 1 px of where they started); a box with too few such points is
-    lost, which makes the engine detect again on this very frame.
+    Corners are found inside each box when it is (re)detected and then carried
+    from frame to frame; only when too few survive are new ones picked. Points
+    must pass a forward-backward check (tracked forward and back, within 1 px
+    of where they started); a box with too few such points is lost, which
+    makes the engine detect again on this very frame.
     """
 
     def __init__(self, min_points: int = 6):
         self.min_points = min_points
         self._lk = dict(winSize=(15, 15), maxLevel=2, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 10, 0.03))
+        self._points: list[np.ndarray | None] = []
+
+    def _seed(self, gray: np.ndarray, box) -> np.ndarray | None:
+        x, y, w, h = box
+        x0, y0 = max(0, x), max(0, y)
+        roi = gray[y0:y + h, x0:x + w]
+        if roi.size == 0:
+            return None
+        pts = cv2.goodFeaturesToTrack(roi, maxCorners=30, qualityLevel=0.01, minDistance=4)
+        if pts is None or len(pts) < self.min_points:
+            return None
+        return (pts.reshape(-1, 1, 2) + np.array([x0, y0], np.float32)).astype(np.float32)
+
+    def start(self, gray: np.ndarray, boxes) -> None:
+        self._points = [self._seed(gray, b) for b in boxes]
 
     def propagate(self, prev: np.ndarray, gray: np.ndarray, boxes):
         """New boxes, or None when any box lost its points (re-detect then)."""
-        out = []
-        for x, y, w, h in boxes:
-            roi = prev[max(0, y):y + h, max(0, x):x + w]
-            if roi.size == 0:
-                return None
-            pts = cv2.goodFeaturesToTrack(roi, maxCorners=30, qualityLevel=0.01, minDistance=4)
+        if len(self._points) != len(boxes):
+            self.start(prev, boxes)
+        out, kept = [], []
+        for (x, y, w, h), pts in zip(boxes, self._points):
             if pts is None or len(pts) < self.min_points:
-                return None
-            pts = pts.reshape(-1, 1, 2) + np.array([max(0, x), max(0, y)], np.float32)
+                pts = self._seed(prev, (x, y, w, h))
+                if pts is None:
+                    return None
             nxt, status, _ = cv2.calcOpticalFlowPyrLK(prev, gray, pts, None, **self._lk)
             back, status_b, _ = cv2.calcOpticalFlowPyrLK(gray, prev, nxt, None, **self._lk)
-            # forward-backward check: a point that does not come back to where it started was not tracked
             fb = np.linalg.norm((back - pts).reshape(-1, 2), axis=1)
             ok = (status.reshape(-1) == 1) & (status_b.reshape(-1) == 1) & (fb < 1.0)
             if ok.sum() < self.min_points:
                 return None
             dx, dy = np.median((nxt - pts).reshape(-1, 2)[ok], axis=0)
-            out.append((int(round(x + dx)), int(round(y + dy)), w, h))
+            nx, ny = int(round(x + dx)), int(round(y + dy))
+            out.append((nx, ny, w, h))
+            kept.append(nxt[ok].reshape(-1, 1, 2) if ok.sum() >= 2 * self.min_points else None)
+        self._points = kept
         return out
 
 
@@ -118,6 +136,8 @@ class FastEngine:
             boxes = (self.detector if stream else self.photo_detector).detect(gray)
             self._since_detect = 0
             self.detections += 1
+            if stream:
+                self.flow.start(gray, boxes)
         t1 = time.perf_counter()
         self._prev, self._boxes = (gray, boxes) if stream else (None, [])
         if not boxes:
