@@ -89,43 +89,49 @@ def plot(report, path: Path) -> Path:
 
     avail = {n: r for n, r in report.engines.items() if r.get("available")}
     with_acc = {n: r for n, r in avail.items() if "accuracy" in r}
+    names = [label(n, r) for n, r in avail.items()]
+    panels = []
+    if any("speed" in r for r in avail.values()):
+        panels.append("speed")
+    if with_acc:
+        panels.append("accuracy")
+    panels.append("cold")
     ncols = 3
     nrows = 1 + (len(with_acc) + ncols - 1) // ncols
-    fig, grid = plt.subplots(nrows, ncols, figsize=(16, 4.4 * nrows), dpi=100, squeeze=False)
-    axes = [grid[0][0], grid[0][1]] + [grid[r][c] for r in range(1, nrows) for c in range(ncols)]
-    names = [label(n, r) for n, r in avail.items()]
-    fps = [r.get("speed", {}).get("fps", 0) for r in avail.values()]
-    ax = axes[0]
-    bars = ax.barh(names, fps, color="#4c78a8")
-    ax.bar_label(bars, fmt="%.1f", padding=3)
-    ax.set_xlabel("frames per second (higher is better)")
-    ax.set_title(f"speed on {Path(report.source).name}")
-    ax.invert_yaxis()
-    ax = grid[0][2]
-    cold = [r.get("cold_start_s", 0) for r in avail.values()]
-    bars = ax.barh(names, cold, color="#e15759")
-    ax.bar_label(bars, fmt="%.2f", padding=3)
-    ax.set_xlabel("seconds from process start to model ready")
-    ax.set_title("cold start (lower is better)")
-    ax.invert_yaxis()
-    ax = axes[1]
-    if with_acc:
-        accs = [with_acc[n]["accuracy"]["accuracy"] * 100 for n in with_acc]
-        bal = [with_acc[n]["accuracy"]["balanced_accuracy"] * 100 for n in with_acc]
-        y = np.arange(len(with_acc))
-        b1 = ax.barh(y - 0.2, accs, 0.4, label="accuracy", color="#59a14f")
-        b2 = ax.barh(y + 0.2, bal, 0.4, label="balanced", color="#9c755f")
-        ax.bar_label(b1, fmt="%.1f", padding=3)
-        ax.bar_label(b2, fmt="%.1f", padding=3)
-        ax.set_yticks(y, [label(n, r) for n, r in with_acc.items()])
-        ax.set_xlim(0, 100)
-        ax.set_xlabel("% on " + Path(str(report.dataset)).name)
-        ax.legend(loc="lower right", fontsize=8)
-        ax.invert_yaxis()
-    else:
-        ax.text(0.5, 0.5, "no --dataset given", ha="center", va="center")
+    fig, grid = plt.subplots(nrows, ncols, figsize=(17, 4.4 * nrows), dpi=100, squeeze=False)
+    top = list(grid[0])
+    for ax in top[len(panels):]:
         ax.set_axis_off()
-    ax.set_title("accuracy")
+    for ax, panel in zip(top, panels):
+        if panel == "speed":
+            fps = [r.get("speed", {}).get("fps", 0) for r in avail.values()]
+            bars = ax.barh(names, fps, color="#4c78a8")
+            ax.bar_label(bars, fmt="%.1f", padding=3)
+            ax.set_xlabel("frames per second (higher is better)")
+            ax.set_title(f"speed on {Path(report.source).name}")
+            ax.invert_yaxis()
+        elif panel == "cold":
+            cold = [r.get("cold_start_s", 0) for r in avail.values()]
+            bars = ax.barh(names, cold, color="#e15759")
+            ax.bar_label(bars, fmt="%.2f", padding=3)
+            ax.set_xlabel("seconds from process start to model ready")
+            ax.set_title("cold start (lower is better)")
+            ax.invert_yaxis()
+        else:
+            accs = [r["accuracy"]["accuracy"] * 100 for r in with_acc.values()]
+            bal = [r["accuracy"]["balanced_accuracy"] * 100 for r in with_acc.values()]
+            y = np.arange(len(with_acc))
+            b1 = ax.barh(y - 0.2, accs, 0.4, label="accuracy", color="#59a14f")
+            b2 = ax.barh(y + 0.2, bal, 0.4, label="balanced", color="#9c755f")
+            ax.bar_label(b1, fmt="%.1f", padding=3)
+            ax.bar_label(b2, fmt="%.1f", padding=3)
+            ax.set_yticks(y, [label(n, r) for n, r in with_acc.items()])
+            ax.set_xlim(0, 100)
+            ax.set_xlabel("% on " + Path(str(report.dataset)).name)
+            ax.legend(loc="lower right", fontsize=8)
+            ax.set_title("accuracy")
+            ax.invert_yaxis()
+    axes = [None, None] + [grid[r][c] for r in range(1, nrows) for c in range(ncols)]
     for ax in axes[2 + len(with_acc):]:
         ax.set_axis_off()
     for ax, (name, r) in zip(axes[2:], with_acc.items()):

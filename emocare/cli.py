@@ -117,7 +117,7 @@ def run_guarded(fn, *args, **kwargs):
 # ---------------------------------------------------------------- analyze
 @app.command(epilog="Exit codes: 0 all inputs analysed (no face is a result), 1 some inputs failed, 2 usage error, 4 engine unavailable, 5 weights missing.")
 def analyze(
-    paths: List[Path] = typer.Argument(..., help="Image files or folders (searched recursively).", exists=False),
+    paths: List[Path] = typer.Argument(..., help="Image files or folders (searched recursively).", exists=False, readable=False),
     engine: Optional[str] = EngineOpt,
     detector: Optional[str] = DetectorOpt,
     as_json: bool = typer.Option(False, "--json", help="Print only JSON on stdout: one array, one object per input."),
@@ -131,13 +131,14 @@ def analyze(
 
 def _analyze(paths, engine, detector, as_json, annotate, max_side, config) -> None:
     from emocare.analyze import ImageResult, analyze_all
+    from emocare.errors import InputError
     from emocare.sources import expand_paths
 
     settings, _ = load_settings(config, engine=engine, detector=detector, max_side=max_side)
     early: list[ImageResult] = []
 
-    def report_error(exc: Exception) -> None:
-        early.append(ImageResult(source=str(exc).split(":")[0], error=str(exc)))
+    def report_error(exc: InputError) -> None:
+        early.append(ImageResult(source=exc.path or "?", error=str(exc)))
         typer.echo(f"emocare: {exc}", err=True)
 
     files = expand_paths(paths, report_error)
@@ -290,7 +291,7 @@ def _watch(camera, source, fast, size, no_window, record, journal_path, stats, r
                     result = session.run_live(live_source)
         finally:
             carer.close()
-    records = journal_mod.read(path)
+    records = journal_mod.sessions(journal_mod.read(path))[-1]  # this run's lines, even in a reused journal
     for table in tables(summarize(records)):
         err.print(table)
     if result.snapshots:
@@ -340,8 +341,13 @@ def _report(journal: Path, plot_path: Optional[Path]) -> None:
     from emocare import journal as journal_mod
     from emocare.report import plot, summarize, tables
 
-    records = journal_mod.read(journal)
+    runs = journal_mod.sessions(journal_mod.read(journal))
+    if not runs:
+        raise EmocareError(f"{journal}: empty journal")
+    records = runs[-1]
     console = _stdout_console()
+    if len(runs) > 1:
+        console.print(f"{journal}: {len(runs)} sessions; this is the last one (started {records[0].get('started', '?')})")
     for table in tables(summarize(records)):
         console.print(table)
     if plot_path is not None:

@@ -1,5 +1,7 @@
 """Typed errors. Library code raises these; only ``cli.py`` maps them to exit codes."""
 
+from __future__ import annotations
+
 
 class EmocareError(Exception):
     """Base of every error emocare reports to the user as one line."""
@@ -11,6 +13,10 @@ class InputError(EmocareError):
     """An input file or folder cannot be read as an image or video."""
 
     exit_code = 1
+
+    def __init__(self, message: str, path: str | None = None):
+        super().__init__(message)
+        self.path = path
 
 
 class SourceError(EmocareError):

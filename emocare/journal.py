@@ -163,3 +163,13 @@ def read(path: Path) -> list[dict]:
 
 def wall_clock() -> float:
     return time.time()
+
+
+def sessions(records: list[dict]) -> list[list[dict]]:
+    """The records split at each ``start`` line (a journal path reused by several runs is appended to)."""
+    out: list[list[dict]] = []
+    for r in records:
+        if r["type"] == "start" or not out:
+            out.append([])
+        out[-1].append(r)
+    return out

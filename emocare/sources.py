@@ -82,12 +82,12 @@ def expand_paths(paths: Sequence[str | os.PathLike], on_error: Callable[[InputEr
         p = Path(raw)
         if p.is_dir():
             if not os.access(p, os.R_OK | os.X_OK):
-                on_error(InputError(f"{p}: folder cannot be read (permission denied)"))
+                on_error(InputError(f"{p}: folder cannot be read (permission denied)", path=str(p)))
                 continue
             found: list[Path] = []
 
             def _walk_error(exc: OSError) -> None:
-                on_error(InputError(f"{exc.filename}: folder cannot be read ({exc.strerror})"))
+                on_error(InputError(f"{exc.filename}: folder cannot be read ({exc.strerror})", path=str(exc.filename)))
 
             for root, dirs, files in os.walk(p, onerror=_walk_error):
                 dirs.sort()

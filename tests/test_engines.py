@@ -110,3 +110,11 @@ def test_models_import_copies_weights(random_deepface_home, empty_deepface_home)
     src = random_deepface_home / ".deepface" / "weights" / weights.EMOTION_WEIGHTS
     target = weights.import_weights(src)
     assert target == weights.emotion_weights_path() and target.read_bytes() == src.read_bytes()
+
+
+def test_deepface_detector_that_needs_a_download_is_a_clear_error(deepface_home):
+    from emocare.errors import EngineUnavailable
+
+    with pytest.raises((EngineUnavailable, ModelMissing)) as err:
+        engines.build("deepface", detector="retinaface")
+    assert "retinaface" in str(err.value) or "weights" in str(err.value)

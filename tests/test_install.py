@@ -46,3 +46,19 @@ def test_entry_points_answer_help():
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
         assert "emocare" in out.stdout.lower() or "usage" in out.stdout.lower()
+
+
+def test_wheel_carries_sounds_messages_and_sample(tmp_path):
+    """A non-editable install gets the sounds and data files, not only the checkout."""
+    import zipfile
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    out = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                          "-w", str(tmp_path), str(root)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    wheel = next(tmp_path.glob("emocare-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for f in ("emocare/sounds/chime.wav", "emocare/sounds/calm_pad.wav", "emocare/sounds/calm_rain.wav",
+              "emocare/data/messages.toml", "emocare/data/sample.mp4", "emocare/engines/fast.py"):
+        assert f in names, f

@@ -152,6 +152,11 @@ def test_report_summary_and_plot(tmp_path):
     assert "changes/min" in result.stdout and "neutral" in result.stdout
     img = cv2.imread(str(png))
     assert img is not None and img.shape[1] > 800 and img.std() > 10
+    # the same journal reused by a second run: report shows the last session
+    runner.invoke(app, ["watch", "--source", str(DATA / "pyfeat_no_face.mp4"), "--fast", "--no-window",
+                        "--journal", str(j), "--engine", "fer", "--audio", "none"])
+    result = runner.invoke(app, ["report", str(j)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0 and "2 sessions" in result.stdout and "no face seen" in result.stdout
     result = runner.invoke(app, ["report", str(tmp_path / "none.jsonl")])
     assert result.exit_code == 1 and "no such journal" in result.stderr
 

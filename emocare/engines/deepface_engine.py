@@ -35,14 +35,22 @@ class DeepFaceEngine:
             with _quiet.quiet_imports():
                 from deepface import DeepFace
                 from deepface.modules import modeling
-
+        except ImportError as exc:
+            raise EngineUnavailable(f"deepface cannot be imported: {exc} (try 'make install')") from exc
+        try:
+            with _quiet.quiet_imports():
                 # load the model once, now, so the first frame is not slow and errors surface here
                 model = modeling.build_model(task="facial_attribute", model_name="Emotion")
                 model.predict(np.zeros((48, 48, 3), dtype=np.float32))  # warm-up: builds the graph now
-        except ImportError as exc:
-            raise EngineUnavailable(f"deepface cannot be imported: {exc} (try 'make install')") from exc
-        except ValueError as exc:  # deepface raises ValueError when a download fails
-            raise weights.ModelMissing(weights.missing_message()) from exc
+                # load the detector now too, so a detector that needs a download fails here, in one line
+                DeepFace.extract_faces(np.zeros((64, 64, 3), dtype=np.uint8), detector_backend=detector,
+                                       enforce_detection=False)
+        except ValueError as exc:  # deepface raises ValueError when a download fails or a name is unknown
+            if "facial_expression" in str(exc):
+                raise weights.ModelMissing(weights.missing_message()) from exc
+            raise EngineUnavailable(f"deepface detector {detector!r} cannot be used: {str(exc).splitlines()[0][:200]}") from exc
+        except ImportError as exc:  # detectors with optional packages (mtcnn, mediapipe, dlib, ...)
+            raise EngineUnavailable(f"deepface detector {detector!r} needs a package that is not installed: {exc}") from exc
         self._deepface = DeepFace
 
     def analyze(self, image: np.ndarray, *, stream: bool = False) -> list[Face]:
