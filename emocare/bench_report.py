@@ -148,9 +148,6 @@ def plot(report, path: Path) -> Path:
         ax.set_xlabel("predicted")
         ax.set_ylabel("true")
         ax.set_title(f"{label(name, r)} (row-normalised)")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    from emocare.report import save_figure
+
+    return save_figure(fig, path)

@@ -137,6 +137,13 @@ def plot(records: list[dict], path: Path, period_s: float = 1.0) -> Path:
     used = sorted({r["mood"] for r in records if r["type"] == "mood"}, key=lambda m: MOOD_ORDER.index(m) if m in MOOD_ORDER else 99)
     ax.legend(handles=[Patch(color=rgb(m), label=m) for m in used], loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     ax.set_ylim(-0.6, len(ids) - 0.4)
+    return save_figure(fig, path)
+
+
+def save_figure(fig, path: Path) -> Path:
+    """Lay out, write (creating the folder) and close a matplotlib figure."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ from emocare.cli import app
 from emocare.journal import Journal
 from emocare.live import Session, WatchOptions
 from emocare.pipeline import Pipeline
-from emocare.sources import LiveSource
+from emocare.sources import LiveSource, iter_video
 
 runner = CliRunner()
 
@@ -188,13 +188,7 @@ def _window_id(display, title="emocare"):
 
 def test_real_window_shows_the_overlay(tmp_path, xvfb):
     # a longer clip so the window stays up: the one-person clip four times over
-    src = cv2.VideoCapture(str(DATA / "pyfeat_single_face.mp4"))
-    frames = []
-    while True:
-        ok, f = src.read()
-        if not ok:
-            break
-        frames.append(f)
+    frames = [f.image for f in iter_video(str(DATA / "pyfeat_single_face.mp4"))]
     long_clip = tmp_path / "long.mp4"
     w = cv2.VideoWriter(str(long_clip), cv2.VideoWriter_fourcc(*"mp4v"), 30, (640, 360))
     for _ in range(4):
@@ -250,14 +244,7 @@ def test_record_writes_the_annotated_video(tmp_path):
     result = runner.invoke(app, ["watch", "--source", str(DATA / "pyfeat_single_face.mp4"), "--fast", "--no-window",
                                  "--journal", str(tmp_path / "j.jsonl"), "--audio", "none", "--record", str(out)])
     assert result.exit_code == 0, result.output
-    cap = cv2.VideoCapture(str(out))
-    frames = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    cap.release()
+    frames = [f.image for f in iter_video(str(out))]
     assert len(frames) == 72 and frames[0].shape == (360, 640, 3)
     original = cv2.VideoCapture(str(DATA / "pyfeat_single_face.mp4")).read()[1]
     assert np.abs(frames[-1].astype(int) - original.astype(int)).mean() > 3  # the overlay is in the video
