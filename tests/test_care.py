@@ -61,6 +61,8 @@ def test_sad_sustained_is_comforted_inside_the_sad_part(tmp_path, engine):
     care = [r for r in recs if r["type"] == "care"]
     start, end = sad_span("sad_sustained")
     assert care, "no comfort during 14 s of sadness"
+    negative = [r["t"] for r in recs if r["type"] == "mood" and r["primary"] and r["valence"] == "negative"]
+    assert len([t for t in negative if start <= t <= end]) >= 5  # the steady mood turns negative in the sad part
     first = care[0]
     assert start + 5.0 <= first["t"] <= end  # after --persist 5 s, inside the sad part
     assert first["action"] == "message" and first["mood"] in ("sad", "fear", "angry", "disgust")
@@ -80,6 +82,8 @@ def test_no_comfort_when_not_sustained(tmp_path, name, engine):
     moods = [r for r in recs if r["type"] == "mood" and r["primary"]]
     if name == "happy_calm":
         assert not [r for r in moods if r["valence"] == "negative" and r["negative_for_s"] >= 5]
+        if engine == "auto":
+            assert not [r for r in moods if r["valence"] == "negative"]  # the steady mood never turns negative
     assert not audio.exists() or not list(audio.iterdir())
 
 

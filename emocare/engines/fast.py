@@ -29,7 +29,7 @@ class HaarDetector:
     """OpenCV's frontal-face cascade on a downscaled grey frame."""
 
     def __init__(self, detect_side: int = 320, scale_factor: float = 1.15, min_neighbors: int = 5,
-                 min_face: int = 32):
+                 min_face: int = 24):
         path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
         self.cascade = cv2.CascadeClassifier(path)
         if self.cascade.empty():
