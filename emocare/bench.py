@@ -359,14 +359,13 @@ def run_pipeline(video: Path | None = None, frame_limit: int | None = None, repe
         raise ModelMissing(weights.missing_message() + "; for a speed-only run, 'emocare models build-random' "
                            "writes random weights of DeepFace's architecture (into a DEEPFACE_HOME of their own)")
     frames, source = load_frames(video, None, frame_limit)
-    loops = {}
-
-    def raw_loop(engine):
-        return lambda f, i: engine.analyze(f)
-
-    def pipe_loop(engine):
+    def make_step(key: str, engine):
+        """One frame of loop ``key``: the library call itself (A, B) or emocare's pipeline (C, D)."""
+        if not key.startswith("emocare"):
+            return lambda f, i: engine.analyze(f)
+        engine.reset()
         pipe = Pipeline(engine)
-        return lambda f, i: pipe.step(f, i, i / 30.0).faces, pipe
+        return lambda f, i: pipe.step(f, i, i / 30.0).faces
 
     built = {
         "deepface_analyze": engines.build("deepface"),
@@ -380,16 +379,10 @@ def run_pipeline(video: Path | None = None, frame_limit: int | None = None, repe
         on_step(key)
         runs, doms = [], []
         for r in range(repeat):
-            if key.startswith("emocare"):
-                step, pipe = pipe_loop(engine)
-                engine.reset()
-            else:
-                step = raw_loop(engine)
-            for i, f in enumerate(frames[:5]):  # warm-up
+            step = make_step(key, engine)
+            for i, f in enumerate(frames[:5]):  # warm-up, excluded
                 step(f, i)
-            if key.startswith("emocare"):
-                step, pipe = pipe_loop(engine)
-                engine.reset()
+            step = make_step(key, engine)  # the timed run starts from a clean tracker
             lat, dom = [], []
             for i, f in enumerate(frames):
                 t0 = time.perf_counter()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -159,10 +158,6 @@ def read(path: Path) -> list[dict]:
             raise JournalError(f"{p}:{n}: not a journal line (needs 'type' and 't')")
         records.append(rec)
     return records
-
-
-def wall_clock() -> float:
-    return time.time()
 
 
 def sessions(records: list[dict]) -> list[list[dict]]:

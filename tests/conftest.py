@@ -88,3 +88,6 @@ def isolated_config(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("EMOCARE_CONFIG", raising=False)
+    # nor the developer's DeepFace weights: 'auto' must choose the same engine on every machine
+    # (tests that want weights take the deepface_home fixture)
+    monkeypatch.setenv("DEEPFACE_HOME", str(tmp_path / "no-deepface-weights"))

@@ -113,7 +113,6 @@ def test_fast_fer_equals_fer_on_the_same_box():
 
 
 def test_fast_engine_analyzes_photos_and_streams():
-    import cv2
 
     from emocare.engines import analyze_frame, build
     from emocare.sources import iter_video, load_image

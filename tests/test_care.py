@@ -30,7 +30,7 @@ def decode(path: Path) -> tuple[float, float]:
         subprocess.run(["sox", str(path), str(wav)], check=True)
         path = wav
     with wave.open(str(path)) as w:
-        n, rate, width, ch = w.getnframes(), w.getframerate(), w.getsampwidth(), w.getnchannels()
+        n, rate, width = w.getnframes(), w.getframerate(), w.getsampwidth()
         data = np.frombuffer(w.readframes(n), dtype={1: np.uint8, 2: "<i2"}[width]).astype(np.float64)
     if width == 1:
         data = (data - 128) / 128

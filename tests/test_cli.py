@@ -3,12 +3,10 @@
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 from typer.testing import CliRunner
 
 from conftest import DATA, VENV_BIN
