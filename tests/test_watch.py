@@ -185,8 +185,8 @@ def _window_id(display, title="emocare"):
     return None
 
 
-def test_real_window_shows_the_overlay(tmp_path, xvfb):
-    # a longer clip so the window stays up: the one-person clip four times over
+def _long_clip(tmp_path):
+    """The one-person clip four times over, so the window stays up long enough to look at."""
     frames = [f.image for f in iter_video(str(DATA / "pyfeat_single_face.mp4"))]
     long_clip = tmp_path / "long.mp4"
     w = cv2.VideoWriter(str(long_clip), cv2.VideoWriter_fourcc(*"mp4v"), 30, (640, 360))
@@ -194,17 +194,27 @@ def test_real_window_shows_the_overlay(tmp_path, xvfb):
         for f in frames:
             w.write(f)
     w.release()
+    return long_clip, frames
+
+
+def _wait_for_window(display, proc, timeout=60):
+    deadline = time.monotonic() + timeout
+    wid = None
+    while time.monotonic() < deadline and wid is None and proc.poll() is None:
+        time.sleep(0.5)
+        wid = _window_id(display)
+    return wid
+
+
+def test_real_window_shows_the_overlay(tmp_path, xvfb):
+    long_clip, frames = _long_clip(tmp_path)
     env = {**os.environ, "DISPLAY": xvfb, "QT_QPA_PLATFORM": "xcb"}
     j = tmp_path / "j.jsonl"
     proc = subprocess.Popen([str(VENV_BIN / "emocare"), "watch", "--source", str(long_clip), "--engine", "fer",
                              "--journal", str(j), "--audio", "none"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        wid = None
-        while time.monotonic() < deadline and wid is None and proc.poll() is None:
-            time.sleep(0.5)
-            wid = _window_id(xvfb)
+        wid = _wait_for_window(xvfb, proc)
         assert wid, f"no emocare window appeared: {proc.stderr.read() if proc.poll() is not None else ''}"
         time.sleep(4.0)  # let analysis catch up and the mood settle
         shot = tmp_path / "shot.png"
@@ -247,3 +257,30 @@ def test_record_writes_the_annotated_video(tmp_path):
     assert len(frames) == 72 and frames[0].shape == (360, 640, 3)
     original = cv2.VideoCapture(str(DATA / "pyfeat_single_face.mp4")).read()[1]
     assert np.abs(frames[-1].astype(int) - original.astype(int)).mean() > 3  # the overlay is in the video
+
+
+def test_window_keys_snapshot_pause_help_and_quit(tmp_path, xvfb):
+    if not shutil.which("xdotool"):
+        pytest.skip("xdotool is needed to press keys in the window (apt-get install xdotool; .ci/run does)")
+    long_clip, _ = _long_clip(tmp_path)
+    env = {**os.environ, "DISPLAY": xvfb, "QT_QPA_PLATFORM": "xcb", "XDG_DATA_HOME": str(tmp_path / "data")}
+    j = tmp_path / "j.jsonl"
+    proc = subprocess.Popen([str(VENV_BIN / "emocare"), "watch", "--source", str(long_clip), "--engine", "fer",
+                             "--journal", str(j), "--audio", "none"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wid = _wait_for_window(xvfb, proc)
+        assert wid, "no emocare window appeared"
+        for key in ("h", "s", "space", "space", "m", "q"):
+            subprocess.run(["xdotool", "key", "--window", wid, key], env=env, check=True, timeout=10)
+            time.sleep(0.4)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    recs = read_journal(j)
+    assert recs[-1]["type"] == "end" and recs[-1]["reason"] == "quit"
+    snaps = [r for r in recs if r["type"] == "snapshot"]
+    assert len(snaps) == 1 and cv2.imread(snaps[0]["path"]) is not None
+    assert "snapshots:" in err
