@@ -266,7 +266,12 @@ def _watch(camera, source, fast, size, no_window, record, journal_path, stats, r
         opener = lambda: sources.open_capture(settings.camera, settings.frame_size())
         live_source = sources.LiveSource(opener, name=label, fps=30.0, pace=False, reconnect_timeout_s=reconnect_timeout)
         fps = 30.0
-    engine = build_engine(settings)
+    try:
+        engine = build_engine(settings)
+    except BaseException:
+        if not is_file:
+            live_source.close()  # release the camera/stream opened above
+        raise
     pipeline = Pipeline.from_settings(engine, settings)
     path = journal_path or default_journal_path()
     err.print(f"journal: {path}")
