@@ -82,6 +82,28 @@ class MoodParams:
         return max(self.negative, key=lambda e: float(scores[EMOTIONS.index(e)]))
 
 
+class Held:
+    """A value that changes only after a new proposal has stood for ``hold_s`` (hysteresis)."""
+
+    def __init__(self, value: str, t: float = 0.0):
+        self.value = value
+        self.since = t
+        self._candidate: str | None = None
+        self._candidate_since = t
+
+    def propose(self, proposal: str, t: float, hold_s: float) -> bool:
+        """Offer ``proposal`` at time ``t``; True when it was adopted now."""
+        if proposal == self.value:
+            self._candidate = None
+            return False
+        if self._candidate != proposal:
+            self._candidate, self._candidate_since = proposal, t
+        if t - self._candidate_since >= hold_s:
+            self.value, self.since, self._candidate = proposal, t, None
+            return True
+        return False
+
+
 class PersonMood:
     """The rolling window and hysteresis state of one person."""
 
@@ -92,14 +114,9 @@ class PersonMood:
 
     def reset(self, t: float) -> None:
         self._samples.clear()
-        self.current = UNCERTAIN
-        self.since = t
-        self._candidate: str | None = None
-        self._candidate_since = t
+        self.mood = Held(UNCERTAIN, t)
+        self.valence = Held("neutral", t)
         self._negative_since: float | None = None
-        self.valence = "neutral"
-        self._valence_candidate: str | None = None
-        self._valence_candidate_since = t
         self._last_seen: float | None = None
         self._scores = np.full(len(EMOTIONS), 1.0 / len(EMOTIONS))
 
@@ -119,34 +136,23 @@ class PersonMood:
             i = int(np.argmax(avg))
             conf = float(avg[i])
             leader = EMOTIONS[i] if conf >= self.p.min_confidence else UNCERTAIN
-        if leader == self.current:
-            self._candidate = None
-        else:
-            if self._candidate != leader:
-                self._candidate, self._candidate_since = leader, t
-            if t - self._candidate_since >= self.p.hold_s:
-                self.current, self.since, self._candidate = leader, t, None
+        self.mood.propose(leader, t, self.p.hold_s)
         if avg is not None:
-            v = self.p.valence_of(avg)
-            if v == self.valence:
-                self._valence_candidate = None
-            else:
-                if self._valence_candidate != v:
-                    self._valence_candidate, self._valence_candidate_since = v, t
-                if t - self._valence_candidate_since >= self.p.hold_s:
-                    self.valence, self._valence_candidate = v, None
-                    self._negative_since = t if v == "negative" else None
-        elif self.valence != "neutral":
-            self.valence, self._negative_since = "neutral", None  # nobody seen for a whole window
-        valence = self.valence
-        cur_conf = float(self._scores[EMOTIONS.index(self.current)]) if self.current in EMOTIONS else conf
+            if self.valence.propose(self.p.valence_of(avg), t, self.p.hold_s):
+                self._negative_since = t if self.valence.value == "negative" else None
+        elif self.valence.value != "neutral":
+            self.valence = Held("neutral", t)  # nobody seen for a whole window
+            self._negative_since = None
+        valence = self.valence.value
+        current = self.mood.value
+        cur_conf = float(self._scores[EMOTIONS.index(current)]) if current in EMOTIONS else conf
         return Mood(
-            label=self.current,
+            label=current,
             confidence=cur_conf,
             valence=valence,
             negative_for_s=(t - self._negative_since) if self._negative_since is not None else 0.0,
             scores=self._scores.copy(),
-            since=self.since,
+            since=self.mood.since,
             concern=self.p.concern(self._scores) if valence == "negative" else None,
         )
 

@@ -206,13 +206,18 @@ def _wait_for_window(display, proc, timeout=60):
     return wid
 
 
+def _start_watch(clip, journal, env):
+    """``emocare watch`` with a real window, as its own process (so Ctrl-C and keys reach it as a user's would)."""
+    return subprocess.Popen([str(VENV_BIN / "emocare"), "watch", "--source", str(clip), "--engine", "fer",
+                             "--journal", str(journal), "--audio", "none"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 def test_real_window_shows_the_overlay(tmp_path, xvfb):
     long_clip, frames = _long_clip(tmp_path)
     env = {**os.environ, "DISPLAY": xvfb, "QT_QPA_PLATFORM": "xcb"}
     j = tmp_path / "j.jsonl"
-    proc = subprocess.Popen([str(VENV_BIN / "emocare"), "watch", "--source", str(long_clip), "--engine", "fer",
-                             "--journal", str(j), "--audio", "none"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = _start_watch(long_clip, j, env)
     try:
         wid = _wait_for_window(xvfb, proc)
         assert wid, f"no emocare window appeared: {proc.stderr.read() if proc.poll() is not None else ''}"
@@ -265,9 +270,7 @@ def test_window_keys_snapshot_pause_help_and_quit(tmp_path, xvfb):
     long_clip, _ = _long_clip(tmp_path)
     env = {**os.environ, "DISPLAY": xvfb, "QT_QPA_PLATFORM": "xcb", "XDG_DATA_HOME": str(tmp_path / "data")}
     j = tmp_path / "j.jsonl"
-    proc = subprocess.Popen([str(VENV_BIN / "emocare"), "watch", "--source", str(long_clip), "--engine", "fer",
-                             "--journal", str(j), "--audio", "none"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = _start_watch(long_clip, j, env)
     try:
         wid = _wait_for_window(xvfb, proc)
         assert wid, "no emocare window appeared"
