@@ -199,7 +199,7 @@ def build_for_bench(name: str):
 
 
 def run_worker(name: str, frames_path: str | None, dataset_path: str | None, crops: bool, repeat: int,
-               spawned_at: float) -> dict:
+               spawned_at: float, stills: bool = False) -> dict:
     """Everything measured for one engine, in this (fresh) process."""
     import resource
 
@@ -219,8 +219,9 @@ def run_worker(name: str, frames_path: str | None, dataset_path: str | None, cro
     files = model_files(name)
     out["model_mb"] = dir_size_mb(files)
     if frames_path:
-        frames = np.load(frames_path)
-        stream = name.startswith("emocare-")
+        with np.load(frames_path) as archive:
+            frames = [archive[f"arr_{i}"] for i in range(len(archive.files))]
+        stream = name.startswith("emocare-") and not stills  # unrelated photos: nothing to track between them
         for f in frames[: min(5, len(frames))]:  # warm-up, excluded
             analyze_frame(engine, f, stream=stream)
         runs = []
@@ -306,17 +307,15 @@ def run(engine_names: Sequence[str], *, video: Path | None = None, images: Path 
     with tempfile.TemporaryDirectory(prefix="emocare-bench-") as tmp:
         frames_path = None
         if frames:
-            if len({f.shape for f in frames}) != 1:  # photos of different sizes: bench each at its own size via images list
-                frames = [f for f in frames if f.shape == frames[0].shape]
-            frames_path = os.path.join(tmp, "frames.npy")
-            np.save(frames_path, np.stack(frames))
+            frames_path = os.path.join(tmp, "frames.npz")  # one array per frame: photos may differ in size
+            np.savez(frames_path, *frames)
         dataset_path = None
         if items:
             dataset_path = os.path.join(tmp, "dataset.json")
             Path(dataset_path).write_text(json.dumps(items))
         for name in engine_names:
             on_engine(name)
-            report.engines[name] = _spawn(name, frames_path, dataset_path, crops, repeat)
+            report.engines[name] = _spawn(name, frames_path, dataset_path, crops, repeat, stills=images is not None)
             if report.engines[name].get("available"):
                 report.engines[name]["deps_mb"] = footprint_mb(FOOTPRINT_ROOTS.get(name, []))
     names = [n for n, r in report.engines.items() if r.get("dominants")]
@@ -325,7 +324,7 @@ def run(engine_names: Sequence[str], *, video: Path | None = None, images: Path 
     return report
 
 
-def _spawn(name: str, frames_path, dataset_path, crops: bool, repeat: int) -> dict:
+def _spawn(name: str, frames_path, dataset_path, crops: bool, repeat: int, stills: bool = False) -> dict:
     cmd = [sys.executable, "-m", "emocare.bench", name, "--repeat", str(repeat), "--t0", repr(time.time())]
     if frames_path:
         cmd += ["--frames", frames_path]
@@ -333,6 +332,8 @@ def _spawn(name: str, frames_path, dataset_path, crops: bool, repeat: int) -> di
         cmd += ["--dataset", dataset_path]
     if crops:
         cmd.append("--crops")
+    if stills:
+        cmd.append("--stills")
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
@@ -427,13 +428,14 @@ def _main(argv: Sequence[str]) -> int:
     ap.add_argument("--frames")
     ap.add_argument("--dataset")
     ap.add_argument("--crops", action="store_true")
+    ap.add_argument("--stills", action="store_true", help="frames are unrelated photos, not a video")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--t0", type=float, default=time.time())
     a = ap.parse_args(argv)
     import logging
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    result = run_worker(a.engine, a.frames, a.dataset, a.crops, a.repeat, a.t0)
+    result = run_worker(a.engine, a.frames, a.dataset, a.crops, a.repeat, a.t0, a.stills)
     sys.stdout.write(json.dumps(result) + "\n")
     return 0
 

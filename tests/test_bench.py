@@ -163,3 +163,15 @@ def test_tables_and_plot_with_random_weights_and_no_accuracy(tmp_path):
     import cv2
 
     assert cv2.imread(str(png)) is not None
+
+
+def test_bench_on_photos_of_different_sizes(tmp_path):
+    import shutil as sh
+
+    for name in ("pyfeat_single_face.jpg", "deepface_img12.jpg", "pyfeat_multi_face.jpg"):
+        sh.copy(DATA / name, tmp_path / name)
+    out = tmp_path / "b.json"
+    result = runner.invoke(app, ["bench", "--engines", "emocare-fer", "--images", str(tmp_path), "--repeat", "1",
+                                 "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["engines"]["emocare-fer"]["speed"]["frames"] == 3
