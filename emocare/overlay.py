@@ -125,9 +125,10 @@ class HeaderLayer:
         source = info.source if len(info.source) <= 24 else "..." + info.source.replace("\\", "/").rsplit("/", 1)[-1][-21:]
         text = f"emocare | {info.engine} | {source} | display {info.display_fps:4.1f} fps | analysis {info.analysis_fps:4.1f} fps"
         _text(image, text, (8, h - int(8 * s)), 0.45 * s, (240, 240, 240), 1)
-        if info.status:
+        if info.status:  # bottom right, above the mood strip: the top is the care banner's
             (tw, _), _ = cv2.getTextSize(info.status, FONT, 0.5 * s, 1)
-            _text(image, info.status, (image.shape[1] - tw - 10, h + int(22 * s)), 0.5 * s, (0, 0, 0), 1, bg=(60, 200, 255))
+            _text(image, info.status, (image.shape[1] - tw - 10, image.shape[0] - int(26 * s)), 0.5 * s, (0, 0, 0), 1,
+                  bg=(60, 200, 255))
         return image
 
 
