@@ -49,6 +49,18 @@ def _text(image, text, org, scale, color, thickness=1, bg=None) -> None:
     cv2.putText(image, text, (x, y), FONT, scale, color, thickness, cv2.LINE_AA)
 
 
+def shade(image: np.ndarray, x0: int, y0: int, x1: int, y1: int, color, alpha: float) -> None:
+    """Blend a filled rectangle into ``image`` in place (only that region is touched)."""
+    h, w = image.shape[:2]
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+    if x1 <= x0 or y1 <= y0:
+        return
+    roi = image[y0:y1, x0:x1]
+    fill = np.empty_like(roi)
+    fill[:] = color
+    cv2.addWeighted(fill, alpha, roi, 1 - alpha, 0, dst=roi)
+
+
 def face_label(face: Face) -> tuple[str, str, float]:
     """(label text, mood, confidence): the smoothed mood when there is one, else the raw dominant."""
     if face.mood is not None:
@@ -95,9 +107,7 @@ class FaceLayer:
         by = y + h + 4
         if by + panel_h > h_img:
             by = max(0, y - panel_h - int(26 * s))
-        overlay = image.copy()
-        cv2.rectangle(overlay, (bx, by), (bx + total_w, by + panel_h), (30, 30, 30), -1)
-        cv2.addWeighted(overlay, 0.6, image, 0.4, 0, dst=image)
+        shade(image, bx, by, bx + total_w + 1, by + panel_h + 1, (30, 30, 30), 0.6)
         for i, (name, p) in enumerate(zip(EMOTIONS, scores)):
             ry = by + 2 + i * row
             _text(image, name[:8], (bx + 2, ry + row - 2), fs, (235, 235, 235), 1)
@@ -119,9 +129,7 @@ class HeaderLayer:
     def draw(self, image: np.ndarray, info: HeaderInfo) -> np.ndarray:
         s = _scale(image)
         h = int(26 * s)
-        overlay = image.copy()
-        cv2.rectangle(overlay, (0, 0), (image.shape[1], h), (20, 20, 20), -1)
-        cv2.addWeighted(overlay, 0.6, image, 0.4, 0, dst=image)
+        shade(image, 0, 0, image.shape[1], h + 1, (20, 20, 20), 0.6)
         source = info.source if len(info.source) <= 24 else "..." + info.source.replace("\\", "/").rsplit("/", 1)[-1][-21:]
         text = f"emocare | {info.engine} | {source} | display {info.display_fps:4.1f} fps | analysis {info.analysis_fps:4.1f} fps"
         _text(image, text, (8, h - int(8 * s)), 0.45 * s, (240, 240, 240), 1)
@@ -165,9 +173,7 @@ class HelpLayer:
         row = int(22 * s)
         w, h = int(260 * s), row * (len(HELP_LINES) + 1)
         x0, y0 = int(20 * s), int(40 * s)
-        overlay = image.copy()
-        cv2.rectangle(overlay, (x0, y0), (x0 + w, y0 + h), (0, 0, 0), -1)
-        cv2.addWeighted(overlay, 0.7, image, 0.3, 0, dst=image)
+        shade(image, x0, y0, x0 + w + 1, y0 + h + 1, (0, 0, 0), 0.7)
         for i, line in enumerate(HELP_LINES):
             _text(image, line, (x0 + 10, y0 + row * (i + 1)), 0.5 * s, (255, 255, 255), 1)
         return image
@@ -238,9 +244,7 @@ class BannerLayer:
         H, W = image.shape[:2]
         bh = int(60 * s)
         y0 = int(30 * s)
-        overlay = image.copy()
-        cv2.rectangle(overlay, (0, y0), (W, y0 + bh), color, -1)
-        cv2.addWeighted(overlay, 0.8, image, 0.2, 0, dst=image)
+        shade(image, 0, y0, W, y0 + bh + 1, color, 0.8)
         if font_path is None:
             _text(image, text, (12, y0 + int(32 * s)), 0.7 * s, (255, 255, 255), max(1, round(s)))
             return image
