@@ -246,30 +246,26 @@ def _watch(camera, source, fast, size, no_window, record, journal_path, stats, r
     from emocare.report import summarize, tables
     from emocare import journal as journal_mod
 
-    settings, origin = load_settings(config, **overrides)
+    settings, _ = load_settings(config, **overrides)
     err = _stderr_console()
     is_file = source is not None and not sources.is_stream_url(source)
     if fast and not is_file:
         raise ConfigError("--fast needs a video file (--source PATH)")
     label = source if source is not None else f"camera {settings.camera}"
-    # open the source before the (slow) engine, so a wrong camera fails at once
-    if is_file:
+    # open the source before the (slow) engine, so a wrong camera or file fails at once
+    if fast:
         cap = sources.open_capture(source)
-        info = sources.video_info(cap)
+        fps = sources.video_info(cap).fps
         cap.release()
-        fps = info.fps
-    elif source is not None:
-        opener = lambda: sources.open_capture(source)
-        live_source = sources.LiveSource(opener, name=label, fps=30.0, pace=False, reconnect_timeout_s=reconnect_timeout)
-        fps = 30.0
+        live_source = None
     else:
-        opener = lambda: sources.open_capture(settings.camera, settings.frame_size())
-        live_source = sources.LiveSource(opener, name=label, fps=30.0, pace=False, reconnect_timeout_s=reconnect_timeout)
-        fps = 30.0
+        live_source = sources.open_live(source, settings.camera, settings.frame_size(),
+                                        reconnect_timeout_s=reconnect_timeout)
+        fps = live_source.fps
     try:
         engine = build_engine(settings)
     except BaseException:
-        if not is_file:
+        if live_source is not None:
             live_source.close()  # release the camera/stream opened above
         raise
     pipeline = Pipeline.from_settings(engine, settings)
@@ -281,7 +277,7 @@ def _watch(camera, source, fast, size, no_window, record, journal_path, stats, r
 
     with Journal(path) as journal:
         journal.write("start", 0.0, source=label, engine=engine.name, detector=settings.detector,
-                      mode="fast" if fast else "live", config={k: v for k, v in _jsonable(settings).items()},
+                      mode="fast" if fast else "live", config=_jsonable(settings),
                       started=journal_mod.datetime.now().isoformat(timespec="seconds"))
         carer = build_carer(settings, journal)
         session = live.Session(pipeline, journal, options, carer=carer)
@@ -289,9 +285,6 @@ def _watch(camera, source, fast, size, no_window, record, journal_path, stats, r
             if fast:
                 result = session.run_frames(sources.iter_video(source))
             else:
-                if is_file:
-                    live_source = sources.LiveSource(lambda: sources.open_capture(source), name=label, is_file=True,
-                                                     fps=fps, pace=True)
                 with live_source:
                     result = session.run_live(live_source)
         finally:

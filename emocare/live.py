@@ -85,8 +85,6 @@ class WatchResult:
     reason: str  # "end of source", "quit", "window closed", "interrupted", "source lost"
     summary: dict
     snapshots: list[Path] = field(default_factory=list)
-    display_fps: list[float] = field(default_factory=list)
-    analysis_ms: list[float] = field(default_factory=list)
     latency_ms: list[float] = field(default_factory=list)
     analysed_frames: int = 0
     displayed_frames: int = 0
@@ -116,9 +114,7 @@ class Session:
         self.status = ""
         self._writer = None
         self._snapshots: list[Path] = []
-        self._analysis_ms: list[float] = []
         self._latency_ms: list[float] = []
-        self._display_fps: list[float] = []
         self._faces_layer = FaceLayer()
         self._header = HeaderLayer()
         self._strip = MoodStripLayer(60.0)
@@ -133,7 +129,6 @@ class Session:
     def _analyse(self, frame: Frame) -> Faces:
         faces = self.pipeline.step(frame.image, frame.index, frame.t)
         self.analysis_meter.tick()
-        self._analysis_ms.append(faces.ms)
         self.recorder.record(faces)
         primary = faces.primary_face()
         if primary is not None and primary.mood is not None:
@@ -167,8 +162,6 @@ class Session:
         """Record and show a rendered frame; the reason to stop, if any."""
         self.display_meter.tick()
         self.displayed += 1
-        if self.displayed % 15 == 0:
-            self._display_fps.append(self.display_meter.fps)
         if self.options.record is not None:
             self._record(image)
         if window is None:
@@ -229,7 +222,6 @@ class Session:
         summary = self.recorder.summary()
         self.journal.write("end", t, reason=reason, summary=summary)
         return WatchResult(reason=reason, summary=summary, snapshots=list(self._snapshots),
-                           display_fps=list(self._display_fps), analysis_ms=list(self._analysis_ms),
                            latency_ms=list(self._latency_ms), analysed_frames=self.analysed,
                            displayed_frames=self.displayed, wall_s=wall_s)
 

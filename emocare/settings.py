@@ -84,7 +84,7 @@ def default_config_path() -> Path:
     return Path(user_config_dir("emocare")) / "config.toml"
 
 
-FIELD_TYPES = {f.name: f.type for f in fields(Settings)}
+FIELD_NAMES = frozenset(f.name for f in fields(Settings))
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -159,7 +159,7 @@ def load(config: Path | None = None, overrides: Mapping[str, Any] | None = None,
             raise ConfigError(f"{path}: invalid TOML ({exc})") from exc
         for key, value in data.items():
             name = key.replace("-", "_")
-            if name not in FIELD_TYPES:
+            if name not in FIELD_NAMES:
                 raise ConfigError(f"{path}: unknown setting {key!r}")
             values[name] = _coerce(name, value)
             origin[name] = f"config {path}"

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, replace
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -181,9 +181,6 @@ class Smoother:
             self._people.pop(tid, None)
             self._last_seen.pop(tid, None)
         return replace(faces, faces=tuple(out))
-
-    def people(self) -> Iterable[int]:
-        return self._people.keys()
 
     def reset(self) -> None:
         self._people.clear()

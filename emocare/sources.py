@@ -118,10 +118,6 @@ class VideoInfo:
     fps: float
     frame_count: int
 
-    @property
-    def duration_s(self) -> float:
-        return self.frame_count / self.fps if self.fps > 0 else 0.0
-
 
 def open_capture(source: str | int, size: tuple[int, int] | None = None):
     """An opened ``cv2.VideoCapture`` or ``SourceError`` naming the source."""
@@ -239,6 +235,8 @@ class LiveSource:
         self.reconnect_timeout_s = reconnect_timeout_s
         self.clock = clock
         self._cap = opener()  # raises SourceError at once if the first open fails
+        if is_file:
+            self.fps = video_info(self._cap).fps  # play a file at its own rate
         self._lock = threading.Lock()
         self._new = threading.Condition(self._lock)
         self._frame: Frame | None = None
@@ -349,3 +347,14 @@ class LiveSource:
             self._stop.wait(delay)
             delay = min(delay * 2, 2.0)
         return False
+
+
+def open_live(source: str | None, camera: int = 0, size: tuple[int, int] | None = None, *,
+              reconnect_timeout_s: float = 10.0) -> LiveSource:
+    """A camera, a stream URL, or a video file played at its own rate; opened now, so errors surface at once."""
+    if source is None:
+        return LiveSource(lambda: open_capture(camera, size), name=f"camera {camera}", pace=False,
+                          reconnect_timeout_s=reconnect_timeout_s)
+    is_file = not is_stream_url(source)
+    return LiveSource(lambda: open_capture(source), name=source, is_file=is_file, pace=is_file,
+                      reconnect_timeout_s=reconnect_timeout_s)

@@ -131,11 +131,9 @@ class Carer:
         self.quiet = quiet
         self.muted = False
         self._banner: tuple[str, str, float] | None = None
-        self.actions: list[CareAction] = []
 
     def observe(self, faces: Faces) -> None:
         for action in self.policy.decide(faces):
-            self.actions.append(action)
             text, english = self.messages.pick(action.mood, self.lang)
             self._banner = (text, english, action.t + BANNER_S)
             job = CareJob(action, text, english, self.lang)

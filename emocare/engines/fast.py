@@ -18,6 +18,8 @@ emotion answers: ``DeepFaceCNN`` (DeepFace's model, numpy) or ``FerTFLite``
 
 from __future__ import annotations
 
+import time
+
 import cv2
 import numpy as np
 
@@ -122,8 +124,6 @@ class FastEngine:
         self.last_classify_ms = 0.0
 
     def analyze(self, image: np.ndarray, *, stream: bool = False) -> list[Face]:
-        import time
-
         gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         t0 = time.perf_counter()
         boxes = None

