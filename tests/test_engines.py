@@ -82,10 +82,10 @@ def test_deepface_normalises_percentages(deepface_home, monkeypatch):
     assert faces[0].emotions()["happy"] == pytest.approx(0.7)
 
 
-def test_auto_falls_back_to_fer_offline_without_weights(empty_deepface_home):
+def test_auto_uses_emocares_model_without_weights_and_never_probes_the_network(empty_deepface_home, monkeypatch):
+    monkeypatch.setattr(weights, "can_download", lambda: pytest.fail("auto must not probe the network"))
     choice = engines.choose("auto")
-    assert choice.name == "emocare-fer"
-    assert str(weights.emotion_weights_path()) in choice.reason
+    assert choice.name == "emocare" and choice.reason is None
 
 
 def test_auto_prefers_deepface_with_weights(deepface_home):

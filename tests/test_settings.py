@@ -13,7 +13,7 @@ def test_precedence_and_origin(tmp_path):
     assert s.engine == "fer" and origin["engine"].startswith("config")
     assert s.window_s == 2.0 and origin["window_s"] == "command line"
     assert s.negative == ("sad",)
-    assert s.detector == "opencv" and origin["detector"] == "default"
+    assert s.detector == "auto" and origin["detector"] == "default"
     assert s.messages == {"en": {"sad": ("hello",)}}
 
 

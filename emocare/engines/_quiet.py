@@ -31,6 +31,13 @@ def prepare_tensorflow_env() -> None:
 @contextlib.contextmanager
 def quiet_imports():
     prepare_tensorflow_env()
+    with quiet_native():
+        yield
+
+
+@contextlib.contextmanager
+def quiet_native():
+    """Descriptors 1 and 2 to a temporary file while native code loads (LiteRT's XNNPACK INFO line)."""
     sys.stdout.flush()
     sys.stderr.flush()
     with tempfile.TemporaryFile(mode="w+b") as sink:
@@ -63,3 +70,13 @@ def _restore(saved: dict[int, int]) -> None:
         os.dup2(dup, fd)
         os.close(dup)
     saved.clear()
+
+
+def lite_interpreter(path, threads: int | None = None):
+    """A LiteRT interpreter for ``path``, built without its INFO line on the user's terminal."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    with quiet_native():
+        interp = Interpreter(model_path=str(path), num_threads=threads)
+        interp.allocate_tensors()
+    return interp

@@ -129,9 +129,9 @@ class DeepFaceCNN:
         if compiled and importlib.util.find_spec("ai_edge_litert") is not None:
             path = compiled_tflite(Path(weights))
             if path is not None:
-                from ai_edge_litert.interpreter import Interpreter
+                from emocare.engines._quiet import lite_interpreter
 
-                self._lite = _LiteModel(Interpreter(model_path=str(path)), (48, 48, 1))
+                self._lite = _LiteModel(lite_interpreter(path), (48, 48, 1))
                 self.backend = "tflite"
 
     def preprocess(self, gray: np.ndarray, box: tuple[int, int, int, int], crop_only: bool = False) -> np.ndarray:
@@ -202,14 +202,14 @@ class FerTFLite:
     offsets = (10, 10)
 
     def __init__(self, model: Path | None = None):
-        try:
-            from ai_edge_litert.interpreter import Interpreter
-        except ImportError as exc:
-            raise EngineUnavailable("the fast FER path needs ai-edge-litert (pip install ai-edge-litert)") from exc
+        if importlib.util.find_spec("ai_edge_litert") is None:
+            raise EngineUnavailable("the fast FER path needs ai-edge-litert (pip install ai-edge-litert)")
         path = model or fer_data_dir() / "emotion_model_quantized.tflite"
         if not Path(path).is_file():
             raise ModelMissing(f"FER's TFLite model is missing: {path}")
-        self._lite = _LiteModel(Interpreter(model_path=str(path)), (64, 64, 1))
+        from emocare.engines._quiet import lite_interpreter
+
+        self._lite = _LiteModel(lite_interpreter(path), (64, 64, 1))
 
     def preprocess(self, gray: np.ndarray, box: tuple[int, int, int, int], crop_only: bool = False) -> np.ndarray:
         """FER's path: square the box, add 10 px offsets, crop (mean-padded edges), 64x64, scale to -1..1.

