@@ -1,3 +1,3 @@
-from emocare.cli import main
+from emocare._entry import main
 
 main()

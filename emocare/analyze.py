@@ -52,7 +52,11 @@ def analyze_one(engine: Engine, path: Path, *, max_side: int, annotate_dir: Path
     written = None
     if annotate_dir is not None:
         written = annotated_path(annotate_dir, path, index)
-        if not cv2.imwrite(str(written), annotate(image, faces)):
+        try:
+            ok = cv2.imwrite(str(written), annotate(image, faces))
+        except cv2.error:
+            ok = False
+        if not ok:
             return ImageResult(source=str(path), faces=faces, error=f"{written}: cannot write annotated image")
     return ImageResult(source=str(path), faces=faces, annotated=written)
 

@@ -73,11 +73,21 @@ def load_dataset(path: Path, limit: int | None = None, seed: int = 0) -> list[tu
     elif p.is_file() and p.suffix.lower() == ".csv":
         import csv
 
-        with open(p, newline="", encoding="utf-8") as fh:
-            for row in csv.reader(fh):
-                if len(row) >= 2 and row[1].strip() in EMOTIONS:
-                    img = Path(row[0].strip())
-                    items.append((str(img if img.is_absolute() else p.parent / img), row[1].strip()))
+        try:
+            with open(p, newline="", encoding="utf-8") as fh:
+                rows = list(csv.reader(fh))
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise InputError(f"{p}: cannot read CSV ({exc})", str(p)) from None
+        for n, row in enumerate(rows, 1):
+            if not row or not "".join(row).strip() or (n == 1 and row[0].strip().lower() == "path"):
+                continue  # blank lines and a header
+            if len(row) < 2 or row[1].strip().lower() not in EMOTIONS:
+                raise InputError(f"{p}:{n}: expected 'path,label' with a label in {', '.join(EMOTIONS)}", str(p))
+            img = Path(row[0].strip())
+            img = img if img.is_absolute() else p.parent / img
+            if not img.is_file():
+                raise InputError(f"{p}:{n}: {img}: no such image", str(p))
+            items.append((str(img), row[1].strip().lower()))
     else:
         raise InputError(f"{p}: not a folder of <label>/ images or a .csv of path,label")
     if not items:
@@ -292,8 +302,15 @@ def run_worker(name: str, frames_path: str | None, dataset_path: str | None, cro
 
         items = json.loads(Path(dataset_path).read_text())
         predicted, scores = [], []
+        unreadable = 0
         for path, _ in items:
-            image = load_image(path)
+            try:
+                image = load_image(path)
+            except InputError:
+                unreadable += 1  # counted as a miss (no face) and reported; one bad file is not a broken engine
+                predicted.append(None)
+                scores.append(None)
+                continue
             if crops:
                 faces = engine.classify(image, [(0, 0, image.shape[1], image.shape[0])])
             else:
@@ -302,6 +319,7 @@ def run_worker(name: str, frames_path: str | None, dataset_path: str | None, cro
             predicted.append(primary.dominant if primary else None)
             scores.append([float(v) for v in primary.scores] if primary else None)
         out["accuracy"] = accuracy_metrics([label for _, label in items], predicted, scores)
+        out["accuracy"]["unreadable"] = unreadable
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     return out
 

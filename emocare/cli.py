@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any, List, Optional
@@ -42,8 +43,8 @@ app.add_typer(voices_app, name="voices")
 log = logging.getLogger("emocare")
 
 ConfigOpt = typer.Option(None, "--config", help="TOML config file (default: user config dir; EMOCARE_CONFIG too).", dir_okay=False)
-EngineOpt = typer.Option(None, "--engine", help="auto (DeepFace's model when its weights are there, else FER's, both through emocare's fast path), deepface or fer (the libraries themselves), emocare-deepface, emocare-fer.")
-DetectorOpt = typer.Option(None, "--detector", help="Face detector: opencv (default) or another the engine supports (fer: mtcnn).")
+EngineOpt = typer.Option(None, "--engine", help="auto (DeepFace's model when its weights are on disk, else emocare's own), emocare, emocare-deepface, emocare-fer (the fast path), deepface, fer, fer-keras (the libraries themselves).")
+DetectorOpt = typer.Option(None, "--detector", help="Face detector: auto (blazeface for the fast path, opencv for the libraries), blazeface, haar; the libraries also take their own (fer: mtcnn).")
 
 
 def _stderr_console():
@@ -83,24 +84,58 @@ def load_settings(config: Optional[Path], **overrides: Any):
 
 
 def build_engine(settings, *, quiet: bool = False):
-    """The engine the settings ask for; auto falls back to fer with one warning line."""
+    """The engine the settings ask for (auto: among the models on disk, never a download)."""
     from emocare import engines
 
     choice = engines.choose(settings.engine)
     if choice.reason and not quiet:
-        log.warning("using FER's model (%s): %s", choice.name, choice.reason)
+        log.warning("using %s: %s", choice.name, choice.reason)
     return engines.build(choice.name, detector=settings.detector)
 
 
-@app.callback()
-def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log details to stderr."),
-          version: bool = typer.Option(False, "--version", help="Print the version and exit.")) -> None:
-    setup_logging(verbose)
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         from emocare import __version__
 
         typer.echo(f"emocare {__version__}")
         raise typer.Exit(0)
+
+
+@app.callback()
+def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log details to stderr (and the libraries' own lines)."),
+          version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True,
+                                       callback=_print_version)) -> None:
+    setup_logging(verbose)
+
+
+def check_output(path: Path, suffixes: tuple[str, ...], option: str) -> None:
+    """Fail now, in one line, if ``path`` cannot be written or has a format emocare cannot write."""
+    from emocare.errors import OutputError
+
+    if path.suffix.lower() not in suffixes:
+        raise ConfigError(f"{option} {path}: unsupported format {path.suffix or '(none)'} (use {', '.join(suffixes)})")
+    if path.is_dir():
+        raise OutputError(f"{option} {path}: is a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        existed = path.exists()
+        with open(path, "ab"):
+            pass
+        if not existed:
+            path.unlink()
+    except OSError as exc:
+        raise OutputError(f"{option} {path}: cannot write ({exc.strerror or exc})") from None
+
+
+def check_output_dir(path: Path, option: str) -> None:
+    from emocare.errors import OutputError
+
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{option} {path}: cannot create folder ({exc.strerror or exc})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise OutputError(f"{option} {path}: folder is not writable")
 
 
 def run_guarded(fn, *args, **kwargs):
@@ -142,6 +177,10 @@ def _analyze(paths, engine, detector, as_json, annotate, max_side, config) -> No
         typer.echo(f"emocare: {exc}", err=True)
 
     files = expand_paths(paths, report_error)
+    if not files and not early:
+        raise InputError(f"{', '.join(map(str, paths))}: no image files found")
+    if annotate is not None:
+        check_output_dir(annotate, "--annotate")
     eng = build_engine(settings)
     out = _stdout_console()
     err = _stderr_console()
@@ -203,7 +242,8 @@ def watch(
     journal: Optional[Path] = typer.Option(None, "--journal", help="Journal file (.jsonl); default: a timestamped file in the user data dir.", dir_okay=False),
     list_cameras: bool = typer.Option(False, "--list-cameras", help="List the cameras that open, then exit."),
     stats: bool = typer.Option(False, "--stats", help="Print display FPS, analysis FPS and latency percentiles at exit."),
-    reconnect_timeout: float = typer.Option(10.0, "--reconnect-timeout", help="Seconds to keep reconnecting a lost camera/stream."),
+    reconnect_timeout: Optional[float] = typer.Option(None, "--reconnect-timeout", help="Seconds to keep reconnecting a lost camera/stream (default 10)."),
+    stream_timeout: Optional[float] = typer.Option(None, "--stream-timeout", help="Seconds to wait for a stream to open, and for each frame (default 5)."),
     engine: Optional[str] = EngineOpt,
     detector: Optional[str] = DetectorOpt,
     window_s: Optional[float] = typer.Option(None, "--window", help="Rolling window in seconds (default 3)."),
@@ -229,15 +269,15 @@ def watch(
         return
     if camera is not None and source is not None:
         raise fail("--camera and --source cannot be used together", 2)
-    code = run_guarded(_watch, camera, source, fast, size, no_window, record, journal, stats, reconnect_timeout, config,
+    code = run_guarded(_watch, camera, source, fast, size, no_window, record, journal, stats, config,
                        dict(engine=engine, detector=detector, window_s=window_s, hold_s=hold_s, care=care,
                             persist_s=persist, cooldown_s=cooldown, quiet=quiet, lang=lang, audio=audio, size=size,
-                            camera=camera))
+                            camera=camera, reconnect_timeout_s=reconnect_timeout, stream_timeout_s=stream_timeout))
     if code:
         raise typer.Exit(code)
 
 
-def _watch(camera, source, fast, size, no_window, record, journal_path, stats, reconnect_timeout, config, overrides) -> int:
+def _watch(camera, source, fast, size, no_window, record, journal_path, stats, config, overrides) -> int:
     from platformdirs import user_data_dir
 
     from emocare import live, sources
@@ -252,6 +292,8 @@ def _watch(camera, source, fast, size, no_window, record, journal_path, stats, r
     if fast and not is_file:
         raise ConfigError("--fast needs a video file (--source PATH)")
     label = source if source is not None else f"camera {settings.camera}"
+    if record is not None:
+        check_output(record, (".mp4", ".avi", ".mkv", ".mov"), "--record")
     # open the source before the (slow) engine, so a wrong camera or file fails at once
     if fast:
         cap = sources.open_capture(source)
@@ -260,7 +302,8 @@ def _watch(camera, source, fast, size, no_window, record, journal_path, stats, r
         live_source = None
     else:
         live_source = sources.open_live(source, settings.camera, settings.frame_size(),
-                                        reconnect_timeout_s=reconnect_timeout)
+                                        reconnect_timeout_s=settings.reconnect_timeout_s,
+                                        timeout_s=settings.stream_timeout_s)
         fps = live_source.fps
     try:
         engine = build_engine(settings)
@@ -289,6 +332,9 @@ def _watch(camera, source, fast, size, no_window, record, journal_path, stats, r
                     result = session.run_live(live_source)
         finally:
             carer.close()
+    if result.reason == "journal write failed":
+        typer.echo(f"emocare: error: {journal.error}", err=True)
+        return result.exit_code
     records = journal_mod.sessions(journal_mod.read(path))[-1]  # this run's lines, even in a reused journal
     for table in tables(summarize(records)):
         err.print(table)
@@ -339,6 +385,8 @@ def _report(journal: Path, plot_path: Optional[Path]) -> None:
     from emocare import journal as journal_mod
     from emocare.report import plot, summarize, tables
 
+    if plot_path is not None:
+        check_output(plot_path, (".png", ".jpg", ".jpeg", ".pdf", ".svg"), "--plot")
     runs = journal_mod.sessions(journal_mod.read(journal))
     if not runs:
         raise EmocareError(f"{journal}: empty journal")
@@ -411,7 +459,10 @@ def _voices_cache(lang, config) -> None:
 # ---------------------------------------------------------------- bench
 @app.command(epilog="Without arguments: a quick speed comparison on a sample clip shipped with emocare. Exit codes: 0 ok, 1 bad input, 2 usage, 5 weights missing (--pipeline).")
 def bench(
-    engines: Optional[str] = typer.Option(None, "--engines", help="Comma-separated: " + ",".join(("fer", "fer-keras", "deepface", "deepface-onnx", "emocare-deepface", "emocare-fer")) + " (default: all)."),
+    engines: Optional[str] = typer.Option(None, "--engines", help="Comma-separated: " + ",".join(("fer", "fer-keras", "deepface", "deepface-onnx", "emocare", "emocare-deepface", "emocare-fer")) + " (default: all)."),
+    detector: str = typer.Option("auto", "--detector", help="Face detector of emocare's fast-path engines: auto (blazeface), blazeface or haar."),
+    faces_videos: Optional[list[Path]] = typer.Option(None, "--faces-videos", help="Detector report: videos (or folders of them) where every frame holds a face; found-rate per detector. Repeatable."),
+    no_face: Optional[list[Path]] = typer.Option(None, "--no-face", help="Detector report: videos, images or folders with no face; false faces per detector. Repeatable."),
     video: Optional[Path] = typer.Option(None, "--video", help="Frames for the speed test from this video (default: the shipped sample clip)."),
     images: Optional[Path] = typer.Option(None, "--images", help="Frames for the speed test from this folder of images."),
     dataset: Optional[Path] = typer.Option(None, "--dataset", help="Labelled set for accuracy: <label>/ folders or a CSV of path,label."),
@@ -425,10 +476,12 @@ def bench(
     plot: Optional[Path] = typer.Option(None, "--plot", help="Bar charts and confusion matrices into this PNG.", dir_okay=False),
 ) -> None:
     """Compare FER and DeepFace (and emocare's fast path): speed, accuracy, memory, size."""
-    run_guarded(_bench, engines, video, images, dataset, crops, limit, seed, repeat, no_speed, pipeline, json_out, plot)
+    run_guarded(_bench, engines, video, images, dataset, crops, limit, seed, repeat, no_speed, pipeline, json_out, plot,
+                detector, faces_videos or [], no_face or [])
 
 
-def _bench(engines, video, images, dataset, crops, limit, seed, repeat, no_speed, pipeline, json_out, plot_path) -> None:
+def _bench(engines, video, images, dataset, crops, limit, seed, repeat, no_speed, pipeline, json_out, plot_path,
+           detector="auto", faces_videos=(), no_face=()) -> None:
     from emocare import bench as bench_mod
     from emocare import bench_report
 
@@ -436,12 +489,25 @@ def _bench(engines, video, images, dataset, crops, limit, seed, repeat, no_speed
     out = _stdout_console()
     if video is not None and images is not None:
         raise ConfigError("--video and --images cannot be used together")
-    for p in (video, images, dataset):
+    for p in (video, images, dataset, *faces_videos, *no_face):
         if p is not None and not p.exists():
             raise EmocareError(f"{p}: no such file or folder")
-    if pipeline:
-        with err.status("running the four loops (DeepFace.analyze, FER, emocare x2)...") as status:
-            result = bench_mod.run_pipeline(video, repeat=repeat, on_step=lambda k: status.update(f"timing {k}..."))
+    if plot_path is not None:
+        check_output(plot_path, (".png", ".jpg", ".jpeg", ".pdf", ".svg"), "--plot")
+    if json_out is not None:
+        check_output(json_out, (".json",), "--json")
+    if detector not in ("auto", *bench_mod.DETECTORS):
+        raise ConfigError(f"--detector {detector!r}: choose auto, {', '.join(bench_mod.DETECTORS)}")
+    if faces_videos or no_face:
+        with err.status("running each detector...") as status:
+            result = bench_mod.run_detectors(faces_videos, no_face, on_step=lambda k: status.update(f"detecting: {k}"))
+        for table in bench_report.detector_tables(result):
+            out.print(table)
+        data = {"machine": bench_mod.machine_info(), "detectors": result}
+    elif pipeline:
+        with err.status("running the five loops (DeepFace.analyze, FER, emocare x3)...") as status:
+            result = bench_mod.run_pipeline(video, repeat=repeat, detector=detector,
+                                            on_step=lambda k: status.update(f"timing {k}..."))
         out.print(bench_report.pipeline_table(result))
         data = {"machine": bench_mod.machine_info(), "pipeline": result}
     else:
@@ -461,7 +527,7 @@ def _bench(engines, video, images, dataset, crops, limit, seed, repeat, no_speed
                 progress.advance(task)
 
             report = bench_mod.run(names, video=video, images=images, dataset=dataset, crops=crops, limit=limit,
-                                   seed=seed, repeat=repeat, speed=not no_speed, on_engine=step)
+                                   seed=seed, repeat=repeat, speed=not no_speed, detector=detector, on_engine=step)
         for table in bench_report.tables(report):
             out.print(table)
         data = report.to_json()
@@ -469,9 +535,41 @@ def _bench(engines, video, images, dataset, crops, limit, seed, repeat, no_speed
             bench_report.plot(report, plot_path)
             err.print(f"plot: {plot_path}")
     if json_out is not None:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(data, indent=2) + "\n")
         err.print(f"json: {json_out}")
+
+
+# ---------------------------------------------------------------- train
+@app.command(epilog="Exit codes: 0 trained, 1 unreadable data, 2 usage, 130 Ctrl-C (the last finished epoch is kept: rerun with --resume).")
+def train(
+    dataset: Path = typer.Option(..., "--dataset", help="Training faces: <label>/ folders (FER2013's Kaggle export) or a CSV of path,label."),
+    val: Path = typer.Option(..., "--val", help="Validation faces, same layout: picks the best epoch, stops early, fits the temperature."),
+    out: Path = typer.Option(..., "--out", help="The model to write (.tflite; a .json description is written beside it).", dir_okay=False),
+    epochs: int = typer.Option(70, "--epochs", help="Epochs planned (the learning rate decays over them)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from its last checkpoint."),
+    batch_size: int = typer.Option(64, "--batch-size"),
+    patience: int = typer.Option(12, "--patience", help="Stop after this many epochs without a better validation accuracy."),
+    seed: int = typer.Option(1, "--seed"),
+    checkpoints: Optional[Path] = typer.Option(None, "--checkpoints", help="Checkpoint folder (default: OUT with .ckpt instead of .tflite).", file_okay=False),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N faces of each split (a quick trial)."),
+) -> None:
+    """Train emocare's emotion model (CPU or GPU); use it with --engine emocare after copying, or EMOCARE_MODEL=OUT."""
+    run_guarded(_train, dataset, val, out, epochs, resume, batch_size, patience, seed, checkpoints, limit)
+
+
+def _train(dataset, val, out, epochs, resume, batch_size, patience, seed, checkpoints, limit) -> None:
+    from emocare.train import train as train_model
+
+    for p in (dataset, val):
+        if not p.exists():
+            raise EmocareError(f"{p}: no such folder or CSV file")
+    result = train_model(dataset, val, out, epochs=epochs, resume=resume, batch_size=batch_size, patience=patience,
+                         seed=seed, checkpoints=checkpoints, limit=limit,
+                         on_line=lambda line: typer.echo(line, err=True), progress_bar=sys.stderr.isatty())
+    m = result.metrics
+    typer.echo(f"{result.model}: best epoch {result.best_epoch} of {result.epochs_run}, {result.seconds / 60:.1f} min on "
+               f"{result.device}; val accuracy {m['accuracy']:.1%}, balanced {m['balanced_accuracy']:.1%}, "
+               f"ECE {m['ece']:.3f}")
 
 
 # ---------------------------------------------------------------- models
@@ -549,8 +647,24 @@ def config_cmd(config: Optional[Path] = ConfigOpt) -> None:
 
 
 def main() -> None:
+    """Run the app; usage errors are one line (not Typer's box), exit codes as documented."""
+    from typer._click import exceptions as cx  # Typer 0.29 vendors Click: its own exception types
+
     try:
-        app()
-    except ConfigError as exc:  # pragma: no cover - raised before a command could map it
+        code = app(standalone_mode=False)
+    except cx.NoArgsIsHelpError as exc:
+        typer.echo(exc.ctx.get_help() if exc.ctx is not None else "emocare --help")
+        sys.exit(0)
+    except cx.UsageError as exc:
+        where = f"{exc.ctx.command_path}: " if exc.ctx is not None else ""
+        typer.echo(f"emocare: error: {where}{exc.format_message()}", err=True)
+        sys.exit(2)
+    except cx.ClickException as exc:
+        typer.echo(f"emocare: error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except ConfigError as exc:  # raised before a command could map it
         typer.echo(f"emocare: error: {exc}", err=True)
         sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)

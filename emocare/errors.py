@@ -47,3 +47,9 @@ class JournalError(EmocareError):
     """A journal file cannot be read or written."""
 
     exit_code = 1
+
+
+class OutputError(EmocareError):
+    """An output (recording, plot, annotated images, JSON) cannot be written."""
+
+    exit_code = 1

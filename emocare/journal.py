@@ -28,18 +28,34 @@ def default_journal_path(now: datetime | None = None) -> Path:
 
 
 class Journal:
+    """Append-only JSON Lines. A write that fails (disk full, device gone) never raises into the
+    caller's thread: the file is cut back to its last complete line, a short ``end`` line is
+    attempted, and ``error`` says what happened (the watch loop stops on it)."""
+
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._fh: IO[str] | None = None
+        self._fh: IO[bytes] | None = None
         self._lock = threading.Lock()  # the analysis thread and the care-audio thread both write
+        self._good = 0  # byte offset after the last complete line
         self.lines = 0
+        self.error: str | None = None
 
     def __enter__(self) -> "Journal":
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(self.path, "a", encoding="utf-8", buffering=1)
+            self._fh = open(self.path, "ab", buffering=0)
+            self._good = self._fh.seek(0, os.SEEK_END)
+            if self._good > 0 and self.path.is_file():
+                with open(self.path, "rb") as fh:
+                    fh.seek(self._good - 1)
+                    if fh.read(1) != b"\n":  # a killed run left a torn line: never glue a new start onto it
+                        self._fh.write(b"\n")
+                        self._good += 1
         except OSError as exc:
-            raise JournalError(f"{self.path}: cannot write journal ({exc.strerror or exc})") from exc
+            if self._fh is not None:
+                self._fh.close()
+                self._fh = None
+            raise JournalError(f"{self.path}: cannot write journal ({exc.strerror or exc})") from None
         return self
 
     def __exit__(self, *exc) -> None:
@@ -51,23 +67,53 @@ class Journal:
 
     def _close(self) -> None:
         if self._fh is not None:
-            self._fh.flush()
             try:
                 os.fsync(self._fh.fileno())
             except OSError:
                 pass
-            self._fh.close()
+            try:
+                self._fh.close()
+            except OSError:
+                pass
             self._fh = None
 
     def write(self, type_: str, t: float, **fields: Any) -> dict:
         record = {"type": type_, "t": round(float(t), 3), **fields}
-        line = json.dumps(record, ensure_ascii=False, default=_default) + "\n"
+        data = (json.dumps(record, ensure_ascii=False, default=_default) + "\n").encode("utf-8")
         with self._lock:
             if self._fh is not None:
-                self._fh.write(line)
-                self._fh.flush()
-                self.lines += 1
+                try:
+                    _write_all(self._fh, data)
+                    self._good += len(data)
+                    self.lines += 1
+                except OSError as exc:
+                    self._failed(exc, record["t"])
         return record
+
+    def _failed(self, exc: OSError, t: float) -> None:
+        self.error = f"{self.path}: cannot write journal ({exc.strerror or exc}); it is complete up to then"
+        fh, self._fh = self._fh, None
+        try:
+            fh.truncate(self._good)  # drop the partial line
+            _write_all(fh, (json.dumps({"type": "end", "t": t, "reason": "journal write failed"}) + "\n").encode())
+        except OSError:
+            try:
+                fh.truncate(self._good)
+            except OSError:
+                pass
+        try:
+            fh.close()
+        except OSError:
+            pass
+
+
+def _write_all(fh, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = fh.write(view)
+        if not n:
+            raise OSError(28, "No space left on device")
+        view = view[n:]
 
 
 def _default(obj: Any):
@@ -135,8 +181,30 @@ class MoodRecorder:
         }
 
 
+REQUIRED = {"start": (), "end": (), "mood": ("id", "mood", "valence"), "change": ("id", "from", "to"),
+            "care": ("action",), "error": ()}
+
+
+def _check(rec: Any) -> str | None:
+    """Why ``rec`` is not a journal record, or None."""
+    if not isinstance(rec, dict) or not isinstance(rec.get("type"), str):
+        return "needs a 'type'"
+    t = rec.get("t")
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or t != t or t in (float("inf"), float("-inf")):
+        return "'t' must be a number of seconds"
+    missing = [k for k in REQUIRED.get(rec["type"], ()) if k not in rec]
+    if missing:
+        return f"a {rec['type']} line needs {', '.join(repr(m) for m in missing)}"
+    return None
+
+
 def read(path: Path) -> list[dict]:
-    """The records of a journal; a torn last line (killed process) is skipped."""
+    """The records of a journal.
+
+    A torn line (a killed process was writing it) is skipped when it is the
+    last one or a new session starts right after it; any other bad line is
+    a ``JournalError`` naming the file and line.
+    """
     p = Path(path)
     if not p.is_file():
         raise JournalError(f"{p}: no such journal")
@@ -151,11 +219,13 @@ def read(path: Path) -> list[dict]:
         try:
             rec = json.loads(line)
         except json.JSONDecodeError as exc:
-            if n == len(lines):
-                break  # the line a killed process was writing
-            raise JournalError(f"{p}:{n}: not a journal line ({exc.msg})") from exc
-        if not isinstance(rec, dict) or "type" not in rec or "t" not in rec:
-            raise JournalError(f"{p}:{n}: not a journal line (needs 'type' and 't')")
+            rest = [x for x in lines[n:] if x.strip()]
+            if not rest or rest[0].startswith('{"type": "start"'):
+                continue  # the line a killed process was writing
+            raise JournalError(f"{p}:{n}: not a journal line ({exc.msg})") from None
+        why = _check(rec)
+        if why:
+            raise JournalError(f"{p}:{n}: not a journal line ({why})")
         records.append(rec)
     return records
 

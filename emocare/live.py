@@ -82,7 +82,7 @@ class WatchOptions:
 
 @dataclass
 class WatchResult:
-    reason: str  # "end of source", "quit", "window closed", "interrupted", "source lost"
+    reason: str  # "end of source", "quit", "window closed", "interrupted", "source lost", "journal write failed"
     summary: dict
     snapshots: list[Path] = field(default_factory=list)
     latency_ms: list[float] = field(default_factory=list)
@@ -92,7 +92,7 @@ class WatchResult:
 
     @property
     def exit_code(self) -> int:
-        return {"interrupted": 130, "source lost": 3}.get(self.reason, 0)
+        return {"interrupted": 130, "source lost": 3, "journal write failed": 1}.get(self.reason, 0)
 
 
 class Session:
@@ -245,6 +245,9 @@ class Session:
                         break
                 faces = self._analyse(frame)
                 self._latency_ms.append(faces.ms)
+                if self.journal.error:
+                    reason = "journal write failed"
+                    break
                 stop = self._output(self.render(frame, faces), frame, win) if (win is not None or self.options.record) else None
                 if stop:
                     reason = stop
@@ -293,6 +296,9 @@ class Session:
             while True:
                 if errors:
                     raise errors[0]
+                if self.journal.error:
+                    reason = "journal write failed"
+                    break
                 self.status = source.status
                 frame = source.read(after=shown, timeout=0.05)
                 if frame is None:

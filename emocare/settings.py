@@ -9,6 +9,7 @@ file uses the same names as the ``Settings`` fields, flat at top level;
 from __future__ import annotations
 
 import locale
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -18,6 +19,9 @@ from typing import Any, Mapping
 from emocare.errors import ConfigError
 
 ENGINES = ("auto", "emocare", "deepface", "fer", "fer-keras", "emocare-deepface", "emocare-fer")
+# auto/blazeface/haar for the fast path; opencv and the rest are the libraries' own (deepface's backends, fer's mtcnn)
+DETECTORS = ("auto", "blazeface", "haar", "opencv", "mtcnn", "ssd", "dlib", "retinaface", "mediapipe", "yolov8",
+             "yunet", "centerface", "fastmtcnn", "skip")
 LANGS = ("en", "zh")
 
 
@@ -30,6 +34,8 @@ class Settings:
     # capture
     camera: int = 0
     size: str = "640x480"
+    reconnect_timeout_s: float = 10.0  # keep reconnecting a lost camera/stream this long
+    stream_timeout_s: float = 5.0  # opening a stream, and each read, give up after this long
     # rolling window
     window_s: float = 3.0
     hold_s: float = 1.0
@@ -59,8 +65,10 @@ class Settings:
     def frame_size(self) -> tuple[int, int]:
         try:
             w, h = (int(v) for v in self.size.lower().split("x"))
-        except ValueError as exc:
-            raise ConfigError(f"size: expected WIDTHxHEIGHT such as 640x480, got {self.size!r}") from exc
+        except ValueError:
+            raise ConfigError(f"size: expected WIDTHxHEIGHT such as 640x480, got {self.size!r}") from None
+        if not (0 < w <= 10000 and 0 < h <= 10000):
+            raise ConfigError(f"size: {self.size!r} is not a camera resolution (1..10000 x 1..10000)")
         return w, h
 
 
@@ -87,33 +95,70 @@ def default_config_path() -> Path:
 FIELD_NAMES = frozenset(f.name for f in fields(Settings))
 
 
+def _messages(value: Any) -> dict:
+    """``{lang: {emotion: [text, ...]}}``, or ConfigError naming the key that is wrong."""
+    from emocare.faces import EMOTIONS
+
+    if not isinstance(value, Mapping):
+        raise ConfigError("messages: expected tables such as [messages.en]")
+    out = {}
+    for lang, table in value.items():
+        if lang not in LANGS:
+            raise ConfigError(f"messages.{lang}: unknown language (use {', '.join(LANGS)})")
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"messages.{lang}: expected a table of emotion = [\"text\", ...]")
+        out[lang] = {}
+        for emo, texts in table.items():
+            if emo not in EMOTIONS:
+                raise ConfigError(f"messages.{lang}.{emo}: unknown emotion (use {', '.join(EMOTIONS)})")
+            if isinstance(texts, str):
+                texts = [texts]
+            if not isinstance(texts, (list, tuple)) or not texts or not all(isinstance(t, str) and t.strip() for t in texts):
+                raise ConfigError(f"messages.{lang}.{emo}: expected a list of non-empty strings")
+            out[lang][emo] = tuple(texts)
+    return out
+
+
 def _coerce(name: str, value: Any) -> Any:
     default = getattr(Settings(), name)
+    if name == "messages":
+        return _messages(value)
     try:
-        if name == "messages":
-            if not isinstance(value, Mapping):
-                raise TypeError
-            return {lang: {emo: tuple(str(s) for s in texts) for emo, texts in table.items()} for lang, table in value.items()}
         if isinstance(default, bool):
             if not isinstance(value, bool):
                 raise TypeError
             return value
         if isinstance(default, int):
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise TypeError  # camera = 1.9 is not camera 1
+            if isinstance(value, str):
+                value = value.strip()
             return int(value)
         if isinstance(default, float):
-            return float(value)
+            if isinstance(value, bool):
+                raise TypeError
+            number = float(value)
+            if not math.isfinite(number):
+                raise ValueError  # nan turns every mood 'uncertain'; inf never comforts
+            return number
         if isinstance(default, tuple):
             if isinstance(value, str):
                 value = [v.strip() for v in value.split(",") if v.strip()]
             return tuple(str(v) for v in value)
         return str(value)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{name}: cannot use {value!r} ({type(default).__name__} expected)") from exc
+        kind = {"int": "a whole number", "float": "a finite number", "bool": "true or false"}.get(
+            type(default).__name__, type(default).__name__)
+        raise ConfigError(f"{name}: cannot use {value!r} ({kind} expected)") from None
 
 
 def validate(s: Settings) -> Settings:
     from emocare.faces import EMOTIONS
 
+    if s.camera < 0:
+        raise ConfigError(f"camera: {s.camera} is not a camera index (0, 1, ...; see 'emocare watch --list-cameras')")
+    if s.detector not in DETECTORS:
+        raise ConfigError(f"detector: {s.detector!r} is not one of {', '.join(DETECTORS)}")
     if s.engine not in ENGINES:
         raise ConfigError(f"engine: {s.engine!r} is not one of {', '.join(ENGINES)}")
     if s.lang and s.lang not in LANGS:
@@ -128,10 +173,10 @@ def validate(s: Settings) -> Settings:
         bad = [e for e in getattr(s, name) if e not in EMOTIONS]
         if bad:
             raise ConfigError(f"{name}: unknown emotion(s) {', '.join(bad)}")
-    for name in ("window_s", "persist_s", "max_side"):
+    for name in ("window_s", "persist_s", "max_side", "stream_timeout_s"):
         if getattr(s, name) <= 0:
             raise ConfigError(f"{name}: must be > 0")
-    for name in ("hold_s", "cooldown_s", "gap_reset_s", "track_grace_s", "reset_s"):
+    for name in ("hold_s", "cooldown_s", "gap_reset_s", "track_grace_s", "reset_s", "reconnect_timeout_s"):
         if getattr(s, name) < 0:
             raise ConfigError(f"{name}: must be >= 0")
     s.frame_size()
@@ -161,7 +206,10 @@ def load(config: Path | None = None, overrides: Mapping[str, Any] | None = None,
             name = key.replace("-", "_")
             if name not in FIELD_NAMES:
                 raise ConfigError(f"{path}: unknown setting {key!r}")
-            values[name] = _coerce(name, value)
+            try:
+                values[name] = _coerce(name, value)
+            except ConfigError as exc:
+                raise ConfigError(f"{path}: {exc}") from None
             origin[name] = f"config {path}"
     elif explicit:
         raise ConfigError(f"{path}: config file not found")
@@ -170,7 +218,13 @@ def load(config: Path | None = None, overrides: Mapping[str, Any] | None = None,
             continue
         values[name] = _coerce(name, value)
         origin[name] = "command line"
-    return validate(replace(Settings(), **values)), origin
+    try:
+        return validate(replace(Settings(), **values)), origin
+    except ConfigError as exc:
+        bad = str(exc).split(":", 1)[0]
+        if origin.get(bad, "").startswith("config "):
+            raise ConfigError(f"{path}: {exc}") from None
+        raise
 
 
 def to_toml(s: Settings, origin: Mapping[str, str] | None = None) -> str:

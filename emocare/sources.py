@@ -13,6 +13,7 @@ import os
 import sys
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -38,35 +39,42 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image file as BGR uint8, honouring EXIF orientation.
 
     Grey, 16-bit, palette and RGBA images are converted (transparency is laid
-    over white). Raises ``InputError`` naming the file and the reason.
+    over white). Images up to Pillow's limit (about 179 MP) are read without
+    its warning; larger ones (decompression bombs) are refused. Raises
+    ``InputError`` naming the file and the reason.
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     p = Path(path)
     if not p.exists():
-        raise InputError(f"{p}: no such file")
+        raise InputError(f"{p}: no such file", str(p))
     if p.is_dir():
-        raise InputError(f"{p}: is a folder")
+        raise InputError(f"{p}: is a folder", str(p))
     try:
         if p.stat().st_size == 0:
-            raise InputError(f"{p}: empty file")
-        with Image.open(p) as img:
-            img = ImageOps.exif_transpose(img)
-            if img.mode in ("P", "PA", "LA", "RGBA") or (img.mode == "P" and "transparency" in img.info):
-                rgba = img.convert("RGBA")
-                background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                img = Image.alpha_composite(background, rgba)
-            rgb = np.asarray(img.convert("RGB"))
+            raise InputError(f"{p}: empty file", str(p))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(p) as img:
+                img = ImageOps.exif_transpose(img)
+                if img.mode in ("P", "PA", "LA", "RGBA"):
+                    rgba = img.convert("RGBA")
+                    background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+                    img = Image.alpha_composite(background, rgba)
+                rgb = np.asarray(img.convert("RGB"))
     except InputError:
         raise
-    except PermissionError as exc:
-        raise InputError(f"{p}: permission denied") from exc
-    except UnidentifiedImageError as exc:
-        raise InputError(f"{p}: not an image (unrecognised format)") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise InputError(f"{p}: corrupt or truncated image ({exc})") from exc
+    except Image.DecompressionBombError:
+        limit = (Image.MAX_IMAGE_PIXELS or 0) * 2 / 1e6
+        raise InputError(f"{p}: image too large to read safely (over {limit:.0f} megapixels)", str(p)) from None
+    except PermissionError:
+        raise InputError(f"{p}: permission denied", str(p)) from None
+    except UnidentifiedImageError:
+        raise InputError(f"{p}: not an image (unrecognised format)", str(p)) from None
+    except (OSError, SyntaxError, ValueError, MemoryError) as exc:
+        raise InputError(f"{p}: corrupt or truncated image ({exc})", str(p)) from None
     if rgb.size == 0:
-        raise InputError(f"{p}: image has no pixels")
+        raise InputError(f"{p}: image has no pixels", str(p))
     return np.ascontiguousarray(rgb[:, :, ::-1])
 
 
@@ -119,7 +127,36 @@ class VideoInfo:
     frame_count: int
 
 
-def open_capture(source: str | int, size: tuple[int, int] | None = None):
+def _open_stream(url: str, timeout_s: float):
+    """``cv2.VideoCapture`` of a stream URL with open/read timeouts; Ctrl-C is not held up by a silent server.
+
+    The open runs on a helper thread (OpenCV releases the GIL while it
+    blocks), so the main thread stays interruptible; it gives up after
+    ``timeout_s`` plus a second of grace even if FFmpeg ignores its timeout.
+    """
+    cv2 = _cv2()
+    ms = int(max(0.1, timeout_s) * 1000)
+    box: dict = {}
+
+    def opener() -> None:
+        box["cap"] = cv2.VideoCapture(url, cv2.CAP_FFMPEG,
+                                      [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
+
+    worker = threading.Thread(target=opener, name=f"open:{url}", daemon=True)
+    worker.start()
+    deadline = time.monotonic() + timeout_s + 1.0
+    while worker.is_alive() and time.monotonic() < deadline:
+        worker.join(0.05)
+    cap = box.get("cap")
+    if worker.is_alive() or cap is None:
+        raise SourceError(f"{url}: no answer within {timeout_s:g} s (--stream-timeout)")
+    if not cap.isOpened():
+        cap.release()
+        raise SourceError(f"{url}: cannot be opened as a stream (no answer within {timeout_s:g} s, or not a video)")
+    return cap
+
+
+def open_capture(source: str | int, size: tuple[int, int] | None = None, *, timeout_s: float = 5.0):
     """An opened ``cv2.VideoCapture`` or ``SourceError`` naming the source."""
     cv2 = _cv2()
     if isinstance(source, int):
@@ -138,14 +175,15 @@ def open_capture(source: str | int, size: tuple[int, int] | None = None):
             cap.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])
             cap.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])
         return cap
-    if not is_stream_url(source):
-        p = Path(source)
-        if not p.exists():
-            raise SourceError(f"{source}: no such file")
-        if p.is_dir():
-            raise SourceError(f"{source}: is a folder, not a video")
-        if not os.access(p, os.R_OK):
-            raise SourceError(f"{source}: permission denied")
+    if is_stream_url(source):
+        return _open_stream(source, timeout_s)
+    p = Path(source)
+    if not p.exists():
+        raise SourceError(f"{source}: no such file")
+    if p.is_dir():
+        raise SourceError(f"{source}: is a folder, not a video")
+    if not os.access(p, os.R_OK):
+        raise SourceError(f"{source}: permission denied")
     cap = cv2.VideoCapture(str(source))
     if not cap.isOpened():
         cap.release()
@@ -326,11 +364,11 @@ class LiveSource:
             if elapsed >= self.reconnect_timeout_s:
                 self.error = f"{self.name}: lost and not back after {self.reconnect_timeout_s:g} s"
                 self.status = self.error
-                log.warning("%s", self.error)
+                log.info("%s", self.error)
                 return False
             attempt += 1
             self.status = f"source lost - reconnecting (try {attempt}, {elapsed:.0f}/{self.reconnect_timeout_s:g} s)"
-            log.warning("%s: %s", self.name, self.status)
+            log.info("%s: %s", self.name, self.status)  # on the overlay and the status line; stderr stays one line
             if self._cap is not None:
                 self._cap.release()
             try:
@@ -350,11 +388,11 @@ class LiveSource:
 
 
 def open_live(source: str | None, camera: int = 0, size: tuple[int, int] | None = None, *,
-              reconnect_timeout_s: float = 10.0) -> LiveSource:
+              reconnect_timeout_s: float = 10.0, timeout_s: float = 5.0) -> LiveSource:
     """A camera, a stream URL, or a video file played at its own rate; opened now, so errors surface at once."""
     if source is None:
         return LiveSource(lambda: open_capture(camera, size), name=f"camera {camera}", pace=False,
                           reconnect_timeout_s=reconnect_timeout_s)
     is_file = not is_stream_url(source)
-    return LiveSource(lambda: open_capture(source), name=source, is_file=is_file, pace=is_file,
+    return LiveSource(lambda: open_capture(source, timeout_s=timeout_s), name=source, is_file=is_file, pace=is_file,
                       reconnect_timeout_s=reconnect_timeout_s)

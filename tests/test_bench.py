@@ -57,7 +57,7 @@ def test_bench_json_has_every_key_and_reports_unavailable_engines(tmp_path, empt
         assert set(e["speed"]) >= {"fps", "p50_ms", "p95_ms"}
         assert set(e) >= {"cold_start_s", "peak_rss_mb", "model_mb"}
         assert set(e["accuracy"]) == {"n", "accuracy", "balanced_accuracy", "per_class_recall", "confusion", "no_face_rate",
-                                      "neutral_read_negative", "ece"}
+                                      "neutral_read_negative", "ece", "unreadable"}
         assert 0 <= e["accuracy"]["ece"] <= 1
         assert e["accuracy"]["n"] == 14
     # FER's own crops answer, recomputed here by hand from FER's library call

@@ -106,12 +106,25 @@ def _check_h5(path: Path) -> None:
             raise InputError(f"{path}: not an HDF5 weights file")
 
 
+def _check_emotion_layers(path: Path) -> None:
+    """What was downloaded must be DeepFace's emotion model (its 8 layers' shapes), not an error page or another model."""
+    from emocare.engines.classifiers import DeepFaceCNN
+
+    try:
+        DeepFaceCNN(path, compiled=False)
+    except ModelMissing as exc:
+        raise InputError(str(exc)) from None
+    except Exception as exc:  # h5py errors on a damaged file
+        raise InputError(f"{path}: not a readable Keras weights file ({exc})") from None
+
+
 def import_weights(source: Path) -> Path:
     """Copy a weights file into the folder DeepFace reads, after checking it loads."""
     source = Path(source)
     if not source.is_file():
         raise InputError(f"{source}: no such file")
     _check_h5(source)
+    _check_emotion_layers(source)
     target = emotion_weights_path()
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".part")
@@ -133,6 +146,7 @@ def download_weights() -> Path:
             with urllib.request.urlopen(url, timeout=30) as resp, open(tmp, "wb") as out:
                 shutil.copyfileobj(resp, out)
             _check_h5(tmp)
+            _check_emotion_layers(tmp)
             os.replace(tmp, target)
             return target
         except (OSError, InputError) as exc:
@@ -149,12 +163,12 @@ def build_random_emotion_weights(target: Path, seed: int = 0, sharpen: float = 3
     with its download and weight loading bypassed, so the architecture is
     exactly DeepFace's.
     """
-    from emocare.engines._quiet import prepare_tensorflow_env
+    from emocare.engines._quiet import quiet_imports
 
-    prepare_tensorflow_env()
-    import tensorflow as tf
-    from deepface.commons import weight_utils
-    from deepface.models.demography.tf import Emotion
+    with quiet_imports():  # TensorFlow's, absl's and CUDA's start-up lines stay off the terminal
+        import tensorflow as tf
+        from deepface.commons import weight_utils
+        from deepface.models.demography.tf import Emotion
 
     tf.keras.utils.set_random_seed(seed)
     saved = weight_utils.download_weights_if_necessary, weight_utils.load_model_weights

@@ -1,0 +1,352 @@
+"""Fault injection: the real ``emocare`` command against a corpus of bad inputs, signals, dead streams,
+full disks, and no network. Every fault must end in its documented exit code, exactly one ``emocare:``
+line on stderr, no traceback, valid JSON where ``--json`` was asked, and a journal whose every line
+parses and whose last line is ``end``."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import DATA, ROOT, VENV_BIN
+from mjpeg_server import MjpegServer
+
+EMOCARE = str(VENV_BIN / "emocare")
+CLIP = str(DATA / "pyfeat_single_face.mp4")  # 2.4 s, one face
+LONG = str(DATA / "sessions" / "sad_sustained.mp4")  # 26 s, played at its own rate when not --fast
+
+
+def run(args, timeout=120, **kw) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": "100"}
+    env.update(kw.pop("env", {}))
+    return subprocess.run([EMOCARE, *args], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                          env=env, **kw)
+
+
+def emocare_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("emocare:")]
+
+
+def assert_one_line(r: subprocess.CompletedProcess, code: int, *needles: str) -> str:
+    assert r.returncode == code, (r.returncode, r.stderr[-2000:])
+    assert "Traceback" not in r.stderr and "Traceback" not in r.stdout, r.stderr[-2000:]
+    lines = emocare_lines(r.stderr)
+    assert len(lines) == 1, r.stderr
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    return lines[0]
+
+
+def journal_lines(path: Path) -> list[dict]:
+    text = path.read_text(encoding="utf-8")
+    assert text.endswith("\n")
+    return [json.loads(line) for line in text.splitlines()]  # every line parses
+
+
+# ------------------------------------------------------------------ the corpus
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    c = tmp_path_factory.mktemp("corpus")
+    good = c / "good.jpg"
+    shutil.copy(DATA / "pyfeat_single_face.jpg", good)
+    (c / "empty.jpg").write_bytes(b"")
+    (c / "truncated.jpg").write_bytes(good.read_bytes()[:1500])
+    (c / "notimage.jpg").write_text("this is not an image\n")
+    bombs = c / "bombs"
+    bombs.mkdir()
+    cv2.imwrite(str(bombs / "a_bomb.png"), np.zeros((13000, 14000), np.uint8))  # 182 MP of zeros, a few KB
+    shutil.copy(good, bombs / "b_good.jpg")
+    (c / "emptydir").mkdir()
+    (c / "bad.toml").write_text("engine = \n")
+    (c / "messages_shape.toml").write_text('[messages]\nen = "be well"\n')
+    (c / "window_nan.toml").write_text("window_s = nan\n")
+    (c / "camera_float.toml").write_text("camera = 1.9\n")
+    (c / "wrong_t.jsonl").write_text('{"type": "start", "t": 0}\n{"type": "end", "t": "abc"}\n')
+    (c / "no_mood.jsonl").write_text('{"type": "start", "t": 0}\n{"type": "mood", "t": 1, "id": 1}\n')
+    (c / "ok.jsonl").write_text('{"type": "start", "t": 0}\n{"type": "end", "t": 1, "reason": "end of source", "summary": {}}\n')
+    (c / "bad_rows.csv").write_text(f"path,label\n{good},happy\n{good},cheerful\n")
+    return c
+
+
+CASES = [
+    # (id, args, exit code, words the one line must hold)
+    ("analyze missing file", ["analyze", "{c}/missing.jpg"], 1, ["missing.jpg", "no such file"]),
+    ("analyze empty file", ["analyze", "{c}/empty.jpg"], 1, ["empty file"]),
+    ("analyze truncated image", ["analyze", "{c}/truncated.jpg"], 1, ["truncated.jpg"]),
+    ("analyze non-image", ["analyze", "{c}/notimage.jpg"], 1, ["not an image"]),
+    ("analyze empty folder", ["analyze", "{c}/emptydir"], 1, ["no image files"]),
+    ("analyze unknown detector", ["analyze", "{c}/good.jpg", "--detector", "nosuch"], 2, ["detector", "nosuch"]),
+    ("analyze unknown engine", ["analyze", "{c}/good.jpg", "--engine", "nosuch"], 2, ["engine"]),
+    ("analyze unknown flag", ["analyze", "--no-such-flag", "{c}/good.jpg"], 2, ["--no-such-flag"]),
+    ("analyze unwritable --annotate", ["analyze", "{c}/good.jpg", "--annotate", "/proc/emocare-out"], 1, ["--annotate"]),
+    ("malformed config", ["analyze", "{c}/good.jpg", "--config", "{c}/bad.toml"], 2, ["bad.toml", "invalid TOML"]),
+    ("config messages of the wrong shape", ["analyze", "{c}/good.jpg", "--config", "{c}/messages_shape.toml"], 2,
+     ["messages_shape.toml", "messages.en"]),
+    ("config window_s = nan", ["analyze", "{c}/good.jpg", "--config", "{c}/window_nan.toml"], 2, ["window_nan.toml", "window_s"]),
+    ("config camera = 1.9", ["watch", "--no-window", "--config", "{c}/camera_float.toml"], 2, ["camera_float.toml", "camera"]),
+    ("watch --camera -1", ["watch", "--camera", "-1", "--no-window"], 2, ["camera"]),
+    ("watch a camera that is not there", ["watch", "--camera", "9", "--no-window"], 3, ["camera 9"]),
+    ("watch a missing file", ["watch", "--source", "{c}/missing.mp4", "--no-window"], 3, ["missing.mp4"]),
+    ("watch --window nan", ["watch", "--source", CLIP, "--fast", "--no-window", "--window", "nan"], 2, ["window_s"]),
+    ("watch --window inf", ["watch", "--source", CLIP, "--fast", "--no-window", "--window", "inf"], 2, ["window_s"]),
+    ("watch --size 0x0", ["watch", "--camera", "0", "--no-window", "--size", "0x0"], 2, ["size"]),
+    ("watch --size -5x-5", ["watch", "--camera", "0", "--no-window", "--size", "-5x-5"], 2, ["size"]),
+    ("watch --reconnect-timeout -1", ["watch", "--camera", "0", "--no-window", "--reconnect-timeout", "-1"], 2,
+     ["reconnect_timeout"]),
+    ("watch --record to an unwritable path",
+     ["watch", "--source", CLIP, "--fast", "--no-window", "--record", "/proc/emocare.mp4"], 1, ["--record"]),
+    ("watch --record with an unknown format",
+     ["watch", "--source", CLIP, "--fast", "--no-window", "--record", "{c}/out.xyz"], 2, ["--record", ".xyz"]),
+    ("report a line of the wrong shape", ["report", "{c}/wrong_t.jsonl"], 1, ["wrong_t.jsonl:2"]),
+    ("report a mood line with no mood", ["report", "{c}/no_mood.jsonl"], 1, ["no_mood.jsonl:2", "'mood'"]),
+    ("report --plot with an unknown format", ["report", "{c}/ok.jsonl", "--plot", "{c}/t.xyz"], 2, ["--plot"]),
+    ("report --plot to an unwritable path", ["report", "{c}/ok.jsonl", "--plot", "/proc/t.png"], 1, ["--plot"]),
+    ("report a missing journal", ["report", "{c}/missing.jsonl"], 1, ["missing.jsonl"]),
+    ("bench a CSV with a bad row",
+     ["bench", "--dataset", "{c}/bad_rows.csv", "--crops", "--no-speed", "--engines", "emocare"], 1, ["bad_rows.csv:3"]),
+]
+
+
+@pytest.mark.parametrize("name,args,code,needles", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_one_line_and_its_exit_code(corpus, name, args, code, needles):
+    r = run([a.format(c=corpus) for a in args])
+    assert_one_line(r, code, *needles)
+
+
+def test_version_and_bare_command_exit_0():
+    r = run(["--version"])
+    assert r.returncode == 0 and r.stdout.startswith("emocare ") and r.stderr == ""
+    r = run([])
+    assert r.returncode == 0 and "Usage" in r.stdout
+
+
+def test_a_bomb_beside_a_good_photo_loses_nothing(corpus):
+    r = run(["analyze", "--json", str(corpus / "bombs")])
+    line = assert_one_line(r, 1, "a_bomb.png", "too large")
+    results = json.loads(r.stdout)  # valid JSON on stdout, both inputs in it
+    assert [Path(x["source"]).name for x in results] == ["a_bomb.png", "b_good.jpg"]
+    assert "error" in results[0] and len(results[1]["faces"]) == 1
+    assert "DecompressionBomb" not in r.stderr and line
+
+
+def test_a_large_photo_under_the_limit_is_read_quietly(tmp_path):
+    big = tmp_path / "big.png"
+    cv2.imwrite(str(big), np.zeros((9500, 10000), np.uint8))  # 95 MP: over Pillow's warning, under its limit
+    r = run(["analyze", "--json", str(big)])
+    assert r.returncode == 0 and r.stderr == "" and json.loads(r.stdout)[0]["faces"] == []
+
+
+# ------------------------------------------------------------------ signals
+def _start_watch(tmp_path, *extra) -> tuple[subprocess.Popen, Path]:
+    journal = tmp_path / "live.jsonl"
+    proc = subprocess.Popen([EMOCARE, "watch", "--source", LONG, "--no-window", "--audio", "none",
+                             "--journal", str(journal), *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait until the session is really running
+        if journal.exists() and journal.read_text().count("\n") >= 2:
+            break
+        time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("the watch session never started")
+    return proc, journal
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_ends_the_session_with_a_complete_journal(tmp_path, sig):
+    proc, journal = _start_watch(tmp_path)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and len(emocare_lines(err)) <= 1
+    records = journal_lines(journal)
+    assert records[0]["type"] == "start" and records[-1]["type"] == "end"
+    assert records[-1]["reason"] == "interrupted"
+    assert "journal:" in err  # the summary is still printed
+
+
+def test_ctrl_c_while_importing_is_one_line(corpus):
+    for delay in (0.05, 0.15, 0.3):
+        proc = subprocess.Popen([EMOCARE, "analyze", str(corpus / "good.jpg")], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        assert "Traceback" not in err, (delay, err)
+        if proc.returncode == 130:
+            assert emocare_lines(err) == ["emocare: interrupted"], err
+        else:  # finished before the signal, or stopped before Python could install any handler
+            assert proc.returncode in (0, -signal.SIGINT), (delay, proc.returncode, err)
+
+
+def test_a_reused_journal_after_kill_9_stays_readable(tmp_path):
+    proc, journal = _start_watch(tmp_path)
+    proc.kill()
+    proc.wait(timeout=10)
+    with open(journal, "a") as fh:
+        fh.write('{"type": "mood", "t": 3.1, "id"')  # what a kill -9 mid-write leaves
+    r = run(["watch", "--source", CLIP, "--fast", "--no-window", "--audio", "none", "--journal", str(journal)])
+    assert r.returncode == 0, r.stderr
+    lines = journal.read_text().splitlines()
+    assert sum(1 for line in lines if line.startswith('{"type": "start"')) == 2  # the new start is its own line
+    r = run(["report", str(journal)])
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+
+
+# ------------------------------------------------------------------ streams on loopback
+def test_a_stream_that_never_answers_fails_in_seconds():
+    with MjpegServer("stall") as srv:
+        started = time.monotonic()
+        r = run(["watch", "--source", srv.url, "--no-window", "--stream-timeout", "2"], timeout=60)
+        took = time.monotonic() - started
+    assert_one_line(r, 3, srv.url, "2 s")
+    assert took < 10
+
+
+def test_ctrl_c_wins_while_a_stream_is_opening(tmp_path):
+    with MjpegServer("stall") as srv:
+        proc = subprocess.Popen([EMOCARE, "watch", "--source", srv.url, "--no-window", "--stream-timeout", "30",
+                                 "--journal", str(tmp_path / "j.jsonl")],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(2.5)  # imports done, stuck in the open
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        took = time.monotonic() - sent
+    assert proc.returncode == 130 and took < 2.0, (proc.returncode, took, err)
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("mode", ["drop", "stall_after"])
+def test_a_stream_lost_mid_way_ends_with_a_complete_journal(tmp_path, mode):
+    journal = tmp_path / "s.jsonl"
+    with MjpegServer(mode, frames=20) as srv:
+        r = run(["watch", "--source", srv.url, "--no-window", "--audio", "none", "--stream-timeout", "2",
+                 "--reconnect-timeout", "2", "--journal", str(journal)], timeout=90)
+    assert_one_line(r, 3, "lost")
+    records = journal_lines(journal)
+    assert records[-1]["type"] == "end" and records[-1]["reason"] == "source lost"
+    assert records[-1]["summary"]["frames"] >= 5  # it did watch before the stream died
+
+
+def test_a_stream_of_garbage_is_refused():
+    with MjpegServer("garbage") as srv:
+        r = run(["watch", "--source", srv.url, "--no-window", "--stream-timeout", "2"], timeout=60)
+    assert_one_line(r, 3, srv.url)
+
+
+# ------------------------------------------------------------------ write errors
+def test_a_journal_on_a_full_device(tmp_path):
+    r = run(["watch", "--source", CLIP, "--fast", "--no-window", "--audio", "none", "--journal", "/dev/full"])
+    assert_one_line(r, 1, "/dev/full", "No space left")
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("mounting a 4 KB tmpfs needs root")
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", str(mount)], capture_output=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.decode().strip()}")
+    yield mount
+    subprocess.run(["umount", str(mount)], capture_output=True)
+
+
+def test_a_disk_that_fills_mid_session_keeps_every_line_whole(tiny_disk):
+    journal = tiny_disk / "j.jsonl"
+    r = run(["watch", "--source", LONG, "--fast", "--no-window", "--audio", "none", "--journal", str(journal)])
+    assert_one_line(r, 1, "No space left", "complete up to then")
+    records = journal_lines(journal)
+    assert records[0]["type"] == "start" and len(records) > 3
+    assert records[-1] == {"type": "end", "t": records[-1]["t"], "reason": "journal write failed"}
+
+
+# ------------------------------------------------------------------ no network, ever
+GUARD = '''
+import os, socket
+_log = os.environ["EMOCARE_NET_LOG"]
+def _deny(*a, **k):
+    with open(_log, "a") as fh:
+        fh.write(repr(a[:2]) + "\\n")
+    raise OSError(101, "network blocked by the test")
+_connect = socket.socket.connect
+def connect(self, address):
+    if self.family == getattr(socket, "AF_UNIX", None):
+        return _connect(self, address)
+    _deny(address)
+socket.socket.connect = connect
+socket.socket.connect_ex = lambda self, address: _deny(address)
+socket.getaddrinfo = _deny
+socket.create_connection = _deny
+'''
+
+
+def test_analyze_and_watch_make_no_connection_at_all(tmp_path, corpus):
+    (tmp_path / "guard").mkdir()
+    (tmp_path / "guard" / "sitecustomize.py").write_text(GUARD)
+    log = tmp_path / "net.log"
+    env = {"PYTHONPATH": str(tmp_path / "guard"), "EMOCARE_NET_LOG": str(log)}
+    control = tmp_path / "control.log"  # the guard really is loaded: a connection attempt is logged
+    subprocess.run([str(VENV_BIN / "python"), "-c", "import socket\ntry: socket.create_connection(('example.org', 80))\n"
+                    "except OSError: pass"], env={**os.environ, **env, "EMOCARE_NET_LOG": str(control)}, timeout=60)
+    assert control.exists()
+    r = run(["analyze", str(corpus / "good.jpg")], env=env)
+    assert r.returncode == 0, r.stderr
+    r = run(["watch", "--source", CLIP, "--fast", "--no-window", "--journal", str(tmp_path / "j.jsonl")], env=env)
+    assert r.returncode == 0, r.stderr
+    assert not log.exists(), log.read_text()
+
+
+# ------------------------------------------------------------------ the README's promises
+def _readme_rows() -> list[tuple[str, int]]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("### What happens when", 1)[1].split("\n## ", 1)[0]
+    rows = []
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and cells[-1].isdigit():
+            rows.append((cells[0], int(cells[-1])))
+    return rows
+
+
+# each README row names the test that shows it
+README_CASES = {
+    "no camera": "watch a camera that is not there",
+    "bad input file": "analyze non-image",
+    "a bad option or config value": "config window_s = nan",
+    "the stream stalls": "test_a_stream_that_never_answers_fails_in_seconds",
+    "camera or stream unplugged mid-session": "test_a_stream_lost_mid_way_ends_with_a_complete_journal",
+    "disk full": "test_a_disk_that_fills_mid_session_keeps_every_line_whole",
+    "killed with Ctrl-C or SIGTERM": "test_a_signal_ends_the_session_with_a_complete_journal",
+    "killed with kill -9": "test_a_reused_journal_after_kill_9_stays_readable",
+    "offline": "test_analyze_and_watch_make_no_connection_at_all",
+}
+EXPECTED_CODE = {"no camera": 3, "bad input file": 1, "a bad option or config value": 2, "the stream stalls": 3,
+                 "camera or stream unplugged mid-session": 3, "disk full": 1, "killed with Ctrl-C or SIGTERM": 130,
+                 "killed with kill -9": 0, "offline": 0}
+
+
+def test_every_readme_row_is_a_tested_case():
+    rows = _readme_rows()
+    assert [r[0] for r in rows] == list(README_CASES)
+    names = {c[0] for c in CASES} | {n for n in globals() if n.startswith("test_")}
+    for situation, code in rows:
+        assert README_CASES[situation] in names, situation
+        assert code == EXPECTED_CODE[situation], situation
+        case = next((c for c in CASES if c[0] == README_CASES[situation]), None)
+        if case is not None:
+            assert case[2] == code, situation
