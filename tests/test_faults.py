@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -122,6 +120,20 @@ CASES = [
 def test_bad_input_is_one_line_and_its_exit_code(corpus, name, args, code, needles):
     r = run([a.format(c=corpus) for a in args])
     assert_one_line(r, code, *needles)
+    assert len([line for line in r.stderr.splitlines() if line.strip()]) == 1, r.stderr  # no library noise either
+
+
+def test_an_undecodable_video_is_one_line(corpus, tmp_path):
+    bad = tmp_path / "noise.mp4"
+    bad.write_bytes(np.random.default_rng(1).integers(0, 256, 3000, dtype=np.uint8).tobytes())
+    r = run(["watch", "--source", str(bad), "--fast", "--no-window"])
+    assert_one_line(r, 3, "noise.mp4")
+    assert r.stderr.count("\n") == 1  # no FFmpeg line
+
+
+def test_models_build_random_is_quiet(tmp_path):
+    r = run(["models", "build-random"], env={"DEEPFACE_HOME": str(tmp_path)})
+    assert r.returncode == 0 and r.stderr == "", r.stderr
 
 
 def test_version_and_bare_command_exit_0():

@@ -10,7 +10,6 @@ package stays cheap.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import time
 from dataclasses import dataclass

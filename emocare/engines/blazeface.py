@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import cv2
@@ -75,7 +74,6 @@ def data_dir() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "data"
 
 
-@lru_cache(maxsize=None)
 def _checked(file: str, digest: str) -> Path:
     path = data_dir() / file
     if not path.is_file():

