@@ -155,21 +155,29 @@ def analyze(
     paths: List[Path] = typer.Argument(..., help="Image files or folders (searched recursively).", exists=False, readable=False),
     engine: Optional[str] = EngineOpt,
     detector: Optional[str] = DetectorOpt,
-    as_json: bool = typer.Option(False, "--json", help="Print only JSON on stdout: one array, one object per input."),
+    as_json: bool = typer.Option(False, "--json", help="Only JSON on stdout: an array for files, JSON Lines (one object per image, as each is done) when a folder is given."),
+    details: bool = typer.Option(False, "--details", help="A table per image with every face, instead of one row per image."),
+    crops: bool = typer.Option(False, "--crops", help="Each image is already a face (FER2013-style crops): no detection."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes for several images (0 = one per core)."),
     annotate: Optional[Path] = typer.Option(None, "--annotate", help="Write annotated copies (PNG) into this folder.", file_okay=False),
     max_side: Optional[int] = typer.Option(None, "--max-side", help="Detect on a copy whose longer side is at most this (boxes stay in original pixels)."),
     config: Optional[Path] = ConfigOpt,
 ) -> None:
-    """Analyse photos: faces, the 7 emotion scores, the dominant emotion."""
-    run_guarded(_analyze, paths, engine, detector, as_json, annotate, max_side, config)
+    """Analyse photos: faces, the 7 emotion scores, the dominant emotion; a summary for several."""
+    run_guarded(_analyze, paths, engine, detector, as_json, annotate, max_side, config, details, crops, jobs)
 
 
-def _analyze(paths, engine, detector, as_json, annotate, max_side, config) -> None:
-    from emocare.analyze import ImageResult, analyze_all
+def _analyze(paths, engine, detector, as_json, annotate, max_side, config, details=False, crops=False, jobs=0) -> None:
+    import time as time_mod
+
+    from emocare import engines as engines_mod
+    from emocare.analyze import ImageResult, analyze_all, analyze_parallel, summary_table, summarize_results
     from emocare.errors import InputError
     from emocare.sources import expand_paths
 
     settings, _ = load_settings(config, engine=engine, detector=detector, max_side=max_side)
+    if jobs < 0:
+        raise ConfigError(f"--jobs {jobs}: use 0 (one per core) or a positive number")
     early: list[ImageResult] = []
 
     def report_error(exc: InputError) -> None:
@@ -181,37 +189,77 @@ def _analyze(paths, engine, detector, as_json, annotate, max_side, config) -> No
         raise InputError(f"{', '.join(map(str, paths))}: no image files found")
     if annotate is not None:
         check_output_dir(annotate, "--annotate")
-    eng = build_engine(settings)
-    out = _stdout_console()
-    err = _stderr_console()
+    stream_json = as_json and any(Path(p).is_dir() for p in paths)
+    out, err = _stdout_console(), _stderr_console()
+    if stream_json:
+        for r in early:
+            sys.stdout.write(json.dumps(r.to_json(), ensure_ascii=False) + "\n")
+    started = time_mod.perf_counter()
 
     def show(result: ImageResult) -> None:
         if result.error is not None:
             typer.echo(f"emocare: {result.error}", err=True)
-        if not as_json and result.faces is not None:
+        if stream_json:
+            sys.stdout.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+        elif details and not as_json and result.faces is not None:
             out.print(_image_table(result))
 
-    if len(files) > 1:
-        from rich.progress import Progress
+    workers = min(jobs or (os.cpu_count() or 1), len(files))
+    choice = engines_mod.choose(settings.engine)
+    kw = dict(max_side=settings.max_side, annotate_dir=annotate, crops=crops)
+    # progress on stderr only where it cannot tangle with what stdout prints as it goes
+    progress_ok = len(files) > 1 and err.is_terminal and not (stream_json and out.is_terminal) and not (details and out.is_terminal)
+    from rich.progress import Progress
 
-        with Progress(console=err, transient=True) as progress:
-            task = progress.add_task("analysing", total=len(files))
+    with Progress(console=err, transient=True, redirect_stdout=False, redirect_stderr=False,
+                  disable=not progress_ok) as progress:
+        task = progress.add_task(f"analysing ({workers} process{'es' if workers > 1 else ''})", total=len(files))
 
-            def tick(result: ImageResult) -> None:
-                show(result)
-                progress.advance(task)
+        def tick(result: ImageResult) -> None:
+            show(result)
+            progress.advance(task)
 
-            results = analyze_all(eng, files, max_side=settings.max_side, annotate_dir=annotate, on_result=tick)
-    else:
-        results = analyze_all(eng, files, max_side=settings.max_side, annotate_dir=annotate, on_result=show)
-    eng.close()
+        if workers > 1:
+            results = analyze_parallel(choice.name, settings.detector, files, jobs=workers, on_result=tick, **kw)
+        else:
+            eng = build_engine(settings)
+            try:
+                results = analyze_all(eng, files, on_result=tick, **kw)
+            finally:
+                eng.close()
     results = early + results
-    if as_json:
+    wall = time_mod.perf_counter() - started
+    if as_json and not stream_json:
         sys.stdout.write(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2) + "\n")
-    if annotate is not None and not as_json:
-        err.print(f"annotated images: {annotate}")
+    elif not as_json:
+        if not details:
+            out.print(_images_table(results))
+        if len(results) > 1:
+            out.print(summary_table(summarize_results(results, wall, workers)))
+        if annotate is not None:
+            err.print(f"annotated images: {annotate}")
     if any(r.error for r in results):
         raise typer.Exit(1)
+
+
+def _images_table(results):
+    """One row per image: what a folder of photos looks like at a glance (fits 80 columns)."""
+    from rich.table import Table
+
+    table = Table(title="photos", title_justify="left")
+    table.add_column("image", overflow="fold")
+    table.add_column("faces", justify="right")
+    table.add_column("emotions (confidence)", overflow="fold")
+    table.add_column("ms", justify="right")
+    for r in results:
+        name = Path(r.source).name
+        if r.error is not None or r.faces is None:
+            table.add_row(name, "-", "[red]failed[/red]", "-")
+            continue
+        found = ", ".join(f"{f.dominant} {f.confidence:.2f}" for f in r.faces) or "no face found"
+        table.add_row(name, str(len(r.faces)), found, f"{r.faces.ms:.0f}")
+    return table
 
 
 def _image_table(result):
@@ -220,8 +268,8 @@ def _image_table(result):
     faces = result.faces
     title = f"{result.source}  ({faces.size[0]}x{faces.size[1]}, {faces.engine}, {faces.ms:.0f} ms)"
     table = Table(title=title, title_justify="left")
-    for col in ("face", "box x,y,w,h", "emotion", "confidence", "top 3"):
-        table.add_column(col)
+    for col in ("face", "box x,y,w,h", "emotion", "conf", "top 3"):
+        table.add_column(col, overflow="fold")
     if not len(faces):
         table.add_row("-", "-", "no face found", "-", "-")
     for i, face in enumerate(faces, 1):

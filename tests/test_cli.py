@@ -74,7 +74,7 @@ def test_unreadable_folder_is_reported(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(locked) else real_access(p, mode))
     result = runner.invoke(app, ["analyze", "--engine", "fer", "--json", str(locked), str(DATA / "deepface_img12.jpg")])
     assert result.exit_code == 1
-    data = _json(result.stdout)
+    data = [json.loads(line) for line in result.stdout.splitlines()]  # a folder was given: JSON Lines
     assert data[0] == {"source": str(locked), "error": f"{locked}: folder cannot be read (permission denied)"}
     assert len(data[1]["faces"]) == 1
 
@@ -84,9 +84,40 @@ def test_folders_are_searched_recursively(tmp_path):
     (tmp_path / "a" / "b" / "x.jpg").write_bytes((DATA / "deepface_img12.jpg").read_bytes())
     (tmp_path / "a" / "y.PNG").write_bytes((DATA / "deepface_patreon_banner.png").read_bytes())
     (tmp_path / "a" / "readme.txt").write_text("ignored")
-    result = runner.invoke(app, ["analyze", "--engine", "fer", "--json", str(tmp_path)])
+    result = runner.invoke(app, ["analyze", "--engine", "fer", "--json", "--jobs", "1", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert sorted(Path(d["source"]).name for d in _json(result.stdout)) == ["x.jpg", "y.PNG"]
+    lines = result.stdout.splitlines()  # a folder streams JSON Lines: one object per image as it is done
+    assert sorted(Path(json.loads(line)["source"]).name for line in lines) == ["x.jpg", "y.PNG"]
+
+
+def test_folder_on_two_processes_equals_one(tmp_path):
+    for name in ("pyfeat_single_face.jpg", "pyfeat_multi_face.jpg", "deepface_img12.jpg", "deepface_patreon_banner.png"):
+        (tmp_path / name).write_bytes((DATA / name).read_bytes())
+    one = runner.invoke(app, ["analyze", "--json", "--jobs", "1", str(tmp_path)])
+    two = runner.invoke(app, ["analyze", "--json", "--jobs", "2", str(tmp_path)])
+    assert one.exit_code == 0 and two.exit_code == 0, two.output
+    strip = lambda out: [{k: v for k, v in json.loads(line).items() if k != "ms"} for line in out.splitlines()]  # noqa: E731
+    assert strip(one.stdout) == strip(two.stdout)  # same answers, same order
+    assert [len(x["faces"]) for x in strip(one.stdout)] == [1, 0, 5, 1]  # sorted by name
+
+
+def test_folder_table_has_a_row_per_image_and_a_summary(tmp_path):
+    for name in ("pyfeat_single_face.jpg", "pyfeat_multi_face.jpg"):
+        (tmp_path / name).write_bytes((DATA / name).read_bytes())
+    (tmp_path / "broken.jpg").write_bytes(b"not a jpeg")
+    result = runner.invoke(app, ["analyze", "--jobs", "1", str(tmp_path)], env={"COLUMNS": "80"})
+    assert result.exit_code == 1
+    assert result.stdout.count("pyfeat_multi_face.jpg") == 1 and "failed" in result.stdout
+    assert "summary" in result.stdout and "3 (1 failed, 0 with no face)" in result.stdout
+    assert "faces" in result.stdout and "6" in result.stdout
+
+
+def test_crops_classify_the_whole_image():
+    crop = DATA / "fer_val210" / "happy"
+    result = runner.invoke(app, ["analyze", "--crops", "--json", "--jobs", "1", str(sorted(crop.iterdir())[0])])
+    assert result.exit_code == 0, result.output
+    item = _json(result.stdout)[0]
+    assert len(item["faces"]) == 1 and item["faces"][0]["box"] == [0, 0, 48, 48]
 
 
 def test_table_output_and_no_face_line():
@@ -119,11 +150,11 @@ def test_explicit_deepface_without_weights_exit_5(empty_deepface_home):
     assert "Traceback" not in result.stderr
 
 
-def test_auto_warns_once_and_uses_fer(empty_deepface_home):
+def test_auto_uses_emocares_own_model_quietly_without_deepface_weights(empty_deepface_home):
     result = runner.invoke(app, ["analyze", "--json", str(DATA / "deepface_img12.jpg")])
     assert result.exit_code == 0
-    assert _json(result.stdout)[0]["engine"] == "emocare-fer"
-    assert result.stderr.count("using FER's model") == 1
+    assert _json(result.stdout)[0]["engine"] == "emocare"
+    assert result.stderr.strip() == ""  # nothing to warn about: the shipped model is the offline default
 
 
 def test_deepface_engine_json(deepface_home):

@@ -146,7 +146,7 @@ def test_version_and_bare_command_exit_0():
 def test_a_bomb_beside_a_good_photo_loses_nothing(corpus):
     r = run(["analyze", "--json", str(corpus / "bombs")])
     line = assert_one_line(r, 1, "a_bomb.png", "too large")
-    results = json.loads(r.stdout)  # valid JSON on stdout, both inputs in it
+    results = [json.loads(line) for line in r.stdout.splitlines()]  # valid JSON Lines on stdout, both inputs in it
     assert [Path(x["source"]).name for x in results] == ["a_bomb.png", "b_good.jpg"]
     assert "error" in results[0] and len(results[1]["faces"]) == 1
     assert "DecompressionBomb" not in r.stderr and line

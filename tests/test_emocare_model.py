@@ -1,0 +1,154 @@
+"""emocare's own emotion model: shipped, offline, calibrated, retrainable; one preprocessing for both sides."""
+
+import json
+import math
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import DATA
+from emocare import engines
+from emocare.engines.emocare_model import MODEL_PATH, EmocareNet, preprocess
+from emocare.errors import ModelMissing
+from emocare.faces import EMOTIONS
+
+VAL = DATA / "fer_val210"
+TRAIN = DATA / "fer_train42"
+# measured on tests/data/fer_val210 with the shipped model (docs/model-card.md): a regression guard, not the benchmark
+ACCURACY_FLOOR = 0.60
+
+
+def _crops(folder):
+    items = [(p, label) for label in EMOTIONS for p in sorted((folder / label).glob("*.jpg"))]
+    return items
+
+
+def test_the_shipped_model_loads_offline_and_gives_probabilities():
+    net = EmocareNet()
+    assert net.path == MODEL_PATH and net.info.labels == EMOTIONS
+    batch = np.stack([preprocess(cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)) for p, _ in _crops(VAL)[:16]])
+    probs = net.predict(batch)
+    assert probs.shape == (16, 7)
+    assert np.allclose(probs.sum(axis=1), 1.0) and (probs >= 0).all()
+
+
+def test_loading_the_model_does_not_import_tensorflow():
+    code = ("import sys; from emocare.engines import build; e = build('emocare'); "
+            "import numpy as np; e.analyze(np.zeros((120, 160, 3), np.uint8)); "
+            "print(sorted(m for m in ('tensorflow', 'keras', 'fer', 'deepface') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_accuracy_on_fixed_crops_stays_above_its_floor():
+    engine = engines.build("emocare")
+    items = _crops(VAL)
+    assert len(items) == 210
+    hits = 0
+    for path, label in items:
+        image = cv2.imread(str(path))
+        face = engine.classify(image, [(0, 0, image.shape[1], image.shape[0])])[0]
+        hits += face.dominant == label
+    assert hits / len(items) >= ACCURACY_FLOOR
+
+
+def test_training_and_inference_share_one_preprocessing(monkeypatch):
+    """What ``emocare train`` feeds the network is exactly what the engine feeds it for the same face."""
+    from emocare.train import load_dataset
+
+    data = load_dataset(TRAIN)
+    path = sorted((TRAIN / "happy").glob("*.jpg"))[0]
+    index = [i for i, (p, _) in enumerate(_listing_paths(TRAIN)) if p == path][0]
+    engine = engines.build("emocare")
+    seen = []
+    real = engine.classifier.predict
+    monkeypatch.setattr(engine.classifier, "predict", lambda batch: (seen.append(batch.copy()), real(batch))[1])
+    image = cv2.imread(str(path))
+    engine.classify(image, [(0, 0, image.shape[1], image.shape[0])])
+    assert np.array_equal(seen[0][0], data.x[index])
+    assert data.x.dtype == np.float32 and data.x.shape[1:] == (48, 48)
+
+
+def _listing_paths(folder):
+    from emocare.train import _listing
+
+    return _listing(folder)
+
+
+def test_preprocess_standardises_and_pads_out_of_frame_boxes():
+    grey = np.tile(np.arange(100, dtype=np.uint8), (100, 1))
+    x = preprocess(grey, (-20, -20, 60, 60))  # partly outside: edge pixels fill the rest
+    assert x.shape == (48, 48) and abs(float(x.mean())) < 1e-4 and abs(float(x.std()) - 1.0) < 1e-3
+    flat = preprocess(np.full((48, 48), 200, np.uint8))
+    assert np.allclose(flat, 0.0, atol=1e-4)  # no division by zero on a blank face
+    bright = preprocess(np.clip(grey.astype(int) + 40, 0, 255).astype(np.uint8)[:, :60])
+    assert np.allclose(bright, preprocess(grey[:, :60]), atol=1e-5)  # exposure does not change the input
+
+
+def test_temperature_scaling_repairs_overconfidence():
+    from emocare.train import expected_calibration_error, fit_temperature
+    from emocare.engines.emocare_model import softmax
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 7, 3000)
+    logits = rng.normal(0, 1, (3000, 7))
+    logits[np.arange(3000), y] += 1.5
+    hot = logits * 4  # an overconfident model: same ranking, sharper probabilities
+    t = fit_temperature(hot, y)
+    assert t > 2.0  # softened
+    assert expected_calibration_error(softmax(hot / t), y) < expected_calibration_error(softmax(hot), y) / 3
+
+
+def test_altered_model_is_refused(tmp_path):
+    model = tmp_path / "emotion.tflite"
+    model.write_bytes(MODEL_PATH.read_bytes()[:-4] + b"abcd")
+    (tmp_path / "emotion.json").write_text(MODEL_PATH.with_suffix(".json").read_text())
+    with pytest.raises(ModelMissing, match="sha256"):
+        EmocareNet(model)
+    with pytest.raises(ModelMissing, match="missing"):
+        EmocareNet(tmp_path / "none.tflite")
+
+
+def test_auto_uses_emocares_model_without_deepface_weights(empty_deepface_home):
+    assert engines.choose("auto").name == "emocare"
+
+
+def test_auto_uses_deepfaces_model_when_its_weights_are_on_disk(deepface_home):
+    assert engines.choose("auto").name == "emocare-deepface"
+
+
+def test_train_end_to_end_and_the_result_loads_as_an_engine(tmp_path, monkeypatch):
+    """One short epoch on 42 crops through the real CLI; the model it writes runs as --engine emocare."""
+    from typer.testing import CliRunner
+
+    from emocare.cli import app
+
+    out = tmp_path / "mine.tflite"
+    result = CliRunner().invoke(app, ["train", "--dataset", str(TRAIN), "--val", str(VAL), "--out", str(out),
+                                      "--epochs", "1", "--batch-size", "16", "--limit", "64"])
+    assert result.exit_code == 0, result.output
+    assert "epoch   1/1" in result.output
+    desc = json.loads(out.with_suffix(".json").read_text())
+    assert desc["labels"] == list(EMOTIONS) and desc["epochs_run"] == 1 and math.isfinite(desc["temperature"])
+    assert (tmp_path / "mine.ckpt" / "best.weights.h5").is_file()
+    monkeypatch.setenv("EMOCARE_MODEL", str(out))
+    engine = engines.build("emocare")
+    assert engine.classifier.path == out
+    faces = engines.analyze_frame(engine, cv2.imread(str(DATA / "pyfeat_single_face.jpg")))
+    assert len(faces) == 1 and abs(float(faces.faces[0].scores.sum()) - 1) < 1e-6
+
+
+def test_train_rejects_a_folder_without_labels(tmp_path):
+    from typer.testing import CliRunner
+
+    from emocare.cli import app
+
+    (tmp_path / "faces").mkdir()
+    result = CliRunner().invoke(app, ["train", "--dataset", str(tmp_path / "faces"), "--val", str(VAL),
+                                      "--out", str(tmp_path / "m.tflite")])
+    assert result.exit_code == 1
+    assert "no <label>/ folders" in result.output and "Traceback" not in result.output
