@@ -156,7 +156,7 @@ def summary_table(s: Summary):
     from rich.table import Table
 
     t = Table(title="summary", title_justify="left", show_header=False)
-    t.add_column("what")
+    t.add_column("what", overflow="fold")
     t.add_column("value", overflow="fold")
     rate = s.images / s.wall_s if s.wall_s > 0 else 0.0
     t.add_row("images", f"{s.images} ({s.failed} failed, {s.no_face} with no face)")

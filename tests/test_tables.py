@@ -1,0 +1,97 @@
+"""Every table emocare prints is readable at 80 columns: nothing is cut with an ellipsis."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+from rich.console import Console
+from typer.testing import CliRunner
+
+from conftest import DATA
+from emocare import bench, bench_report
+from emocare.cli import app
+from emocare.faces import EMOTIONS
+
+LONG = "emocare-deepface"
+
+
+def render(*tables) -> str:
+    buf = io.StringIO()
+    console = Console(file=buf, width=80, color_system=None, force_terminal=False)
+    for t in tables:
+        console.print(t)
+    return buf.getvalue()
+
+
+def _report() -> bench.BenchReport:
+    acc = bench.accuracy_metrics(["happy", "sad", "neutral"], ["happy", "fear", "neutral"],
+                                 [np.eye(7)[3] * 0.9 + 0.01, np.eye(7)[2] * 0.5 + 0.05, np.eye(7)[6] * 0.7 + 0.03])
+    engines = {}
+    for name in bench.ENGINES:
+        engines[name] = {"available": True, "random_weights": "deepface" in name, "cold_start_s": 12.345,
+                         "peak_rss_mb": 1234.0, "model_mb": 12.34, "deps_mb": 12345.0, "accuracy": acc,
+                         "speed": {"fps": 1234.5, "p50_ms": 123.4, "p95_ms": 123.4, "detect_ms": 12.3, "classify_ms": 1.2},
+                         "dominants": ["happy", "sad", None]}
+    engines["deepface-onnx"] = {"available": False, "reason": "DeepFace's ONNX emotion weights are not at "
+                                "/root/.deepface/weights/facial_expression_model_weights.onnx"}
+    report = bench.BenchReport(machine={"cores": 2, "cpu": "Intel(R) Xeon(R) Processor"},
+                               source="/a/long/path/to/emocare/data/sample.mp4", engines=engines,
+                               dataset="../shared/data/fer2013/val", crops=True)
+    names = [n for n in engines if engines[n].get("dominants")]
+    report.agreement = {a: {b: 0.5 for b in names if b != a} for a in names}
+    return report
+
+
+def test_bench_tables_fit():
+    text = render(*bench_report.tables(_report()))
+    assert "…" not in text
+    assert "12345" in text and "1234.5" in text and "66.7%" in text
+
+
+def test_detector_and_pipeline_tables_fit():
+    det = {"face_videos": {"sad_sustained_a_long_session_name.mp4": {d: {"frames": 390, "found_rate": 0.987}
+                                                                      for d in bench.DETECTORS}},
+           "no_face": {"deepface_patreon_banner.png": {d: {"frames": 1, "frames_with_faces": 0, "false_faces": 0}
+                                                        for d in bench.DETECTORS}},
+           "summary": {d: {"min_found_rate": 0.95, "mean_found_rate": 0.97, "false_faces": 0, "ms_per_frame": 3.21,
+                           "p95_ms": 12.3} for d in bench.DETECTORS}}
+    text = render(*bench_report.detector_tables(det))
+    assert "…" not in text and "98.7%" in text
+    loop = {"fps": 1234.5, "p50_ms": 12.3, "p95_ms": 12.3, "faces_found_rate": 0.98}
+    pipe = {"deepface_analyze": loop, "fer_detect": loop, "emocare_deepface": {**loop, "agreement_vs_deepface": 0.95},
+            "emocare_fer": {**loop, "agreement_vs_fer": 0.9}, "emocare": loop,
+            "ratios": {"C/A": 29.0, "D/B": 10.1, "C/B": 7.4, "D/A": 40.0, "E/A": 30.0, "E/B": 8.0},
+            "source": "/work/main/emocare/data/sample.mp4", "frames": 72, "size": "640x360", "detector": "blazeface",
+            "weights": "random (built from DeepFace's architecture)"}
+    text = render(bench_report.pipeline_table(pipe))
+    assert "…" not in text and "1234.5" in text
+
+
+def test_report_tables_fit(tmp_path):
+    from emocare.report import summarize, tables
+
+    records = [{"type": "start", "t": 0, "source": "/a/very/long/path/to/a/session/recording.mp4", "engine": LONG}]
+    for t in range(30):
+        for pid in (1, 2):
+            records.append({"type": "mood", "t": float(t), "id": pid, "mood": EMOTIONS[(t + pid) % 7],
+                            "valence": "neutral", "primary": pid == 1})
+    records.append({"type": "care", "t": 12.3, "id": 1, "mood": "sad", "action": "message",
+                    "message": "I'm here with you. It's okay to feel sad for a while; take the time you need."})
+    records.append({"type": "end", "t": 30.0, "reason": "end of source", "summary": {}})
+    text = render(*tables(summarize(records)))
+    assert "…" not in text and "take the time you need" in text.replace("\n", " ").replace("│", " ").replace("  ", " ")
+
+
+def test_command_tables_fit(tmp_path):
+    runner = CliRunner()
+    env = {"COLUMNS": "80"}
+    for name in ("pyfeat_multi_face.jpg", "deepface_img12.jpg", "pyfeat_free-mountain-vector-01.jpg"):
+        (tmp_path / name).write_bytes((DATA / name).read_bytes())
+    for args in (["models"], ["analyze", "--jobs", "1", str(tmp_path)],
+                 ["analyze", "--details", "--jobs", "1", str(tmp_path)], ["config"]):
+        result = runner.invoke(app, args, env=env)
+        assert result.exit_code == 0, (args, result.output)
+        assert "…" not in result.stdout, (args, result.stdout)
+    assert json.loads(runner.invoke(app, ["analyze", "--json", str(DATA / "deepface_img12.jpg")]).stdout)
