@@ -299,7 +299,7 @@ def watch(
     care: Optional[str] = typer.Option(None, "--care", help="Whom care acts for: primary (largest face, default) or all."),
     persist: Optional[float] = typer.Option(None, "--persist", help="Seconds of negative mood before comforting (default 5)."),
     cooldown: Optional[float] = typer.Option(None, "--cooldown", help="Seconds between comforts (default 60)."),
-    quiet: Optional[bool] = typer.Option(None, "--quiet/--no-quiet", help="Visual comfort only: no sound, no speech."),
+    quiet: Optional[bool] = typer.Option(None, "--quiet/--no-quiet", help="Visual comfort only: no sound, no speech, and no status line in the terminal."),
     lang: Optional[str] = typer.Option(None, "--lang", help="Comfort language: en or zh (default: system locale)."),
     audio: Optional[str] = typer.Option(None, "--audio", help="auto, none, or file:DIR (write the sounds it would play into DIR)."),
     config: Optional[Path] = ConfigOpt,
@@ -371,13 +371,22 @@ def _watch(camera, source, fast, size, no_window, record, journal_path, stats, c
                       mode="fast" if fast else "live", config=_jsonable(settings),
                       started=journal_mod.datetime.now().isoformat(timespec="seconds"))
         carer = build_carer(settings, journal)
-        session = live.Session(pipeline, journal, options, carer=carer)
+        from emocare.status import StatusLine
+
+        # a live line on a terminal, a line per mood change or care action elsewhere; nothing with --quiet
+        status = StatusLine(err, live=err.is_terminal)
+        observers = []
+        if not settings.quiet:
+            observers.append(status.on_faces)
+            journal.listeners.append(status.on_record)
+        session = live.Session(pipeline, journal, options, carer=carer, observers=observers)
         try:
-            if fast:
-                result = session.run_frames(sources.iter_video(source))
-            else:
-                with live_source:
-                    result = session.run_live(live_source)
+            with status if not settings.quiet else _nothing():
+                if fast:
+                    result = session.run_frames(sources.iter_video(source))
+                else:
+                    with live_source:
+                        result = session.run_live(live_source)
         finally:
             carer.close()
     if result.reason == "journal write failed":
@@ -394,6 +403,12 @@ def _watch(camera, source, fast, size, no_window, record, journal_path, stats, c
     if result.reason == "source lost":
         typer.echo(f"emocare: error: {label}: lost and did not come back; the journal is complete up to then", err=True)
     return result.exit_code
+
+
+def _nothing():
+    import contextlib
+
+    return contextlib.nullcontext()
 
 
 def _jsonable(settings) -> dict:

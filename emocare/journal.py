@@ -39,6 +39,7 @@ class Journal:
         self._good = 0  # byte offset after the last complete line
         self.lines = 0
         self.error: str | None = None
+        self.listeners: list = []  # called with each record once it is on disk (e.g. the status line)
 
     def __enter__(self) -> "Journal":
         try:
@@ -88,6 +89,11 @@ class Journal:
                     self.lines += 1
                 except OSError as exc:
                     self._failed(exc, record["t"])
+                    return record
+            else:
+                return record
+        for listener in self.listeners:
+            listener(record)
         return record
 
     def _failed(self, exc: OSError, t: float) -> None:

@@ -23,7 +23,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterable, Protocol
+from typing import Callable, Sequence, Iterable, Protocol
 
 import numpy as np
 
@@ -98,8 +98,10 @@ class WatchResult:
 class Session:
     def __init__(self, pipeline: Pipeline, journal: Journal, options: WatchOptions, *,
                  carer: Carer | None = None, clock: Callable[[], float] = time.monotonic,
-                 window_factory: Callable[[], object] | None = None):
+                 window_factory: Callable[[], object] | None = None,
+                 observers: Sequence[Callable[[Faces], None]] = ()):
         self.pipeline = pipeline
+        self.observers = list(observers)  # e.g. the terminal status line
         self.journal = journal
         self.recorder = MoodRecorder(journal)
         self.options = options
@@ -136,6 +138,8 @@ class Session:
                 self.history.append((faces.t, primary.mood.label))
         if self.carer is not None:
             self.carer.observe(faces)
+        for observe in self.observers:
+            observe(faces)
         with self._lock:
             self._latest = faces
         self.analysed += 1
