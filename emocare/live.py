@@ -29,7 +29,7 @@ import numpy as np
 
 from emocare.faces import Faces
 from emocare.journal import Journal, MoodRecorder
-from emocare.overlay import BannerLayer, FaceLayer, HeaderInfo, HeaderLayer, HelpLayer, MoodStripLayer
+from emocare.overlay import BannerLayer, FaceLayer, HeaderInfo, HeaderLayer, HelpLayer, MoodStripLayer, bands
 from emocare.pipeline import Pipeline
 from emocare.sources import Frame, LiveSource
 from emocare import window as window_mod
@@ -126,6 +126,7 @@ class Session:
         self._latest = Faces.empty()
         self.analysed = 0
         self.displayed = 0
+        self.layout: list[tuple[str, tuple[int, int, int, int]]] = []  # where the last render put each layer
 
     # ------------------------------------------------------------ shared steps
     def _analyse(self, frame: Frame) -> Faces:
@@ -146,18 +147,20 @@ class Session:
         return faces
 
     def render(self, frame: Frame, faces: Faces) -> np.ndarray:
+        """The frame with every layer; labels and bars go where they hide no fixed layer (``layout`` says where)."""
         image = frame.image.copy()
-        self._faces_layer.draw(image, faces)
+        banner = self.carer.banner(frame.t) if self.carer is not None else None
+        fixed = bands(image, banner=bool(banner))
+        self._faces_layer.draw(image, faces, avoid=list(fixed.values()))
+        self.layout = [*fixed.items(), *self._faces_layer.drawn]
         status = self.status or ("paused" if self.paused else "")
         if self.carer is not None and self.carer.muted:
             status = (status + " | " if status else "") + "muted"
         self._header.draw(image, HeaderInfo(self.display_meter.fps, self.analysis_meter.fps,
                                              faces.engine or self.pipeline.engine.name, self.options.source_label, status))
         self._strip.draw(image, list(self.history), frame.t)
-        if self.carer is not None:
-            banner = self.carer.banner(frame.t)
-            if banner:
-                self._banner.draw(image, banner[0], fallback=banner[1])
+        if banner:
+            self._banner.draw(image, banner[0], fallback=banner[1])
         if self.show_help:
             self._help.draw(image)
         return image

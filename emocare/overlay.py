@@ -60,6 +60,25 @@ def shade(image: np.ndarray, x0: int, y0: int, x1: int, y1: int, color, alpha: f
     cv2.addWeighted(fill, alpha, roi, 1 - alpha, 0, dst=roi)
 
 
+Rect = tuple[int, int, int, int]  # x0, y0, x1, y1
+
+
+def overlaps(a: Rect, b: Rect) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def bands(image: np.ndarray, banner: bool = False) -> dict[str, Rect]:
+    """Where the fixed layers go: header (top), care banner (under it), mood strip with its caption (bottom)."""
+    s = _scale(image)
+    H, W = image.shape[:2]
+    out = {"header": (0, 0, W, int(26 * s) + 1)}
+    if banner:
+        y0 = int(30 * s)
+        out["banner"] = (0, y0, W, y0 + int(60 * s) + 1)
+    out["strip"] = (0, H - int(46 * s), W, H)  # the strip, its caption and the status tag above it
+    return out
+
+
 def face_label(face: Face) -> tuple[str, str, float]:
     """(label text, mood, confidence): the smoothed mood when there is one, else the raw dominant."""
     if face.mood is not None:
@@ -70,42 +89,79 @@ def face_label(face: Face) -> tuple[str, str, float]:
     return f"{prefix}{mood} {conf * 100:.0f}%", mood, conf
 
 
+def _place(candidates: Sequence[Rect], taken: Sequence[Rect], w_img: int, h_img: int) -> Rect | None:
+    """The first candidate inside the image that overlaps nothing taken."""
+    for r in candidates:
+        if r[0] >= 0 and r[1] >= 0 and r[2] <= w_img and r[3] <= h_img and not any(overlaps(r, t) for t in taken):
+            return r
+    return None
+
+
 class FaceLayer:
-    """Per face: box, label (id, mood, confidence) and the 7 score bars."""
+    """Per face: box, label (id, mood, confidence) and the 7 score bars.
+
+    ``draw(..., avoid=rects)``: the label and the bars are placed where they
+    hide none of ``avoid`` (header, banner, mood strip) nor each other: the
+    label above the box, else below it, else inside its top; the bars under
+    the label/box, else above, else beside the box; bars that fit nowhere are
+    left out rather than drawn over something. ``drawn`` lists what went where.
+    """
 
     def __init__(self, thickness: int | None = None, bars: bool = True):
         self.thickness = thickness
         self.bars = bars
+        self.drawn: list[tuple[str, Rect]] = []
 
-    def draw(self, image: np.ndarray, faces: Faces | Sequence[Face]) -> np.ndarray:
+    def draw(self, image: np.ndarray, faces: Faces | Sequence[Face], avoid: Sequence[Rect] = ()) -> np.ndarray:
         s = _scale(image)
         t = self.thickness or max(2, round(2 * s))
         h_img, w_img = image.shape[:2]
+        self.drawn = []
+        taken = list(avoid)
         for face in faces:
             x, y, w, h = face.box
             label, mood, _ = face_label(face)
             color = COLORS.get(mood, COLORS[UNCERTAIN])
             cv2.rectangle(image, (x, y), (x + w, y + h), color, t)
             fs = 0.55 * s
-            ly = y - 6 if y - 6 > 20 * s else y + h + int(22 * s)
-            _text(image, label, (x, ly), fs, (0, 0, 0), max(1, round(s)), bg=color)
+            th = max(1, round(s))
+            (tw, tth), base = cv2.getTextSize(label, FONT, fs, th)
+            lw, lh = tw + 4, tth + base + 4
+            lx = max(0, min(x, w_img - lw))
+            spot = _place([(lx, y - 4 - lh, lx + lw, y - 4), (lx, y + h + 4, lx + lw, y + h + 4 + lh),
+                           (lx + t, y + t, lx + t + lw, y + t + lh)], taken, w_img, h_img) \
+                or (lx + t, y + t, lx + t + lw, y + t + lh)
+            _text(image, label, (spot[0] + 2, spot[3] - base - 2), fs, (0, 0, 0), th, bg=color)
+            taken.append(spot)
+            self.drawn.append(("label", spot))
             if self.bars:
-                self._bars(image, face, x, y, w, h, s, w_img, h_img)
+                panel = self._bars(image, face, (x, y, x + w, y + h), spot, s, w_img, h_img, taken)
+                if panel is not None:
+                    taken.append(panel)
+                    self.drawn.append(("bars", panel))
         return image
 
-    def _bars(self, image, face, x, y, w, h, s, w_img, h_img) -> None:
-        """The 7 score bars in a panel under the box (above it when there is no room)."""
+    def _bars(self, image, face, box: Rect, label: Rect, s, w_img, h_img, taken) -> Rect | None:
+        """The 7 score bars in a panel placed where it hides nothing (see the class)."""
         scores = face.mood.scores if face.mood is not None else face.scores
         row = max(8, int(11 * s))
         fs = 0.32 * s
         label_w = int(44 * s)
-        total_w = max(int(120 * s), min(w, int(200 * s)))
+        x0, y0, x1, y1 = box
+        total_w = max(int(120 * s), min(x1 - x0, int(200 * s)))
         bar_w = total_w - label_w - 4
         panel_h = row * len(EMOTIONS) + 4
-        bx = max(0, min(x, w_img - total_w))
-        by = y + h + 4
-        if by + panel_h > h_img:
-            by = max(0, y - panel_h - int(26 * s))
+        bx = max(0, min(x0, w_img - total_w))
+        below = max(y1, label[3]) + 4
+        above = min(y0, label[1]) - 4 - panel_h
+        candidates = [(bx, below, bx + total_w + 1, below + panel_h + 1), (bx, above, bx + total_w + 1, above + panel_h + 1)]
+        for top in (y0, max(0, y1 - panel_h)):
+            candidates += [(x1 + 6, top, x1 + 6 + total_w + 1, top + panel_h + 1),
+                           (x0 - 6 - total_w - 1, top, x0 - 6, top + panel_h + 1)]
+        panel = _place(candidates, taken, w_img, h_img)
+        if panel is None:
+            return None
+        bx, by = panel[0], panel[1]
         shade(image, bx, by, bx + total_w + 1, by + panel_h + 1, (30, 30, 30), 0.6)
         for i, (name, p) in enumerate(zip(EMOTIONS, scores)):
             ry = by + 2 + i * row
@@ -113,6 +169,7 @@ class FaceLayer:
             x0 = bx + label_w
             cv2.rectangle(image, (x0, ry + 2), (x0 + bar_w, ry + row - 2), (70, 70, 70), -1)
             cv2.rectangle(image, (x0, ry + 2), (x0 + int(bar_w * float(p)), ry + row - 2), COLORS[name], -1)
+        return panel
 
 
 @dataclass(frozen=True)
