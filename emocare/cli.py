@@ -35,16 +35,16 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-models_app = typer.Typer(help="Emotion models: list, download, import.", invoke_without_command=True)
+models_app = typer.Typer(help="Emotion models and face detectors: the table (no subcommand), download, import, build-random.", invoke_without_command=True)
 voices_app = typer.Typer(help="Spoken comfort messages: pre-render them while online.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(voices_app, name="voices")
 
 log = logging.getLogger("emocare")
 
-ConfigOpt = typer.Option(None, "--config", help="TOML config file (default: user config dir; EMOCARE_CONFIG too).", dir_okay=False)
-EngineOpt = typer.Option(None, "--engine", help="auto (DeepFace's model when its weights are on disk, else emocare's own), emocare, emocare-deepface, emocare-fer (the fast path), deepface, fer, fer-keras (the libraries themselves).")
-DetectorOpt = typer.Option(None, "--detector", help="Face detector: auto (blazeface for the fast path, opencv for the libraries), blazeface, haar; the libraries also take their own (fer: mtcnn).")
+ConfigOpt = typer.Option(None, "--config", help="TOML config file (default: user config dir; EMOCARE_CONFIG too).", dir_okay=False, metavar="PATH")
+EngineOpt = typer.Option(None, "--engine", help="auto (DeepFace's model when its weights are on disk, else emocare's own), emocare, emocare-deepface, emocare-fer (the fast path), deepface, fer, fer-keras (the libraries themselves).", metavar="NAME")
+DetectorOpt = typer.Option(None, "--detector", help="Face detector: auto (blazeface for the fast path, opencv for the libraries), blazeface, haar; the libraries also take their own (fer: mtcnn).", metavar="NAME")
 
 
 def _stderr_console():
@@ -102,9 +102,9 @@ def _print_version(value: bool) -> None:
 
 
 @app.callback()
-def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log details to stderr (and the libraries' own lines)."),
+def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log details to stderr (and the libraries' own lines).", metavar=""),
           version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True,
-                                       callback=_print_version)) -> None:
+                                       callback=_print_version, metavar="")) -> None:
     setup_logging(verbose)
 
 
@@ -155,12 +155,12 @@ def analyze(
     paths: List[Path] = typer.Argument(..., help="Image files or folders (searched recursively).", exists=False, readable=False),
     engine: Optional[str] = EngineOpt,
     detector: Optional[str] = DetectorOpt,
-    as_json: bool = typer.Option(False, "--json", help="Only JSON on stdout: an array for files, JSON Lines (one object per image, as each is done) when a folder is given."),
-    details: bool = typer.Option(False, "--details", help="A table per image with every face, instead of one row per image."),
-    crops: bool = typer.Option(False, "--crops", help="Each image is already a face (FER2013-style crops): no detection."),
-    jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes for several images (0 = one per core)."),
-    annotate: Optional[Path] = typer.Option(None, "--annotate", help="Write annotated copies (PNG) into this folder.", file_okay=False),
-    max_side: Optional[int] = typer.Option(None, "--max-side", help="Detect on a copy whose longer side is at most this (boxes stay in original pixels)."),
+    as_json: bool = typer.Option(False, "--json", help="Only JSON on stdout: an array for files, JSON Lines (one object per image, as each is done) when a folder is given.", metavar=""),
+    details: bool = typer.Option(False, "--details", help="A table per image with every face, instead of one row per image.", metavar=""),
+    crops: bool = typer.Option(False, "--crops", help="Each image is already a face (FER2013-style crops): no detection.", metavar=""),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes for several images (0 = one per core).", metavar="N"),
+    annotate: Optional[Path] = typer.Option(None, "--annotate", help="Write annotated copies (PNG) into this folder.", file_okay=False, metavar="PATH"),
+    max_side: Optional[int] = typer.Option(None, "--max-side", help="Detect on a copy whose longer side is at most this (boxes stay in original pixels).", metavar="N"),
     config: Optional[Path] = ConfigOpt,
 ) -> None:
     """Analyse photos: faces, the 7 emotion scores, the dominant emotion; a summary for several."""
@@ -281,27 +281,27 @@ def _image_table(result):
 # ---------------------------------------------------------------- watch
 @app.command(epilog="Keys: q/Esc quit, space pause, m mute, s snapshot, h help. Exit codes: 0 ok, 2 usage, 3 camera/stream unavailable or lost, 4 engine unavailable, 5 weights missing, 130 Ctrl-C.")
 def watch(
-    camera: Optional[int] = typer.Option(None, "--camera", help="Camera index (default 0)."),
-    source: Optional[str] = typer.Option(None, "--source", help="A video file or an RTSP/HTTP stream URL instead of a camera."),
-    fast: bool = typer.Option(False, "--fast", help="Video files: analyse every frame as fast as possible (media time in the journal)."),
-    size: Optional[str] = typer.Option(None, "--size", help="Requested camera resolution, e.g. 640x480."),
-    no_window: bool = typer.Option(False, "--no-window", help="Headless: no window."),
-    record: Optional[Path] = typer.Option(None, "--record", help="Write the annotated video to this .mp4.", dir_okay=False),
-    journal: Optional[Path] = typer.Option(None, "--journal", help="Journal file (.jsonl); default: a timestamped file in the user data dir.", dir_okay=False),
-    list_cameras: bool = typer.Option(False, "--list-cameras", help="List the cameras that open, then exit."),
-    stats: bool = typer.Option(False, "--stats", help="Print display FPS, analysis FPS and latency percentiles at exit."),
-    reconnect_timeout: Optional[float] = typer.Option(None, "--reconnect-timeout", help="Seconds to keep reconnecting a lost camera/stream (default 10)."),
-    stream_timeout: Optional[float] = typer.Option(None, "--stream-timeout", help="Seconds to wait for a stream to open, and for each frame (default 5)."),
+    camera: Optional[int] = typer.Option(None, "--camera", help="Camera index (default 0).", metavar="N"),
+    source: Optional[str] = typer.Option(None, "--source", help="A video file or an RTSP/HTTP stream URL instead of a camera.", metavar="TEXT"),
+    fast: bool = typer.Option(False, "--fast", help="Video files: analyse every frame as fast as possible (media time in the journal).", metavar=""),
+    size: Optional[str] = typer.Option(None, "--size", help="Requested camera resolution, e.g. 640x480.", metavar="TEXT"),
+    no_window: bool = typer.Option(False, "--no-window", help="Headless: no window.", metavar=""),
+    record: Optional[Path] = typer.Option(None, "--record", help="Write the annotated video to this .mp4.", dir_okay=False, metavar="PATH"),
+    journal: Optional[Path] = typer.Option(None, "--journal", help="Journal file (.jsonl); default: a timestamped file in the user data dir.", dir_okay=False, metavar="PATH"),
+    list_cameras: bool = typer.Option(False, "--list-cameras", help="List the cameras that open, then exit.", metavar=""),
+    stats: bool = typer.Option(False, "--stats", help="Print display FPS, analysis FPS and latency percentiles at exit.", metavar=""),
+    reconnect_timeout: Optional[float] = typer.Option(None, "--reconnect-timeout", help="Seconds to keep reconnecting a lost camera/stream (default 10).", metavar="SECONDS"),
+    stream_timeout: Optional[float] = typer.Option(None, "--stream-timeout", help="Seconds to wait for a stream to open, and for each frame (default 5).", metavar="SECONDS"),
     engine: Optional[str] = EngineOpt,
     detector: Optional[str] = DetectorOpt,
-    window_s: Optional[float] = typer.Option(None, "--window", help="Rolling window in seconds (default 3)."),
-    hold_s: Optional[float] = typer.Option(None, "--hold", help="Seconds a new mood must lead before it is adopted (default 1)."),
-    care: Optional[str] = typer.Option(None, "--care", help="Whom care acts for: primary (largest face, default) or all."),
-    persist: Optional[float] = typer.Option(None, "--persist", help="Seconds of negative mood before comforting (default 5)."),
-    cooldown: Optional[float] = typer.Option(None, "--cooldown", help="Seconds between comforts (default 60)."),
-    quiet: Optional[bool] = typer.Option(None, "--quiet/--no-quiet", help="Visual comfort only: no sound, no speech, and no status line in the terminal."),
-    lang: Optional[str] = typer.Option(None, "--lang", help="Comfort language: en or zh (default: system locale)."),
-    audio: Optional[str] = typer.Option(None, "--audio", help="auto, none, or file:DIR (write the sounds it would play into DIR)."),
+    window_s: Optional[float] = typer.Option(None, "--window", help="Rolling window in seconds (default 3).", metavar="SECONDS"),
+    hold_s: Optional[float] = typer.Option(None, "--hold", help="Seconds a new mood must lead before it is adopted (default 1).", metavar="SECONDS"),
+    care: Optional[str] = typer.Option(None, "--care", help="Whom care acts for: primary (largest face, default) or all.", metavar="TEXT"),
+    persist: Optional[float] = typer.Option(None, "--persist", help="Seconds of negative mood before comforting (default 5).", metavar="SECONDS"),
+    cooldown: Optional[float] = typer.Option(None, "--cooldown", help="Seconds between comforts (default 60).", metavar="SECONDS"),
+    quiet: Optional[bool] = typer.Option(None, "--quiet/--no-quiet", help="Visual comfort only: no sound, no speech, and no status line in the terminal.", metavar=""),
+    lang: Optional[str] = typer.Option(None, "--lang", help="Comfort language: en or zh (default: system locale).", metavar="TEXT"),
+    audio: Optional[str] = typer.Option(None, "--audio", help="auto, none, or file:DIR (write the sounds it would play into DIR).", metavar="TEXT"),
     config: Optional[Path] = ConfigOpt,
 ) -> None:
     """Watch a camera or video live: steady mood per person, overlay window, journal, comfort."""
@@ -437,8 +437,8 @@ def _stats_line(result) -> str:
 # ---------------------------------------------------------------- report
 @app.command()
 def report(
-    journal: Path = typer.Argument(..., help="A journal (.jsonl) written by 'emocare watch'."),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="Draw the mood timeline into this PNG.", dir_okay=False),
+    journal: Path = typer.Argument(..., help="A journal (.jsonl) written by 'emocare watch'.", metavar="JOURNAL"),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Draw the mood timeline into this PNG.", dir_okay=False, metavar="PATH"),
 ) -> None:
     """Summarise a session journal: time in each mood per person, changes per minute, care events."""
     run_guarded(_report, journal, plot)
@@ -467,9 +467,9 @@ def _report(journal: Path, plot_path: Optional[Path]) -> None:
 # ---------------------------------------------------------------- say / voices
 @app.command()
 def say(
-    text: str = typer.Argument(..., help="What to say."),
-    lang: Optional[str] = typer.Option(None, "--lang", help="en or zh (default: system locale)."),
-    audio: Optional[str] = typer.Option(None, "--audio", help="auto, none, or file:DIR."),
+    text: str = typer.Argument(..., help="What to say.", metavar="TEXT"),
+    lang: Optional[str] = typer.Option(None, "--lang", help="en or zh (default: system locale).", metavar="TEXT"),
+    audio: Optional[str] = typer.Option(None, "--audio", help="auto, none, or file:DIR.", metavar="TEXT"),
     config: Optional[Path] = ConfigOpt,
 ) -> None:
     """Speak a line (gTTS, cached; local TTS offline) to test your audio setup."""
@@ -484,7 +484,7 @@ def _say(text, lang, audio, config) -> None:
     rendered = Speech().render(text, settings.language)
     if rendered.path is None:
         raise EmocareError("no speech available: gTTS is unreachable and no local TTS is installed (apt-get install espeak-ng)")
-    player = Player(settings.audio)
+    player = Player(settings.audio, without_audio="nothing was played")
     where = player.play(rendered.path, f"say-{settings.language}")
     player.wait(timeout=120)
     typer.echo(f"spoken via {rendered.via}: {rendered.path}" + (f" -> {where}" if where and where != rendered.path else ""))
@@ -494,7 +494,7 @@ def _say(text, lang, audio, config) -> None:
 
 @voices_app.command("cache")
 def voices_cache(
-    lang: Optional[str] = typer.Option(None, "--lang", help="Only this language (en or zh); default both."),
+    lang: Optional[str] = typer.Option(None, "--lang", help="Only this language (en or zh); default both.", metavar="TEXT"),
     config: Optional[Path] = ConfigOpt,
 ) -> None:
     """Pre-render every comfort message with gTTS while online, so they are spoken offline later."""
@@ -522,21 +522,21 @@ def _voices_cache(lang, config) -> None:
 # ---------------------------------------------------------------- bench
 @app.command(epilog="Without arguments: a quick speed comparison on a sample clip shipped with emocare. Exit codes: 0 ok, 1 bad input, 2 usage, 5 weights missing (--pipeline).")
 def bench(
-    engines: Optional[str] = typer.Option(None, "--engines", help="Comma-separated: " + ",".join(("fer", "fer-keras", "deepface", "deepface-onnx", "emocare", "emocare-deepface", "emocare-fer")) + " (default: all)."),
-    detector: str = typer.Option("auto", "--detector", help="Face detector of emocare's fast-path engines: auto (blazeface), blazeface or haar."),
-    faces_videos: Optional[list[Path]] = typer.Option(None, "--faces-videos", help="Detector report: videos (or folders of them) where every frame holds a face; found-rate per detector. Repeatable."),
-    no_face: Optional[list[Path]] = typer.Option(None, "--no-face", help="Detector report: videos, images or folders with no face; false faces per detector. Repeatable."),
-    video: Optional[Path] = typer.Option(None, "--video", help="Frames for the speed test from this video (default: the shipped sample clip)."),
-    images: Optional[Path] = typer.Option(None, "--images", help="Frames for the speed test from this folder of images."),
-    dataset: Optional[Path] = typer.Option(None, "--dataset", help="Labelled set for accuracy: <label>/ folders or a CSV of path,label."),
-    crops: bool = typer.Option(False, "--crops", help="Dataset images are already-cropped faces (FER2013 style): no detection."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="Use N dataset images, drawn with --seed."),
-    seed: int = typer.Option(0, "--seed"),
-    repeat: int = typer.Option(3, "--repeat", help="Speed loops per engine; the median run is reported."),
-    no_speed: bool = typer.Option(False, "--no-speed", help="Accuracy only."),
-    pipeline: bool = typer.Option(False, "--pipeline", help="The real-time comparison: DeepFace.analyze and FER loops vs emocare's pipeline, in one process."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Write every figure (and machine info) to this JSON file.", dir_okay=False),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="Bar charts and confusion matrices into this PNG.", dir_okay=False),
+    engines: Optional[str] = typer.Option(None, "--engines", help="Comma-separated: " + ",".join(("fer", "fer-keras", "deepface", "deepface-onnx", "emocare", "emocare-deepface", "emocare-fer")) + " (default: all).", metavar="TEXT"),
+    detector: str = typer.Option("auto", "--detector", help="Face detector of emocare's fast-path engines: auto (blazeface), blazeface or haar.", metavar="TEXT"),
+    faces_videos: Optional[list[Path]] = typer.Option(None, "--faces-videos", help="Detector report: videos (or folders of them) where every frame holds a face; found-rate per detector. Repeatable.", metavar="PATH"),
+    no_face: Optional[list[Path]] = typer.Option(None, "--no-face", help="Detector report: videos, images or folders with no face; false faces per detector. Repeatable.", metavar="PATH"),
+    video: Optional[Path] = typer.Option(None, "--video", help="Frames for the speed test from this video (default: the shipped sample clip).", metavar="PATH"),
+    images: Optional[Path] = typer.Option(None, "--images", help="Frames for the speed test from this folder of images.", metavar="PATH"),
+    dataset: Optional[Path] = typer.Option(None, "--dataset", help="Labelled set for accuracy: <label>/ folders or a CSV of path,label.", metavar="PATH"),
+    crops: bool = typer.Option(False, "--crops", help="Dataset images are already-cropped faces (FER2013 style): no detection.", metavar=""),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Use N dataset images, drawn with --seed.", metavar="N"),
+    seed: int = typer.Option(0, "--seed", metavar="N"),
+    repeat: int = typer.Option(3, "--repeat", help="Speed loops per engine; the median run is reported.", metavar="N"),
+    no_speed: bool = typer.Option(False, "--no-speed", help="Accuracy only.", metavar=""),
+    pipeline: bool = typer.Option(False, "--pipeline", help="The real-time comparison: DeepFace.analyze and FER loops vs emocare's pipeline, in one process.", metavar=""),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write every figure (and machine info) to this JSON file.", dir_okay=False, metavar="PATH"),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Bar charts and confusion matrices into this PNG.", dir_okay=False, metavar="PATH"),
 ) -> None:
     """Compare FER and DeepFace (and emocare's fast path): speed, accuracy, memory, size."""
     run_guarded(_bench, engines, video, images, dataset, crops, limit, seed, repeat, no_speed, pipeline, json_out, plot,
@@ -610,16 +610,16 @@ def _bench(engines, video, images, dataset, crops, limit, seed, repeat, no_speed
 # ---------------------------------------------------------------- train
 @app.command(epilog="Exit codes: 0 trained, 1 unreadable data, 2 usage, 130 Ctrl-C (the last finished epoch is kept: rerun with --resume).")
 def train(
-    dataset: Path = typer.Option(..., "--dataset", help="Training faces: <label>/ folders (FER2013's Kaggle export) or a CSV of path,label."),
-    val: Path = typer.Option(..., "--val", help="Validation faces, same layout: picks the best epoch, stops early, fits the temperature."),
-    out: Path = typer.Option(..., "--out", help="The model to write (.tflite; a .json description is written beside it).", dir_okay=False),
-    epochs: int = typer.Option(70, "--epochs", help="Epochs planned (the learning rate decays over them)."),
-    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from its last checkpoint."),
-    batch_size: int = typer.Option(64, "--batch-size"),
-    patience: int = typer.Option(12, "--patience", help="Stop after this many epochs without a better validation accuracy."),
-    seed: int = typer.Option(1, "--seed"),
-    checkpoints: Optional[Path] = typer.Option(None, "--checkpoints", help="Checkpoint folder (default: OUT with .ckpt instead of .tflite).", file_okay=False),
-    limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N faces of each split (a quick trial)."),
+    dataset: Path = typer.Option(..., "--dataset", help="Training faces: <label>/ folders (FER2013's Kaggle export) or a CSV of path,label.", metavar="PATH"),
+    val: Path = typer.Option(..., "--val", help="Validation faces, same layout: picks the best epoch, stops early, fits the temperature.", metavar="PATH"),
+    out: Path = typer.Option(..., "--out", help="The model to write (.tflite; a .json description is written beside it).", dir_okay=False, metavar="PATH"),
+    epochs: int = typer.Option(70, "--epochs", help="Epochs planned (the learning rate decays over them).", metavar="N"),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from its last checkpoint.", metavar=""),
+    batch_size: int = typer.Option(64, "--batch-size", metavar="N"),
+    patience: int = typer.Option(12, "--patience", help="Stop after this many epochs without a better validation accuracy.", metavar="N"),
+    seed: int = typer.Option(1, "--seed", metavar="N"),
+    checkpoints: Optional[Path] = typer.Option(None, "--checkpoints", help="Checkpoint folder (default: OUT with .ckpt instead of .tflite).", file_okay=False, metavar="PATH"),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N faces of each split (a quick trial).", metavar="N"),
 ) -> None:
     """Train emocare's emotion model (CPU or GPU); use it with --engine emocare after copying, or EMOCARE_MODEL=OUT."""
     run_guarded(_train, dataset, val, out, epochs, resume, batch_size, patience, seed, checkpoints, limit)
@@ -715,7 +715,8 @@ def config_cmd(config: Optional[Path] = ConfigOpt) -> None:
     from emocare import settings as settings_mod
 
     s, origin = run_guarded(load_settings, config)
-    path = config or settings_mod.default_config_path()
+    path = config or (Path(os.environ["EMOCARE_CONFIG"]) if os.environ.get("EMOCARE_CONFIG") else None) \
+        or settings_mod.default_config_path()
     typer.echo(f"# config file: {path}{'' if Path(path).is_file() else ' (not present)'}")
     typer.echo(settings_mod.to_toml(s, origin), nl=False)
 

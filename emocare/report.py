@@ -17,6 +17,7 @@ class PersonSummary:
     seconds: dict[str, float] = field(default_factory=dict)
     changes: int = 0
     primary: bool = False
+    primary_rows: int = 0
 
     @property
     def total_s(self) -> float:
@@ -54,7 +55,11 @@ def summarize(records: list[dict], period_s: float = 1.0) -> Report:
             nxt = rows[i + 1]["t"] if i + 1 < len(rows) else min(r["t"] + period_s, max(end_t, r["t"]))
             span = max(0.0, min(nxt - r["t"], 2 * period_s))
             person.seconds[r["mood"]] = person.seconds.get(r["mood"], 0.0) + span
-            person.primary = person.primary or bool(r.get("primary"))
+        person.primary_rows = sum(bool(r.get("primary")) for r in rows)
+    # one person is "the primary": the one care acted for most of the time (the largest face can change hands)
+    lead = max(people.values(), key=lambda p: p.primary_rows, default=None)
+    for p in people.values():
+        p.primary = p is lead and p.primary_rows > 0
     changes = 0
     for r in records:
         if r["type"] == "change":

@@ -27,8 +27,9 @@ def sound_path(name: str) -> Path:
 
 
 class Player:
-    def __init__(self, mode: str = "auto"):
+    def __init__(self, mode: str = "auto", *, without_audio: str = "comfort continues on screen only"):
         self.mode = mode
+        self.without_audio = without_audio  # what the one warning says happens instead
         self._current = None
         self._disabled = mode == "none"
         self._counter = itertools.count(1)
@@ -56,7 +57,7 @@ class Player:
 
             self._current = playsound(str(path), block=block)
         except Exception as exc:  # playsound3 raises PlaysoundException or backend errors
-            log.warning("no audio output (%s): comfort continues on screen only", str(exc).splitlines()[0][:160])
+            log.warning("no audio output (%s): %s", str(exc).splitlines()[0][:160], self.without_audio)
             self._disabled = True
             return None
         return path

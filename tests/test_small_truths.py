@@ -1,0 +1,44 @@
+"""Small things the help and the summaries say, checked so they stay true."""
+
+import json
+
+from typer.testing import CliRunner
+
+from emocare.cli import app
+from emocare.report import summarize
+
+runner = CliRunner()
+
+
+def test_config_names_the_file_emocare_config_points_to(tmp_path, monkeypatch):
+    cfg = tmp_path / "mine.toml"
+    cfg.write_text('lang = "zh"\n')
+    monkeypatch.setenv("EMOCARE_CONFIG", str(cfg))
+    result = runner.invoke(app, ["config"])
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[0] == f"# config file: {cfg}"
+    assert 'lang = "zh"' in result.stdout
+
+
+def test_models_help_lists_only_real_subcommands():
+    result = runner.invoke(app, ["models", "--help"], env={"COLUMNS": "120"})
+    assert " list" not in result.stdout.split("Commands")[0]
+    for sub in ("download", "import", "build-random"):
+        assert sub in result.stdout
+
+
+def test_our_flags_show_no_type_placeholders():
+    for command in ("analyze", "watch", "bench", "train"):
+        result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "120"})
+        options = [line for line in result.stdout.splitlines() if "--" in line and "--help" not in line]
+        assert not [line for line in options if "<bool>" in line or "<str>" in line], command
+
+
+def test_one_primary_person_in_a_summary():
+    records = [{"type": "start", "t": 0}]
+    for t in range(10):  # person 1 is primary for 7 s, person 2 (bigger for a moment) for 3 s
+        records.append({"type": "mood", "t": float(t), "id": 1, "mood": "happy", "primary": t < 7})
+        records.append({"type": "mood", "t": float(t), "id": 2, "mood": "neutral", "primary": t >= 7})
+    people = summarize(records).people
+    assert [p.id for p in people if p.primary] == [1]
+    assert json.dumps([p.id for p in people])
