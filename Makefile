@@ -27,7 +27,7 @@ install:
 system-deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		xvfb x11-utils xdotool imagemagick fonts-wqy-microhei fonts-dejavu-core fontconfig espeak-ng sox libgl1 libglib2.0-0 >/dev/null
+		xvfb x11-utils xdotool imagemagick fonts-wqy-microhei fonts-dejavu-core fontconfig espeak-ng sox time libgl1 libglib2.0-0 >/dev/null
 
 test:
 	$(BIN)/python -m pytest -q

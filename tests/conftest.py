@@ -10,6 +10,14 @@ from pathlib import Path
 import pytest
 
 DATA = Path(__file__).parent / "data"
+
+
+def ctrl_c_reaches_child() -> None:
+    """``preexec_fn`` for a child that a test interrupts: a shell running the suite in the background
+    ignores SIGINT for its jobs, and that would be inherited; a user's terminal delivers it."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 ROOT = Path(__file__).parent.parent
 VENV_BIN = Path(sys.executable).parent
 

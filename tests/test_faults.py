@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import DATA, ROOT, VENV_BIN
+from conftest import DATA, ROOT, VENV_BIN, ctrl_c_reaches_child
 from mjpeg_server import MjpegServer
 
 EMOCARE = str(VENV_BIN / "emocare")
@@ -164,7 +164,8 @@ def _start_watch(tmp_path, *extra) -> tuple[subprocess.Popen, Path]:
     journal = tmp_path / "live.jsonl"
     proc = subprocess.Popen([EMOCARE, "watch", "--source", LONG, "--no-window", "--audio", "none",
                              "--journal", str(journal), *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+                            preexec_fn=ctrl_c_reaches_child)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # wait until the session is really running
         if journal.exists() and journal.read_text().count("\n") >= 2:
@@ -192,7 +193,7 @@ def test_a_signal_ends_the_session_with_a_complete_journal(tmp_path, sig):
 def test_ctrl_c_while_importing_is_one_line(corpus):
     for delay in (0.05, 0.15, 0.3):
         proc = subprocess.Popen([EMOCARE, "analyze", str(corpus / "good.jpg")], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+                                stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_reaches_child)
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
@@ -231,7 +232,7 @@ def test_ctrl_c_wins_while_a_stream_is_opening(tmp_path):
     with MjpegServer("stall") as srv:
         proc = subprocess.Popen([EMOCARE, "watch", "--source", srv.url, "--no-window", "--stream-timeout", "30",
                                  "--journal", str(tmp_path / "j.jsonl")],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_reaches_child)
         time.sleep(2.5)  # imports done, stuck in the open
         sent = time.monotonic()
         proc.send_signal(signal.SIGINT)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from conftest import DATA, VENV_BIN
+from conftest import DATA, VENV_BIN, ctrl_c_reaches_child
 from emocare import journal as journal_mod
 from emocare.cli import app
 from emocare.journal import Journal
@@ -210,7 +210,7 @@ def _start_watch(clip, journal, env):
     """``emocare watch`` with a real window, as its own process (so Ctrl-C and keys reach it as a user's would)."""
     return subprocess.Popen([str(VENV_BIN / "emocare"), "watch", "--source", str(clip), "--engine", "fer",
                              "--journal", str(journal), "--audio", "none"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_reaches_child)
 
 
 def test_real_window_shows_the_overlay(tmp_path, xvfb):
