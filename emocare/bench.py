@@ -23,6 +23,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from emocare.calibration import expected_calibration_error
 from emocare.errors import EmocareError, InputError
 from emocare.faces import EMOTIONS
 
@@ -98,19 +99,6 @@ def load_dataset(path: Path, limit: int | None = None, seed: int = 0) -> list[tu
 
 
 # ------------------------------------------------------------------ metrics
-def expected_calibration_error(probs: np.ndarray, truth_idx: np.ndarray, bins: int = 15) -> float:
-    """How far the top probability is from the hit rate, averaged over 15 confidence bins (0 = calibrated)."""
-    conf = probs.max(axis=1)
-    correct = probs.argmax(axis=1) == truth_idx
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    ece = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        sel = (conf > lo) & (conf <= hi)
-        if sel.any():
-            ece += float(sel.mean()) * abs(float(correct[sel].mean()) - float(conf[sel].mean()))
-    return ece
-
-
 def accuracy_metrics(truth: Sequence[str], predicted: Sequence[str | None],
                      scores: Sequence[Sequence[float] | None] | None = None) -> dict:
     """Accuracy, balanced accuracy, per-class recall, confusion (rows truth, columns predicted), no-face rate,

@@ -77,22 +77,22 @@ def detector_tables(result: dict):
 
     out = []
     dets = list(result["summary"])
-    if result["face_videos"]:
-        t = Table(title="frames with a face (every frame holds one)", title_justify="left")
-        t.add_column("video", overflow="fold")
+
+    def per_file(title: str, first: str, rows: dict, cell) -> None:
+        if not rows:
+            return
+        t = Table(title=title, title_justify="left")
+        t.add_column(first, overflow="fold")
         for d in dets:
             t.add_column(d, justify="right", overflow="fold")
-        for video, per in result["face_videos"].items():
-            t.add_row(video, *[f"{per[d]['found_rate']:.1%}" for d in dets])
+        for name, per in rows.items():
+            t.add_row(name, *[cell(per[d]) for d in dets])
         out.append(t)
-    if result["no_face"]:
-        t = Table(title="false faces on media with no face", title_justify="left")
-        t.add_column("file", overflow="fold")
-        for d in dets:
-            t.add_column(d, justify="right", overflow="fold")
-        for name, per in result["no_face"].items():
-            t.add_row(name, *[f"{per[d]['false_faces']} in {per[d]['frames_with_faces']}/{per[d]['frames']}" for d in dets])
-        out.append(t)
+
+    per_file("frames with a face (every frame holds one)", "video", result["face_videos"],
+             lambda r: f"{r['found_rate']:.1%}")
+    per_file("false faces on media with no face", "file", result["no_face"],
+             lambda r: f"{r['false_faces']} in {r['frames_with_faces']}/{r['frames']}")
     t = Table(title="detectors", title_justify="left")
     for col in ("detector", "min found", "mean found", "false faces", "ms/frame", "p95 ms"):
         t.add_column(col, justify="right" if col != "detector" else "left", overflow="fold")

@@ -33,6 +33,7 @@ from typing import Callable
 
 import numpy as np
 
+from emocare.calibration import expected_calibration_error, fit_temperature
 from emocare.engines.emocare_model import INPUT, preprocess, sha256, softmax
 from emocare.errors import ConfigError, InputError
 from emocare.faces import EMOTIONS
@@ -184,36 +185,6 @@ class TrainResult:
 def balanced_accuracy(y: np.ndarray, pred: np.ndarray) -> float:
     recalls = [float((pred[y == i] == i).mean()) for i in range(len(EMOTIONS)) if (y == i).any()]
     return float(np.mean(recalls))
-
-
-def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
-    """The temperature that minimises the negative log-likelihood (golden-section search on log T)."""
-    def nll(log_t: float) -> float:
-        p = softmax(logits / math.exp(log_t))
-        return float(-np.log(np.clip(p[np.arange(len(y)), y], 1e-12, None)).mean())
-
-    a, b = math.log(0.2), math.log(5.0)
-    g = (math.sqrt(5) - 1) / 2
-    c, d = b - g * (b - a), a + g * (b - a)
-    for _ in range(60):
-        if nll(c) < nll(d):
-            b = d
-        else:
-            a = c
-        c, d = b - g * (b - a), a + g * (b - a)
-    return math.exp((a + b) / 2)
-
-
-def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
-    conf = probs.max(axis=1)
-    correct = probs.argmax(axis=1) == y
-    edges = np.linspace(0, 1, bins + 1)
-    ece = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        sel = (conf > lo) & (conf <= hi)
-        if sel.any():
-            ece += sel.mean() * abs(correct[sel].mean() - conf[sel].mean())
-    return float(ece)
 
 
 def classification_metrics(probs: np.ndarray, y: np.ndarray) -> dict:

@@ -1,0 +1,43 @@
+"""Calibration: how honest a model's probabilities are (ECE), and the temperature that makes them so.
+
+Used by ``emocare train`` (to fit the shipped model's temperature) and by
+``emocare bench`` (to report every engine's ECE).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from emocare.engines.emocare_model import softmax
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """The temperature that minimises the negative log-likelihood (golden-section search on log T)."""
+    def nll(log_t: float) -> float:
+        p = softmax(logits / math.exp(log_t))
+        return float(-np.log(np.clip(p[np.arange(len(y)), y], 1e-12, None)).mean())
+
+    a, b = math.log(0.2), math.log(5.0)
+    g = (math.sqrt(5) - 1) / 2
+    c, d = b - g * (b - a), a + g * (b - a)
+    for _ in range(60):
+        if nll(c) < nll(d):
+            b = d
+        else:
+            a = c
+        c, d = b - g * (b - a), a + g * (b - a)
+    return math.exp((a + b) / 2)
+
+
+def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
+    conf = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == y
+    edges = np.linspace(0, 1, bins + 1)
+    ece = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        sel = (conf > lo) & (conf <= hi)
+        if sel.any():
+            ece += sel.mean() * abs(correct[sel].mean() - conf[sel].mean())
+    return float(ece)
