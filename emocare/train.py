@@ -337,20 +337,41 @@ def fer_log_probs(raw: list[np.ndarray]) -> np.ndarray | None:
     return np.log(np.clip(probs, 1e-6, None))
 
 
-def fit_blend(log_ours: np.ndarray, log_fer: np.ndarray | None, y: np.ndarray) -> float:
-    """The weight of FER's model (0 to 0.5 in steps of 0.05) that gives the best accuracy on ``y``;
-    a blend must win by half a point to be used (otherwise 0: one model is simpler and faster)."""
-    if log_fer is None:
-        return 0.0
-    def acc(w: float) -> float:
-        return float((((1 - w) * log_ours + w * log_fer).argmax(axis=1) == y).mean())
-    base = acc(0.0)
-    best_w, best = 0.0, base
-    for w in np.arange(0.05, 0.51, 0.05):
-        a = acc(float(w))
-        if a > best + 1e-9:
-            best_w, best = float(round(w, 2)), a
-    return best_w if best >= base + 0.005 else 0.0
+def choose_head(log_ours: np.ndarray, log_fer: np.ndarray | None, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """How the shipped engine turns the network's scores into an answer, chosen on ``y``: the blend weight of
+    FER's model (0 to 0.5) and a bias on two log-scores (neutral's and fear's, 0 to 1 each).
+
+    A care tool's operating point comes first: among the choices that read at most 15% of neutral faces as
+    negative (false alarms) and recall at least half of the afraid ones, the most accurate; when none does,
+    the most accurate of those meeting the first; else the most accurate. A blend must win by half a point
+    to be used (one model is simpler and faster).
+    """
+    neutral, fear = EMOTIONS.index("neutral"), EMOTIONS.index("fear")
+    negative = [EMOTIONS.index(e) for e in ("angry", "disgust", "fear", "sad")]
+    weights = [0.0] + ([0.1, 0.2, 0.3, 0.4, 0.5] if log_fer is not None else [])
+    steps = [round(v, 1) for v in np.arange(0.0, 1.01, 0.1)]
+    judged = {}
+    for w in weights:
+        base = log_ours if w == 0 else (1 - w) * log_ours + w * log_fer
+        for bn in steps:
+            for bf in steps:
+                bias = np.zeros(len(EMOTIONS))
+                bias[neutral], bias[fear] = bn, bf
+                pred = (base + bias).argmax(axis=1)
+                calm = float(np.isin(pred[y == neutral], negative).mean()) <= 0.15
+                seen = float((pred[y == fear] == fear).mean()) >= 0.5
+                judged[(w, bn, bf)] = (calm, seen, float((pred == y).mean()))
+    pool = [k for k, (c, f, _) in judged.items() if c and f] or [k for k, (c, _, _) in judged.items() if c] \
+        or list(judged)
+    best = max(pool, key=lambda k: (judged[k][2], -k[0], -k[1], -k[2]))
+    alone = [k for k in pool if k[0] == 0.0]
+    if alone:
+        single = max(alone, key=lambda k: (judged[k][2], -k[1], -k[2]))
+        if judged[best][2] < judged[single][2] + 0.005:
+            best = single
+    bias = np.zeros(len(EMOTIONS))
+    bias[neutral], bias[fear] = best[1], best[2]
+    return best[0], bias
 
 
 def export(model, out: Path, val_set: Dataset, extra: dict | None = None, blend: bool = True) -> dict:
@@ -377,8 +398,9 @@ def describe(blob: bytes, out: Path, val_set: Dataset, extra: dict | None = None
     logits = np.concatenate([net.logits(val_set.x[i:i + 256]) for i in range(0, len(val_set.y), 256)])
     log_ours = log_softmax(logits)
     log_fer = fer_log_probs(val_set.raw) if blend and val_set.raw else None
-    weight = fit_blend(log_ours, log_fer, val_set.y)
-    scores = (1 - weight) * log_ours + weight * log_fer if weight > 0 else log_ours
+    weight, bias = choose_head(log_ours, log_fer, val_set.y)
+    scores = log_ours if weight == 0 else (1 - weight) * log_ours + weight * log_fer
+    scores = scores + bias
     temperature = fit_temperature(scores, val_set.y)
     metrics = classification_metrics(softmax(scores / temperature), val_set.y)
     metrics["ece_uncalibrated"] = expected_calibration_error(softmax(scores), val_set.y)
@@ -386,7 +408,8 @@ def describe(blob: bytes, out: Path, val_set: Dataset, extra: dict | None = None
     metrics["alone"] = {k: v for k, v in classification_metrics(softmax(log_ours), val_set.y).items() if k != "confusion"}
     if log_fer is not None:
         metrics["fer_alone_accuracy"] = float((log_fer.argmax(axis=1) == val_set.y).mean())
-    desc.update({"temperature": temperature, "ensemble": {"fer": weight}, "val": metrics, **(extra or {})})
+    desc.update({"temperature": temperature, "ensemble": {"fer": weight}, "bias": [float(b) for b in bias],
+                 "val": metrics, **(extra or {})})
     side.write_text(json.dumps(desc, indent=2))
     return metrics
 

@@ -67,6 +67,7 @@ class ModelInfo:
     sha256: str
     meta: dict
     fer_weight: float = 0.0  # > 0: averaged (in log space) with FER's shipped model
+    bias: tuple[float, ...] = (0.0,) * 7  # added to the (blended) log-scores: the operating point chosen on val
 
     @staticmethod
     def read(model: Path) -> "ModelInfo":
@@ -76,8 +77,11 @@ class ModelInfo:
         try:
             data = json.loads(side.read_text(encoding="utf-8"))
             weight = float(data.get("ensemble", {}).get("fer", 0.0))
+            bias = tuple(float(b) for b in data.get("bias", [0.0] * len(data["labels"])))
+            if len(bias) != len(data["labels"]):
+                raise ValueError("bias needs one value per label")
             return ModelInfo(tuple(data["labels"]), float(data.get("temperature", 1.0)), str(data["sha256"]), data,
-                             weight)
+                             weight, bias)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ModelMissing(f"{side}: not an emocare model description ({exc})") from None
 
@@ -167,11 +171,11 @@ class EmocareNet:
         """Uncalibrated log-scores: this network's log-softmax, blended with FER's log-probabilities when set."""
         ours = log_softmax(self.logits(batch))
         if self._fer is None:
-            return ours
+            return ours + np.asarray(self.info.bias)
         flat = np.asarray(batch, np.float32).reshape(len(batch), -1)[:, INPUT * INPUT:]
         theirs = np.log(np.clip(self._fer.predict(flat.reshape(-1, 64, 64)), 1e-6, None))
         w = self.info.fer_weight
-        return (1 - w) * ours + w * theirs
+        return (1 - w) * ours + w * theirs + np.asarray(self.info.bias)
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """(N, ...) preprocessed faces → (N, 7) calibrated probabilities."""
