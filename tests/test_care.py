@@ -83,8 +83,6 @@ def test_no_comfort_when_not_sustained(tmp_path, name, engine):
     moods = [r for r in recs if r["type"] == "mood" and r["primary"]]
     if name == "happy_calm":
         assert not [r for r in moods if r["valence"] == "negative" and r["negative_for_s"] >= 5]
-        if engine == "auto":  # emocare's own model: the steady mood never turns negative
-            assert not [r for r in moods if r["valence"] == "negative"]  # the steady mood never turns negative
     assert not audio.exists() or not list(audio.iterdir())
 
 

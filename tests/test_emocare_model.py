@@ -18,7 +18,7 @@ from emocare.faces import EMOTIONS
 VAL = DATA / "fer_val210"
 TRAIN = DATA / "fer_train42"
 # measured on tests/data/fer_val210 with the shipped model (docs/model-card.md): a regression guard, not the benchmark
-ACCURACY_FLOOR = 0.60
+ACCURACY_FLOOR = 0.62  # the shipped model scores 140/210 = 66.7% here
 
 
 def _crops(folder):
@@ -29,7 +29,8 @@ def _crops(folder):
 def test_the_shipped_model_loads_offline_and_gives_probabilities():
     net = EmocareNet()
     assert net.path == MODEL_PATH and net.info.labels == EMOTIONS
-    batch = np.stack([preprocess(cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)) for p, _ in _crops(VAL)[:16]])
+    faces = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p, _ in _crops(VAL)[:16]]
+    batch = np.stack([net.preprocess(f, (0, 0, 48, 48), crop_only=True) for f in faces])
     probs = net.predict(batch)
     assert probs.shape == (16, 7)
     assert np.allclose(probs.sum(axis=1), 1.0) and (probs >= 0).all()
@@ -69,7 +70,8 @@ def test_training_and_inference_share_one_preprocessing(monkeypatch):
     monkeypatch.setattr(engine.classifier, "predict", lambda batch: (seen.append(batch.copy()), real(batch))[1])
     image = cv2.imread(str(path))
     engine.classify(image, [(0, 0, image.shape[1], image.shape[0])])
-    assert np.array_equal(seen[0][0], data.x[index])
+    network_input = seen[0][0].ravel()[:48 * 48]  # (FER's own input follows when the engine blends it in)
+    assert np.array_equal(network_input, data.x[index].ravel())
     assert data.x.dtype == np.float32 and data.x.shape[1:] == (48, 48)
 
 
