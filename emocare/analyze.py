@@ -87,11 +87,17 @@ def analyze_all(engine: Engine, paths: Iterable[Path], *, max_side: int, annotat
 _worker_engine: Engine | None = None  # one per worker process, built by its initializer
 
 
-def _init_worker(engine_name: str, detector: str) -> None:
-    global _worker_engine
+def one_core() -> None:
+    """Keep this process on one core (LiteRT and OpenCV): with ``--jobs N`` the N processes are the parallelism."""
     import os
 
-    os.environ["EMOCARE_THREADS"] = "1"  # one LiteRT thread per process: the processes are the parallelism
+    os.environ["EMOCARE_THREADS"] = "1"
+    cv2.setNumThreads(1)
+
+
+def _init_worker(engine_name: str, detector: str) -> None:
+    global _worker_engine
+    one_core()
     from emocare.engines import build
 
     _worker_engine = build(engine_name, detector=detector)

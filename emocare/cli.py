@@ -158,7 +158,7 @@ def analyze(
     as_json: bool = typer.Option(False, "--json", help="Only JSON on stdout: an array for files, JSON Lines (one object per image, as each is done) when a folder is given.", metavar=""),
     details: bool = typer.Option(False, "--details", help="A table per image with every face, instead of one row per image.", metavar=""),
     crops: bool = typer.Option(False, "--crops", help="Each image is already a face (FER2013-style crops): no detection.", metavar=""),
-    jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes for several images (0 = one per core).", metavar="N"),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Cores for several images: one single-threaded process each (0 = every core).", metavar="N"),
     annotate: Optional[Path] = typer.Option(None, "--annotate", help="Write annotated copies (PNG) into this folder.", file_okay=False, metavar="PATH"),
     max_side: Optional[int] = typer.Option(None, "--max-side", help="Detect on a copy whose longer side is at most this (boxes stay in original pixels).", metavar="N"),
     config: Optional[Path] = ConfigOpt,
@@ -171,7 +171,7 @@ def _analyze(paths, engine, detector, as_json, annotate, max_side, config, detai
     import time as time_mod
 
     from emocare import engines as engines_mod
-    from emocare.analyze import ImageResult, analyze_all, analyze_parallel, summary_table, summarize_results
+    from emocare.analyze import ImageResult, analyze_all, analyze_parallel, summarize_results, summary_table
     from emocare.errors import InputError
     from emocare.sources import expand_paths
 
@@ -223,6 +223,10 @@ def _analyze(paths, engine, detector, as_json, annotate, max_side, config, detai
         if workers > 1:
             results = analyze_parallel(choice.name, settings.detector, files, jobs=workers, on_result=tick, **kw)
         else:
+            if len(files) > 1:  # --jobs 1 on a folder: one core, as asked
+                from emocare.analyze import one_core
+
+                one_core()
             eng = build_engine(settings)
             try:
                 results = analyze_all(eng, files, on_result=tick, **kw)
