@@ -37,6 +37,7 @@ class Journal:
         self._fh: IO[bytes] | None = None
         self._lock = threading.Lock()  # the analysis thread and the care-audio thread both write
         self._good = 0  # byte offset after the last complete line
+        self._starts: list[int] = []  # where the last few lines begin (to make room for the end line on a full disk)
         self.lines = 0
         self.error: str | None = None
         self.listeners: list = []  # called with each record once it is on disk (e.g. the status line)
@@ -85,6 +86,7 @@ class Journal:
             if self._fh is not None:
                 try:
                     _write_all(self._fh, data)
+                    self._starts = [*self._starts[-15:], self._good]
                     self._good += len(data)
                     self.lines += 1
                 except OSError as exc:
@@ -97,16 +99,22 @@ class Journal:
         return record
 
     def _failed(self, exc: OSError, t: float) -> None:
+        """Cut back to the last whole line and end the journal with an ``end`` line; on a full disk, the last
+        few lines give up their room for it (``dropped`` says how many)."""
         self.error = f"{self.path}: cannot write journal ({exc.strerror or exc}); it is complete up to then"
         fh, self._fh = self._fh, None
-        try:
-            fh.truncate(self._good)  # drop the partial line
-            _write_all(fh, (json.dumps({"type": "end", "t": t, "reason": "journal write failed"}) + "\n").encode())
-        except OSError:
+        ends = [self._good, *reversed(self._starts)]
+        for dropped, size in enumerate(ends):
+            record = {"type": "end", "t": t, "reason": "journal write failed"}
+            if dropped:
+                record["dropped"] = dropped
             try:
-                fh.truncate(self._good)
+                fh.truncate(size)
+                fh.seek(size)
+                _write_all(fh, (json.dumps(record) + "\n").encode())
+                break
             except OSError:
-                pass
+                continue
         try:
             fh.close()
         except OSError:

@@ -285,7 +285,9 @@ def test_a_disk_that_fills_mid_session_keeps_every_line_whole(tiny_disk):
     assert_one_line(r, 1, "No space left", "complete up to then")
     records = journal_lines(journal)
     assert records[0]["type"] == "start" and len(records) > 3
-    assert records[-1] == {"type": "end", "t": records[-1]["t"], "reason": "journal write failed"}
+    end = records[-1]
+    assert end["type"] == "end" and end["reason"] == "journal write failed"
+    assert end.get("dropped", 0) <= 2  # at most a line or two give up their room for the end line
 
 
 # ------------------------------------------------------------------ no network, ever
