@@ -24,13 +24,14 @@ from typing import Callable, Sequence
 import numpy as np
 
 from emocare.calibration import expected_calibration_error
+from emocare.engines import FAST_DETECTORS as DETECTORS  # one list, in the engine layer
 from emocare.errors import EmocareError, InputError
 from emocare.faces import EMOTIONS
+from emocare.sources import IMAGE_EXTENSIONS as IMAGE_EXT
 
 ENGINES = ("fer", "fer-keras", "deepface", "deepface-onnx", "emocare", "emocare-deepface", "emocare-fer")
-DETECTORS = ("blazeface", "haar")
+
 NEGATIVE = ("angry", "disgust", "fear", "sad")
-IMAGE_EXT = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 # distributions whose installed files make up each engine's footprint (with their dependency closure)
 FOOTPRINT_ROOTS = {
@@ -63,36 +64,10 @@ def load_frames(video: Path | None = None, images: Path | None = None, limit: in
 
 
 def load_dataset(path: Path, limit: int | None = None, seed: int = 0) -> list[tuple[str, str]]:
-    """(image path, label) pairs from ``<label>/`` folders or a CSV of path,label."""
-    p = Path(path)
-    items: list[tuple[str, str]] = []
-    if p.is_dir():
-        for label in EMOTIONS:
-            folder = p / label
-            if folder.is_dir():
-                items += [(str(f), label) for f in sorted(folder.iterdir()) if f.suffix.lower() in IMAGE_EXT]
-    elif p.is_file() and p.suffix.lower() == ".csv":
-        import csv
+    """(image path, label) pairs from ``<label>/`` folders or a CSV of path,label (``datasets.labelled_images``)."""
+    from emocare.datasets import labelled_images
 
-        try:
-            with open(p, newline="", encoding="utf-8") as fh:
-                rows = list(csv.reader(fh))
-        except (OSError, UnicodeDecodeError, csv.Error) as exc:
-            raise InputError(f"{p}: cannot read CSV ({exc})", str(p)) from None
-        for n, row in enumerate(rows, 1):
-            if not row or not "".join(row).strip() or (n == 1 and row[0].strip().lower() == "path"):
-                continue  # blank lines and a header
-            if len(row) < 2 or row[1].strip().lower() not in EMOTIONS:
-                raise InputError(f"{p}:{n}: expected 'path,label' with a label in {', '.join(EMOTIONS)}", str(p))
-            img = Path(row[0].strip())
-            img = img if img.is_absolute() else p.parent / img
-            if not img.is_file():
-                raise InputError(f"{p}:{n}: {img}: no such image", str(p))
-            items.append((str(img), row[1].strip().lower()))
-    else:
-        raise InputError(f"{p}: not a folder of <label>/ images or a .csv of path,label")
-    if not items:
-        raise InputError(f"{p}: no labelled images (labels: {' '.join(EMOTIONS)})")
+    items = [(str(f), label) for f, label in labelled_images(path)]
     if limit and limit < len(items):
         items = random.Random(seed).sample(items, limit)
     return items

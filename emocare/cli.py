@@ -12,6 +12,7 @@ Exit codes: 0 ok; 1 some inputs failed (analyze) or a runtime failure;
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -385,7 +386,7 @@ def _watch(camera, source, fast, size, no_window, record, journal_path, stats, c
             journal.listeners.append(status.on_record)
         session = live.Session(pipeline, journal, options, carer=carer, observers=observers)
         try:
-            with status if not settings.quiet else _nothing():
+            with status if not settings.quiet else contextlib.nullcontext():
                 if fast:
                     result = session.run_frames(sources.iter_video(source))
                 else:
@@ -407,12 +408,6 @@ def _watch(camera, source, fast, size, no_window, record, journal_path, stats, c
     if result.reason == "source lost":
         typer.echo(f"emocare: error: {label}: lost and did not come back; the journal is complete up to then", err=True)
     return result.exit_code
-
-
-def _nothing():
-    import contextlib
-
-    return contextlib.nullcontext()
 
 
 def _jsonable(settings) -> dict:

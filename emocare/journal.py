@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections import deque
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -37,7 +38,7 @@ class Journal:
         self._fh: IO[bytes] | None = None
         self._lock = threading.Lock()  # the analysis thread and the care-audio thread both write
         self._good = 0  # byte offset after the last complete line
-        self._starts: list[int] = []  # where the last few lines begin (to make room for the end line on a full disk)
+        self._starts: deque[int] = deque(maxlen=16)  # where the last lines begin (room for the end line on a full disk)
         self.lines = 0
         self.error: str | None = None
         self.listeners: list = []  # called with each record once it is on disk (e.g. the status line)
@@ -86,7 +87,7 @@ class Journal:
             if self._fh is not None:
                 try:
                     _write_all(self._fh, data)
-                    self._starts = [*self._starts[-15:], self._good]
+                    self._starts.append(self._good)
                     self._good += len(data)
                     self.lines += 1
                 except OSError as exc:

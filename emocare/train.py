@@ -22,7 +22,6 @@ TensorFlow is imported inside the functions that need it.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import os
@@ -38,9 +37,6 @@ from emocare.engines.emocare_model import INPUT, preprocess, sha256, softmax
 from emocare.errors import ConfigError, InputError
 from emocare.faces import EMOTIONS
 
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
-
-
 @dataclass
 class Dataset:
     x: np.ndarray  # (N, 48, 48) float32, preprocessed
@@ -52,38 +48,14 @@ class Dataset:
         return {label: int((self.y == i).sum()) for i, label in enumerate(EMOTIONS)}
 
 
-def _listing(path: Path) -> list[tuple[Path, int]]:
-    """(image, label index) pairs of a ``<label>/`` folder or a ``path,label`` CSV."""
-    rows: list[tuple[Path, int]] = []
-    if path.is_dir():
-        subdirs = {p.name.lower(): p for p in path.iterdir() if p.is_dir()}
-        if not any(label in subdirs for label in EMOTIONS):
-            raise InputError(f"{path}: no <label>/ folders ({', '.join(EMOTIONS)})", str(path))
-        for i, label in enumerate(EMOTIONS):
-            folder = subdirs.get(label)
-            if folder is None:
-                continue
-            rows += [(p, i) for p in sorted(folder.rglob("*")) if p.suffix.lower() in IMAGE_EXTS]
-    elif path.is_file():
-        with path.open(newline="", encoding="utf-8") as fh:
-            for n, row in enumerate(csv.reader(fh), 1):
-                if not row or (n == 1 and row[0].strip().lower() == "path"):
-                    continue
-                if len(row) < 2 or row[1].strip().lower() not in EMOTIONS:
-                    raise InputError(f"{path}:{n}: expected 'path,label' with a label in {', '.join(EMOTIONS)}", str(path))
-                p = Path(row[0].strip())
-                rows.append((p if p.is_absolute() else path.parent / p, EMOTIONS.index(row[1].strip().lower())))
-    else:
-        raise InputError(f"{path}: no such folder or CSV file", str(path))
-    if not rows:
-        raise InputError(f"{path}: no images", str(path))
-    return rows
-
-
-def load_dataset(path: Path | str, on_progress: Callable[[int, int], None] | None = None) -> Dataset:
+def load_dataset(path: Path | str, on_progress: Callable[[int, int], None] | None = None,
+                 keep_raw: bool = False) -> Dataset:
+    """Every face of ``path`` through ``preprocess``; ``keep_raw`` also keeps the grey images (val only: FER's blend)."""
     import cv2
 
-    rows = _listing(Path(path))
+    from emocare.datasets import labelled_images
+
+    rows = [(p, EMOTIONS.index(label)) for p, label in labelled_images(path)]
     xs, ys, skipped, raw = [], [], [], []
     for k, (p, label) in enumerate(rows):
         img = cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)
@@ -92,7 +64,8 @@ def load_dataset(path: Path | str, on_progress: Callable[[int, int], None] | Non
         else:
             xs.append(preprocess(img))
             ys.append(label)
-            raw.append(img)
+            if keep_raw:
+                raw.append(img)
         if on_progress and (k % 500 == 0 or k == len(rows) - 1):
             on_progress(k + 1, len(rows))
     if not xs:
@@ -238,7 +211,7 @@ def train(dataset: Path | str, val: Path | str, out: Path | str, *, epochs: int 
 
     started = time.perf_counter()
     on_line(f"reading {dataset} and {val}")
-    train_set, val_set = load_dataset(dataset), load_dataset(val)
+    train_set, val_set = load_dataset(dataset), load_dataset(val, keep_raw=True)
     if limit:
         train_set = Dataset(train_set.x[:limit], train_set.y[:limit], train_set.skipped, train_set.raw[:limit])
         val_set = Dataset(val_set.x[:limit], val_set.y[:limit], val_set.skipped, val_set.raw[:limit])

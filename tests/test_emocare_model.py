@@ -76,9 +76,9 @@ def test_training_and_inference_share_one_preprocessing(monkeypatch):
 
 
 def _listing_paths(folder):
-    from emocare.train import _listing
+    from emocare.datasets import labelled_images
 
-    return _listing(folder)
+    return labelled_images(folder)
 
 
 def test_preprocess_standardises_and_pads_out_of_frame_boxes():

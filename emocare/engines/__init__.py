@@ -45,6 +45,7 @@ class EngineChoice:
 
 
 FAST_ENGINES = ("emocare", "emocare-deepface", "emocare-fer")
+FAST_DETECTORS = ("blazeface", "haar")  # the fast path's detectors; the libraries take their own
 
 
 def choose(requested: str) -> EngineChoice:
@@ -72,10 +73,10 @@ def build(name: str, detector: str = "auto") -> Engine:
     """
     if name in FAST_ENGINES:
         det = {"auto": "blazeface", "opencv": "haar"}.get(detector, detector)
-        if det not in ("blazeface", "haar"):
+        if det not in FAST_DETECTORS:
             from emocare.errors import ConfigError
 
-            raise ConfigError(f"--detector {detector!r}: {name} uses blazeface or haar")
+            raise ConfigError(f"--detector {detector!r}: {name} uses {' or '.join(FAST_DETECTORS)}")
         from emocare.engines.fast import build_fast
 
         return build_fast(name.split("-", 1)[1] if "-" in name else name, detector=det)

@@ -164,11 +164,10 @@ class BlazeFaceDetector:
 
     def __init__(self, model: str = "back", *, min_score: float = 0.5, verify: float | None = 0.9,
                  tiles: int = 1, min_face: int = 20, threads: int | None = None):
-        self.spec = MODELS[model] if model in MODELS else None
-        if self.spec is None:
-            raise ValueError(f"unknown BlazeFace model {model!r} (choose {', '.join(MODELS)})")
+        path = model_path(model)  # checks the name, the file and its sha256
+        self.spec = MODELS[model]
         self.model = model
-        self._interp = _interpreter(model_path(model), threads)
+        self._interp = _interpreter(path, threads)
         self._in = self._interp.get_input_details()[0]["index"]
         outs = self._interp.get_output_details()
         self._boxes_out = next(o["index"] for o in outs if o["shape"][-1] == 16)
@@ -295,9 +294,9 @@ def _drop_contained(found):
     return keep
 
 
-def face_box(det_box: tuple[int, int, int, int], scale: float, shift: float = 0.0) -> tuple[int, int, int, int]:
-    """A detector box squared about its centre and scaled (``shift``: fraction of the side moved down)."""
+def face_box(det_box: tuple[int, int, int, int], scale: float) -> tuple[int, int, int, int]:
+    """A detector box squared about its centre and scaled."""
     x, y, w, h = det_box
     side = max(w, h) * scale
-    cx, cy = x + w / 2, y + h / 2 + shift * max(w, h)
+    cx, cy = x + w / 2, y + h / 2
     return (int(round(cx - side / 2)), int(round(cy - side / 2)), int(round(side)), int(round(side)))

@@ -112,7 +112,6 @@ class FlowTracker:
         return out
 
 
-DETECTORS = ("blazeface", "haar")
 FACE_SCALE = 1.25  # BlazeFace's box squared and grown 1.25x frames a face like a FER2013 crop (measured: README)
 
 
@@ -127,23 +126,24 @@ class FastEngine:
 
     def __init__(self, classifier, *, name: str, detector: str = "blazeface", detect_every: int = 10,
                  detect_side: int = 320, min_neighbors: int = 5):
-        if detector not in DETECTORS:
+        from emocare.engines import FAST_DETECTORS
+
+        if detector not in FAST_DETECTORS:
             from emocare.errors import ConfigError
 
-            raise ConfigError(f"--detector {detector!r}: {name} uses {' or '.join(DETECTORS)}")
+            raise ConfigError(f"--detector {detector!r}: {name} uses {' or '.join(FAST_DETECTORS)}")
         self.name = name
         self.classifier = classifier
         self.detector_name = detector
+        self._min_neighbors = min_neighbors
+        self._photo_detector = None  # built on the first still image: watch never needs it
         if detector == "blazeface":
             from emocare.engines.blazeface import BlazeFaceDetector
 
             self.detector = BlazeFaceDetector("back")
-            # photos: the whole image and an overlapping 2x2 grid, for small faces in groups and large images
-            self.photo_detector = BlazeFaceDetector("back", tiles=2)
         else:
-            # video: a small copy is enough for a face at a desk; photos: larger, finer, for small faces in groups
+            # video: a small copy is enough for a face at a desk
             self.detector = HaarDetector(detect_side=detect_side, min_neighbors=min_neighbors)
-            self.photo_detector = HaarDetector(detect_side=1024, scale_factor=1.1, min_neighbors=min_neighbors, min_face=24)
         self.flow = FlowTracker()
         self.detect_every = max(1, detect_every)
         self._prev: np.ndarray | None = None
@@ -152,6 +152,20 @@ class FastEngine:
         self.detections = 0  # how many frames ran the detector (for the bench)
         self.last_detect_ms = 0.0
         self.last_classify_ms = 0.0
+
+    @property
+    def photo_detector(self):
+        """Photos: BlazeFace on the whole image and an overlapping 2x2 grid (small faces in groups, large
+        images); Haar on a larger copy with finer steps."""
+        if self._photo_detector is None:
+            if self.detector_name == "blazeface":
+                from emocare.engines.blazeface import BlazeFaceDetector
+
+                self._photo_detector = BlazeFaceDetector("back", tiles=2)
+            else:
+                self._photo_detector = HaarDetector(detect_side=1024, scale_factor=1.1,
+                                                    min_neighbors=self._min_neighbors, min_face=24)
+        return self._photo_detector
 
     def _detect(self, image: np.ndarray, gray: np.ndarray, stream: bool) -> list[tuple[int, int, int, int]]:
         det = self.detector if stream else self.photo_detector
