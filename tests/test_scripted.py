@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from conftest import VENV_BIN
+from emocare.engines import registry
 from emocare.faces import EMOTIONS, Face
 
 SCRIPT = r'''
@@ -83,20 +84,29 @@ def test_scripted_session_comforts_inside_the_sad_part(tmp_path):
     assert changes == [("neutral", "sad"), ("sad", "neutral")] or changes[1:] == [("neutral", "sad"), ("sad", "neutral")]
 
 
-ENGINE_IMPORTS = [
-    # (engine, modules it must import, modules it must not)
-    ("emocare", {"ai_edge_litert", "cv2"}, {"tensorflow", "keras", "deepface", "fer", "torch"}),
-    ("emocare-fer", {"ai_edge_litert", "cv2"}, {"tensorflow", "keras", "deepface", "fer", "torch"}),
-    ("fer", {"fer", "tensorflow"}, {"deepface", "torch"}),
-]
+HEAVY = {"tensorflow", "keras", "deepface", "fer", "torch"}
+# what each engine must import to be the engine it says it is
+MUST_IMPORT = {"emocare": {"ai_edge_litert", "cv2"}, "emocare-fer": {"ai_edge_litert", "cv2"},
+               "emocare-deepface": {"cv2", "h5py"}, "fer": {"fer", "tensorflow"}, "fer-keras": {"fer", "tensorflow"},
+               "deepface": {"deepface", "tensorflow"}, "deepface-onnx": {"deepface", "onnxruntime"}}
+ENGINE_IMPORTS = [(spec.name, MUST_IMPORT[spec.name], HEAVY - set(spec.heavy)) for spec in registry.ENGINES]
+
+
+def test_every_registered_engine_has_an_import_expectation():
+    assert set(MUST_IMPORT) == set(registry.names(choosable=False))
 
 
 @pytest.mark.parametrize("engine,must,must_not", ENGINE_IMPORTS, ids=[e[0] for e in ENGINE_IMPORTS])
-def test_each_engine_imports_only_what_it_needs(engine, must, must_not):
+def test_each_engine_imports_only_what_it_needs(engine, must, must_not, random_deepface_home, monkeypatch):
+    """Built from the registry, with random DeepFace weights where the engine runs DeepFace's model."""
+    monkeypatch.setenv("DEEPFACE_HOME", str(random_deepface_home))
+    missing = [p for p in registry.get(engine).model_paths() if not p.is_file()]
+    if missing:
+        pytest.skip(f"{engine}: its model file is not on this machine ({missing[0].name})")
     code = ("import sys, numpy as np; from emocare.engines import build, analyze_frame; "
             f"e = build({engine!r}); analyze_frame(e, np.zeros((120, 160, 3), np.uint8)); "
             "print(' '.join(sorted(sys.modules)))")
-    out = subprocess.run([str(VENV_BIN / "python"), "-c", code], capture_output=True, text=True, timeout=180)
+    out = subprocess.run([str(VENV_BIN / "python"), "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     loaded = set(out.stdout.split())
     assert must <= loaded, must - loaded

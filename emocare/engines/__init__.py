@@ -13,19 +13,27 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-import numpy as np
-
+from emocare.engines import registry
 from emocare.errors import EngineUnavailable, ModelMissing
-from emocare.faces import Face, Faces
+
+if TYPE_CHECKING:  # pragma: no cover  (numpy and faces load with the first engine, not with --help)
+    import numpy as np
+
+    from emocare.faces import Face, Faces
 
 log = logging.getLogger(__name__)
 
 
 @runtime_checkable
 class Engine(Protocol):
+    """What every caller may use; ``registry.ENGINES`` lists the implementations."""
+
     name: str
+    detector_name: str  # the face detector it runs
+    last_detect_ms: float | None  # the last analyze's detection time (None: the library does not time it)
+    last_classify_ms: float | None
 
     def analyze(self, image: np.ndarray, *, stream: bool = False) -> list[Face]:
         """Faces found in a BGR uint8 image, boxes in that image's pixels.
@@ -34,6 +42,12 @@ class Engine(Protocol):
         video, so an engine may reuse what it found there (the fast path
         tracks boxes between detections); library adapters ignore it.
         """
+
+    def classify(self, image: np.ndarray, boxes) -> list[Face]:
+        """Scores for the given boxes, no detection (``bench --crops``)."""
+
+    def reset(self) -> None:
+        """Forget what the previous frames left (a new video starts)."""
 
     def close(self) -> None: ...
 
@@ -44,52 +58,31 @@ class EngineChoice:
     reason: str | None  # why auto chose it, when it fell back
 
 
-FAST_ENGINES = ("emocare", "emocare-deepface", "emocare-fer")
-FAST_DETECTORS = ("blazeface", "haar")  # the fast path's detectors; the libraries take their own
+FAST_DETECTORS = registry.FAST_DETECTORS
 
 
 def choose(requested: str) -> EngineChoice:
-    """Resolve ``auto`` among the models already on disk; nothing is downloaded or probed.
-
-    DeepFace's model when its weights are on disk (through emocare's fast
-    path: same model, no TensorFlow import), else emocare's own model, which
-    ships inside the package.
-    """
-    if requested != "auto":
+    """Resolve ``auto`` among the models already on disk; nothing is downloaded or probed (``registry.resolve_auto``)."""
+    if requested != registry.AUTO:
         return EngineChoice(requested, None)
     from emocare.engines import weights
 
-    if weights.emotion_weights_present():
-        return EngineChoice("emocare-deepface", None)
-    return EngineChoice("emocare", None)
+    return EngineChoice(registry.resolve_auto(weights.emotion_weights_present), None)
 
 
-def build(name: str, detector: str = "auto") -> Engine:
-    """Build the engine called ``name``.
+def build(name: str, detector: str = registry.AUTO) -> Engine:
+    """Build the engine called ``name`` (``registry.EngineSpec.build``).
 
     ``detector``: ``auto`` is BlazeFace for emocare's fast-path engines and
     OpenCV's Haar cascade for the libraries (their own default); ``haar`` and
     ``opencv`` name the same cascade.
     """
-    if name in FAST_ENGINES:
-        det = {"auto": "blazeface", "opencv": "haar"}.get(detector, detector)
-        if det not in FAST_DETECTORS:
-            from emocare.errors import ConfigError
+    return registry.get(name).build(detector)
 
-            raise ConfigError(f"--detector {detector!r}: {name} uses {' or '.join(FAST_DETECTORS)}")
-        from emocare.engines.fast import build_fast
 
-        return build_fast(name.split("-", 1)[1] if "-" in name else name, detector=det)
-    lib_detector = {"auto": "opencv", "haar": "opencv"}.get(detector, detector)
-    if name == "deepface":
-        from emocare.engines.deepface_engine import DeepFaceEngine
-
-        return DeepFaceEngine(detector=lib_detector)
-    if name in ("fer", "fer-keras"):
-        from emocare.engines.fer_engine import FerEngine
-
-        return FerEngine(detector=lib_detector, use_tflite=(name == "fer"))
-    raise EngineUnavailable(f"unknown engine {name!r} (choose emocare, emocare-deepface, emocare-fer, deepface, fer or fer-keras)")
+def build_from_settings(settings) -> Engine:
+    """The engine ``settings`` ask for (``auto``: among the models on disk, never a download)."""
+    return build(choose(settings.engine).name, detector=settings.detector)
 
 
 def downscale(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
@@ -105,9 +98,13 @@ def downscale(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
     return small, longest / max_side
 
 
-def analyze_frame(engine: Engine, image: np.ndarray, *, max_side: int = 1280,
+def analyze_frame(engine: Engine, image: np.ndarray, *, max_side: int | None = None,
                   frame_index: int = 0, t: float = 0.0, stream: bool = False, clock=time.perf_counter) -> Faces:
     """Run ``engine`` on a (possibly downscaled) copy; boxes come back in ``image``'s pixels."""
+    if max_side is None:
+        from emocare.settings import Settings
+
+        max_side = Settings().max_side
     h, w = image.shape[:2]
     small, back = downscale(image, max_side)
     started = clock()
@@ -115,6 +112,8 @@ def analyze_frame(engine: Engine, image: np.ndarray, *, max_side: int = 1280,
     ms = (clock() - started) * 1000.0
     faces = tuple(f.scaled(back).clipped(w, h) if back != 1.0 else f.clipped(w, h) for f in found)
     faces = tuple(f for f in faces if f.box[2] > 0 and f.box[3] > 0)
+    from emocare.faces import Faces
+
     return Faces(faces=faces, frame_index=frame_index, t=t, engine=engine.name, ms=ms, size=(w, h))
 
 

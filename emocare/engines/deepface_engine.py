@@ -22,15 +22,17 @@ DETECTORS_OFFLINE = ("opencv", "skip")  # detectors that need no download of the
 
 
 class DeepFaceEngine:
-    name = "deepface"
+    last_detect_ms: float | None = None  # the library does not time its stages
+    last_classify_ms: float | None = None
 
-    def __init__(self, detector: str = "opencv"):
+    def __init__(self, name: str, detector: str = "opencv"):
+        self.name = name
         if importlib.util.find_spec("deepface") is None:
             raise EngineUnavailable("deepface is not installed (run 'make install' or 'pip install deepface tf-keras')")
         path = weights.require_emotion_weights()
         if weights.is_random(path):
             log.warning("%s holds random weights (built for benchmarks): its emotions mean nothing", path)
-        self.detector = detector
+        self.detector_name = detector
         try:
             with _quiet.quiet_imports():
                 from deepface import DeepFace
@@ -57,13 +59,13 @@ class DeepFaceEngine:
         results = self._deepface.analyze(
             image,
             actions=["emotion"],
-            detector_backend=self.detector,
+            detector_backend=self.detector_name,
             enforce_detection=False,
             silent=True,
         )
         faces = []
         for r in results:
-            if self.detector != "skip" and float(r.get("face_confidence", 0) or 0) <= 0:
+            if self.detector_name != "skip" and float(r.get("face_confidence", 0) or 0) <= 0:
                 continue
             region = r["region"]
             box = (int(region["x"]), int(region["y"]), int(region["w"]), int(region["h"]))
@@ -80,5 +82,26 @@ class DeepFaceEngine:
             out.append(Face(box=(x, y, w, h), scores=scores_from_mapping(r["emotion"])))
         return out
 
+    def reset(self) -> None:
+        """Nothing is carried between frames."""
+
     def close(self) -> None:
         pass
+
+
+def build(spec, detector: str) -> DeepFaceEngine:
+    """The registry's factory: DeepFace.analyze on TensorFlow."""
+    return DeepFaceEngine(spec.name, detector=detector)
+
+
+def build_onnx(spec, detector: str) -> DeepFaceEngine:
+    """DeepFace.analyze on ONNX Runtime (deepface's own switch); the converted weights must be on disk."""
+    import os
+
+    from emocare.errors import EngineUnavailable
+
+    onnx = spec.model_paths()[0]
+    if not onnx.is_file():
+        raise EngineUnavailable(f"DeepFace's ONNX emotion weights are not at {onnx}")
+    os.environ["DEEPFACE_BACKEND_ENGINE"] = "onnx"
+    return DeepFaceEngine(spec.name, detector=detector)

@@ -191,3 +191,23 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
+
+
+def model_paths() -> list[Path]:
+    """The files the engine loads (bench's model size)."""
+    return [MODEL_PATH]
+
+
+def model_files():
+    """The ``models`` table's rows for the shipped model."""
+    from emocare.engines.weights import ModelFile
+
+    return [ModelFile("emotion model (TFLite, shipped)", MODEL_PATH),
+            ModelFile("its description (labels, temperature, sha256)", MODEL_PATH.with_suffix(".json"))]
+
+
+def build(spec, detector: str):
+    """The registry's factory: this model on the fast path (detection, tracking, one batched call per frame)."""
+    from emocare.engines.fast import FastEngine
+
+    return FastEngine(EmocareNet(), name=spec.name, detector=detector)

