@@ -16,12 +16,12 @@ the same overlay layers.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Callable, Sequence, Iterable, Protocol
 
@@ -33,6 +33,7 @@ from emocare.overlay import BannerLayer, FaceLayer, HeaderInfo, HeaderLayer, Hel
 from emocare.pipeline import Pipeline
 from emocare.sources import Frame, LiveSource
 from emocare import window as window_mod
+from emocare.sinks import SnapshotSink, VideoSink
 
 log = logging.getLogger(__name__)
 
@@ -94,44 +95,81 @@ class WatchResult:
     def exit_code(self) -> int:
         return {"interrupted": 130, "source lost": 3, "journal write failed": 1}.get(self.reason, 0)
 
+    def stats_text(self) -> str:
+        """``watch --stats``: display and analysis rates, analysis latency percentiles (``timing.percentile``)."""
+        from emocare.timing import percentile
 
-class Session:
-    def __init__(self, pipeline: Pipeline, journal: Journal, options: WatchOptions, *,
-                 carer: Carer | None = None, clock: Callable[[], float] = time.monotonic,
-                 window_factory: Callable[[], object] | None = None,
-                 observers: Sequence[Callable[[Faces], None]] = ()):
-        self.pipeline = pipeline
-        self.observers = list(observers)  # e.g. the terminal status line
-        self.journal = journal
-        self.recorder = MoodRecorder(journal)
-        self.options = options
-        self.carer = carer
-        self.clock = clock
-        self._window_factory = window_factory or (lambda: window_mod.Window())
-        self.display_meter = FPSMeter(clock=clock)
-        self.analysis_meter = FPSMeter(clock=clock)
-        self.history: deque[tuple[float, str]] = deque(maxlen=4000)
-        self.paused = False
-        self.show_help = False
-        self.status = ""
-        self._writer = None
-        self._snapshots: list[Path] = []
-        self._latency_ms: list[float] = []
-        self._faces_layer = FaceLayer()
-        self._header = HeaderLayer()
-        self._strip = MoodStripLayer(60.0)
-        self._banner = BannerLayer()
-        self._help = HelpLayer()
+        analysis_fps = self.analysed_frames / self.wall_s if self.wall_s > 0 else 0.0
+        display_fps = self.displayed_frames / self.wall_s if self.wall_s > 0 else 0.0
+        # latency: engine time per analysed frame (fast mode) or capture-to-result (live)
+        display = f"display {display_fps:.1f} fps" if self.displayed_frames else "display off (headless)"
+        return (f"stats: {display}, analysis {analysis_fps:.1f} fps "
+                f"({self.analysed_frames} frames in {self.wall_s:.1f} s), analysis latency "
+                f"p50 {percentile(self.latency_ms, 50):.1f} ms, p95 {percentile(self.latency_ms, 95):.1f} ms")
+
+
+class Shared:
+    """What the display loop and the analysis thread share, behind one lock."""
+
+    def __init__(self):
         self._lock = threading.Lock()
         self._latest = Faces.empty()
-        self.analysed = 0
-        self.displayed = 0
-        self.layout: list[tuple[str, tuple[int, int, int, int]]] = []  # where the last render put each layer
+        self._paused = False
+        self._latency_ms: list[float] = []
+        self._last_t = 0.0
 
-    # ------------------------------------------------------------ shared steps
-    def _analyse(self, frame: Frame) -> Faces:
+    def publish(self, faces: Faces) -> None:
+        with self._lock:
+            self._latest = faces
+
+    def latest(self) -> Faces:
+        with self._lock:
+            return self._latest
+
+    def seen(self, t: float) -> None:
+        with self._lock:
+            self._last_t = t
+
+    @property
+    def last_t(self) -> float:
+        with self._lock:
+            return self._last_t
+
+    def add_latency(self, ms: float) -> None:
+        with self._lock:
+            self._latency_ms.append(ms)
+
+    def latencies(self) -> list[float]:
+        with self._lock:
+            return list(self._latency_ms)
+
+    @property
+    def paused(self) -> bool:
+        with self._lock:
+            return self._paused
+
+    @paused.setter
+    def paused(self, value: bool) -> None:
+        with self._lock:
+            self._paused = value
+
+
+class Analysis:
+    """One analysis step: pipeline, journal lines, care, meters and mood history; returns the ``Faces``."""
+
+    def __init__(self, pipeline: Pipeline, journal: Journal, carer: Carer | None,
+                 observers: Sequence[Callable[[Faces], None]], meter: FPSMeter):
+        self.pipeline = pipeline
+        self.recorder = MoodRecorder(journal)
+        self.carer = carer
+        self.observers = list(observers)  # e.g. the terminal status line
+        self.meter = meter
+        self.history: deque[tuple[float, str]] = deque(maxlen=4000)  # (t, primary mood) at each change
+        self.count = 0
+
+    def step(self, frame: Frame) -> Faces:
         faces = self.pipeline.step(frame.image, frame.index, frame.t)
-        self.analysis_meter.tick()
+        self.meter.tick()
         self.recorder.record(faces)
         primary = faces.primary_face()
         if primary is not None and primary.mood is not None:
@@ -141,78 +179,127 @@ class Session:
             self.carer.observe(faces)
         for observe in self.observers:
             observe(faces)
-        with self._lock:
-            self._latest = faces
-        self.analysed += 1
+        self.count += 1
         return faces
 
-    def render(self, frame: Frame, faces: Faces) -> np.ndarray:
-        """The frame with every layer; labels and bars go where they hide no fixed layer (``layout`` says where)."""
-        image = frame.image.copy()
-        banner = self.carer.banner(frame.t) if self.carer is not None else None
-        fixed = bands(image, banner=bool(banner))
-        self._faces_layer.draw(image, faces, avoid=list(fixed.values()))
-        self.layout = [*fixed.items(), *self._faces_layer.drawn]
-        status = self.status or ("paused" if self.paused else "")
+
+@dataclass(frozen=True)
+class Hud:
+    """Everything drawn besides the faces."""
+
+    display_fps: float
+    analysis_fps: float
+    engine: str
+    source: str
+    status: str
+    history: tuple[tuple[float, str], ...]
+    banner: tuple[str, str] | None
+    show_help: bool
+
+
+class Renderer:
+    """The layers' styles; ``render`` draws a frame and records where each layer went (``layout``)."""
+
+    def __init__(self):
+        self.faces = FaceLayer()
+        self.header = HeaderLayer()
+        self.strip = MoodStripLayer(60.0)
+        self.banner = BannerLayer()
+        self.help = HelpLayer()
+        self.layout: list[tuple[str, tuple[int, int, int, int]]] = []
+
+    def render(self, image: np.ndarray, t: float, faces: Faces, hud: Hud) -> np.ndarray:
+        """A copy of ``image`` with every layer; labels and bars go where they hide no fixed layer."""
+        out = image.copy()
+        fixed = bands(out, banner=bool(hud.banner))
+        self.faces.draw(out, faces, avoid=list(fixed.values()))
+        self.layout = [*fixed.items(), *self.faces.drawn]
+        self.header.draw(out, HeaderInfo(hud.display_fps, hud.analysis_fps, hud.engine, hud.source, hud.status))
+        self.strip.draw(out, list(hud.history), t)
+        if hud.banner:
+            self.banner.draw(out, hud.banner[0], fallback=hud.banner[1])
+        if hud.show_help:
+            self.help.draw(out)
+        return out
+
+
+class Session:
+    """``watch``'s loops over the parts above: analysis, shared state, renderer, sinks, window keys."""
+
+    def __init__(self, pipeline: Pipeline, journal: Journal, options: WatchOptions, *,
+                 carer: Carer | None = None, clock: Callable[[], float] = time.monotonic,
+                 window_factory: Callable[[], object] | None = None,
+                 observers: Sequence[Callable[[Faces], None]] = ()):
+        self.pipeline = pipeline
+        self.journal = journal
+        self.options = options
+        self.carer = carer
+        self.clock = clock
+        self._window_factory = window_factory or (lambda: window_mod.Window())
+        self.display_meter = FPSMeter(clock=clock)
+        self.analysis = Analysis(pipeline, journal, carer, observers, FPSMeter(clock=clock))
+        self.shared = Shared()
+        self.renderer = Renderer()
+        self.show_help = False
+        self.status = ""
+        self.displayed = 0
+
+    @property
+    def history(self) -> deque[tuple[float, str]]:
+        return self.analysis.history
+
+    @property
+    def layout(self) -> list[tuple[str, tuple[int, int, int, int]]]:
+        return self.renderer.layout
+
+    def hud(self, t: float, faces: Faces) -> Hud:
+        status = self.status or ("paused" if self.shared.paused else "")
         if self.carer is not None and self.carer.muted:
             status = (status + " | " if status else "") + "muted"
-        self._header.draw(image, HeaderInfo(self.display_meter.fps, self.analysis_meter.fps,
-                                             faces.engine or self.pipeline.engine.name, self.options.source_label, status))
-        self._strip.draw(image, list(self.history), frame.t)
-        if banner:
-            self._banner.draw(image, banner[0], fallback=banner[1])
-        if self.show_help:
-            self._help.draw(image)
-        return image
+        engine = faces.engine or (self.pipeline.engine.name if self.pipeline is not None else "")
+        return Hud(self.display_meter.fps, self.analysis.meter.fps, engine, self.options.source_label, status,
+                   tuple(self.history), self.carer.banner(t) if self.carer is not None else None, self.show_help)
 
-    def _output(self, image: np.ndarray, frame: Frame, window) -> str | None:
+    def render(self, frame: Frame, faces: Faces) -> np.ndarray:
+        return self.renderer.render(frame.image, frame.t, faces, self.hud(frame.t, faces))
+
+    def _analyse(self, frame: Frame) -> Faces:
+        faces = self.analysis.step(frame)
+        self.shared.publish(faces)
+        return faces
+
+    # ------------------------------------------------------------ output and keys
+    def _output(self, image: np.ndarray, frame: Frame, window, sinks: "_Sinks") -> str | None:
         """Record and show a rendered frame; the reason to stop, if any."""
         self.display_meter.tick()
         self.displayed += 1
-        if self.options.record is not None:
-            self._record(image)
+        sinks.video.write(image)
         if window is None:
             return None
         key = window.show(image)
         if window.closed_by_user:
             return "window closed"
-        if key is None:
-            return None
-        if key in window_mod.KEY_QUIT:
+        return self._command(window_mod.command(key), image, frame, sinks)
+
+    def _command(self, command: str | None, image: np.ndarray | None, frame: Frame | None, sinks: "_Sinks") -> str | None:
+        if command == "quit":
             return "quit"
-        if key == window_mod.KEY_PAUSE:
-            self.paused = not self.paused
-        elif key in window_mod.KEY_MUTE and self.carer is not None:
+        if command == "pause":
+            self.shared.paused = not self.shared.paused
+        elif command == "mute" and self.carer is not None:
             self.carer.muted = not self.carer.muted
-        elif key in window_mod.KEY_SNAPSHOT:
-            self._snapshot(image, frame)
-        elif key in window_mod.KEY_HELP:
+        elif command == "snapshot" and image is not None and frame is not None:
+            sinks.snapshots.save(image, frame.index, frame.t)
+        elif command == "help":
             self.show_help = not self.show_help
         return None
 
-    def _record(self, image: np.ndarray) -> None:
-        import cv2
-
-        if self._writer is None:
-            self.options.record.parent.mkdir(parents=True, exist_ok=True)
-            h, w = image.shape[:2]
-            self._writer = cv2.VideoWriter(str(self.options.record), cv2.VideoWriter_fourcc(*"mp4v"),
-                                           self.options.fps, (w, h))
-            if not self._writer.isOpened():
-                log.warning("%s: cannot write video; recording is off", self.options.record)
-                self.options = WatchOptions(**{**self.options.__dict__, "record": None})
-                return
-        self._writer.write(image)
-
-    def _snapshot(self, image: np.ndarray, frame: Frame) -> None:
-        import cv2
-
-        folder = self.options.snapshot_dir or Path(".")
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"emocare-{datetime.now():%Y%m%d-%H%M%S}-{frame.index:06d}.png"
-        if cv2.imwrite(str(path), image):
-            self._snapshots.append(path)
-            self.journal.write("snapshot", frame.t, path=str(path))
+    def _poll(self, window, sinks: "_Sinks") -> str | None:
+        """Keys while no new frame has come."""
+        key = window.poll()
+        if window.closed_by_user:
+            return "window closed"
+        return self._command(window_mod.command(key), None, None, sinks)
 
     def _open_window(self):
         if not self.options.show_window:
@@ -223,129 +310,126 @@ class Session:
             return None
         return self._window_factory()
 
-    def _finish(self, reason: str, t: float, wall_s: float) -> WatchResult:
-        if self._writer is not None:
-            self._writer.release()
-        summary = self.recorder.summary()
+    def _sinks(self) -> "_Sinks":
+        return _Sinks(VideoSink(self.options.record, self.options.fps),
+                      SnapshotSink(self.options.snapshot_dir or Path("."), self.journal))
+
+    def _finish(self, reason: str, t: float, wall_s: float, sinks: "_Sinks") -> WatchResult:
+        summary = self.analysis.recorder.summary()
         self.journal.write("end", t, reason=reason, summary=summary)
-        return WatchResult(reason=reason, summary=summary, snapshots=list(self._snapshots),
-                           latency_ms=list(self._latency_ms), analysed_frames=self.analysed,
+        return WatchResult(reason=reason, summary=summary, snapshots=list(sinks.snapshots.saved),
+                           latency_ms=self.shared.latencies(), analysed_frames=self.analysis.count,
                            displayed_frames=self.displayed, wall_s=wall_s)
 
     # ------------------------------------------------------------ --fast over a file
     def run_frames(self, frames: Iterable[Frame]) -> WatchResult:
         started = self.clock()
         reason, t = "end of source", 0.0
-        win = self._open_window()
-        try:
+        sinks = self._sinks()
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(sinks.video)
+            win = self._open_window()
             if win is not None:
-                win.__enter__()
-            for frame in frames:
-                t = frame.t
-                if self.paused and win is not None:
-                    stop = self._output(self.render(frame, self._latest), frame, win)
-                    while self.paused and stop is None:
-                        stop = self._output(self.render(frame, self._latest), frame, win)
-                        time.sleep(0.03)
-                    if stop:
-                        reason = stop
+                stack.enter_context(win)
+            try:
+                for frame in frames:
+                    t = frame.t
+                    reason = self._frame(frame, win, sinks)
+                    if reason:
                         break
-                faces = self._analyse(frame)
-                self._latency_ms.append(faces.ms)
-                if self.journal.error:
-                    reason = "journal write failed"
-                    break
-                stop = self._output(self.render(frame, faces), frame, win) if (win is not None or self.options.record) else None
-                if stop:
-                    reason = stop
-                    break
-        except KeyboardInterrupt:
-            reason = "interrupted"
-        finally:
-            if win is not None:
-                win.close()
-        return self._finish(reason, t, self.clock() - started)
+                else:
+                    reason = "end of source"
+            except KeyboardInterrupt:
+                reason = "interrupted"
+        return self._finish(reason or "end of source", t, self.clock() - started, sinks)
+
+    def _frame(self, frame: Frame, win, sinks: "_Sinks") -> str | None:
+        """One frame of ``run_frames``: wait while paused, analyse, show; the reason to stop, if any."""
+        while self.shared.paused and win is not None:
+            stop = self._output(self.render(frame, self.shared.latest()), frame, win, sinks)
+            if stop:
+                return stop
+            time.sleep(0.03)
+        faces = self._analyse(frame)
+        self.shared.add_latency(faces.ms)
+        if self.journal.error:
+            return "journal write failed"
+        if win is not None or sinks.video.active:
+            return self._output(self.render(frame, faces), frame, win, sinks)
+        return None
 
     # ------------------------------------------------------------ live: newest frame wins
     def run_live(self, source: LiveSource) -> WatchResult:
         started = self.clock()
         stop = threading.Event()
         errors: list[BaseException] = []
-        last_t = [0.0]
-
-        def analysis_loop() -> None:
-            last = -1
-            try:
-                while not stop.is_set():
-                    frame = source.read(after=last, timeout=0.1)
-                    if frame is None:
-                        if source.ended:
-                            break
-                        continue
-                    last = frame.index
-                    last_t[0] = frame.t
-                    if self.paused:
-                        continue
-                    began = self.clock()
-                    self._analyse(frame)
-                    self._latency_ms.append((self.clock() - began) * 1000.0)
-            except BaseException as exc:  # surfaced in the main thread below
-                errors.append(exc)
-
-        worker = threading.Thread(target=analysis_loop, name="analysis", daemon=True)
+        worker = threading.Thread(target=self._analysis_loop, args=(source, stop, errors), name="analysis", daemon=True)
+        sinks = self._sinks()
         reason = "end of source"
-        win = self._open_window()
-        try:
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(sinks.video)
+            win = self._open_window()
             if win is not None:
-                win.__enter__()
-            worker.start()
-            shown = -1
-            while True:
-                if errors:
-                    raise errors[0]
-                if self.journal.error:
-                    reason = "journal write failed"
-                    break
-                self.status = source.status
-                frame = source.read(after=shown, timeout=0.05)
-                if frame is None:
-                    if source.ended and not worker.is_alive():
-                        break
-                    if win is not None and self._latest is not None and shown >= 0:
-                        key_stop = self._poll_window(win)
-                        if key_stop:
-                            reason = key_stop
-                            break
-                    continue
-                shown = frame.index
-                with self._lock:
-                    faces = self._latest
-                if win is None and self.options.record is None:
-                    self.display_meter.tick()
-                    continue
-                stop_reason = self._output(self.render(frame, faces), frame, win)
-                if stop_reason:
-                    reason = stop_reason
-                    break
-        except KeyboardInterrupt:
-            reason = "interrupted"
-        finally:
-            stop.set()
-            source.close()
-            worker.join(timeout=10)
-            if win is not None:
-                win.close()
+                stack.enter_context(win)
+            stack.callback(lambda: worker.ident is not None and worker.join(timeout=10))
+            stack.callback(source.close)
+            stack.callback(stop.set)
+            try:
+                worker.start()
+                reason = self._display_loop(source, worker, errors, win, sinks)
+            except KeyboardInterrupt:
+                reason = "interrupted"
         if reason == "end of source" and source.error:
             reason = "source lost"
-            self.journal.write("error", last_t[0], message=source.error)
-        return self._finish(reason, last_t[0], self.clock() - started)
+            self.journal.write("error", self.shared.last_t, message=source.error)
+        return self._finish(reason, self.shared.last_t, self.clock() - started, sinks)
 
-    def _poll_window(self, win) -> str | None:
-        import cv2
+    def _analysis_loop(self, source: LiveSource, stop: threading.Event, errors: list[BaseException]) -> None:
+        last = -1
+        try:
+            while not stop.is_set():
+                frame = source.read(after=last, timeout=0.1)
+                if frame is None:
+                    if source.ended:
+                        break
+                    continue
+                last = frame.index
+                self.shared.seen(frame.t)
+                if self.shared.paused:
+                    continue
+                began = self.clock()
+                self._analyse(frame)
+                self.shared.add_latency((self.clock() - began) * 1000.0)
+        except BaseException as exc:  # surfaced in the display loop
+            errors.append(exc)
 
-        key = cv2.waitKey(1)
-        if win.closed_by_user:
-            return "window closed"
-        if key >= 0 and (key & 0xFF) in window_mod.KEY_QUIT:
-            return "quit"
-        return None
+    def _display_loop(self, source: LiveSource, worker: threading.Thread, errors: list[BaseException], win,
+                      sinks: "_Sinks") -> str:
+        shown = -1
+        while True:
+            if errors:
+                raise errors[0]
+            if self.journal.error:
+                return "journal write failed"
+            self.status = source.status
+            frame = source.read(after=shown, timeout=0.05)
+            if frame is None:
+                if source.ended and not worker.is_alive():
+                    return "end of source"
+                stop = self._poll(win, sinks) if win is not None and shown >= 0 else None
+                if stop:
+                    return stop
+                continue
+            shown = frame.index
+            if win is None and not sinks.video.active:
+                self.display_meter.tick()
+                continue
+            stop = self._output(self.render(frame, self.shared.latest()), frame, win, sinks)
+            if stop:
+                return stop
+
+
+@dataclass
+class _Sinks:
+    video: VideoSink
+    snapshots: SnapshotSink

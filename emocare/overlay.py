@@ -220,17 +220,21 @@ class MoodStripLayer:
         return image
 
 
-HELP_LINES = ("q / Esc  quit", "space    pause", "m        mute / unmute", "s        snapshot (PNG)", "h        this help")
 
 
 class HelpLayer:
+    """The key help: its lines come from ``window.KEYS`` (one table)."""
+
     def draw(self, image: np.ndarray) -> np.ndarray:
+        from emocare.window import help_lines
+
+        lines = help_lines()
         s = _scale(image)
         row = int(22 * s)
-        w, h = int(260 * s), row * (len(HELP_LINES) + 1)
+        w, h = int(260 * s), row * (len(lines) + 1)
         x0, y0 = int(20 * s), int(40 * s)
         shade(image, x0, y0, x0 + w + 1, y0 + h + 1, (0, 0, 0), 0.7)
-        for i, line in enumerate(HELP_LINES):
+        for i, line in enumerate(lines):
             _text(image, line, (x0 + 10, y0 + row * (i + 1)), 0.5 * s, (255, 255, 255), 1)
         return image
 

@@ -10,17 +10,50 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
 TITLE = "emocare"
-KEY_QUIT = {ord("q"), ord("Q"), 27}
-KEY_PAUSE = ord(" ")
-KEY_MUTE = {ord("m"), ord("M")}
-KEY_SNAPSHOT = {ord("s"), ord("S")}
-KEY_HELP = {ord("h"), ord("H")}
+
+
+@dataclass(frozen=True)
+class Key:
+    """One binding: the key codes, how the help names them, the command they send, what it does."""
+
+    codes: frozenset[int]
+    label: str
+    command: str
+    does: str
+
+
+# the one key table: the session maps commands to actions, the help overlay and --help read the labels
+KEYS = (
+    Key(frozenset({ord("q"), ord("Q"), 27}), "q / Esc", "quit", "quit"),
+    Key(frozenset({ord(" ")}), "space", "pause", "pause"),
+    Key(frozenset({ord("m"), ord("M")}), "m", "mute", "mute / unmute"),
+    Key(frozenset({ord("s"), ord("S")}), "s", "snapshot", "snapshot (PNG)"),
+    Key(frozenset({ord("h"), ord("H")}), "h", "help", "this help"),
+)
+
+
+def command(key: int | None) -> str | None:
+    """The command bound to ``key`` (None: unbound or no key)."""
+    return next((k.command for k in KEYS if key in k.codes), None) if key is not None else None
+
+
+def help_lines() -> tuple[str, ...]:
+    """The in-window help, one line per key."""
+    return tuple(f"{k.label:<9}{k.does}" for k in KEYS)
+
+
+def keys_summary() -> str:
+    """The keys in one line (``watch --help``)."""
+    return "Keys: " + ", ".join(f"{k.label.replace(' ', '')} {k.command}" for k in KEYS) + "."
 
 
 def available(env=None) -> tuple[bool, str]:
@@ -64,12 +97,27 @@ class Window:
             self._sized = True
         cv2.imshow(self.title, image)
         key = cv2.waitKey(max(1, wait_ms))
+        self._check_closed()
+        return None if key < 0 else key & 0xFF
+
+    def poll(self, wait_ms: int = 1) -> int | None:
+        """Keys and window events without drawing (while no new frame has come); the key pressed, or None."""
+        import cv2
+
+        if not self._open:
+            return None
+        key = cv2.waitKey(max(1, wait_ms))
+        self._check_closed()
+        return None if key < 0 else key & 0xFF
+
+    def _check_closed(self) -> None:
+        import cv2
+
         try:
             if cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1:
                 self.closed_by_user = True
         except cv2.error:
             self.closed_by_user = True
-        return None if key < 0 else key & 0xFF
 
     def close(self) -> None:
         if self._open:

@@ -1,0 +1,75 @@
+"""Where ``watch`` writes frames: the recorded video and the snapshots (each a context manager or a plain call)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+class VideoSink:
+    """The annotated video (``--record``): opened on the first frame at its size, released on exit.
+
+    ``path=None`` is a sink that writes nothing. If the file cannot be opened
+    recording turns off with one warning; the session goes on.
+    """
+
+    def __init__(self, path: Path | None, fps: float):
+        self.path = path
+        self.fps = fps
+        self._writer = None
+
+    @property
+    def active(self) -> bool:
+        return self.path is not None
+
+    def __enter__(self) -> "VideoSink":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def write(self, image: np.ndarray) -> None:
+        if self.path is None:
+            return
+        import cv2
+
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            h, w = image.shape[:2]
+            self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
+            if not self._writer.isOpened():
+                log.warning("%s: cannot write video; recording is off", self.path)
+                self._writer, self.path = None, None
+                return
+        self._writer.write(image)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+
+
+class SnapshotSink:
+    """PNG snapshots (the ``s`` key) into ``folder``, each noted in the journal."""
+
+    def __init__(self, folder: Path, journal):
+        self.folder = folder
+        self.journal = journal
+        self.saved: list[Path] = []
+
+    def save(self, image: np.ndarray, index: int, t: float) -> Path | None:
+        import cv2
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"emocare-{datetime.now():%Y%m%d-%H%M%S}-{index:06d}.png"
+        if not cv2.imwrite(str(path), image):
+            log.warning("%s: cannot write the snapshot", path)
+            return None
+        self.saved.append(path)
+        self.journal.write("snapshot", t, path=str(path))
+        return path

@@ -1,0 +1,114 @@
+"""``emocare watch`` as a library call: ``run(settings, request, sinks) -> WatchRun``.
+
+Opens the source first (a wrong camera or file fails before the slow engine
+load), then the engine, the journal, the carer and the caller's sinks, all
+in one ``ExitStack``: whatever was opened is closed again, in reverse
+order, however the run ends. The CLI only parses, calls and prints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Protocol, Sequence
+
+from emocare import journal as journal_mod
+from emocare.errors import ConfigError
+from emocare.live import Session, WatchOptions, WatchResult
+
+
+class Sink(Protocol):
+    """Something that follows a run as it goes (the terminal status line): a context manager with two callbacks."""
+
+    def __enter__(self): ...
+
+    def __exit__(self, *exc) -> None: ...
+
+    def on_faces(self, faces) -> None: ...
+
+    def on_record(self, record: dict) -> None: ...
+
+
+@dataclass(frozen=True)
+class WatchRequest:
+    source: str | None = None  # a video file or stream URL; None: the camera ``settings.camera``
+    fast: bool = False  # a file analysed frame by frame, as fast as possible
+    show_window: bool = True
+    record: Path | None = None
+    journal: Path | None = None  # None: a timestamped file in the user data dir
+    snapshot_dir: Path | None = None
+
+
+@dataclass
+class WatchRun:
+    result: WatchResult
+    label: str  # what was watched
+    journal: Path
+    records: list[dict] = field(default_factory=list)  # this run's journal lines (read back)
+    journal_error: str | None = None
+
+
+def label_of(request: WatchRequest, settings) -> str:
+    return request.source if request.source is not None else f"camera {settings.camera}"
+
+
+def open_source(settings, request: WatchRequest):
+    """``(LiveSource or None, fps)``: a live source (camera, stream, file at its own rate) or, for ``fast``, the
+    file's frame rate only (its frames are read later, in order)."""
+    from emocare import sources
+
+    is_file = request.source is not None and not sources.is_stream_url(request.source)
+    if request.fast and not is_file:
+        raise ConfigError("--fast needs a video file (--source PATH)")
+    if request.fast:
+        cap = sources.open_capture(request.source)
+        fps = sources.video_info(cap).fps
+        cap.release()
+        return None, fps
+    live = sources.open_live(request.source, settings.camera, settings.frame_size(),
+                             reconnect_timeout_s=settings.reconnect_timeout_s, timeout_s=settings.stream_timeout_s)
+    return live, live.fps
+
+
+def run(settings, request: WatchRequest, sinks: Sequence[Sink] = (), *,
+        build_engine: Callable | None = None, on_journal: Callable[[Path], None] = lambda path: None,
+        window_factory: Callable[[], object] | None = None) -> WatchRun:
+    """Watch until the source ends, the user quits, the source is lost, or Ctrl-C; the journal is always ended."""
+    from emocare import engines, sources
+    from emocare.care import build_carer
+    from emocare.pipeline import Pipeline
+    from emocare.settings import as_dict
+
+    label = label_of(request, settings)
+    path = request.journal or journal_mod.default_journal_path()
+    with contextlib.ExitStack() as stack:
+        live_source, fps = open_source(settings, request)
+        if live_source is not None:
+            stack.callback(live_source.close)  # released even if the engine or the journal fails next
+        engine = (build_engine or engines.build_from_settings)(settings)
+        stack.callback(engine.close)
+        on_journal(path)
+        journal = stack.enter_context(journal_mod.Journal(path))
+        journal.write("start", 0.0, source=label, engine=engine.name, detector=settings.detector,
+                      mode="fast" if request.fast else "live", config=as_dict(settings),
+                      started=datetime.now().isoformat(timespec="seconds"))
+        carer = build_carer(settings, journal)
+        stack.callback(carer.close)
+        for sink in sinks:
+            stack.enter_context(sink)
+            journal.listeners.append(sink.on_record)
+        options = WatchOptions(source_label=label, show_window=request.show_window, record=request.record,
+                               snapshot_dir=request.snapshot_dir, fps=fps)
+        session = Session(Pipeline.from_settings(engine, settings), journal, options, carer=carer,
+                          observers=[sink.on_faces for sink in sinks], window_factory=window_factory)
+        if request.fast:
+            result = session.run_frames(sources.iter_video(request.source))
+        else:
+            with live_source:  # capture (and a file's clock) starts now, not during the engine load
+                result = session.run_live(live_source)
+    if result.reason == "journal write failed":
+        return WatchRun(result, label, path, journal_error=str(journal.error))
+    records = journal_mod.sessions(journal_mod.read(path))[-1]  # this run's lines, even in a reused journal
+    return WatchRun(result, label, path, records)
