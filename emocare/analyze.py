@@ -50,7 +50,7 @@ def analyze_one(engine: Engine, path: Path, *, max_side: int, annotate_dir: Path
         image = load_image(path)
     except InputError as exc:
         return ImageResult(source=str(path), error=str(exc))
-    if crops and hasattr(engine, "classify"):
+    if crops:
         h, w = image.shape[:2]
         started = time.perf_counter()
         found = tuple(engine.classify(image, [(0, 0, w, h)]))
@@ -84,9 +84,6 @@ def analyze_all(engine: Engine, paths: Iterable[Path], *, max_side: int, annotat
 
 
 # ---------------------------------------------------------------- several processes
-_worker_engine: Engine | None = None  # one per worker process, built by its initializer
-
-
 def one_core() -> None:
     """Keep this process on one core (LiteRT and OpenCV): with ``--jobs N`` the N processes are the parallelism."""
     import os
@@ -95,39 +92,102 @@ def one_core() -> None:
     cv2.setNumThreads(1)
 
 
-def _init_worker(engine_name: str, detector: str) -> None:
-    global _worker_engine
+def _worker(engine_name: str, detector: str, jobs, results) -> None:
+    """A worker process: builds its own engine (held here, not in a module global), then analyses jobs until None."""
     one_core()
     from emocare.engines import build
+    from emocare.errors import EmocareError
 
-    _worker_engine = build(engine_name, detector=detector)
-
-
-def _work(job: tuple[int, str, int, str | None, bool]) -> ImageResult:
-    index, path, max_side, annotate_dir, crops = job
-    assert _worker_engine is not None
-    return analyze_one(_worker_engine, Path(path), max_side=max_side, index=index, crops=crops,
-                       annotate_dir=Path(annotate_dir) if annotate_dir else None)
+    try:
+        engine = build(engine_name, detector=detector)
+    except EmocareError as exc:
+        results.put(exc)
+        return
+    try:
+        for index, path, max_side, annotate_dir, crops in iter(jobs.get, None):
+            results.put((index, analyze_one(engine, Path(path), max_side=max_side, index=index, crops=crops,
+                                            annotate_dir=Path(annotate_dir) if annotate_dir else None)))
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole group: the parent reports it, once
+        pass
+    finally:
+        engine.close()
 
 
 def analyze_parallel(engine_name: str, detector: str, paths: Sequence[Path], *, jobs: int, max_side: int,
                      annotate_dir: Path | None = None, crops: bool = False,
                      on_result: Callable[[ImageResult], None] = lambda r: None) -> list[ImageResult]:
     """The same as ``analyze_all`` on ``jobs`` worker processes (each builds its own engine); results in input order."""
-    from concurrent.futures import ProcessPoolExecutor
     import multiprocessing
 
     if annotate_dir is not None:
         annotate_dir.mkdir(parents=True, exist_ok=True)
-    work = [(i, str(p), max_side, str(annotate_dir) if annotate_dir else None, crops) for i, p in enumerate(paths)]
-    results = []
     context = multiprocessing.get_context("spawn")  # no forked LiteRT/OpenCV threads
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
-                             initargs=(engine_name, detector)) as pool:
-        for result in pool.map(_work, work, chunksize=max(1, min(8, len(work) // (jobs * 4) or 1))):
-            results.append(result)
-            on_result(result)
+    todo, done = context.Queue(), context.Queue()
+    for i, p in enumerate(paths):
+        todo.put((i, str(p), max_side, str(annotate_dir) if annotate_dir else None, crops))
+    for _ in range(jobs):
+        todo.put(None)
+    workers = [context.Process(target=_worker, args=(engine_name, detector, todo, done), daemon=True)
+               for _ in range(jobs)]
+    for w in workers:
+        w.start()
+    try:
+        return _in_order(done, len(paths), workers, on_result)
+    finally:
+        for w in workers:
+            if w.is_alive():
+                w.terminate()
+            w.join()
+
+
+def _in_order(done, count: int, workers, on_result) -> list[ImageResult]:
+    """Results as workers finish them, handed on in input order; a worker's start-up error is raised here."""
+    import queue
+
+    pending: dict[int, ImageResult] = {}
+    results: list[ImageResult] = []
+    while len(results) < count:
+        try:
+            item = done.get(timeout=1.0)
+        except queue.Empty:
+            if not any(w.is_alive() for w in workers):
+                from emocare.errors import EmocareError
+
+                raise EmocareError("the analysis processes ended before every image was done") from None
+            continue
+        if isinstance(item, BaseException):
+            raise item
+        pending[item[0]] = item[1]
+        while len(results) in pending:
+            results.append(pending.pop(len(results)))
+            on_result(results[-1])
     return results
+
+
+def analyze_files(settings, files: Sequence[Path], *, jobs: int = 0, annotate_dir: Path | None = None,
+                  crops: bool = False, on_result: Callable[[ImageResult], None] = lambda r: None) -> list[ImageResult]:
+    """Every photo with the engine ``settings`` ask for: on ``workers(jobs, files)`` single-threaded processes, or
+    here when that is one (a folder with ``--jobs 1`` then keeps to one core, as asked)."""
+    from emocare import engines
+
+    kw = dict(max_side=settings.max_side, annotate_dir=annotate_dir, crops=crops, on_result=on_result)
+    count = workers(jobs, files)
+    if count > 1:
+        return analyze_parallel(engines.choose(settings.engine).name, settings.detector, files, jobs=count, **kw)
+    if len(files) > 1:
+        one_core()
+    engine = engines.build_from_settings(settings)
+    try:
+        return analyze_all(engine, files, **kw)
+    finally:
+        engine.close()
+
+
+def workers(jobs: int, files: Sequence[Path]) -> int:
+    """How many processes ``--jobs`` means for these files (0: one per core)."""
+    import os
+
+    return max(1, min(jobs or (os.cpu_count() or 1), len(files)))
 
 
 # ---------------------------------------------------------------- summary

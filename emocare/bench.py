@@ -24,25 +24,16 @@ from typing import Callable, Sequence
 import numpy as np
 
 from emocare.calibration import expected_calibration_error
-from emocare.engines import FAST_DETECTORS as DETECTORS  # one list, in the engine layer
-from emocare.errors import EmocareError, InputError
+from emocare.engines import registry
+from emocare.engines.registry import FAST_DETECTORS as DETECTORS  # one list, in the registry
+from emocare.errors import EmocareError, InputError, ModelMissing
 from emocare.faces import EMOTIONS
 from emocare.sources import IMAGE_EXTENSIONS as IMAGE_EXT
+from emocare.timing import Speed, percentile, time_loop
 
-ENGINES = ("fer", "fer-keras", "deepface", "deepface-onnx", "emocare", "emocare-deepface", "emocare-fer")
+ENGINES = registry.names(choosable=False)  # the choosable engines and bench-only variants, in the registry's order
 
 NEGATIVE = ("angry", "disgust", "fear", "sad")
-
-# distributions whose installed files make up each engine's footprint (with their dependency closure)
-FOOTPRINT_ROOTS = {
-    "fer": ["fer", "tensorflow", "opencv-python"],
-    "fer-keras": ["fer", "tensorflow", "tf-keras", "opencv-python"],
-    "deepface": ["deepface", "tensorflow", "tf-keras", "opencv-python"],
-    "deepface-onnx": ["deepface", "onnxruntime", "opencv-python"],
-    "emocare": ["ai-edge-litert", "opencv-python", "numpy"],
-    "emocare-deepface": ["h5py", "opencv-python", "numpy"],
-    "emocare-fer": ["ai-edge-litert", "opencv-python", "numpy"],
-}
 
 
 def sample_video() -> Path:
@@ -115,10 +106,6 @@ def accuracy_metrics(truth: Sequence[str], predicted: Sequence[str | None],
     return out
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    return float(np.percentile(values, q)) if len(values) else 0.0
-
-
 def dir_size_mb(paths: Sequence[Path]) -> float:
     return sum(p.stat().st_size for p in paths if p.is_file()) / 1e6
 
@@ -171,43 +158,22 @@ def machine_info() -> dict:
 
 # ------------------------------------------------------------------ one engine, in a worker process
 def model_files(name: str) -> list[Path]:
-    from emocare.engines import weights
-
-    if name == "emocare":
-        from emocare.engines.emocare_model import MODEL_PATH
-
-        return [MODEL_PATH]
-    if "fer" in name:
-        files = weights.fer_model_files()
-        return [f.path for f in files if ("tflite" in f.path.name) == (name in ("fer", "emocare-fer"))]
-    if name == "deepface-onnx":
-        return [weights.weights_dir() / "facial_expression_model_weights.onnx"]
-    return [weights.emotion_weights_path()]
+    return registry.get(name).model_paths()
 
 
 def build_for_bench(name: str, detector: str = "auto"):
-    from emocare import engines
     from emocare.engines import weights
 
-    if name == "deepface-onnx":
-        onnx = model_files(name)[0]
-        if not onnx.is_file():
-            raise EmocareError(f"DeepFace's ONNX emotion weights are not at {onnx}")
-        os.environ["DEEPFACE_BACKEND_ENGINE"] = "onnx"
-        eng = engines.build("deepface")
-        eng.name = "deepface-onnx"
-        return eng
-    if name in ("deepface", "emocare-deepface") and not weights.emotion_weights_present():
-        raise EmocareError(weights.missing_message())
-    return engines.build(name, detector=detector)
+    spec = registry.get(name)
+    if spec.needs_deepface_weights and not weights.emotion_weights_present():
+        raise ModelMissing(weights.missing_message())
+    return spec.build(detector)
 
 
 def run_worker(name: str, frames_path: str | None, dataset_path: str | None, crops: bool, repeat: int,
                spawned_at: float, stills: bool = False, detector: str = "auto") -> dict:
     """Everything measured for one engine, in this (fresh) process."""
     import resource
-
-    from emocare.engines import analyze_frame
 
     out: dict = {"available": False, "reason": None}
     try:
@@ -216,80 +182,81 @@ def run_worker(name: str, frames_path: str | None, dataset_path: str | None, cro
     except EmocareError as exc:
         out["reason"] = str(exc)
         return out
+    spec = registry.get(name)
     out["available"] = True
-    out["detector"] = getattr(engine, "detector_name", None) or getattr(engine, "detector", None)
-    if "deepface" in name and weights_random():
+    out["detector"] = engine.detector_name
+    if spec.needs_deepface_weights and weights_random():
         out["random_weights"] = True  # speed is real, accuracy is not
     out["cold_start_s"] = ready - spawned_at  # process start + imports + model load
-    files = model_files(name)
-    out["model_mb"] = dir_size_mb(files)
+    out["model_mb"] = dir_size_mb(spec.model_paths())
     if frames_path:
         with np.load(frames_path) as archive:
             frames = [archive[f"arr_{i}"] for i in range(len(archive.files))]
-        from emocare.engines import FAST_ENGINES
-
-        stream = name in FAST_ENGINES and not stills  # unrelated photos: nothing to track between them
-        for f in frames[: min(5, len(frames))]:  # warm-up, excluded
-            analyze_frame(engine, f, stream=stream)
-        runs = []
-        dominants: list[str | None] = []
-        det_ms, cls_ms = [], []
-        for r in range(repeat):
-            _progress(f"{name}: speed", r, repeat)
-            if hasattr(engine, "reset"):
-                engine.reset()
-            lat = []
-            for f in frames:
-                t0 = time.perf_counter()
-                faces = analyze_frame(engine, f, stream=stream)
-                lat.append((time.perf_counter() - t0) * 1000)
-                if r == 0:
-                    primary = max(faces, key=lambda x: x.area, default=None)
-                    dominants.append(primary.dominant if primary else None)
-                    if hasattr(engine, "last_detect_ms"):
-                        det_ms.append(engine.last_detect_ms)
-                        cls_ms.append(engine.last_classify_ms)
-            runs.append(lat)
-        medians = [float(np.median(r)) for r in runs]
-        best = runs[int(np.argsort(medians)[len(medians) // 2])]  # the run with the median median
-        out["speed"] = {
-            "fps": 1000.0 / float(np.mean(best)),
-            "p50_ms": percentile(best, 50),
-            "p95_ms": percentile(best, 95),
-            "repeats": repeat,
-            "frames": len(frames),
-        }
-        if det_ms:
-            out["speed"]["detect_ms"] = float(np.mean(det_ms))
-            out["speed"]["classify_ms"] = float(np.mean(cls_ms))
-        out["dominants"] = dominants
+        # unrelated photos: nothing to track between them
+        out.update(_speed(engine, frames, repeat, stream=spec.fast and not stills))
     if dataset_path:
-        from emocare.sources import load_image
-
-        items = json.loads(Path(dataset_path).read_text())
-        predicted, scores = [], []
-        unreadable = 0
-        for k, (path, _) in enumerate(items):
-            if k % 100 == 0:
-                _progress(f"{name}: accuracy", k, len(items))
-            try:
-                image = load_image(path)
-            except InputError:
-                unreadable += 1  # counted as a miss (no face) and reported; one bad file is not a broken engine
-                predicted.append(None)
-                scores.append(None)
-                continue
-            if crops:
-                faces = engine.classify(image, [(0, 0, image.shape[1], image.shape[0])])
-            else:
-                faces = list(analyze_frame(engine, image))
-            primary = max(faces, key=lambda x: x.area, default=None)
-            predicted.append(primary.dominant if primary else None)
-            scores.append([float(v) for v in primary.scores] if primary else None)
-        out["accuracy"] = accuracy_metrics([label for _, label in items], predicted, scores)
-        out["accuracy"]["unreadable"] = unreadable
+        out["accuracy"] = _accuracy(engine, json.loads(Path(dataset_path).read_text()), crops)
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     return out
+
+
+def _primary(faces):
+    return max(faces, key=lambda x: x.area, default=None)
+
+
+def _speed(engine, frames: list[np.ndarray], repeat: int, stream: bool) -> dict:
+    """Speed over ``frames`` (``timing.time_loop``), and the first run's dominant emotions and stage times."""
+    from emocare.engines import analyze_frame
+    from emocare.settings import Settings
+
+    max_side = Settings().max_side
+
+    def make_step():
+        engine.reset()
+
+        def step(frame, i):
+            primary = _primary(analyze_frame(engine, frame, max_side=max_side, stream=stream))
+            return primary.dominant if primary else None, engine.last_detect_ms, engine.last_classify_ms
+        return step
+
+    best, outputs = time_loop(make_step, frames, repeat=repeat,
+                              on_run=lambda r: _progress(f"{engine.name}: speed", r, repeat))
+    speed = {**Speed.of(best).to_json(), "repeats": repeat, "frames": len(frames)}
+    stages = [(d, c) for _, d, c in outputs if d is not None]
+    if stages:
+        speed["detect_ms"] = float(np.mean([d for d, _ in stages]))
+        speed["classify_ms"] = float(np.mean([c for _, c in stages]))
+    return {"speed": speed, "dominants": [dom for dom, _, _ in outputs]}
+
+
+def _accuracy(engine, items: list[tuple[str, str]], crops: bool) -> dict:
+    """Accuracy on labelled images; an unreadable file counts as a miss (no face) and is reported."""
+    from emocare.engines import analyze_frame
+    from emocare.settings import Settings
+    from emocare.sources import load_image
+
+    predicted, scores = [], []
+    unreadable = 0
+    for k, (path, _) in enumerate(items):
+        if k % 100 == 0:
+            _progress(f"{engine.name}: accuracy", k, len(items))
+        try:
+            image = load_image(path)
+        except InputError:
+            unreadable += 1  # one bad file is not a broken engine
+            predicted.append(None)
+            scores.append(None)
+            continue
+        if crops:
+            faces = engine.classify(image, [(0, 0, image.shape[1], image.shape[0])])
+        else:
+            faces = list(analyze_frame(engine, image, max_side=Settings().max_side))
+        primary = _primary(faces)
+        predicted.append(primary.dominant if primary else None)
+        scores.append([float(v) for v in primary.scores] if primary else None)
+    metrics = accuracy_metrics([label for _, label in items], predicted, scores)
+    metrics["unreadable"] = unreadable
+    return metrics
 
 
 @dataclass
@@ -309,6 +276,62 @@ class BenchReport:
         if self.pipeline is not None:
             out["pipeline"] = self.pipeline
         return out
+
+
+@dataclass
+class LoopResult:
+    """One loop of ``bench --pipeline``."""
+
+    fps: float
+    p50_ms: float
+    p95_ms: float
+    faces_found_rate: float
+    agreement: dict[str, float | None] = field(default_factory=dict)  # "agreement_vs_<engine>" -> share
+
+
+@dataclass
+class PipelineReport:
+    loops: dict[str, LoopResult]  # by the registry's loop key, in letter order
+    ratios: dict[str, float]  # "C/A": loop C's FPS over loop A's, ...
+    source: str
+    frames: int
+    size: str
+    detector: str
+    weights: str  # "real" or "random (...)": DeepFace's weights the A and C loops ran
+
+    def to_json(self) -> dict:
+        loops = {k: {"fps": r.fps, "p50_ms": r.p50_ms, "p95_ms": r.p95_ms, "faces_found_rate": r.faces_found_rate,
+                     **r.agreement} for k, r in self.loops.items()}
+        return {**loops, "ratios": self.ratios, "source": self.source, "frames": self.frames, "size": self.size,
+                "detector": self.detector, "weights": self.weights}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "PipelineReport":
+        keys = [spec.loop.key for spec in registry.loops()]
+        loops = {}
+        for key in keys:
+            if key in data:
+                r = data[key]
+                loops[key] = LoopResult(r["fps"], r["p50_ms"], r["p95_ms"], r["faces_found_rate"],
+                                        {k: v for k, v in r.items() if k.startswith("agreement_vs_")})
+        return cls(loops, data["ratios"], data["source"], data["frames"], data["size"], data.get("detector", "?"),
+                   data["weights"])
+
+
+@dataclass
+class DetectorReport:
+    """``bench --faces-videos/--no-face``: per file and detector, then a summary per detector."""
+
+    face_videos: dict[str, dict[str, dict]] = field(default_factory=dict)  # video -> detector -> frames, found_rate
+    no_face: dict[str, dict[str, dict]] = field(default_factory=dict)  # file -> detector -> frames, false faces
+    summary: dict[str, dict] = field(default_factory=dict)  # detector -> found rates, false faces, ms
+
+    def to_json(self) -> dict:
+        return {"face_videos": self.face_videos, "no_face": self.no_face, "summary": self.summary}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "DetectorReport":
+        return cls(data["face_videos"], data["no_face"], data["summary"])
 
 
 def agreement(a: Sequence[str | None], b: Sequence[str | None]) -> float | None:
@@ -344,7 +367,7 @@ def run(engine_names: Sequence[str], *, video: Path | None = None, images: Path 
             report.engines[name] = _spawn(name, frames_path, dataset_path, crops, repeat, stills=images is not None,
                                           detector=detector, on_progress=on_progress)
             if report.engines[name].get("available"):
-                report.engines[name]["deps_mb"] = footprint_mb(FOOTPRINT_ROOTS.get(name, []))
+                report.engines[name]["deps_mb"] = footprint_mb(registry.get(name).footprint)
     names = [n for n, r in report.engines.items() if r.get("dominants")]
     report.agreement = {a: {b: agreement(report.engines[a]["dominants"], report.engines[b]["dominants"])
                             for b in names if b != a} for a in names}
@@ -401,7 +424,7 @@ def _media(paths: Sequence[Path], exts: Sequence[str]) -> list[Path]:
 
 def run_detectors(face_videos: Sequence[Path] = (), no_face: Sequence[Path] = (),
                   detectors: Sequence[str] = DETECTORS,
-                  on_step: Callable[[str], None] = lambda name: None) -> dict:
+                  on_step: Callable[[str], None] = lambda name: None) -> DetectorReport:
     """Each detector as ``watch --fast`` runs it (flow between detections included) on:
 
     - videos where every frame holds a face: found-rate = frames with a face / frames;
@@ -410,49 +433,29 @@ def run_detectors(face_videos: Sequence[Path] = (), no_face: Sequence[Path] = ()
     """
     from emocare.engines.emocare_model import EmocareNet
     from emocare.engines.fast import FastEngine
-    from emocare.sources import iter_video, load_image
 
     videos = _media(face_videos, VIDEO_EXT)
     if face_videos and not videos:
         raise InputError(f"{', '.join(map(str, face_videos))}: no videos found")
     quiet_media = _media(no_face, VIDEO_EXT + IMAGE_EXT)
     classifier = EmocareNet()
-    result: dict = {"face_videos": {}, "no_face": {}, "summary": {}}
+    result = DetectorReport()
     for det in detectors:
         engine = FastEngine(classifier, name=f"emocare/{det}", detector=det)
         ms: list[float] = []
         found_rates = []
         for v in videos:
             on_step(f"{det}: {v.name}")
-            engine.reset()
-            n = found = 0
-            for frame in iter_video(str(v)):
-                faces = engine.analyze(frame.image, stream=True)
-                ms.append(engine.last_detect_ms)
-                n += 1
-                found += bool(faces)
-            rate = found / n if n else 0.0
-            found_rates.append(rate)
-            result["face_videos"].setdefault(v.name, {})[det] = {"frames": n, "found_rate": rate}
+            n, with_face, _ = _scan_video(engine, v, ms)
+            found_rates.append(with_face / n if n else 0.0)
+            result.face_videos.setdefault(v.name, {})[det] = {"frames": n, "found_rate": found_rates[-1]}
         false_total = 0
         for m in quiet_media:
             on_step(f"{det}: {m.name}")
-            engine.reset()
-            if m.suffix.lower() in VIDEO_EXT:
-                n = frames_with = boxes = 0
-                for frame in iter_video(str(m)):
-                    faces = engine.analyze(frame.image, stream=True)
-                    ms.append(engine.last_detect_ms)
-                    n += 1
-                    frames_with += bool(faces)
-                    boxes += len(faces)
-                entry = {"frames": n, "frames_with_faces": frames_with, "false_faces": boxes}
-            else:
-                faces = engine.analyze(load_image(m), stream=False)
-                entry = {"frames": 1, "frames_with_faces": int(bool(faces)), "false_faces": len(faces)}
+            entry = _false_faces(engine, m, ms)
             false_total += entry["false_faces"]
-            result["no_face"].setdefault(m.name, {})[det] = entry
-        result["summary"][det] = {
+            result.no_face.setdefault(m.name, {})[det] = entry
+        result.summary[det] = {
             "min_found_rate": min(found_rates) if found_rates else None,
             "mean_found_rate": float(np.mean(found_rates)) if found_rates else None,
             "false_faces": false_total,
@@ -462,73 +465,88 @@ def run_detectors(face_videos: Sequence[Path] = (), no_face: Sequence[Path] = ()
     return result
 
 
+def _scan_video(engine, video: Path, ms: list[float]) -> tuple[int, int, int]:
+    """(frames, frames with a face, boxes) of ``video`` as a stream; each frame's detection ms appended to ``ms``."""
+    from emocare.sources import iter_video
+
+    engine.reset()
+    n = with_face = boxes = 0
+    for frame in iter_video(str(video)):
+        faces = engine.analyze(frame.image, stream=True)
+        ms.append(engine.last_detect_ms)
+        n += 1
+        with_face += bool(faces)
+        boxes += len(faces)
+    return n, with_face, boxes
+
+
+def _false_faces(engine, media: Path, ms: list[float]) -> dict:
+    """Faces found on a file that holds none: a video as a stream, an image as a photo."""
+    from emocare.sources import load_image
+
+    if media.suffix.lower() in VIDEO_EXT:
+        n, with_face, boxes = _scan_video(engine, media, ms)
+        return {"frames": n, "frames_with_faces": with_face, "false_faces": boxes}
+    engine.reset()
+    faces = engine.analyze(load_image(media), stream=False)
+    return {"frames": 1, "frames_with_faces": int(bool(faces)), "false_faces": len(faces)}
+
+
 # ------------------------------------------------------------------ --pipeline: the fast-path comparison
 def run_pipeline(video: Path | None = None, frame_limit: int | None = None, repeat: int = 3,
-                 detector: str = "auto", on_step: Callable[[str], None] = lambda name: None) -> dict:
-    """A: DeepFace.analyze loop, B: FER.detect_emotions loop, C/D/E: emocare's pipeline with DeepFace's/FER's/its own model.
+                 detector: str = "auto", on_step: Callable[[str], None] = lambda name: None) -> PipelineReport:
+    """The loops of ``registry.loops()``: A DeepFace.analyze, B FER.detect_emotions (the library calls
+    themselves), C/D/E emocare's pipeline with DeepFace's/FER's/its own model.
 
-    All four on the same decoded frames, in this process; warm-up excluded;
-    each loop repeated ``repeat`` times, the median run reported.
+    All on the same decoded frames, in this process; warm-up excluded; each
+    loop repeated ``repeat`` times, the median run reported (``timing.time_loop``).
     """
-    from emocare import engines
     from emocare.engines import weights
-    from emocare.pipeline import Pipeline
-
-    from emocare.errors import ModelMissing
 
     if not weights.emotion_weights_present():
         raise ModelMissing(weights.missing_message() + "; for a speed-only run, 'emocare models build-random' "
                            "writes random weights of DeepFace's architecture (into a DEEPFACE_HOME of their own)")
     frames, source = load_frames(video, None, frame_limit)
-    def make_step(key: str, engine):
-        """One frame of loop ``key``: the library call itself (A, B) or emocare's pipeline (C, D)."""
-        if not key.startswith("emocare"):
-            return lambda f, i: engine.analyze(f)
-        engine.reset()
-        pipe = Pipeline(engine)
-        return lambda f, i: pipe.step(f, i, i / 30.0).faces
-
-    built = {
-        "deepface_analyze": engines.build("deepface"),
-        "fer_detect": engines.build("fer"),
-        "emocare_deepface": engines.build("emocare-deepface", detector=detector),
-        "emocare_fer": engines.build("emocare-fer", detector=detector),
-        "emocare": engines.build("emocare", detector=detector),
-    }
-    results: dict[str, dict] = {}
+    specs = registry.loops()
+    built = {spec.loop.letter: spec.build(detector) for spec in specs}
+    loops: dict[str, LoopResult] = {}
     dominants: dict[str, list] = {}
-    for key, engine in built.items():
-        on_step(key)
-        runs, doms = [], []
-        for r in range(repeat):
-            step = make_step(key, engine)
-            for i, f in enumerate(frames[:5]):  # warm-up, excluded
-                step(f, i)
-            step = make_step(key, engine)  # the timed run starts from a clean tracker
-            lat, dom = [], []
-            for i, f in enumerate(frames):
-                t0 = time.perf_counter()
-                faces = step(f, i)
-                lat.append((time.perf_counter() - t0) * 1000)
-                primary = max(faces, key=lambda x: x.area, default=None)
-                dom.append(primary.dominant if primary else None)
-            runs.append(lat)
-            doms = dom
-        med = [float(np.median(x)) for x in runs]
-        best = runs[int(np.argsort(med)[len(med) // 2])]
-        results[key] = {"fps": 1000.0 / float(np.mean(best)), "p50_ms": percentile(best, 50),
-                        "p95_ms": percentile(best, 95), "faces_found_rate": sum(d is not None for d in doms) / len(doms)}
-        dominants[key] = doms
-    results["emocare_deepface"]["agreement_vs_deepface"] = agreement(dominants["emocare_deepface"], dominants["deepface_analyze"])
-    results["emocare_fer"]["agreement_vs_fer"] = agreement(dominants["emocare_fer"], dominants["fer_detect"])
-    a, b = results["deepface_analyze"]["fps"], results["fer_detect"]["fps"]
-    ratios = {"C/A": results["emocare_deepface"]["fps"] / a, "D/B": results["emocare_fer"]["fps"] / b,
-              "C/B": results["emocare_deepface"]["fps"] / b, "D/A": results["emocare_fer"]["fps"] / a,
-              "E/A": results["emocare"]["fps"] / a, "E/B": results["emocare"]["fps"] / b}
-    w = frames[0].shape[1], frames[0].shape[0]
-    return {**results, "ratios": ratios, "source": source, "frames": len(frames), "size": f"{w[0]}x{w[1]}",
-            "detector": built["emocare"].detector_name,
-            "weights": "real" if _real_weights() else "random (built from DeepFace's architecture)"}
+    for spec in specs:
+        on_step(spec.loop.key)
+        best, dominants[spec.loop.letter] = time_loop(_loop_step(spec, built[spec.loop.letter]), frames, repeat=repeat)
+        speed = Speed.of(best)
+        found = sum(d is not None for d in dominants[spec.loop.letter]) / len(frames)
+        loops[spec.loop.key] = LoopResult(speed.fps, speed.p50_ms, speed.p95_ms, found)
+    by_letter = {spec.loop.letter: spec for spec in specs}
+    for spec in specs:
+        if spec.loop.versus:
+            other = by_letter[spec.loop.versus]
+            loops[spec.loop.key].agreement[f"agreement_vs_{other.name}"] = agreement(dominants[spec.loop.letter],
+                                                                                      dominants[other.loop.letter])
+    fps = {letter: loops[spec.loop.key].fps for letter, spec in by_letter.items()}
+    ratios = {f"{x}/{y}": fps[x] / fps[y] for x, y in (("C", "A"), ("D", "B"), ("C", "B"), ("D", "A"), ("E", "A"), ("E", "B"))}
+    h, w = frames[0].shape[:2]
+    return PipelineReport(loops, ratios, source, len(frames), f"{w}x{h}", built["E"].detector_name,
+                          "real" if _real_weights() else "random (built from DeepFace's architecture)")
+
+
+def _loop_step(spec, engine):
+    """A fresh step for loop ``spec``: the library call itself, or emocare's pipeline (a clean tracker)."""
+    from emocare.pipeline import Pipeline
+    from emocare.settings import Settings
+
+    def make():
+        if not spec.fast:
+            return lambda f, i: _dominant(engine.analyze(f))
+        engine.reset()
+        pipe = Pipeline.from_settings(engine, Settings())
+        return lambda f, i: _dominant(pipe.step(f, i, i / 30.0).faces)
+    return make
+
+
+def _dominant(faces) -> str | None:
+    primary = _primary(faces)
+    return primary.dominant if primary else None
 
 
 def weights_random() -> bool:

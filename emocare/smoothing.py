@@ -33,10 +33,13 @@ from typing import Sequence
 import numpy as np
 
 from emocare.faces import EMOTIONS, UNCERTAIN, Faces, Mood
+from emocare.settings import Settings, Smoothing
+
+_S = Settings()  # defaults live in Settings only
 
 
 def window_average(samples: Sequence[tuple[float, np.ndarray]], now: float, window_s: float,
-                   method: str = "mean") -> np.ndarray | None:
+                   method: Smoothing = Smoothing.MEAN) -> np.ndarray | None:
     """Average of the samples with ``now - window_s < t <= now`` (None when there are none)."""
     inside = [(t, s) for t, s in samples if now - window_s < t <= now]
     if not inside:
@@ -53,15 +56,17 @@ def window_average(samples: Sequence[tuple[float, np.ndarray]], now: float, wind
 
 @dataclass(frozen=True)
 class MoodParams:
-    window_s: float = 3.0
-    hold_s: float = 1.0
-    min_confidence: float = 0.30
-    method: str = "mean"
-    gap_reset_s: float = 3.0
-    negative: tuple[str, ...] = ("sad", "angry", "fear", "disgust")
-    positive: tuple[str, ...] = ("happy", "surprise")
-    negative_threshold: float = 0.6
-    positive_threshold: float = 0.5
+    """The rolling window's parameters; defaults are ``Settings``' (the one place they are written)."""
+
+    window_s: float = _S.window_s
+    hold_s: float = _S.hold_s
+    min_confidence: float = _S.min_confidence
+    method: Smoothing = _S.smoothing
+    gap_reset_s: float = _S.gap_reset_s
+    negative: tuple[str, ...] = _S.negative
+    positive: tuple[str, ...] = _S.positive
+    negative_threshold: float = _S.negative_threshold
+    positive_threshold: float = _S.positive_threshold
 
     @classmethod
     def from_settings(cls, s) -> "MoodParams":

@@ -21,6 +21,9 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from emocare.errors import InputError, SourceError
+from emocare.settings import Settings
+
+_S = Settings()  # defaults live in Settings only
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +159,7 @@ def _open_stream(url: str, timeout_s: float):
     return cap
 
 
-def open_capture(source: str | int, size: tuple[int, int] | None = None, *, timeout_s: float = 5.0):
+def open_capture(source: str | int, size: tuple[int, int] | None = None, *, timeout_s: float = _S.stream_timeout_s):
     """An opened ``cv2.VideoCapture`` or ``SourceError`` naming the source."""
     cv2 = _cv2()
     if isinstance(source, int):
@@ -263,7 +266,7 @@ class LiveSource:
     """
 
     def __init__(self, opener: Callable[[], object], *, name: str, is_file: bool = False,
-                 fps: float = 30.0, pace: bool = True, reconnect_timeout_s: float = 10.0,
+                 fps: float = 30.0, pace: bool = True, reconnect_timeout_s: float = _S.reconnect_timeout_s,
                  clock: Callable[[], float] = time.monotonic):
         self._opener = opener
         self.name = name
@@ -388,7 +391,7 @@ class LiveSource:
 
 
 def open_live(source: str | None, camera: int = 0, size: tuple[int, int] | None = None, *,
-              reconnect_timeout_s: float = 10.0, timeout_s: float = 5.0) -> LiveSource:
+              reconnect_timeout_s: float = _S.reconnect_timeout_s, timeout_s: float = _S.stream_timeout_s) -> LiveSource:
     """A camera, a stream URL, or a video file played at its own rate; opened now, so errors surface at once."""
     if source is None:
         return LiveSource(lambda: open_capture(camera, size), name=f"camera {camera}", pace=False,

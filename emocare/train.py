@@ -36,6 +36,7 @@ from emocare.calibration import expected_calibration_error, fit_temperature
 from emocare.engines.emocare_model import INPUT, preprocess, sha256, softmax
 from emocare.errors import ConfigError, InputError
 from emocare.faces import EMOTIONS
+from emocare.settings import TrainPlan
 
 @dataclass
 class Dataset:
@@ -73,7 +74,7 @@ def load_dataset(path: Path | str, on_progress: Callable[[int, int], None] | Non
     return Dataset(np.stack(xs).astype(np.float32), np.asarray(ys, np.int64), skipped, raw)
 
 
-def build_model(seed: int = 0):
+def build_model(seed: int = 0, name: str = "emocare_emotion"):
     """The network: logits out (softmax and temperature are applied by the engine)."""
     import keras
     from keras import layers as L
@@ -96,7 +97,7 @@ def build_model(seed: int = 0):
     x = L.GlobalAveragePooling2D()(x)
     x = L.Dropout(0.3, seed=seed)(x)
     out = L.Dense(len(EMOTIONS), name="logits")(x)
-    return keras.Model(inp, out, name="emocare_emotion")
+    return keras.Model(inp, out, name=name)
 
 
 def _augmenter(seed: int):
@@ -187,17 +188,99 @@ def _device() -> str:
     return f"GPU ({len(gpus)})" if gpus else f"CPU ({os.cpu_count()} cores)"
 
 
-def train(dataset: Path | str, val: Path | str, out: Path | str, *, epochs: int = 60, resume: bool = False,
-          batch_size: int = 64, seed: int = 1, patience: int = 12, lr: float = 2e-3,
-          checkpoints: Path | str | None = None, limit: int | None = None,
+def train(dataset: Path | str, val: Path | str, out: Path | str, *, plan: TrainPlan = TrainPlan(),
+          resume: bool = False, checkpoints: Path | str | None = None, limit: int | None = None,
           on_line: Callable[[str], None] = print, progress_bar: bool = False) -> TrainResult:
     """Train, keep the best epoch on ``val``, export TFLite + JSON to ``out``."""
     out = Path(out)
     if out.suffix != ".tflite":
         raise ConfigError(f"--out {out}: the model is written as a .tflite file")
-    if epochs < 1 or batch_size < 1:
+    if plan.epochs < 1 or plan.batch_size < 1:
         raise ConfigError("--epochs and --batch-size must be at least 1")
-    ckpt = Path(checkpoints) if checkpoints else out.with_suffix(".ckpt")
+    ckpt = _checkpoint_dir(Path(checkpoints) if checkpoints else out.with_suffix(".ckpt"), resume)
+    started = time.perf_counter()
+    train_set, val_set = _splits(dataset, val, limit, on_line)
+
+    from emocare.engines._quiet import quiet_imports
+
+    with quiet_imports():
+        import keras
+
+    keras.utils.set_random_seed(plan.seed)
+    device = _device()
+    on_line(f"training on {device}, up to {plan.epochs} epochs, batch {plan.batch_size}, checkpoints in {ckpt}")
+    ds, val_ds, steps = _tf_datasets(train_set, val_set, plan)
+    model = build_model(plan.seed)
+    schedule = _compile(model, plan, steps)
+    history: list[dict] = []
+    hist_path = ckpt / "history.json"
+    if resume and hist_path.is_file():
+        history = json.loads(hist_path.read_text())
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(ckpt / "backup")),
+        keras.callbacks.ModelCheckpoint(str(ckpt / "best.weights.h5"), monitor="val_accuracy", mode="max",
+                                        save_best_only=True, save_weights_only=True),
+        keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=plan.patience),
+        _epoch_lines(val_set, plan.epochs, schedule, history, hist_path, on_line),
+    ]
+    model.fit(ds, validation_data=val_ds, epochs=plan.epochs, callbacks=callbacks, verbose=1 if progress_bar else 0)
+    model.load_weights(str(ckpt / "best.weights.h5"))
+    best = max(history, key=lambda h: h["val_accuracy"]) if history else {"epoch": 0}
+    metrics = export(model, out, val_set, extra={
+        "epochs_run": len(history), "best_epoch": best["epoch"], "train_seconds": round(time.perf_counter() - started),
+        "device": device, "train_faces": len(train_set.y), "train_data": str(dataset), "val_data": str(val),
+        "seed": plan.seed, "batch_size": plan.batch_size, "lr": plan.lr})
+    on_line(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): val accuracy {metrics['accuracy']:.1%}, "
+            f"balanced {metrics['balanced_accuracy']:.1%}, ECE {metrics['ece']:.3f} at temperature {metrics['temperature']:.2f}")
+    return TrainResult(str(out), len(history), best["epoch"], time.perf_counter() - started, device, metrics, history)
+
+
+def average_runs(checkpoints: list[Path], val: Path | str, out: Path | str, *,
+                 on_line: Callable[[str], None] = print) -> TrainResult:
+    """One model from several finished runs: each run's best network (``CKPT/best.weights.h5``) in one graph,
+    their log-probabilities averaged; then exported like a single run (blend, bias, temperature chosen on ``val``).
+
+    Runs from different seeds make different mistakes, so their average is more accurate than either.
+    """
+    out = Path(out)
+    if out.suffix != ".tflite":
+        raise ConfigError(f"--out {out}: the model is written as a .tflite file")
+    files = [Path(c) / "best.weights.h5" for c in checkpoints]
+    for f in files:
+        if not f.is_file():
+            raise InputError(f"{f.parent}: not a finished run's checkpoint folder (no best.weights.h5)", str(f.parent))
+    started = time.perf_counter()
+    on_line(f"reading {val}")
+    val_set = load_dataset(val, keep_raw=True)
+    from emocare.engines._quiet import quiet_imports
+
+    with quiet_imports():
+        import keras
+
+    face = keras.Input((INPUT, INPUT, 1), name="face")
+    members = []
+    for i, f in enumerate(files):
+        net = build_model(i, name=f"run_{i}")
+        net.load_weights(str(f))
+        members.append(keras.layers.Activation(keras.activations.log_softmax, name=f"log_probs_{i}")(net(face)))
+    merged = keras.Model(face, keras.layers.Average(name="logits")(members), name="emocare_emotion_average")
+    runs = [_history(f.parent) for f in files]
+    metrics = export(merged, out, val_set, extra={
+        "members": [{"checkpoint": str(f.parent), "best_epoch": max(h, key=lambda e: e["val_accuracy"])["epoch"] if h else 0,
+                     "epochs_run": len(h), "train_seconds": round(sum(e["seconds"] for e in h))} for f, h in zip(files, runs)],
+        "train_seconds": round(sum(e["seconds"] for h in runs for e in h)), "device": _device(), "val_data": str(val)})
+    on_line(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {len(files)} runs averaged, val accuracy "
+            f"{metrics['accuracy']:.1%}, balanced {metrics['balanced_accuracy']:.1%}, ECE {metrics['ece']:.3f}")
+    return TrainResult(str(out), sum(len(h) for h in runs), 0, time.perf_counter() - started, _device(), metrics, [])
+
+
+def _history(ckpt: Path) -> list[dict]:
+    path = ckpt / "history.json"
+    return json.loads(path.read_text()) if path.is_file() else []
+
+
+def _checkpoint_dir(ckpt: Path, resume: bool) -> Path:
+    """The checkpoint folder; a fresh run clears what an earlier run left there."""
     ckpt.mkdir(parents=True, exist_ok=True)
     if not resume:
         for stale in ("backup", "best.weights.h5", "history.json"):
@@ -208,8 +291,10 @@ def train(dataset: Path | str, val: Path | str, out: Path | str, *, epochs: int 
                 shutil.rmtree(target)
             elif target.exists():
                 target.unlink()
+    return ckpt
 
-    started = time.perf_counter()
+
+def _splits(dataset, val, limit: int | None, on_line) -> tuple[Dataset, Dataset]:
     on_line(f"reading {dataset} and {val}")
     train_set, val_set = load_dataset(dataset), load_dataset(val, keep_raw=True)
     if limit:
@@ -218,48 +303,54 @@ def train(dataset: Path | str, val: Path | str, out: Path | str, *, epochs: int 
     for name, d in (("train", train_set), ("val", val_set)):
         skipped = f", {len(d.skipped)} unreadable skipped" if d.skipped else ""
         on_line(f"{name}: {len(d.y)} faces {d.counts()}{skipped}")
+    return train_set, val_set
 
-    from emocare.engines._quiet import quiet_imports
 
-    with quiet_imports():
-        import keras
-        import tensorflow as tf
-
-    keras.utils.set_random_seed(seed)
-    device = _device()
-    on_line(f"training on {device}, up to {epochs} epochs, batch {batch_size}, checkpoints in {ckpt}")
-
-    counts = np.bincount(train_set.y, minlength=len(EMOTIONS)).astype(np.float64)
+def class_weights(y: np.ndarray) -> np.ndarray:
+    """Per-class loss weights ~ 1/sqrt(count), mean 1 over the classes present (the rare ``disgust`` counts more)."""
+    counts = np.bincount(y, minlength=len(EMOTIONS)).astype(np.float64)
     present = counts > 0
     weights = np.zeros_like(counts)
     weights[present] = 1.0 / np.sqrt(counts[present])
     weights *= present.sum() / weights[present].sum() if present.any() else 1.0
-    sample_w = weights[train_set.y].astype(np.float32)
+    return weights
 
+
+def _tf_datasets(train_set: Dataset, val_set: Dataset, plan: TrainPlan):
+    """(augmented, weighted, shuffled training batches; validation batches; steps per epoch)."""
+    import keras
+    import tensorflow as tf
+
+    sample_w = class_weights(train_set.y)[train_set.y].astype(np.float32)
     y_train = keras.utils.to_categorical(train_set.y, len(EMOTIONS)).astype(np.float32)
     y_val = keras.utils.to_categorical(val_set.y, len(EMOTIONS)).astype(np.float32)
-    steps = max(1, math.ceil(len(train_set.y) / batch_size))
-    augment = _augmenter(seed)
+    augment = _augmenter(plan.seed)
     ds = (tf.data.Dataset.from_tensor_slices((train_set.x[..., None], y_train, sample_w))
-          .shuffle(len(train_set.y), seed=seed, reshuffle_each_iteration=True)
-          .batch(batch_size)
+          .shuffle(len(train_set.y), seed=plan.seed, reshuffle_each_iteration=True)
+          .batch(plan.batch_size)
           .map(lambda x, y, w: (*augment(x, y), w), num_parallel_calls=tf.data.AUTOTUNE)
           .prefetch(2))
     val_ds = tf.data.Dataset.from_tensor_slices((val_set.x[..., None], y_val)).batch(256)
+    return ds, val_ds, max(1, math.ceil(len(train_set.y) / plan.batch_size))
 
-    model = build_model(seed)
-    warm = min(2 * steps, epochs * steps // 10)
+
+def _compile(model, plan: TrainPlan, steps: int):
+    """AdamW on a warm-up + cosine schedule, label-smoothed cross-entropy; returns the schedule."""
+    import keras
+
+    warm = min(2 * steps, plan.epochs * steps // 10)
     schedule = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=lr / 20, decay_steps=max(1, epochs * steps - warm), alpha=0.01,
-        warmup_target=lr, warmup_steps=warm)
+        initial_learning_rate=plan.lr / 20, decay_steps=max(1, plan.epochs * steps - warm), alpha=0.01,
+        warmup_target=plan.lr, warmup_steps=warm)
     model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.02),
                   loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1),
                   metrics=["accuracy"])
+    return schedule
 
-    history: list[dict] = []
-    hist_path = ckpt / "history.json"
-    if resume and hist_path.is_file():
-        history = json.loads(hist_path.read_text())
+
+def _epoch_lines(val_set: Dataset, epochs: int, schedule, history: list[dict], hist_path: Path, on_line):
+    """A callback: after each epoch, balanced accuracy on val, one line out, the history saved."""
+    import keras
 
     class Lines(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -277,24 +368,7 @@ def train(dataset: Path | str, val: Path | str, out: Path | str, *, epochs: int 
             hist_path.write_text(json.dumps(history))
             on_line(str(line))
 
-    callbacks = [
-        keras.callbacks.BackupAndRestore(str(ckpt / "backup")),
-        keras.callbacks.ModelCheckpoint(str(ckpt / "best.weights.h5"), monitor="val_accuracy", mode="max",
-                                        save_best_only=True, save_weights_only=True),
-        keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=patience),
-        Lines(),
-    ]
-    model.fit(ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, verbose=1 if progress_bar else 0)
-    model.load_weights(str(ckpt / "best.weights.h5"))
-    best = max(history, key=lambda h: h["val_accuracy"]) if history else {"epoch": 0}
-
-    metrics = export(model, out, val_set, extra={
-        "epochs_run": len(history), "best_epoch": best["epoch"], "train_seconds": round(time.perf_counter() - started),
-        "device": device, "train_faces": len(train_set.y), "train_data": str(dataset), "val_data": str(val),
-        "seed": seed, "batch_size": batch_size, "lr": lr})
-    on_line(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): val accuracy {metrics['accuracy']:.1%}, "
-            f"balanced {metrics['balanced_accuracy']:.1%}, ECE {metrics['ece']:.3f} at temperature {metrics['temperature']:.2f}")
-    return TrainResult(str(out), len(history), best["epoch"], time.perf_counter() - started, device, metrics, history)
+    return Lines()
 
 
 def fer_log_probs(raw: list[np.ndarray]) -> np.ndarray | None:
@@ -385,11 +459,3 @@ def describe(blob: bytes, out: Path, val_set: Dataset, extra: dict | None = None
                  "bias": [float(b) for b in bias], "val": metrics})
     side.write_text(json.dumps(desc, indent=2))
     return metrics
-
-
-if __name__ == "__main__":  # python -m emocare.train DATASET VAL OUT [EPOCHS] (the CLI is 'emocare train')
-    import sys
-
-    args = sys.argv[1:]
-    train(args[0], args[1], args[2], epochs=int(args[3]) if len(args) > 3 else 60,
-          resume="--resume" in args, on_line=lambda s: print(s, flush=True))

@@ -147,11 +147,38 @@ def test_pipeline_bench_schema(deepface_home, tmp_path):
     p = json.loads(out.read_text())["pipeline"]
     for key in ("deepface_analyze", "fer_detect", "emocare_deepface", "emocare_fer", "emocare"):
         assert p[key]["fps"] > 0 and p[key]["p95_ms"] > 0
+        assert p[key]["p50_ms"] <= p[key]["p95_ms"]
         assert p[key]["faces_found_rate"] == 1.0  # one man in every frame of the sample clip
     assert p["emocare_deepface"]["agreement_vs_deepface"] == 1.0
     assert p["emocare_fer"]["agreement_vs_fer"] == 1.0
     assert p["weights"].startswith("random") and p["detector"] == "haar"
     assert set(p["ratios"]) == {"C/A", "D/B", "C/B", "D/A", "E/A", "E/B"}
+    fps = {k: p[key]["fps"] for k, key in zip("ABCDE", ("deepface_analyze", "fer_detect", "emocare_deepface",
+                                                         "emocare_fer", "emocare"))}
+    for ratio, value in p["ratios"].items():
+        top, bottom = ratio.split("/")
+        assert value == pytest.approx(fps[top] / fps[bottom])
+    assert p["frames"] == len(bench.load_frames()[0]) and p["size"] == "640x360"
+
+
+def test_time_loop_reports_the_median_run_and_the_first_runs_outputs():
+    """The one timing helper: warm-up excluded, a fresh step per run, the run with the median median."""
+    from emocare.timing import Speed, time_loop
+
+    ticks = iter(range(10_000))
+    made = []
+
+    def make_step():
+        made.append(len(made))
+        run = len(made)
+        return lambda frame, i: (run, i)
+
+    best, outputs = time_loop(make_step, [None] * 4, repeat=3, warmup=2, clock=lambda: next(ticks) * 0.001)
+    assert len(made) == 6  # a fresh step for each warm-up and each timed run
+    assert outputs == [(2, 0), (2, 1), (2, 2), (2, 3)]  # the first timed run's answers
+    assert best == pytest.approx([1.0] * 4)  # each step took one tick of 1 ms
+    speed = Speed.of(best)
+    assert speed.fps == pytest.approx(1000.0) and speed.p50_ms == pytest.approx(1.0) and speed.p95_ms == pytest.approx(1.0)
 
 
 def test_pipeline_bench_without_weights_is_exit_5(empty_deepface_home):

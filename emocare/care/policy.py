@@ -15,6 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from emocare.faces import Faces
+from emocare.settings import CareMode, Settings
+
+_S = Settings()  # defaults live in Settings only
 
 LEVELS = ("message", "speech", "music")
 
@@ -37,10 +40,10 @@ class _PersonState:
 
 @dataclass
 class CarePolicy:
-    persist_s: float = 5.0
-    cooldown_s: float = 60.0
-    reset_s: float = 10.0
-    care: str = "primary"
+    persist_s: float = _S.persist_s  # defaults: Settings' (the one place they are written)
+    cooldown_s: float = _S.cooldown_s
+    reset_s: float = _S.reset_s
+    care: CareMode = _S.care
     _people: dict[int, _PersonState] = field(default_factory=dict)
 
     @classmethod
@@ -53,7 +56,7 @@ class CarePolicy:
         for face in faces:
             if face.mood is None or face.track_id is None:
                 continue
-            if self.care == "primary" and face.track_id != faces.primary:
+            if self.care == CareMode.PRIMARY and face.track_id != faces.primary:
                 continue
             st = self._people.setdefault(face.track_id, _PersonState())
             mood = face.mood
