@@ -25,10 +25,11 @@ import typer
 from emocare import window as window_keys
 from emocare.engines import registry
 from emocare.errors import ConfigError, EmocareError
-from emocare.settings import Settings, TrainPlan
+from emocare.settings import LANGS, Settings, TrainPlan
 
 PLAN = TrainPlan()
 DEFAULTS = Settings()  # help texts quote the defaults from here: they live in Settings only
+LANG_CHOICES = " or ".join(LANGS)
 PLOT_SUFFIXES = (".png", ".jpg", ".jpeg", ".pdf", ".svg")
 
 EXIT_CODES_HELP = (
@@ -302,7 +303,7 @@ def watch(
     persist: Optional[float] = typer.Option(None, "--persist", help=f"Seconds of negative mood before comforting (default {DEFAULTS.persist_s:g}).", metavar="SECONDS"),
     cooldown: Optional[float] = typer.Option(None, "--cooldown", help=f"Seconds between comforts (default {DEFAULTS.cooldown_s:g}).", metavar="SECONDS"),
     quiet: Optional[bool] = typer.Option(None, "--quiet/--no-quiet", help="Visual comfort only: no sound, no speech, and no status line in the terminal.", metavar=""),
-    lang: Optional[str] = typer.Option(None, "--lang", help="Comfort language: en or zh (default: system locale).", metavar="TEXT"),
+    lang: Optional[str] = typer.Option(None, "--lang", help=f"Comfort language: {LANG_CHOICES} (default: system locale).", metavar="TEXT"),
     audio: Optional[str] = typer.Option(None, "--audio", help="auto, none, or file:DIR (write the sounds it would play into DIR).", metavar="TEXT"),
     config: Optional[Path] = ConfigOpt,
 ) -> None:
@@ -392,7 +393,7 @@ def _report(journal: Path, plot_path: Optional[Path]) -> None:
 @app.command()
 def say(
     text: str = typer.Argument(..., help="What to say.", metavar="TEXT"),
-    lang: Optional[str] = typer.Option(None, "--lang", help="en or zh (default: system locale).", metavar="TEXT"),
+    lang: Optional[str] = typer.Option(None, "--lang", help=f"{LANG_CHOICES} (default: system locale).", metavar="TEXT"),
     audio: Optional[str] = typer.Option(None, "--audio", help="auto, none, or file:DIR.", metavar="TEXT"),
     config: Optional[Path] = ConfigOpt,
 ) -> None:
@@ -418,7 +419,7 @@ def _say(text, lang, audio, config) -> None:
 
 @voices_app.command("cache")
 def voices_cache(
-    lang: Optional[str] = typer.Option(None, "--lang", help="Only this language (en or zh); default both.", metavar="TEXT"),
+    lang: Optional[str] = typer.Option(None, "--lang", help=f"Only this language ({LANG_CHOICES}); default all.", metavar="TEXT"),
     config: Optional[Path] = ConfigOpt,
 ) -> None:
     """Pre-render every comfort message with gTTS while online, so they are spoken offline later."""

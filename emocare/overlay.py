@@ -226,16 +226,16 @@ class HelpLayer:
     """The key help: its lines come from ``window.KEYS`` (one table)."""
 
     def draw(self, image: np.ndarray) -> np.ndarray:
-        from emocare.window import help_lines
+        from emocare.window import KEYS
 
-        lines = help_lines()
         s = _scale(image)
         row = int(22 * s)
-        w, h = int(260 * s), row * (len(lines) + 1)
+        w, h = int(260 * s), row * (len(KEYS) + 1)
         x0, y0 = int(20 * s), int(40 * s)
         shade(image, x0, y0, x0 + w + 1, y0 + h + 1, (0, 0, 0), 0.7)
-        for i, line in enumerate(lines):
-            _text(image, line, (x0 + 10, y0 + row * (i + 1)), 0.5 * s, (255, 255, 255), 1)
+        for i, key in enumerate(KEYS):  # two columns: the key, what it does
+            _text(image, key.label, (x0 + 10, y0 + row * (i + 1)), 0.5 * s, (255, 255, 255), 1)
+            _text(image, key.does, (x0 + int(90 * s), y0 + row * (i + 1)), 0.5 * s, (255, 255, 255), 1)
         return image
 
 

@@ -46,11 +46,6 @@ def command(key: int | None) -> str | None:
     return next((k.command for k in KEYS if key in k.codes), None) if key is not None else None
 
 
-def help_lines() -> tuple[str, ...]:
-    """The in-window help, one line per key."""
-    return tuple(f"{k.label:<9}{k.does}" for k in KEYS)
-
-
 def keys_summary() -> str:
     """The keys in one line (``watch --help``)."""
     return "Keys: " + ", ".join(f"{k.label.replace(' ', '')} {k.command}" for k in KEYS) + "."
