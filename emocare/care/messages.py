@@ -6,7 +6,6 @@ import tomllib
 from importlib import resources
 from typing import Mapping
 
-from emocare.settings import LANGS  # one list of languages
 # gTTS language codes
 TTS_LANG = {"en": "en", "zh": "zh-CN"}
 # espeak-ng voices

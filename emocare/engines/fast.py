@@ -28,7 +28,6 @@ import time
 import cv2
 import numpy as np
 
-from emocare.engines.classifiers import DeepFaceCNN, FerTFLite
 from emocare.engines.emocare_model import cut
 from emocare.faces import Face, normalise
 
