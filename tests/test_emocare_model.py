@@ -143,6 +143,32 @@ def test_train_end_to_end_and_the_result_loads_as_an_engine(tmp_path, monkeypatc
     faces = engines.analyze_frame(engine, cv2.imread(str(DATA / "pyfeat_single_face.jpg")))
     assert len(faces) == 1 and abs(float(faces.faces[0].scores.sum()) - 1) < 1e-6
 
+    # --average: one model from finished runs (here the same run twice: the average of a network with itself
+    # answers exactly as the network does)
+    merged = tmp_path / "merged.tflite"
+    result = CliRunner().invoke(app, ["train", "--average", str(tmp_path / "mine.ckpt"), "--average",
+                                      str(tmp_path / "mine.ckpt"), "--val", str(VAL), "--out", str(merged)])
+    assert result.exit_code == 0, result.output
+    both = json.loads(merged.with_suffix(".json").read_text())
+    assert [m["epochs_run"] for m in both["members"]] == [1, 1]
+    from emocare.engines.emocare_model import EmocareNet, log_softmax, preprocess
+
+    batch = np.stack([preprocess(cv2.imread(str(f), cv2.IMREAD_GRAYSCALE)) for f in sorted(VAL.rglob("*.jpg"))[:8]])
+    assert len(batch) == 8
+    ours, theirs = EmocareNet(merged).logits(batch), EmocareNet(out).logits(batch)
+    assert np.allclose(log_softmax(ours), log_softmax(theirs), atol=1e-4)
+
+
+def test_train_average_needs_finished_runs(tmp_path):
+    from typer.testing import CliRunner
+
+    from emocare.cli import app
+
+    result = CliRunner().invoke(app, ["train", "--average", str(tmp_path), "--val", str(VAL),
+                                      "--out", str(tmp_path / "m.tflite")])
+    assert result.exit_code == 1
+    assert "not a finished run's checkpoint folder" in result.output and "Traceback" not in result.output
+
 
 def test_train_rejects_a_folder_without_labels(tmp_path):
     from typer.testing import CliRunner
