@@ -664,8 +664,7 @@ def config_cmd(config: Optional[Path] = ConfigOpt) -> None:
     from emocare import settings as settings_mod
 
     s, origin = run_guarded(load_settings, config)
-    path = config or (Path(os.environ["EMOCARE_CONFIG"]) if os.environ.get("EMOCARE_CONFIG") else None) \
-        or settings_mod.default_config_path()
+    path = settings_mod.config_path(config)
     typer.echo(f"# config file: {path}{'' if Path(path).is_file() else ' (not present)'}")
     typer.echo(settings_mod.to_toml(s, origin), nl=False)
 

@@ -211,6 +211,14 @@ def validate(s: Settings) -> Settings:
     return s
 
 
+def config_path(config: Path | None = None, env: Mapping[str, str] | None = None) -> Path:
+    """The config file in use: ``--config``, else ``EMOCARE_CONFIG``, else the user config dir's."""
+    env = os.environ if env is None else env
+    if config is not None:
+        return Path(config)
+    return Path(env["EMOCARE_CONFIG"]) if env.get("EMOCARE_CONFIG") else default_config_path()
+
+
 def load(config: Path | None = None, overrides: Mapping[str, Any] | None = None,
          env: Mapping[str, str] | None = None) -> tuple[Settings, dict[str, str]]:
     """Settings from defaults, the config file and command-line overrides.
@@ -220,7 +228,7 @@ def load(config: Path | None = None, overrides: Mapping[str, Any] | None = None,
     """
     env = os.environ if env is None else env
     explicit = config is not None or bool(env.get("EMOCARE_CONFIG"))
-    path = Path(config) if config is not None else Path(env["EMOCARE_CONFIG"]) if env.get("EMOCARE_CONFIG") else default_config_path()
+    path = config_path(config, env)
     origin = {f.name: "default" for f in fields(Settings)}
     values: dict[str, Any] = {}
     if path.is_file():
