@@ -580,7 +580,7 @@ def _train(dataset, val, out, epochs, resume, batch_size, patience, seed, checkp
     if average:
         result = average_runs(list(average), val, out, on_line=lambda line: typer.echo(line, err=True))
         m = result.metrics
-        typer.echo(f"{result.model}: {len(average)} runs averaged; val accuracy {m['accuracy']:.1%}, "
+        typer.echo(f"{result.model}: {len(average)} run{'s' if len(average) > 1 else ''} averaged; val accuracy {m['accuracy']:.1%}, "
                    f"balanced {m['balanced_accuracy']:.1%}, ECE {m['ece']:.3f}")
         return
     plan = TrainPlan(epochs=epochs, batch_size=batch_size, patience=patience, seed=seed)

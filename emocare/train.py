@@ -269,7 +269,7 @@ def average_runs(checkpoints: list[Path], val: Path | str, out: Path | str, *,
         "members": [{"checkpoint": str(f.parent), "best_epoch": max(h, key=lambda e: e["val_accuracy"])["epoch"] if h else 0,
                      "epochs_run": len(h), "train_seconds": round(sum(e["seconds"] for e in h))} for f, h in zip(files, runs)],
         "train_seconds": round(sum(e["seconds"] for h in runs for e in h)), "device": _device(), "val_data": str(val)})
-    on_line(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {len(files)} runs averaged, val accuracy "
+    on_line(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {len(files)} run{'s' if len(files) > 1 else ''} averaged, val accuracy "
             f"{metrics['accuracy']:.1%}, balanced {metrics['balanced_accuracy']:.1%}, ECE {metrics['ece']:.3f}")
     return TrainResult(str(out), sum(len(h) for h in runs), 0, time.perf_counter() - started, _device(), metrics, [])
 
@@ -431,6 +431,9 @@ def export(model, out: Path, val_set: Dataset, extra: dict | None = None, blend:
 
 
 def describe(blob: bytes, out: Path, val_set: Dataset, extra: dict | None = None, blend: bool = True) -> dict:
+    """Write the model and its description; choose on ``val_set`` how the engine reads it: the mirror image
+    or not (kept only if it wins by half a point: it doubles the network's time), the blend with FER's model
+    and the bias (``choose_head``), then the temperature."""
     from emocare.engines.emocare_model import EmocareNet, log_softmax
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -441,21 +444,30 @@ def describe(blob: bytes, out: Path, val_set: Dataset, extra: dict | None = None
             "preprocess": "emocare.engines.emocare_model.preprocess", "test_time_flip": True, "ensemble": {"fer": 0.0}}
     side = out.with_suffix(".json")
     side.write_text(json.dumps(desc, indent=2))
-    net = EmocareNet(out)
-    logits = np.concatenate([net.logits(val_set.x[i:i + 256]) for i in range(0, len(val_set.y), 256)])
-    log_ours = log_softmax(logits)
     log_fer = fer_log_probs(val_set.raw) if blend and val_set.raw else None
-    weight, bias = choose_head(log_ours, log_fer, val_set.y)
-    scores = log_ours if weight == 0 else (1 - weight) * log_ours + weight * log_fer
-    scores = scores + bias
+    heads = {}
+    for flip in (True, False):
+        net = EmocareNet(out, flip=flip)
+        log_ours = log_softmax(np.concatenate([net.logits(val_set.x[i:i + 256]) for i in range(0, len(val_set.y), 256)]))
+        weight, bias = choose_head(log_ours, log_fer, val_set.y)
+        heads[flip] = (log_ours, weight, bias, _head_accuracy(log_ours, log_fer, weight, bias, val_set.y))
+    flip = heads[True][3] >= heads[False][3] + 0.005
+    log_ours, weight, bias, _ = heads[flip]
+    scores = (log_ours if weight == 0 else (1 - weight) * log_ours + weight * log_fer) + bias
     temperature = fit_temperature(scores, val_set.y)
     metrics = classification_metrics(softmax(scores / temperature), val_set.y)
     metrics["ece_uncalibrated"] = expected_calibration_error(softmax(scores), val_set.y)
     metrics["temperature"] = temperature
     metrics["alone"] = {k: v for k, v in classification_metrics(softmax(log_ours), val_set.y).items() if k != "confusion"}
+    metrics["mirror_image"] = {"with": heads[True][3], "without": heads[False][3], "used": flip}
     if log_fer is not None:
         metrics["fer_alone_accuracy"] = float((log_fer.argmax(axis=1) == val_set.y).mean())
-    desc.update({**(extra or {}), "temperature": temperature, "ensemble": {"fer": weight},
+    desc.update({**(extra or {}), "temperature": temperature, "ensemble": {"fer": weight}, "test_time_flip": flip,
                  "bias": [float(b) for b in bias], "val": metrics})
     side.write_text(json.dumps(desc, indent=2))
     return metrics
+
+
+def _head_accuracy(log_ours, log_fer, weight: float, bias: np.ndarray, y: np.ndarray) -> float:
+    scores = log_ours if weight == 0 else (1 - weight) * log_ours + weight * log_fer
+    return float(((scores + bias).argmax(axis=1) == y).mean())

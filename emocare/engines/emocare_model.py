@@ -102,7 +102,7 @@ class EmocareNet:
     name = "emocare-net"
     input_size = INPUT
 
-    def __init__(self, model: Path | None = None, threads: int | None = None, flip: bool = True):
+    def __init__(self, model: Path | None = None, threads: int | None = None, flip: bool | None = None):
         from emocare.faces import EMOTIONS
 
         import os
@@ -123,7 +123,7 @@ class EmocareNet:
 
         self.path = path
         self.info = info
-        self.flip = flip
+        self.flip = bool(info.meta.get("test_time_flip", True)) if flip is None else flip  # as chosen on val
         self._interp = lite_interpreter(path, threads)
         self._in = self._interp.get_input_details()[0]["index"]
         self._out = self._interp.get_output_details()[0]["index"]
