@@ -164,23 +164,36 @@ def _in_order(done, count: int, workers, on_result) -> list[ImageResult]:
     return results
 
 
+@dataclass(frozen=True)
+class Batch:
+    """What ``analyze_files`` did: a result per image (input order), the wall time, how many processes."""
+
+    results: list[ImageResult]
+    wall_s: float
+    workers: int
+
+
 def analyze_files(settings, files: Sequence[Path], *, jobs: int = 0, annotate_dir: Path | None = None,
-                  crops: bool = False, on_result: Callable[[ImageResult], None] = lambda r: None) -> list[ImageResult]:
+                  crops: bool = False, on_result: Callable[[ImageResult], None] = lambda r: None,
+                  clock: Callable[[], float] = time.perf_counter) -> Batch:
     """Every photo with the engine ``settings`` ask for: on ``workers(jobs, files)`` single-threaded processes, or
     here when that is one (a folder with ``--jobs 1`` then keeps to one core, as asked)."""
     from emocare import engines
 
     kw = dict(max_side=settings.max_side, annotate_dir=annotate_dir, crops=crops, on_result=on_result)
     count = workers(jobs, files)
+    started = clock()
     if count > 1:
-        return analyze_parallel(engines.choose(settings.engine).name, settings.detector, files, jobs=count, **kw)
+        results = analyze_parallel(engines.choose(settings.engine).name, settings.detector, files, jobs=count, **kw)
+        return Batch(results, clock() - started, count)
     if len(files) > 1:
         one_core()
     engine = engines.build_from_settings(settings)
     try:
-        return analyze_all(engine, files, **kw)
+        results = analyze_all(engine, files, **kw)
     finally:
         engine.close()
+    return Batch(results, clock() - started, count)
 
 
 def workers(jobs: int, files: Sequence[Path]) -> int:

@@ -167,8 +167,6 @@ def analyze(
 
 
 def _analyze(paths, engine, detector, as_json, annotate, max_side, config, details=False, crops=False, jobs=0) -> None:
-    import time as time_mod
-
     from emocare.analyze import ImageResult, analyze_files, summarize_results, summary_table, workers
 
     settings, _ = load_settings(config, engine=engine, detector=detector, max_side=max_side)
@@ -182,7 +180,6 @@ def _analyze(paths, engine, detector, as_json, annotate, max_side, config, detai
     if stream_json:
         for r in early:
             _json_line(r)
-    started = time_mod.perf_counter()
 
     def show(result: ImageResult) -> None:
         if result.error is not None:
@@ -196,16 +193,16 @@ def _analyze(paths, engine, detector, as_json, annotate, max_side, config, detai
     progress_ok = len(files) > 1 and err.is_terminal and not (stream_json and out.is_terminal) and not (details and out.is_terminal)
     count = workers(jobs, files)
     with _progress(err, f"analysing ({count} process{'es' if count > 1 else ''})", len(files), progress_ok) as advance:
-        results = early + analyze_files(settings, files, jobs=jobs, annotate_dir=annotate, crops=crops,
-                                        on_result=lambda r: (show(r), advance()))
-    wall = time_mod.perf_counter() - started
+        batch = analyze_files(settings, files, jobs=jobs, annotate_dir=annotate, crops=crops,
+                              on_result=lambda r: (show(r), advance()))
+    results = early + batch.results
     if as_json and not stream_json:
         sys.stdout.write(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2) + "\n")
     elif not as_json:
         if not details:
             out.print(_images_table(results))
         if len(results) > 1:
-            out.print(summary_table(summarize_results(results, wall, count)))
+            out.print(summary_table(summarize_results(results, batch.wall_s, batch.workers)))
         if annotate is not None:
             err.print(f"annotated images: {annotate}")
     if any(r.error for r in results):
