@@ -153,7 +153,7 @@ def plot(report, path: Path) -> Path:
     with_acc = {n: r for n, r in avail.items() if "accuracy" in r}
     panels = [p for p, show in (("speed", any("speed" in r for r in avail.values())), ("accuracy", bool(with_acc)),
                                 ("cold", True)) if show]
-    ncols = 3
+    ncols = 3 if with_acc else len(panels)  # no empty column beside the bars when there are no matrices
     nrows = 1 + (len(with_acc) + ncols - 1) // ncols
     fig, grid = plt.subplots(nrows, ncols, figsize=(17, 4.4 * nrows), dpi=100, squeeze=False)
     top = list(grid[0])
