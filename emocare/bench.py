@@ -157,14 +157,9 @@ def machine_info() -> dict:
 
 
 # ------------------------------------------------------------------ one engine, in a worker process
-def model_files(name: str) -> list[Path]:
-    return registry.get(name).model_paths()
-
-
-def build_for_bench(name: str, detector: str = "auto"):
+def build_for_bench(spec: registry.EngineSpec, detector: str = "auto"):
     from emocare.engines import weights
 
-    spec = registry.get(name)
     if spec.needs_deepface_weights and not weights.emotion_weights_present():
         raise ModelMissing(weights.missing_message())
     return spec.build(detector)
@@ -177,12 +172,12 @@ def run_worker(name: str, frames_path: str | None, dataset_path: str | None, cro
 
     out: dict = {"available": False, "reason": None}
     try:
-        engine = build_for_bench(name, detector)
+        spec = registry.get(name)
+        engine = build_for_bench(spec, detector)
         ready = time.time()
     except EmocareError as exc:
         out["reason"] = str(exc)
         return out
-    spec = registry.get(name)
     out["available"] = True
     out["detector"] = engine.detector_name
     if spec.needs_deepface_weights and weights_random():
@@ -201,22 +196,26 @@ def run_worker(name: str, frames_path: str | None, dataset_path: str | None, cro
 
 
 def _primary(faces):
+    """The largest face: the one a photo or a frame is scored by."""
     return max(faces, key=lambda x: x.area, default=None)
+
+
+def _dominant(faces) -> str | None:
+    primary = _primary(faces)
+    return primary.dominant if primary else None
 
 
 def _speed(engine, frames: list[np.ndarray], repeat: int, stream: bool) -> dict:
     """Speed over ``frames`` (``timing.time_loop``), and the first run's dominant emotions and stage times."""
     from emocare.engines import analyze_frame
-    from emocare.settings import Settings
-
-    max_side = Settings().max_side
+    from emocare.settings import DEFAULTS
 
     def make_step():
         engine.reset()
 
         def step(frame, i):
-            primary = _primary(analyze_frame(engine, frame, max_side=max_side, stream=stream))
-            return primary.dominant if primary else None, engine.last_detect_ms, engine.last_classify_ms
+            faces = analyze_frame(engine, frame, max_side=DEFAULTS.max_side, stream=stream)
+            return _dominant(faces), engine.last_detect_ms, engine.last_classify_ms
         return step
 
     best, outputs = time_loop(make_step, frames, repeat=repeat,
@@ -232,7 +231,7 @@ def _speed(engine, frames: list[np.ndarray], repeat: int, stream: bool) -> dict:
 def _accuracy(engine, items: list[tuple[str, str]], crops: bool) -> dict:
     """Accuracy on labelled images; an unreadable file counts as a miss (no face) and is reported."""
     from emocare.engines import analyze_frame
-    from emocare.settings import Settings
+    from emocare.settings import DEFAULTS
     from emocare.sources import load_image
 
     predicted, scores = [], []
@@ -250,9 +249,9 @@ def _accuracy(engine, items: list[tuple[str, str]], crops: bool) -> dict:
         if crops:
             faces = engine.classify(image, [(0, 0, image.shape[1], image.shape[0])])
         else:
-            faces = list(analyze_frame(engine, image, max_side=Settings().max_side))
+            faces = list(analyze_frame(engine, image, max_side=DEFAULTS.max_side))
         primary = _primary(faces)
-        predicted.append(primary.dominant if primary else None)
+        predicted.append(_dominant(faces))
         scores.append([float(v) for v in primary.scores] if primary else None)
     metrics = accuracy_metrics([label for _, label in items], predicted, scores)
     metrics["unreadable"] = unreadable
@@ -533,20 +532,15 @@ def run_pipeline(video: Path | None = None, frame_limit: int | None = None, repe
 def _loop_step(spec, engine):
     """A fresh step for loop ``spec``: the library call itself, or emocare's pipeline (a clean tracker)."""
     from emocare.pipeline import Pipeline
-    from emocare.settings import Settings
+    from emocare.settings import DEFAULTS
 
     def make():
         if not spec.fast:
             return lambda f, i: _dominant(engine.analyze(f))
         engine.reset()
-        pipe = Pipeline.from_settings(engine, Settings())
+        pipe = Pipeline.from_settings(engine, DEFAULTS)
         return lambda f, i: _dominant(pipe.step(f, i, i / 30.0).faces)
     return make
-
-
-def _dominant(faces) -> str | None:
-    primary = _primary(faces)
-    return primary.dominant if primary else None
 
 
 def weights_random() -> bool:

@@ -25,10 +25,9 @@ import typer
 from emocare import window as window_keys
 from emocare.engines import registry
 from emocare.errors import ConfigError, EmocareError
-from emocare.settings import LANGS, Settings, TrainPlan
+from emocare.settings import DEFAULTS, LANGS, TrainPlan
 
 PLAN = TrainPlan()
-DEFAULTS = Settings()  # help texts quote the defaults from here: they live in Settings only
 LANG_CHOICES = " or ".join(LANGS)
 PLOT_SUFFIXES = (".png", ".jpg", ".jpeg", ".pdf", ".svg")
 

@@ -310,9 +310,15 @@ class Session:
             return None
         return self._window_factory()
 
-    def _sinks(self) -> "_Sinks":
-        return _Sinks(VideoSink(self.options.record, self.options.fps),
-                      SnapshotSink(self.options.snapshot_dir or Path("."), self.journal))
+    def _open_outputs(self, stack: contextlib.ExitStack) -> tuple["_Sinks", object | None]:
+        """The recording, the snapshots and the window (None: headless), closed with ``stack``."""
+        sinks = _Sinks(VideoSink(self.options.record, self.options.fps),
+                       SnapshotSink(self.options.snapshot_dir or Path("."), self.journal))
+        stack.enter_context(sinks.video)
+        win = self._open_window()
+        if win is not None:
+            stack.enter_context(win)
+        return sinks, win
 
     def _finish(self, reason: str, t: float, wall_s: float, sinks: "_Sinks") -> WatchResult:
         summary = self.analysis.recorder.summary()
@@ -324,21 +330,16 @@ class Session:
     # ------------------------------------------------------------ --fast over a file
     def run_frames(self, frames: Iterable[Frame]) -> WatchResult:
         started = self.clock()
-        reason, t = "end of source", 0.0
-        sinks = self._sinks()
+        reason: str | None = None
+        t = 0.0
         with contextlib.ExitStack() as stack:
-            stack.enter_context(sinks.video)
-            win = self._open_window()
-            if win is not None:
-                stack.enter_context(win)
+            sinks, win = self._open_outputs(stack)
             try:
                 for frame in frames:
                     t = frame.t
                     reason = self._frame(frame, win, sinks)
                     if reason:
                         break
-                else:
-                    reason = "end of source"
             except KeyboardInterrupt:
                 reason = "interrupted"
         return self._finish(reason or "end of source", t, self.clock() - started, sinks)
@@ -364,13 +365,9 @@ class Session:
         stop = threading.Event()
         errors: list[BaseException] = []
         worker = threading.Thread(target=self._analysis_loop, args=(source, stop, errors), name="analysis", daemon=True)
-        sinks = self._sinks()
         reason = "end of source"
         with contextlib.ExitStack() as stack:
-            stack.enter_context(sinks.video)
-            win = self._open_window()
-            if win is not None:
-                stack.enter_context(win)
+            sinks, win = self._open_outputs(stack)
             stack.callback(lambda: worker.ident is not None and worker.join(timeout=10))
             stack.callback(source.close)
             stack.callback(stop.set)

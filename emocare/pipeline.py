@@ -12,14 +12,12 @@ from emocare.engines import Engine, analyze_frame
 from emocare.faces import Faces
 from emocare.smoothing import MoodParams, Smoother
 from emocare.tracking import Tracker
-from emocare.settings import Settings
-
-_S = Settings()  # defaults live in Settings only
+from emocare.settings import DEFAULTS
 
 
 class Pipeline:
-    def __init__(self, engine: Engine, *, max_side: int = _S.max_side, mood: MoodParams | None = None,
-                 track_grace_s: float = _S.track_grace_s):
+    def __init__(self, engine: Engine, *, max_side: int = DEFAULTS.max_side, mood: MoodParams | None = None,
+                 track_grace_s: float = DEFAULTS.track_grace_s):
         self.engine = engine
         self.max_side = max_side
         self.tracker = Tracker(grace_s=track_grace_s)

@@ -98,6 +98,9 @@ class TrainPlan:
     lr: float = 2e-3  # peak learning rate of the warm-up + cosine schedule
 
 
+DEFAULTS = Settings()  # the built-in defaults, for components and help texts: written once, in Settings
+
+
 def system_language(env: Mapping[str, str] | None = None) -> str:
     """'zh' when the user's locale is Chinese, else 'en'."""
     env = os.environ if env is None else env
@@ -146,7 +149,7 @@ def _messages(value: Any) -> dict:
 
 
 def _coerce(name: str, value: Any) -> Any:
-    default = getattr(Settings(), name)
+    default = getattr(DEFAULTS, name)
     if name == "messages":
         return _messages(value)
     if isinstance(default, Enum):

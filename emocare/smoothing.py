@@ -33,9 +33,7 @@ from typing import Sequence
 import numpy as np
 
 from emocare.faces import EMOTIONS, UNCERTAIN, Faces, Mood
-from emocare.settings import Settings, Smoothing
-
-_S = Settings()  # defaults live in Settings only
+from emocare.settings import DEFAULTS, Smoothing
 
 
 def window_average(samples: Sequence[tuple[float, np.ndarray]], now: float, window_s: float,
@@ -58,15 +56,15 @@ def window_average(samples: Sequence[tuple[float, np.ndarray]], now: float, wind
 class MoodParams:
     """The rolling window's parameters; defaults are ``Settings``' (the one place they are written)."""
 
-    window_s: float = _S.window_s
-    hold_s: float = _S.hold_s
-    min_confidence: float = _S.min_confidence
-    method: Smoothing = _S.smoothing
-    gap_reset_s: float = _S.gap_reset_s
-    negative: tuple[str, ...] = _S.negative
-    positive: tuple[str, ...] = _S.positive
-    negative_threshold: float = _S.negative_threshold
-    positive_threshold: float = _S.positive_threshold
+    window_s: float = DEFAULTS.window_s
+    hold_s: float = DEFAULTS.hold_s
+    min_confidence: float = DEFAULTS.min_confidence
+    method: Smoothing = DEFAULTS.smoothing
+    gap_reset_s: float = DEFAULTS.gap_reset_s
+    negative: tuple[str, ...] = DEFAULTS.negative
+    positive: tuple[str, ...] = DEFAULTS.positive
+    negative_threshold: float = DEFAULTS.negative_threshold
+    positive_threshold: float = DEFAULTS.positive_threshold
 
     @classmethod
     def from_settings(cls, s) -> "MoodParams":

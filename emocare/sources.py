@@ -21,9 +21,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from emocare.errors import InputError, SourceError
-from emocare.settings import Settings
-
-_S = Settings()  # defaults live in Settings only
+from emocare.settings import DEFAULTS
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +157,7 @@ def _open_stream(url: str, timeout_s: float):
     return cap
 
 
-def open_capture(source: str | int, size: tuple[int, int] | None = None, *, timeout_s: float = _S.stream_timeout_s):
+def open_capture(source: str | int, size: tuple[int, int] | None = None, *, timeout_s: float = DEFAULTS.stream_timeout_s):
     """An opened ``cv2.VideoCapture`` or ``SourceError`` naming the source."""
     cv2 = _cv2()
     if isinstance(source, int):
@@ -266,7 +264,7 @@ class LiveSource:
     """
 
     def __init__(self, opener: Callable[[], object], *, name: str, is_file: bool = False,
-                 fps: float = 30.0, pace: bool = True, reconnect_timeout_s: float = _S.reconnect_timeout_s,
+                 fps: float = 30.0, pace: bool = True, reconnect_timeout_s: float = DEFAULTS.reconnect_timeout_s,
                  clock: Callable[[], float] = time.monotonic):
         self._opener = opener
         self.name = name
@@ -391,7 +389,7 @@ class LiveSource:
 
 
 def open_live(source: str | None, camera: int = 0, size: tuple[int, int] | None = None, *,
-              reconnect_timeout_s: float = _S.reconnect_timeout_s, timeout_s: float = _S.stream_timeout_s) -> LiveSource:
+              reconnect_timeout_s: float = DEFAULTS.reconnect_timeout_s, timeout_s: float = DEFAULTS.stream_timeout_s) -> LiveSource:
     """A camera, a stream URL, or a video file played at its own rate; opened now, so errors surface at once."""
     if source is None:
         return LiveSource(lambda: open_capture(camera, size), name=f"camera {camera}", pace=False,

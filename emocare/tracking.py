@@ -19,9 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from emocare.faces import Face, Faces
-from emocare.settings import Settings
-
-_S = Settings()  # defaults live in Settings only
+from emocare.settings import DEFAULTS
 
 
 def iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
@@ -51,7 +49,7 @@ class _Track:
 
 
 class Tracker:
-    def __init__(self, iou_threshold: float = 0.25, grace_s: float = _S.track_grace_s, max_centre_distance: float = 1.0,
+    def __init__(self, iou_threshold: float = 0.25, grace_s: float = DEFAULTS.track_grace_s, max_centre_distance: float = 1.0,
                  single_person: bool = True, min_hits: int = 3):
         self.single_person = single_person
         self.min_hits = min_hits

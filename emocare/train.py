@@ -265,13 +265,14 @@ def average_runs(checkpoints: list[Path], val: Path | str, out: Path | str, *,
         members.append(keras.layers.Activation(keras.activations.log_softmax, name=f"log_probs_{i}")(net(face)))
     merged = keras.Model(face, keras.layers.Average(name="logits")(members), name="emocare_emotion_average")
     runs = [_history(f.parent) for f in files]
+    device = _device()
     metrics = export(merged, out, val_set, extra={
         "members": [{"checkpoint": str(f.parent), "best_epoch": max(h, key=lambda e: e["val_accuracy"])["epoch"] if h else 0,
                      "epochs_run": len(h), "train_seconds": round(sum(e["seconds"] for e in h))} for f, h in zip(files, runs)],
-        "train_seconds": round(sum(e["seconds"] for h in runs for e in h)), "device": _device(), "val_data": str(val)})
+        "train_seconds": round(sum(e["seconds"] for h in runs for e in h)), "device": device, "val_data": str(val)})
     on_line(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {len(files)} run{'s' if len(files) > 1 else ''} averaged, val accuracy "
             f"{metrics['accuracy']:.1%}, balanced {metrics['balanced_accuracy']:.1%}, ECE {metrics['ece']:.3f}")
-    return TrainResult(str(out), sum(len(h) for h in runs), 0, time.perf_counter() - started, _device(), metrics, [])
+    return TrainResult(str(out), sum(len(h) for h in runs), 0, time.perf_counter() - started, device, metrics, [])
 
 
 def _history(ckpt: Path) -> list[dict]:

@@ -88,9 +88,8 @@ def test_a_new_engine_is_one_registry_entry(monkeypatch, tmp_path):
         "def files():\n"
         "    return []\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    toy = registry.EngineSpec("toy", "a test engine", "toy_engine:build", "toy_engine:files", ())
+    toy = registry.EngineSpec("toy", factory="toy_engine:build", files="toy_engine:files", footprint=())
     monkeypatch.setattr(registry, "ENGINES", (*registry.ENGINES, toy))
-    monkeypatch.setattr(registry, "_BY_NAME", {s.name: s for s in registry.ENGINES})
     from emocare import engines
 
     assert settings.validate(settings.Settings(engine="toy")).engine == "toy"

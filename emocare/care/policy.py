@@ -15,9 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from emocare.faces import Faces
-from emocare.settings import CareMode, Settings
-
-_S = Settings()  # defaults live in Settings only
+from emocare.settings import CareMode, DEFAULTS
 
 LEVELS = ("message", "speech", "music")
 
@@ -40,10 +38,10 @@ class _PersonState:
 
 @dataclass
 class CarePolicy:
-    persist_s: float = _S.persist_s  # defaults: Settings' (the one place they are written)
-    cooldown_s: float = _S.cooldown_s
-    reset_s: float = _S.reset_s
-    care: CareMode = _S.care
+    persist_s: float = DEFAULTS.persist_s  # defaults: Settings' (the one place they are written)
+    cooldown_s: float = DEFAULTS.cooldown_s
+    reset_s: float = DEFAULTS.reset_s
+    care: CareMode = DEFAULTS.care
     _people: dict[int, _PersonState] = field(default_factory=dict)
 
     @classmethod

@@ -58,9 +58,6 @@ class EngineChoice:
     reason: str | None  # why auto chose it, when it fell back
 
 
-FAST_DETECTORS = registry.FAST_DETECTORS
-
-
 def choose(requested: str) -> EngineChoice:
     """Resolve ``auto`` among the models already on disk; nothing is downloaded or probed (``registry.resolve_auto``)."""
     if requested != registry.AUTO:
@@ -102,9 +99,9 @@ def analyze_frame(engine: Engine, image: np.ndarray, *, max_side: int | None = N
                   frame_index: int = 0, t: float = 0.0, stream: bool = False, clock=time.perf_counter) -> Faces:
     """Run ``engine`` on a (possibly downscaled) copy; boxes come back in ``image``'s pixels."""
     if max_side is None:
-        from emocare.settings import Settings
+        from emocare.settings import DEFAULTS
 
-        max_side = Settings().max_side
+        max_side = DEFAULTS.max_side
     h, w = image.shape[:2]
     small, back = downscale(image, max_side)
     started = clock()

@@ -125,12 +125,9 @@ class FastEngine:
 
     def __init__(self, classifier, *, name: str, detector: str = "blazeface", detect_every: int = 10,
                  detect_side: int = 320, min_neighbors: int = 5):
-        from emocare.engines import FAST_DETECTORS
+        from emocare.engines.registry import fast_detector
 
-        if detector not in FAST_DETECTORS:
-            from emocare.errors import ConfigError
-
-            raise ConfigError(f"--detector {detector!r}: {name} uses {' or '.join(FAST_DETECTORS)}")
+        detector = fast_detector(detector, name)
         self.name = name
         self.classifier = classifier
         self.detector_name = detector

