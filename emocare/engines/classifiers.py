@@ -220,8 +220,9 @@ class FerTFLite:
 
         x, y, w, h = box
         if crop_only:
-            face = cv2.resize(gray[y:y + h, x:x + w], (64, 64)).astype(np.float32)
-            return (face * (1.0 / 255.0) - 0.5) * 2.0
+            from emocare.engines.emocare_model import fer_input
+
+            return fer_input(gray[y:y + h, x:x + w])
         if h > w:
             x, w = x - (h - w) // 2, h
         elif w > h:

