@@ -96,6 +96,7 @@ class TrainPlan:
     patience: int = 12  # epochs without a better validation accuracy before stopping
     seed: int = 1
     lr: float = 2e-3  # peak learning rate of the warm-up + cosine schedule
+    distill: float = 0.5  # with --teacher: weight of the teacher's probabilities in each training label
 
 
 DEFAULTS = Settings()  # the built-in defaults, for components and help texts: written once, in Settings

@@ -191,16 +191,24 @@ def _device() -> str:
 
 def train(dataset: Path | str, val: Path | str, out: Path | str, *, plan: TrainPlan = TrainPlan(),
           resume: bool = False, checkpoints: Path | str | None = None, limit: int | None = None,
-          on_line: Callable[[str], None] = print, progress_bar: bool = False, mirror: bool | None = None) -> TrainResult:
-    """Train, keep the best epoch on ``val``, export TFLite + JSON to ``out``."""
+          on_line: Callable[[str], None] = print, progress_bar: bool = False, mirror: bool | None = None,
+          teacher: Path | str | None = None, init: Path | str | None = None) -> TrainResult:
+    """Train, keep the best epoch on ``val``, export TFLite + JSON to ``out``.
+
+    ``teacher``: an emocare model (for example several runs averaged with ``--average``) whose probabilities on
+    each training face are mixed into its label with weight ``plan.distill`` (knowledge distillation: one
+    network learns what the slower ensemble knows). ``init``: start from a finished run's best network.
+    """
     out = Path(out)
     if out.suffix != ".tflite":
         raise ConfigError(f"--out {out}: the model is written as a .tflite file")
-    if plan.epochs < 1 or plan.batch_size < 1:
-        raise ConfigError("--epochs and --batch-size must be at least 1")
+    if plan.epochs < 1 or plan.batch_size < 1 or not 0 < plan.lr < 1:
+        raise ConfigError("--epochs and --batch-size must be at least 1, --lr between 0 and 1")
     ckpt = _checkpoint_dir(Path(checkpoints) if checkpoints else out.with_suffix(".ckpt"), resume)
     started = time.perf_counter()
-    train_set, val_set = _splits(dataset, val, limit, on_line)
+    init_weights = _init_weights(init)
+    train_set, val_set = _splits(dataset, val, limit, on_line, keep_raw=teacher is not None)
+    soft = teacher_probabilities(Path(teacher), train_set, on_line) if teacher is not None else None
 
     from emocare.engines._quiet import quiet_imports
 
@@ -210,8 +218,11 @@ def train(dataset: Path | str, val: Path | str, out: Path | str, *, plan: TrainP
     keras.utils.set_random_seed(plan.seed)
     device = _device()
     on_line(f"training on {device}, up to {plan.epochs} epochs, batch {plan.batch_size}, checkpoints in {ckpt}")
-    ds, val_ds, steps = _tf_datasets(train_set, val_set, plan)
+    ds, val_ds, steps = _tf_datasets(train_set, val_set, plan, soft)
     model = build_model(plan.seed)
+    if init_weights is not None:
+        model.load_weights(str(init_weights))
+        on_line(f"starting from {init_weights}")
     schedule = _compile(model, plan, steps)
     history: list[dict] = []
     hist_path = ckpt / "history.json"
@@ -230,7 +241,8 @@ def train(dataset: Path | str, val: Path | str, out: Path | str, *, plan: TrainP
     metrics = export(model, out, val_set, extra={
         "epochs_run": len(history), "best_epoch": best["epoch"], "train_seconds": round(time.perf_counter() - started),
         "device": device, "train_faces": len(train_set.y), "train_data": str(dataset), "val_data": str(val),
-        "seed": plan.seed, "batch_size": plan.batch_size, "lr": plan.lr}, mirror=mirror)
+        "seed": plan.seed, "batch_size": plan.batch_size, "lr": plan.lr, "init": str(init) if init else None,
+        "teacher": {"model": str(teacher), "weight": plan.distill} if teacher else None}, mirror=mirror)
     on_line(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): val accuracy {metrics['accuracy']:.1%}, "
             f"balanced {metrics['balanced_accuracy']:.1%}, ECE {metrics['ece']:.3f} at temperature {metrics['temperature']:.2f}")
     return TrainResult(str(out), len(history), best["epoch"], time.perf_counter() - started, device, metrics, history)
@@ -297,9 +309,35 @@ def _checkpoint_dir(ckpt: Path, resume: bool) -> Path:
     return ckpt
 
 
-def _splits(dataset, val, limit: int | None, on_line) -> tuple[Dataset, Dataset]:
+def _init_weights(init: Path | str | None) -> Path | None:
+    if init is None:
+        return None
+    weights = Path(init) / "best.weights.h5"
+    if not weights.is_file():
+        raise InputError(f"--init {init}: not a finished run's checkpoint folder (no best.weights.h5)", str(init))
+    return weights
+
+
+def teacher_probabilities(teacher: Path, data: Dataset, on_line=print) -> np.ndarray:
+    """The teacher model's calibrated probabilities on every face of ``data`` (as its engine reads them:
+    blend, bias, mirror image and temperature from its description), (N, 7)."""
+    from emocare.engines.emocare_model import EmocareNet
+
+    net = EmocareNet(teacher)
+    on_line(f"teacher {teacher}: reading the {len(data.y)} training faces")
+    probs = []
+    for i in range(0, len(data.raw), 256):
+        chunk = data.raw[i:i + 256]
+        probs.append(net.predict(np.stack([net.preprocess(f, (0, 0, f.shape[1], f.shape[0]), crop_only=True)
+                                           for f in chunk])))
+    probs = np.concatenate(probs)
+    on_line(f"teacher agrees with the training labels on {float((probs.argmax(axis=1) == data.y).mean()):.1%} of them")
+    return probs.astype(np.float32)
+
+
+def _splits(dataset, val, limit: int | None, on_line, keep_raw: bool = False) -> tuple[Dataset, Dataset]:
     on_line(f"reading {dataset} and {val}")
-    train_set, val_set = load_dataset(dataset), load_dataset(val, keep_raw=True)
+    train_set, val_set = load_dataset(dataset, keep_raw=keep_raw), load_dataset(val, keep_raw=True)
     if limit:
         train_set = Dataset(train_set.x[:limit], train_set.y[:limit], train_set.skipped, train_set.raw[:limit])
         val_set = Dataset(val_set.x[:limit], val_set.y[:limit], val_set.skipped, val_set.raw[:limit])
@@ -319,13 +357,17 @@ def class_weights(y: np.ndarray) -> np.ndarray:
     return weights
 
 
-def _tf_datasets(train_set: Dataset, val_set: Dataset, plan: TrainPlan):
-    """(augmented, weighted, shuffled training batches; validation batches; steps per epoch)."""
+def _tf_datasets(train_set: Dataset, val_set: Dataset, plan: TrainPlan, soft: np.ndarray | None = None):
+    """(augmented, weighted, shuffled training batches; validation batches; steps per epoch).
+
+    ``soft``: a teacher's probabilities per training face, mixed into the one-hot labels with ``plan.distill``."""
     import keras
     import tensorflow as tf
 
     sample_w = class_weights(train_set.y)[train_set.y].astype(np.float32)
     y_train = keras.utils.to_categorical(train_set.y, len(EMOTIONS)).astype(np.float32)
+    if soft is not None:
+        y_train = ((1 - plan.distill) * y_train + plan.distill * soft).astype(np.float32)
     y_val = keras.utils.to_categorical(val_set.y, len(EMOTIONS)).astype(np.float32)
     augment = _augmenter(plan.seed)
     ds = (tf.data.Dataset.from_tensor_slices((train_set.x[..., None], y_train, sample_w))

@@ -163,6 +163,38 @@ def test_train_end_to_end_and_the_result_loads_as_an_engine(tmp_path, monkeypatc
     assert np.allclose(log_softmax(answers[0]), log_softmax(answers[1]), atol=1e-4)
 
 
+def test_train_distils_from_a_teacher_starting_from_a_finished_run(tmp_path, monkeypatch):
+    """--teacher mixes a model's probabilities into the labels (the run's description says so); --init starts
+    from a finished run's network, so one more epoch on the same faces begins where that run ended."""
+    from typer.testing import CliRunner
+
+    from emocare.cli import app
+    from emocare.train import Dataset, teacher_probabilities
+
+    first = tmp_path / "first.tflite"
+    args = ["train", "--dataset", str(TRAIN), "--val", str(VAL), "--epochs", "1", "--batch-size", "16", "--limit", "64"]
+    assert CliRunner().invoke(app, [*args, "--out", str(first)]).exit_code == 0
+    student = tmp_path / "student.tflite"
+    result = CliRunner().invoke(app, [*args, "--out", str(student), "--teacher", str(MODEL_PATH),
+                                      "--init", str(tmp_path / "first.ckpt"), "--lr", "1e-4"])
+    assert result.exit_code == 0, result.output
+    assert "teacher agrees with the training labels on" in result.output and "starting from" in result.output
+    desc = json.loads(student.with_suffix(".json").read_text())
+    assert desc["teacher"] == {"model": str(MODEL_PATH), "weight": 0.5} and desc["init"] == str(tmp_path / "first.ckpt")
+    assert desc["lr"] == 1e-4
+
+    # the teacher's probabilities are what its engine answers for each face
+    faces = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p, _ in _crops(VAL)[:5]]
+    soft = teacher_probabilities(MODEL_PATH, Dataset(np.zeros((5, 48, 48), np.float32), np.zeros(5, np.int64), raw=faces),
+                                 on_line=lambda line: None)
+    engine = engines.build("emocare")
+    direct = [engine.classify(cv2.cvtColor(f, cv2.COLOR_GRAY2BGR), [(0, 0, 48, 48)])[0].scores for f in faces]
+    assert np.allclose(soft, np.stack(direct), atol=1e-5)
+
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "x.tflite"), "--init", str(tmp_path)])
+    assert result.exit_code == 1 and "not a finished run's checkpoint folder" in result.output
+
+
 def test_train_average_needs_finished_runs(tmp_path):
     from typer.testing import CliRunner
 
