@@ -272,3 +272,14 @@ def test_train_mirror_takes_auto_on_or_off(tmp_path):
                                       "--out", str(tmp_path / "m.tflite")])
     assert result.exit_code == 2
     assert "--mirror: expected auto, on or off" in result.output and "Traceback" not in result.output
+
+
+def test_a_retrained_model_set_by_emocare_model_is_the_one_bench_and_models_report(tmp_path, monkeypatch):
+    from emocare.engines.emocare_model import model_files, model_paths
+
+    assert model_paths() == [MODEL_PATH]
+    mine = tmp_path / "mine.tflite"
+    monkeypatch.setenv("EMOCARE_MODEL", str(mine))
+    assert model_paths() == [mine]
+    assert [f.path for f in model_files()] == [mine, mine.with_suffix(".json")]
+    assert "EMOCARE_MODEL" in model_files()[0].role

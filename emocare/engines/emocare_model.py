@@ -136,9 +136,7 @@ class EmocareNet:
     def __init__(self, model: Path | None = None, threads: int | None = None, flip: bool | None = None):
         from emocare.faces import EMOTIONS
 
-        import os
-
-        path = Path(model or os.environ.get("EMOCARE_MODEL") or MODEL_PATH)
+        path = Path(model) if model else model_path()
         if not path.is_file():
             raise ModelMissing(f"emocare's emotion model is missing: {path} (reinstall emocare, or 'emocare train')")
         info = ModelInfo.read(path)
@@ -223,17 +221,26 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+def model_path() -> Path:
+    """The model the engine loads: ``EMOCARE_MODEL`` when set (a retrained one), else the shipped one."""
+    import os
+
+    return Path(os.environ.get("EMOCARE_MODEL") or MODEL_PATH)
+
+
 def model_paths() -> list[Path]:
     """The files the engine loads (bench's model size)."""
-    return [MODEL_PATH]
+    return [model_path()]
 
 
 def model_files():
-    """The ``models`` table's rows for the shipped model."""
+    """The ``models`` table's rows for the model the engine loads."""
     from emocare.engines.weights import ModelFile
 
-    return [ModelFile("emotion model (TFLite, shipped)", MODEL_PATH),
-            ModelFile("its description (labels, temperature, sha256)", MODEL_PATH.with_suffix(".json"))]
+    path = model_path()
+    where = "shipped" if path == MODEL_PATH else "EMOCARE_MODEL"
+    return [ModelFile(f"emotion model (TFLite, {where})", path),
+            ModelFile("its description (labels, temperature, sha256)", path.with_suffix(".json"))]
 
 
 def build(spec, detector: str):
