@@ -209,12 +209,10 @@ def train(dataset: Path | str, val: Path | str, out: Path | str, *, plan: TrainP
     init_weights = _init_weights(init)
     train_set, val_set = _splits(dataset, val, limit, on_line, keep_raw=teacher is not None)
     soft = teacher_probabilities(Path(teacher), train_set, on_line) if teacher is not None else None
-
     from emocare.engines._quiet import quiet_imports
 
     with quiet_imports():
         import keras
-
     keras.utils.set_random_seed(plan.seed)
     device = _device()
     on_line(f"training on {device}, up to {plan.epochs} epochs, batch {plan.batch_size}, checkpoints in {ckpt}")
@@ -228,24 +226,31 @@ def train(dataset: Path | str, val: Path | str, out: Path | str, *, plan: TrainP
     hist_path = ckpt / "history.json"
     if resume and hist_path.is_file():
         history = json.loads(hist_path.read_text())
-    callbacks = [
+    callbacks = _callbacks(ckpt, plan, _epoch_lines(val_set, plan.epochs, schedule, history, hist_path, on_line))
+    model.fit(ds, validation_data=val_ds, epochs=plan.epochs, callbacks=callbacks, verbose=1 if progress_bar else 0)
+    model.load_weights(str(ckpt / "best.weights.h5"))
+    best = max(history, key=lambda h: h["val_accuracy"]) if history else {"epoch": 0}
+    recipe = {"seed": plan.seed, "batch_size": plan.batch_size, "lr": plan.lr, "init": str(init) if init else None,
+              "teacher": {"model": str(teacher), "weight": plan.distill} if teacher else None}
+    metrics = export(model, out, val_set, mirror=mirror, extra={
+        "epochs_run": len(history), "best_epoch": best["epoch"], "train_seconds": round(time.perf_counter() - started),
+        "device": device, "train_faces": len(train_set.y), "train_data": str(dataset), "val_data": str(val), **recipe})
+    on_line(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): val accuracy {metrics['accuracy']:.1%}, "
+            f"balanced {metrics['balanced_accuracy']:.1%}, ECE {metrics['ece']:.3f} at temperature {metrics['temperature']:.2f}")
+    return TrainResult(str(out), len(history), best["epoch"], time.perf_counter() - started, device, metrics, history)
+
+
+def _callbacks(ckpt: Path, plan: TrainPlan, lines) -> list:
+    """Back up every epoch (``--resume``), keep the best on val, stop early, print a line an epoch."""
+    import keras
+
+    return [
         keras.callbacks.BackupAndRestore(str(ckpt / "backup")),
         keras.callbacks.ModelCheckpoint(str(ckpt / "best.weights.h5"), monitor="val_accuracy", mode="max",
                                         save_best_only=True, save_weights_only=True),
         keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=plan.patience),
-        _epoch_lines(val_set, plan.epochs, schedule, history, hist_path, on_line),
+        lines,
     ]
-    model.fit(ds, validation_data=val_ds, epochs=plan.epochs, callbacks=callbacks, verbose=1 if progress_bar else 0)
-    model.load_weights(str(ckpt / "best.weights.h5"))
-    best = max(history, key=lambda h: h["val_accuracy"]) if history else {"epoch": 0}
-    metrics = export(model, out, val_set, extra={
-        "epochs_run": len(history), "best_epoch": best["epoch"], "train_seconds": round(time.perf_counter() - started),
-        "device": device, "train_faces": len(train_set.y), "train_data": str(dataset), "val_data": str(val),
-        "seed": plan.seed, "batch_size": plan.batch_size, "lr": plan.lr, "init": str(init) if init else None,
-        "teacher": {"model": str(teacher), "weight": plan.distill} if teacher else None}, mirror=mirror)
-    on_line(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): val accuracy {metrics['accuracy']:.1%}, "
-            f"balanced {metrics['balanced_accuracy']:.1%}, ECE {metrics['ece']:.3f} at temperature {metrics['temperature']:.2f}")
-    return TrainResult(str(out), len(history), best["epoch"], time.perf_counter() - started, device, metrics, history)
 
 
 def average_runs(checkpoints: list[Path], val: Path | str, out: Path | str, *,
