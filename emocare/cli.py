@@ -580,9 +580,10 @@ def _train(dataset, val, out, epochs, resume, batch_size, patience, seed, checkp
         raise ConfigError("--dataset is needed (or --average CKPT ... to average finished runs)")
     if mirror not in MIRROR:
         raise ConfigError(f"--mirror: expected auto, on or off, got {mirror!r}")
-    for p in (dataset, val, *average, teacher, init):
+    for option, p in (("--dataset", dataset), ("--val", val), *(("--average", a) for a in average),
+                      ("--teacher", teacher), ("--init", init)):
         if p is not None and not p.exists():
-            raise EmocareError(f"{p}: no such folder or CSV file")
+            raise EmocareError(f"{option} {p}: not found")
     if average:
         result = average_runs(list(average), val, out, on_line=lambda line: typer.echo(line, err=True), mirror=MIRROR[mirror])
         m = result.metrics
