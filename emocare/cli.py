@@ -143,8 +143,7 @@ def run_guarded(fn, *args, **kwargs):
     except EmocareError as exc:
         raise fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
-        typer.echo("emocare: interrupted", err=True)
-        raise typer.Exit(130)
+        raise typer.Exit(130)  # main() says "interrupted", once, whatever path the Ctrl-C took
 
 
 # ---------------------------------------------------------------- analyze
@@ -694,8 +693,10 @@ def main() -> None:
         typer.echo(f"emocare: error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
-        sys.exit(exc.exit_code)
+        code = exc.exit_code
     except ConfigError as exc:  # raised before a command could map it
         typer.echo(f"emocare: error: {exc}", err=True)
         sys.exit(2)
+    if code == 130:  # Ctrl-C in a command (run_guarded), a watch session, or Typer's own parsing and lazy imports,
+        typer.echo("emocare: interrupted", err=True)  # which Typer turns into a bare exit 130
     sys.exit(code if isinstance(code, int) else 0)
