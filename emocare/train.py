@@ -469,7 +469,7 @@ def choose_head(log_ours: np.ndarray, log_fer: np.ndarray | None, y: np.ndarray)
     neutral so far that a sustained sad stretch was never comforted; that requirement was dropped.
     """
     neutral, fear = EMOTIONS.index("neutral"), EMOTIONS.index("fear")
-    negative = [EMOTIONS.index(e) for e in ("angry", "disgust", "fear", "sad")]
+    afraid = y == fear
     weights = [0.0] + ([0.1, 0.2, 0.3, 0.4, 0.5] if log_fer is not None else [])
     steps = [round(v, 1) for v in np.arange(0.0, 1.01, 0.1)]
     judged = {}
@@ -480,15 +480,14 @@ def choose_head(log_ours: np.ndarray, log_fer: np.ndarray | None, y: np.ndarray)
                 bias = np.zeros(len(EMOTIONS))
                 bias[neutral], bias[fear] = bn, bf
                 pred = (base + bias).argmax(axis=1)
-                calm = float(np.isin(pred[y == neutral], negative).mean()) <= 0.15
-                seen = float((pred[y == fear] == fear).mean()) >= 0.5
-                judged[(w, bn, bf)] = (calm, seen, float((pred == y).mean()))
-    pool = [k for k, (_, seen, _) in judged.items() if seen] or list(judged)
-    best = max(pool, key=lambda k: (judged[k][2], -k[0], -k[1], -k[2]))
+                seen = not afraid.any() or float((pred[afraid] == fear).mean()) >= 0.5
+                judged[(w, bn, bf)] = (seen, float((pred == y).mean()))
+    pool = [k for k, (seen, _) in judged.items() if seen] or list(judged)
+    best = max(pool, key=lambda k: (judged[k][1], -k[0], -k[1], -k[2]))
     alone = [k for k in pool if k[0] == 0.0]
     if alone:
-        single = max(alone, key=lambda k: (judged[k][2], -k[1], -k[2]))
-        if judged[best][2] < judged[single][2] + 0.005:
+        single = max(alone, key=lambda k: (judged[k][1], -k[1], -k[2]))
+        if judged[best][1] < judged[single][1] + 0.005:
             best = single
     bias = np.zeros(len(EMOTIONS))
     bias[neutral], bias[fear] = best[1], best[2]
