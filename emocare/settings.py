@@ -55,6 +55,7 @@ class Settings:
     window_s: float = 3.0
     hold_s: float = 1.0
     min_confidence: float = 0.30
+    keep_confidence: float = 0.25  # an adopted mood stays while it leads with this share (<= min_confidence)
     smoothing: Smoothing = Smoothing.MEAN
     gap_reset_s: float = 3.0
     track_grace_s: float = 2.5
@@ -211,6 +212,9 @@ def validate(s: Settings) -> Settings:
     for name in ("hold_s", "cooldown_s", "gap_reset_s", "track_grace_s", "reset_s", "reconnect_timeout_s"):
         if getattr(s, name) < 0:
             raise ConfigError(f"{name}: must be >= 0")
+    if not 0 <= s.keep_confidence <= s.min_confidence:
+        raise ConfigError(f"keep_confidence: {s.keep_confidence} must be between 0 and min_confidence "
+                          f"({s.min_confidence}): an adopted mood is kept down to it")
     s.frame_size()
     return s
 

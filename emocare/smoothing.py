@@ -10,6 +10,10 @@ Pure logic, clock injected (every call takes ``t``), no I/O.
   the averaged scores for ``hold_s`` seconds.
 - Minimum confidence: when the leader's averaged probability is below
   ``min_confidence`` the leader is ``uncertain`` (also subject to the hold).
+  A mood already adopted is kept while it still leads with at least
+  ``keep_confidence`` (hysteresis on the threshold, so that a steady mood
+  whose share hovers around ``min_confidence`` does not flicker through
+  ``uncertain``).
 - Valence: the averaged probability mass of the negative emotions (default
   sad, angry, fear, disgust) against ``negative_threshold`` (positive ones
   against ``positive_threshold``), with the same hold. Valence is judged on
@@ -59,6 +63,7 @@ class MoodParams:
     window_s: float = DEFAULTS.window_s
     hold_s: float = DEFAULTS.hold_s
     min_confidence: float = DEFAULTS.min_confidence
+    keep_confidence: float = DEFAULTS.keep_confidence
     method: Smoothing = DEFAULTS.smoothing
     gap_reset_s: float = DEFAULTS.gap_reset_s
     negative: tuple[str, ...] = DEFAULTS.negative
@@ -68,7 +73,8 @@ class MoodParams:
 
     @classmethod
     def from_settings(cls, s) -> "MoodParams":
-        return cls(window_s=s.window_s, hold_s=s.hold_s, min_confidence=s.min_confidence, method=s.smoothing,
+        return cls(window_s=s.window_s, hold_s=s.hold_s, min_confidence=s.min_confidence,
+                   keep_confidence=s.keep_confidence, method=s.smoothing,
                    gap_reset_s=s.gap_reset_s, negative=tuple(s.negative), positive=tuple(s.positive),
                    negative_threshold=s.negative_threshold, positive_threshold=s.positive_threshold)
 
@@ -138,7 +144,10 @@ class PersonMood:
             self._scores = avg
             i = int(np.argmax(avg))
             conf = float(avg[i])
-            leader = EMOTIONS[i] if conf >= self.p.min_confidence else UNCERTAIN
+            leader = EMOTIONS[i]
+            bar = self.p.keep_confidence if leader == self.mood.value else self.p.min_confidence
+            if conf < bar:
+                leader = UNCERTAIN
         self.mood.propose(leader, t, self.p.hold_s)
         if avg is not None:
             if self.valence.propose(self.p.valence_of(avg), t, self.p.hold_s):

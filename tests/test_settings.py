@@ -29,6 +29,8 @@ def test_default_path_is_optional_but_explicit_must_exist(tmp_path):
     ("window_s = 'abc'", "window_s"),
     ("negative = ['grumpy']", "grumpy"),
     ("engine = ", "invalid TOML"),
+    ("keep_confidence = 0.4", "keep_confidence.*between 0 and min_confidence"),
+    ("min_confidence = 0.2", "keep_confidence"),
 ])
 def test_bad_config_is_one_clear_line(tmp_path, text, match):
     cfg = tmp_path / "bad.toml"

@@ -99,6 +99,42 @@ def test_low_confidence_is_uncertain():
     assert m.label == UNCERTAIN
 
 
+def test_adopted_mood_is_kept_down_to_keep_confidence():
+    """Hysteresis on the threshold: a mood adopted at >= min_confidence stays while it leads with
+    >= keep_confidence, and turns uncertain only below it; a new leader needs min_confidence."""
+    params = MoodParams(min_confidence=0.30, keep_confidence=0.25, hold_s=1.0, window_s=3.0)
+    pm = PersonMood(params)
+    t = 0.0
+    for _ in range(150):  # 5 s of a clear neutral
+        m = pm.update(t, onehot("neutral", 0.6))
+        t += 1 / 30
+    assert m.label == "neutral"
+    for _ in range(300):  # 10 s at 0.27: below min_confidence, above keep_confidence
+        m = pm.update(t, onehot("neutral", 0.27))
+        t += 1 / 30
+        assert m.label == "neutral"
+    for _ in range(300):  # 10 s at 0.22: below keep_confidence too
+        m = pm.update(t, onehot("neutral", 0.22))
+        t += 1 / 30
+    assert m.label == UNCERTAIN
+    for _ in range(300):  # a new leader at 0.27 is not adopted from uncertain
+        m = pm.update(t, onehot("sad", 0.27))
+        t += 1 / 30
+    assert m.label == UNCERTAIN
+
+
+def test_keep_confidence_equal_to_min_confidence_has_no_hysteresis():
+    pm = PersonMood(MoodParams(min_confidence=0.30, keep_confidence=0.30))
+    t = 0.0
+    for _ in range(150):
+        m = pm.update(t, onehot("neutral", 0.6))
+        t += 1 / 30
+    for _ in range(150):
+        m = pm.update(t, onehot("neutral", 0.27))
+        t += 1 / 30
+    assert m.label == UNCERTAIN
+
+
 def test_smoother_keeps_one_window_per_track():
     sm = Smoother(MoodParams(hold_s=0.5))
     t = 0.0
