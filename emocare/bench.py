@@ -543,6 +543,20 @@ def _loop_step(spec, engine):
     return make
 
 
+def session_engines() -> list[str]:
+    """``bench --sessions``' default: emocare's fast-path engines whose model is on disk (DeepFace's only with real
+    weights: random ones would comfort at random)."""
+    def usable(spec) -> bool:
+        if spec.needs_deepface_weights:
+            return _real_weights()
+        try:
+            return all(p.is_file() for p in spec.model_paths())
+        except EmocareError:  # its package is not installed
+            return False
+
+    return [s.name for s in registry.ENGINES if s.fast and s.choosable and usable(s)]
+
+
 def weights_random() -> bool:
     from emocare.engines import weights
 

@@ -223,3 +223,31 @@ def _confusion(ax, title: str, confusion) -> None:
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(f"{title} (row-normalised)")
+
+
+def sessions_tables(result, per_session_max: int = 12):
+    """``bench --sessions``: per engine, comfort when due and when not, mood changes a minute, delay to comfort;
+    with a few sessions, also one row per session."""
+    data = result.to_json() if hasattr(result, "to_json") else result
+    out = []
+    per = data["per_session"]
+    if len(data["sessions"]) <= per_session_max:
+        t = _table("care sessions: comfort times (s) and mood changes", list(per), first="session")
+        for i, path in enumerate(data["sessions"]):
+            t.add_row(Path(path).name, *[_session_cell(per[e][i]) for e in per])
+        out.append(t)
+    t = _table(f"care sessions ({len(data['sessions'])} videos, watch --fast)",
+               ("comforted when due", "wrong comforts", "mood changes / min", "onset to comfort s"))
+    for engine, s in data["summary"].items():
+        t.add_row(engine, f"{s['comforted']}/{s['due']}", str(s["wrong"]),
+                  _f(s["changes_per_min"]), _f(s["mean_delay_s"]))
+    t.caption = ("due: a negative stretch of at least window + hold + persist; wrong: comfort outside every "
+                 "negative stretch of at least persist_s (or window_s after it)")
+    out.append(t)
+    return out
+
+
+def _session_cell(s: dict) -> str:
+    care = ", ".join(f"{t:.1f}" for t in s["care_t"]) or "none"
+    flag = f" ({s['wrong']} wrong)" if s["wrong"] else ""
+    return f"care {care}{flag}; {s['changes']} changes"

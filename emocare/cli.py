@@ -446,6 +446,7 @@ def bench(
     detector: str = typer.Option("auto", "--detector", help=f"Face detector of emocare's fast-path engines: auto (blazeface), {' or '.join(registry.FAST_DETECTORS)}.", metavar="TEXT"),
     faces_videos: Optional[list[Path]] = typer.Option(None, "--faces-videos", help="Detector report: videos (or folders of them) where every frame holds a face; found-rate per detector. Repeatable.", metavar="PATH"),
     no_face: Optional[list[Path]] = typer.Option(None, "--no-face", help="Detector report: videos, images or folders with no face; false faces per detector. Repeatable.", metavar="PATH"),
+    sessions: Optional[list[Path]] = typer.Option(None, "--sessions", help="Care report: session videos with NAME.truth.csv beside each (or folders of them), watched as 'watch --fast' does; comfort when due and when not, mood changes per minute, per engine (default: emocare's fast-path engines). Repeatable.", metavar="PATH"),
     video: Optional[Path] = typer.Option(None, "--video", help="Frames for the speed test from this video (default: the shipped sample clip).", metavar="PATH"),
     images: Optional[Path] = typer.Option(None, "--images", help="Frames for the speed test from this folder of images.", metavar="PATH"),
     dataset: Optional[Path] = typer.Option(None, "--dataset", help="Labelled set for accuracy: <label>/ folders or a CSV of path,label.", metavar="PATH"),
@@ -460,11 +461,11 @@ def bench(
 ) -> None:
     """Compare FER and DeepFace (and emocare's fast path): speed, accuracy, memory, size."""
     run_guarded(_bench, engines, video, images, dataset, crops, limit, seed, repeat, no_speed, pipeline, json_out, plot,
-                detector, faces_videos or [], no_face or [])
+                detector, faces_videos or [], no_face or [], sessions or [])
 
 
 def _bench(engines, video, images, dataset, crops, limit, seed, repeat, no_speed, pipeline, json_out, plot_path,
-           detector="auto", faces_videos=(), no_face=()) -> None:
+           detector="auto", faces_videos=(), no_face=(), sessions=()) -> None:
     from emocare import bench as bench_mod
 
     if video is not None and images is not None:
@@ -478,7 +479,9 @@ def _bench(engines, video, images, dataset, crops, limit, seed, repeat, no_speed
         check_output(json_out, (".json",), "--json")
     if detector not in ("auto", *bench_mod.DETECTORS):
         raise ConfigError(f"--detector {detector!r}: choose auto, {', '.join(bench_mod.DETECTORS)}")
-    if faces_videos or no_face:
+    if sessions:
+        data = _bench_sessions(sessions, engines, detector)
+    elif faces_videos or no_face:
         data = _bench_detectors(faces_videos, no_face)
     elif pipeline:
         data = _bench_pipeline(video, repeat, detector)
@@ -505,6 +508,24 @@ def _bench_detectors(faces_videos, no_face) -> dict:
     for table in bench_report.detector_tables(result):
         _stdout_console().print(table)
     return {"machine": bench_mod.machine_info(), "detectors": result.to_json()}
+
+
+def _bench_sessions(paths, engines, detector) -> dict:
+    from emocare import bench as bench_mod
+    from emocare import bench_report, bench_sessions
+
+    videos = bench_sessions.session_videos(paths)
+    names = [n.strip() for n in engines.split(",")] if engines else bench_mod.session_engines()
+    unknown = [n for n in names if n not in registry.names()]
+    if unknown:
+        raise ConfigError(f"--engines: {', '.join(unknown)} cannot watch (choose from {', '.join(registry.names())})")
+    settings, _ = load_settings(None, detector=detector)
+    with _stderr_console().status("watching the sessions...") as status:
+        result = bench_sessions.run_sessions(videos, names, settings,
+                                             on_step=lambda what, done, total: status.update(f"{done + 1}/{total} {what}"))
+    for table in bench_report.sessions_tables(result):
+        _stdout_console().print(table)
+    return {"machine": bench_mod.machine_info(), "care_sessions": result.to_json()}
 
 
 def _bench_pipeline(video, repeat, detector) -> dict:

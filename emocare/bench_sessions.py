@@ -1,0 +1,155 @@
+"""``bench --sessions``: does each engine comfort when it should, and only then, on labelled care sessions?
+
+A care session is a video with ``NAME.truth.csv`` beside it (``frame,t,label``: the true emotion of every
+frame), like ``tests/data/sessions`` or the random ones ``tests/make_sessions.py`` renders from a labelled
+face set. Each engine watches every session as ``watch --fast`` does (the same pipeline, rolling window and
+carer as a live run; no audio, no window) and its journal is scored against the truth:
+
+- a *negative stretch* is a run of frames whose true label is one of ``settings.negative``;
+- comfort is *due* for a stretch that lasts at least ``window_s + hold_s + persist_s`` (by design the
+  negative valence is adopted within window + hold of the onset, then must persist ``persist_s``);
+- a comfort is *right* when it comes during a stretch of at least ``persist_s`` or within ``window_s`` after
+  its end (the window still holds it); any other comfort (a calm stretch, a brief dip) is *wrong*;
+- mood changes: every change of the steady mood, counted as ``emocare report`` counts them.
+
+Pure scoring (``score``) is separate from running (``run_sessions``), so it is unit-tested on records.
+"""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Callable, Sequence
+
+from emocare.errors import InputError
+
+VIDEO_EXT = (".mp4", ".avi", ".mov", ".mkv", ".webm")
+
+
+def truth_path(video: Path) -> Path:
+    return Path(video).with_suffix("").with_suffix(".truth.csv")
+
+
+def read_truth(path: Path) -> list[tuple[float, str]]:
+    """``(t, label)`` for every frame of a session's ``truth.csv``; a bad file is an ``InputError`` naming it."""
+    from emocare.faces import EMOTIONS
+
+    if not Path(path).is_file():
+        raise InputError(f"{path}: missing (a care session needs its truth beside the video)", str(path))
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = [(float(r["t"]), r["label"].strip()) for r in csv.DictReader(f)]
+    except (KeyError, ValueError, TypeError, AttributeError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"{path}: not a session truth file (frame,t,label): {exc}", str(path)) from None
+    bad = sorted({label for _, label in rows if label not in EMOTIONS})
+    if not rows or bad:
+        raise InputError(f"{path}: " + (f"unknown label(s) {', '.join(bad)}" if bad else "no frames"), str(path))
+    return rows
+
+
+def negative_stretches(truth: Sequence[tuple[float, str]], negative: Sequence[str], frame_s: float) -> list[tuple[float, float]]:
+    """``(start, end)`` of every run of frames whose label is negative; ``end`` is the last frame's time plus one frame."""
+    out: list[tuple[float, float]] = []
+    start = None
+    for i, (t, label) in enumerate(truth):
+        if label in negative and start is None:
+            start = t
+        if start is not None and (label not in negative or i == len(truth) - 1):
+            end = t if label not in negative else t + frame_s
+            out.append((start, end))
+            start = None
+    return out
+
+
+@dataclass(frozen=True)
+class SessionScore:
+    session: str
+    engine: str
+    duration_s: float
+    changes: int
+    care_t: tuple[float, ...]
+    due: int  # negative stretches long enough to be comforted
+    comforted: int  # of those, how many got a comfort during them (or within window_s after)
+    wrong: int  # comforts outside every negative stretch of at least persist_s
+    delay_s: tuple[float, ...]  # from a due stretch's onset to its first comfort
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def score(records: list[dict], truth: Sequence[tuple[float, str]], settings, session: str = "", engine: str = "") -> SessionScore:
+    """One watch run's journal records against its truth (see the module's rules)."""
+    from emocare.report import summarize
+
+    frame_s = (truth[-1][0] - truth[0][0]) / max(1, len(truth) - 1) if len(truth) > 1 else 0.0
+    stretches = negative_stretches(truth, settings.negative, frame_s)
+    due_s = settings.window_s + settings.hold_s + settings.persist_s
+    allowed = [(a, b + settings.window_s) for a, b in stretches if b - a >= settings.persist_s]
+    due = [(a, b + settings.window_s) for a, b in stretches if b - a >= due_s]
+    report = summarize(records)
+    care_t = tuple(float(c["t"]) for c in report.care)
+    wrong = sum(1 for t in care_t if not any(a <= t <= b for a, b in allowed))
+    firsts = [next((t for t in care_t if a <= t <= b), None) for a, b in due]
+    return SessionScore(session, engine, round(max(report.duration_s, truth[-1][0] + frame_s), 3), report.changes,
+                        care_t, len(due), sum(f is not None for f in firsts), wrong,
+                        tuple(round(f - a, 3) for (a, _), f in zip(due, firsts) if f is not None))
+
+
+def summary(scores: Sequence[SessionScore]) -> dict:
+    """One engine's totals: comfort when due, wrong comforts, mood changes a minute, delay to comfort."""
+    minutes = sum(s.duration_s for s in scores) / 60.0
+    delays = [d for s in scores for d in s.delay_s]
+    return {"sessions": len(scores), "due": sum(s.due for s in scores), "comforted": sum(s.comforted for s in scores),
+            "wrong": sum(s.wrong for s in scores), "sessions_with_wrong": sum(1 for s in scores if s.wrong),
+            "changes_per_min": sum(s.changes for s in scores) / minutes if minutes > 0 else 0.0,
+            "mean_delay_s": sum(delays) / len(delays) if delays else None}
+
+
+@dataclass
+class SessionsReport:
+    sessions: list[str]
+    scores: dict[str, list[SessionScore]]  # engine -> one score per session, in ``sessions`` order
+
+    def to_json(self) -> dict:
+        return {"sessions": self.sessions, "summary": {e: summary(s) for e, s in self.scores.items()},
+                "per_session": {e: [x.to_json() for x in s] for e, s in self.scores.items()}}
+
+
+def session_videos(paths: Sequence[Path]) -> list[Path]:
+    """The session videos named (folders: every video in them), each checked to have its truth."""
+    videos: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            videos += sorted(f for f in p.rglob("*") if f.suffix.lower() in VIDEO_EXT)
+        elif p.is_file():
+            videos.append(p)
+        else:
+            raise InputError(f"{p}: no such file or folder", str(p))
+    if not videos:
+        raise InputError(f"{', '.join(map(str, paths))}: no session videos", str(paths[0]) if paths else None)
+    for v in videos:
+        if not truth_path(v).is_file():
+            raise InputError(f"{v}: no {truth_path(v).name} beside it (a care session needs its truth)", str(v))
+    return videos
+
+
+def run_sessions(videos: Sequence[Path], engines: Sequence[str], settings,
+                 on_step: Callable[[str, int, int], None] = lambda what, done, total: None) -> SessionsReport:
+    """Every engine watches every session (``watch --fast``, audio off, no window); journals in a temporary folder."""
+    from emocare import watch
+
+    truths = {v: read_truth(truth_path(v)) for v in videos}
+    scores: dict[str, list[SessionScore]] = {e: [] for e in engines}
+    total = len(videos) * len(engines)
+    with tempfile.TemporaryDirectory(prefix="emocare-sessions-") as tmp:
+        for e, engine in enumerate(engines):
+            run_settings = replace(settings, engine=engine, audio="none", quiet=True)
+            for i, video in enumerate(videos):
+                on_step(f"{engine}: {video.name}", e * len(videos) + i, total)
+                request = watch.WatchRequest(source=str(video), fast=True, show_window=False,
+                                             journal=Path(tmp) / f"{engine}-{i}.jsonl")
+                run = watch.run(run_settings, request)
+                scores[engine].append(score(run.records, truths[video], run_settings, video.name, engine))
+    return SessionsReport([str(v) for v in videos], scores)

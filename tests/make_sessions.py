@@ -1,0 +1,82 @@
+"""Render random care sessions from a labelled face set, for ``emocare bench --sessions``.
+
+    python tests/make_sessions.py --dataset ../shared/data/fer2013/val --out out/sessions --per-kind 15 --seed 11
+
+Like the shared ``sessions/``: 640x360, 15 fps, a new face each second (drawn at random from the dataset's
+``<label>/`` folder for that second's truth), enlarged to 130-200 px at a random place on a grey, slightly
+noisy background, with ``NAME.truth.csv`` (frame,t,label) beside each video. Four kinds, with random lengths:
+
+- ``calm``: neutral for 20-40 s (no comfort expected);
+- ``happy``: neutral 6-12 s, happy 6-14 s, neutral 6-12 s (no comfort expected);
+- ``sad``: neutral 5-10 s, sad 10-18 s, neutral 5-10 s (comfort expected during the sad part);
+- ``brief``: neutral 6-10 s, sad 1-2 s, neutral 6-10 s (a brief dip: no comfort expected).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+FPS, W, H = 15, 640, 360
+KINDS = ("calm", "happy", "sad", "brief")
+
+
+def plan(kind: str, rng: np.random.Generator) -> list[tuple[str, int]]:
+    """(label, seconds) segments of one session of ``kind``."""
+    def r(a, b):
+        return int(rng.integers(a, b + 1))
+    return {"calm": [("neutral", r(20, 40))],
+            "happy": [("neutral", r(6, 12)), ("happy", r(6, 14)), ("neutral", r(6, 12))],
+            "sad": [("neutral", r(5, 10)), ("sad", r(10, 18)), ("neutral", r(5, 10))],
+            "brief": [("neutral", r(6, 10)), ("sad", r(1, 2)), ("neutral", r(6, 10))]}[kind]
+
+
+def render(path: Path, segments: list[tuple[str, int]], faces: dict[str, list[Path]], rng: np.random.Generator) -> None:
+    """One session video and its truth file."""
+    background = int(rng.integers(95, 125))
+    noise = [np.clip(background + rng.normal(0, 2, (H, W)), 0, 255).astype(np.uint8) for _ in range(FPS)]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (W, H))
+    rows, frame = ["frame,t,label"], 0
+    try:
+        for label, seconds in segments:
+            for _ in range(seconds):
+                face = cv2.imread(str(faces[label][int(rng.integers(len(faces[label])))]), cv2.IMREAD_GRAYSCALE)
+                size = int(rng.integers(130, 201))
+                face = cv2.resize(face, (size, size), interpolation=cv2.INTER_CUBIC)
+                x, y = int(rng.integers(20, W - size - 20)), int(rng.integers(10, H - size - 10))
+                for f in range(FPS):
+                    canvas = noise[f].copy()
+                    canvas[y:y + size, x:x + size] = face
+                    writer.write(cv2.cvtColor(canvas, cv2.COLOR_GRAY2BGR))
+                    rows.append(f"{frame},{frame / FPS:.3f},{label}")
+                    frame += 1
+    finally:
+        writer.release()
+    path.with_suffix("").with_suffix(".truth.csv").write_text("\n".join(rows) + "\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", type=Path, required=True, help="<label>/ folders of face crops")
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--per-kind", type=int, default=15)
+    ap.add_argument("--seed", type=int, default=11)
+    args = ap.parse_args(argv)
+    faces = {label: sorted((args.dataset / label).glob("*.jpg")) + sorted((args.dataset / label).glob("*.png"))
+             for label in ("neutral", "happy", "sad")}
+    missing = [label for label, files in faces.items() if not files]
+    if missing:
+        raise SystemExit(f"{args.dataset}: no faces in {', '.join(missing)}/")
+    args.out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(args.seed)
+    for kind in KINDS:
+        for i in range(args.per_kind):
+            render(args.out / f"{kind}{i:02d}.mp4", plan(kind, rng), faces, rng)
+    print(f"{len(KINDS) * args.per_kind} sessions in {args.out}")
+
+
+if __name__ == "__main__":
+    main()
