@@ -38,7 +38,7 @@ EXIT_CODES_HELP = (
 
 app = typer.Typer(
     name="emocare",
-    help="emocare: a facial-emotion care companion (DeepFace or FER, rolling-window mood, comfort).\n\n" + EXIT_CODES_HELP,
+    help="emocare: a facial-emotion care companion (emocare's own emotion model, DeepFace's or FER's; a steady mood per person; comfort).\n\n" + EXIT_CODES_HELP,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -459,7 +459,7 @@ def bench(
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write every figure (and machine info) to this JSON file.", dir_okay=False, metavar="PATH"),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Bar charts and confusion matrices into this PNG.", dir_okay=False, metavar="PATH"),
 ) -> None:
-    """Compare FER and DeepFace (and emocare's fast path): speed, accuracy, memory, size."""
+    """Compare FER and DeepFace (and emocare's fast path): speed, accuracy, memory, size; comfort on care sessions."""
     run_guarded(_bench, engines, video, images, dataset, crops, limit, seed, repeat, no_speed, pipeline, json_out, plot,
                 detector, faces_videos or [], no_face or [], sessions or [])
 
