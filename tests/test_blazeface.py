@@ -153,3 +153,38 @@ def test_a_missing_model_file_is_exit_5_in_one_line(altered_models):
     assert result.exit_code == 5
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "face_landmark.tflite" in lines[0] and "Traceback" not in result.output
+
+
+def test_a_tilted_head_is_levelled_before_it_is_classified(video_detector):
+    """The eye line gives the tilt (turning the photo by cv2's angle a tilts the head by -a), and the face the
+    classifier gets from the turned photo is much closer to the upright photo's face than the unlevelled cut."""
+    from emocare.engines.emocare_model import cut, preprocess
+    from emocare.engines.fast import FACE_SCALE, eye_roll, level
+
+    image = cv2.cvtColor(load_image(DATA / "pyfeat_single_face.jpg"), cv2.COLOR_BGR2GRAY)
+    h, w = image.shape[:2]
+    upright = video_detector.detect(image)[0]
+    assert abs(eye_roll(upright.keypoints)) < 5
+    reference = preprocess(cut(image, blazeface.face_box(upright.box, FACE_SCALE)))
+    for angle in (-25, 25):
+        x, y, bw, bh = upright.box
+        m = cv2.getRotationMatrix2D((x + bw / 2, y + bh / 2), angle, 1.0)  # turn about the face: it stays in place
+        turned = cv2.warpAffine(image, m, (w, h), borderMode=cv2.BORDER_REPLICATE)
+        found = video_detector.detect(turned)[0]
+        roll = eye_roll(found.keypoints)
+        assert abs(roll + angle) < 6, (angle, roll)
+        box = blazeface.face_box(found.box, FACE_SCALE)
+        levelled = preprocess(level(turned, box, roll))
+        unlevelled = preprocess(cut(turned, box))
+        gap = lambda a: float(np.abs(a - reference).mean())  # noqa: E731
+        assert gap(levelled) < 0.7 * gap(unlevelled), (angle, gap(levelled), gap(unlevelled))
+
+
+def test_level_is_a_plain_cut_for_an_upright_face():
+    from emocare.engines.emocare_model import cut
+    from emocare.engines.fast import LEVEL_MIN_DEG, level
+
+    gray = np.random.default_rng(0).integers(0, 256, (120, 160), dtype=np.uint8)
+    box = (30, 20, 64, 64)
+    assert np.array_equal(level(gray, box, LEVEL_MIN_DEG - 0.1), cut(gray, box))
+    assert level(gray, box, 20.0).shape == (64, 64)
