@@ -237,12 +237,15 @@ def sessions_tables(result, per_session_max: int = 12):
             t.add_row(Path(path).name, *[_session_cell(per[e][i]) for e in per])
         out.append(t)
     t = _table(f"care sessions ({len(data['sessions'])} videos, watch --fast)",
-               ("comforted when due", "wrong comforts", "mood changes / min", "onset to comfort s"))
+               ("comforted when due", "wrong comforts", "mood changes / min", "onset to comfort s", "mood right",
+                "frame right"))
     for engine, s in data["summary"].items():
         t.add_row(engine, f"{s['comforted']}/{s['due']}", str(s["wrong"]),
-                  _f(s["changes_per_min"]), _f(s["mean_delay_s"]))
+                  _f(s["changes_per_min"]), _f(s["mean_delay_s"]), _f(s["mood_right"], "{:.1%}"),
+                  _f(s["raw_right"], "{:.1%}"))
     t.caption = ("due: a negative stretch of at least window + hold + persist; wrong: comfort outside every "
-                 "negative stretch of at least persist_s (or window_s after it)")
+                 "negative stretch of at least persist_s (or window_s after it); right: the steady mood, and the "
+                 "frame's top emotion, against the truth once a second")
     out.append(t)
     return out
 

@@ -10,7 +10,9 @@ carer as a live run; no audio, no window) and its journal is scored against the 
   negative valence is adopted within window + hold of the onset, then must persist ``persist_s``);
 - a comfort is *right* when it comes during a stretch of at least ``persist_s`` or within ``window_s`` after
   its end (the window still holds it); any other comfort (a calm stretch, a brief dip) is *wrong*;
-- mood changes: every change of the steady mood, counted as ``emocare report`` counts them.
+- mood changes: every change of the steady mood, counted as ``emocare report`` counts them;
+- agreement with the truth, at each of the journal's once-a-second ``mood`` lines of the primary face: the
+  steady mood (``uncertain`` counts as wrong) and the frame's own top emotion (``raw``).
 
 Pure scoring (``score``) is separate from running (``run_sessions``), so it is unit-tested on records.
 """
@@ -74,6 +76,9 @@ class SessionScore:
     comforted: int  # of those, how many got a comfort during them (or within window_s after)
     wrong: int  # comforts outside every negative stretch of at least persist_s
     delay_s: tuple[float, ...]  # from a due stretch's onset to its first comfort
+    samples: int = 0  # journal mood lines of the primary face
+    mood_right: int = 0  # of those, the steady mood equals the truth
+    raw_right: int = 0  # of those, the frame's top emotion equals the truth
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -92,9 +97,20 @@ def score(records: list[dict], truth: Sequence[tuple[float, str]], settings, ses
     care_t = tuple(float(c["t"]) for c in report.care)
     wrong = sum(1 for t in care_t if not any(a <= t <= b for a, b in allowed))
     firsts = [next((t for t in care_t if a <= t <= b), None) for a, b in due]
+    moods = [(r, _label_at(truth, float(r["t"]))) for r in records if r["type"] == "mood" and r.get("primary", True)]
     return SessionScore(session, engine, round(max(report.duration_s, truth[-1][0] + frame_s), 3), report.changes,
                         care_t, len(due), sum(f is not None for f in firsts), wrong,
-                        tuple(round(f - a, 3) for (a, _), f in zip(due, firsts) if f is not None))
+                        tuple(round(f - a, 3) for (a, _), f in zip(due, firsts) if f is not None),
+                        len(moods), sum(r["mood"] == label for r, label in moods),
+                        sum(r.get("raw") == label for r, label in moods))
+
+
+def _label_at(truth: Sequence[tuple[float, str]], t: float) -> str:
+    """The true label of the last frame at or before ``t``."""
+    import bisect
+
+    i = bisect.bisect_right([ft for ft, _ in truth], t + 1e-6) - 1
+    return truth[max(0, i)][1]
 
 
 def summary(scores: Sequence[SessionScore]) -> dict:
@@ -104,7 +120,13 @@ def summary(scores: Sequence[SessionScore]) -> dict:
     return {"sessions": len(scores), "due": sum(s.due for s in scores), "comforted": sum(s.comforted for s in scores),
             "wrong": sum(s.wrong for s in scores), "sessions_with_wrong": sum(1 for s in scores if s.wrong),
             "changes_per_min": sum(s.changes for s in scores) / minutes if minutes > 0 else 0.0,
+            "mood_right": _share(sum(s.mood_right for s in scores), sum(s.samples for s in scores)),
+            "raw_right": _share(sum(s.raw_right for s in scores), sum(s.samples for s in scores)),
             "mean_delay_s": sum(delays) / len(delays) if delays else None}
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
     python tests/make_sessions.py --dataset ../shared/data/fer2013/val --out out/sessions --per-kind 15 --seed 11
 
+``--tilt DEG`` turns every face by DEG degrees, to the left or the right at random (a tilted head).
+
 Like the shared ``sessions/``: 640x360, 15 fps, a new face each second (drawn at random from the dataset's
 ``<label>/`` folder for that second's truth), enlarged to 130-200 px at a random place on a grey, slightly
 noisy background, with ``NAME.truth.csv`` (frame,t,label) beside each video. Four kinds, with random lengths:
@@ -34,8 +36,9 @@ def plan(kind: str, rng: np.random.Generator) -> list[tuple[str, int]]:
             "brief": [("neutral", r(6, 10)), ("sad", r(1, 2)), ("neutral", r(6, 10))]}[kind]
 
 
-def render(path: Path, segments: list[tuple[str, int]], faces: dict[str, list[Path]], rng: np.random.Generator) -> None:
-    """One session video and its truth file."""
+def render(path: Path, segments: list[tuple[str, int]], faces: dict[str, list[Path]], rng: np.random.Generator,
+           tilt: float = 0.0) -> None:
+    """One session video and its truth file; ``tilt``: each face turned by that many degrees, either way."""
     background = int(rng.integers(95, 125))
     noise = [np.clip(background + rng.normal(0, 2, (H, W)), 0, 255).astype(np.uint8) for _ in range(FPS)]
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (W, H))
@@ -46,10 +49,17 @@ def render(path: Path, segments: list[tuple[str, int]], faces: dict[str, list[Pa
                 face = cv2.imread(str(faces[label][int(rng.integers(len(faces[label])))]), cv2.IMREAD_GRAYSCALE)
                 size = int(rng.integers(130, 201))
                 face = cv2.resize(face, (size, size), interpolation=cv2.INTER_CUBIC)
-                x, y = int(rng.integers(20, W - size - 20)), int(rng.integers(10, H - size - 10))
+                pad = int(size * 0.21) if tilt else 0  # a turned square reaches 0.21 of its side further out
+                x = int(rng.integers(20 + pad, W - size - 20 - pad))
+                y = int(rng.integers(10 + pad, H - size - 10 - pad))
+                turn = None
+                if tilt:
+                    turn = cv2.getRotationMatrix2D((x + size / 2, y + size / 2), tilt * float(rng.choice([-1, 1])), 1.0)
                 for f in range(FPS):
                     canvas = noise[f].copy()
                     canvas[y:y + size, x:x + size] = face
+                    if turn is not None:
+                        canvas = cv2.warpAffine(canvas, turn, (W, H), borderMode=cv2.BORDER_REPLICATE)
                     writer.write(cv2.cvtColor(canvas, cv2.COLOR_GRAY2BGR))
                     rows.append(f"{frame},{frame / FPS:.3f},{label}")
                     frame += 1
@@ -64,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--per-kind", type=int, default=15)
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--tilt", type=float, default=0.0, help="turn every face this many degrees, either way")
     args = ap.parse_args(argv)
     faces = {label: sorted((args.dataset / label).glob("*.jpg")) + sorted((args.dataset / label).glob("*.png"))
              for label in ("neutral", "happy", "sad")}
@@ -74,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     rng = np.random.default_rng(args.seed)
     for kind in KINDS:
         for i in range(args.per_kind):
-            render(args.out / f"{kind}{i:02d}.mp4", plan(kind, rng), faces, rng)
+            render(args.out / f"{kind}{i:02d}.mp4", plan(kind, rng), faces, rng, args.tilt)
     print(f"{len(KINDS) * args.per_kind} sessions in {args.out}")
 
 

@@ -119,3 +119,14 @@ def test_make_sessions_renders_videos_that_match_their_truth(tmp_path):
     labels = [label for _, label in bs.read_truth(tmp_path / "sad00.truth.csv")]
     assert labels[0] == "neutral" and "sad" in labels and labels[-1] == "neutral"
     assert labels.count("sad") >= 10 * FPS
+
+
+def test_mood_and_frame_agreement_are_counted_once_a_journal_line():
+    lines = [{"type": "mood", "t": float(t), "id": 1, "primary": True, "raw": "fear",
+              "mood": "neutral" if t < 6 else "sad" if t < 21 else "uncertain"} for t in range(26)]
+    lines.append({"type": "mood", "t": 7.0, "id": 2, "primary": False, "raw": "sad", "mood": "sad"})  # not the primary
+    s = bs.score(records() + lines, SUSTAINED, DEFAULTS)
+    assert s.samples == 26
+    assert s.mood_right == 6 + 14  # neutral 0-5, sad 6-19; sad at 20 s is already neutral truth, uncertain never right
+    assert s.raw_right == 0
+    assert bs.summary([s])["mood_right"] == pytest.approx(20 / 26)
