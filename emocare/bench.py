@@ -408,7 +408,8 @@ def _spawn(name: str, frames_path, dataset_path, crops: bool, repeat: int, still
 VIDEO_EXT = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 
 
-def _media(paths: Sequence[Path], exts: Sequence[str]) -> list[Path]:
+def media_files(paths: Sequence[Path], exts: Sequence[str]) -> list[Path]:
+    """The files named, and every file with one of ``exts`` in the folders named (recursively), sorted per folder."""
     out: list[Path] = []
     for p in paths:
         p = Path(p)
@@ -433,10 +434,10 @@ def run_detectors(face_videos: Sequence[Path] = (), no_face: Sequence[Path] = ()
     from emocare.engines.emocare_model import EmocareNet
     from emocare.engines.fast import FastEngine
 
-    videos = _media(face_videos, VIDEO_EXT)
+    videos = media_files(face_videos, VIDEO_EXT)
     if face_videos and not videos:
         raise InputError(f"{', '.join(map(str, face_videos))}: no videos found")
-    quiet_media = _media(no_face, VIDEO_EXT + IMAGE_EXT)
+    quiet_media = media_files(no_face, VIDEO_EXT + IMAGE_EXT)
     classifier = EmocareNet()
     result = DetectorReport()
     for det in detectors:

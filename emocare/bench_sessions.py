@@ -27,9 +27,6 @@ from typing import Callable, Sequence
 
 from emocare.errors import InputError
 
-VIDEO_EXT = (".mp4", ".avi", ".mov", ".mkv", ".webm")
-
-
 def truth_path(video: Path) -> Path:
     return Path(video).with_suffix("").with_suffix(".truth.csv")
 
@@ -141,14 +138,9 @@ class SessionsReport:
 
 def session_videos(paths: Sequence[Path]) -> list[Path]:
     """The session videos named (folders: every video in them), each checked to have its truth."""
-    videos: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            videos += sorted(f for f in p.rglob("*") if f.suffix.lower() in VIDEO_EXT)
-        elif p.is_file():
-            videos.append(p)
-        else:
-            raise InputError(f"{p}: no such file or folder", str(p))
+    from emocare.bench import VIDEO_EXT, media_files
+
+    videos = media_files(paths, VIDEO_EXT)
     if not videos:
         raise InputError(f"{', '.join(map(str, paths))}: no session videos", str(paths[0]) if paths else None)
     for v in videos:
