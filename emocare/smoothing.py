@@ -20,7 +20,9 @@ Pure logic, clock injected (every call takes ``t``), no I/O.
   the mass, not the adopted label, because a model that confuses sad with
   fear or angry (FER does) still agrees that the person is unhappy;
   ``negative_for_s`` counts from when negative valence was adopted and
-  ``concern`` names the leading negative emotion.
+  ``concern`` names the leading negative emotion. A person seen for less than
+  one window is not judged negative yet: one or two faces are not a mood,
+  and a wrong start would also hold back the right comfort by the cooldown.
 - Gaps: samples older than the window age out even when no face is seen; a
   gap longer than ``gap_reset_s`` between two sightings resets the person.
 
@@ -122,6 +124,7 @@ class PersonMood:
         self.reset(0.0)
 
     def reset(self, t: float) -> None:
+        self._first_seen: float | None = None
         self._samples.clear()
         self.mood = Held(UNCERTAIN, t)
         self.valence = Held("neutral", t)
@@ -134,6 +137,8 @@ class PersonMood:
             if self._last_seen is not None and t - self._last_seen > self.p.gap_reset_s:
                 self.reset(t)
             self._last_seen = t
+            if self._first_seen is None:
+                self._first_seen = t
             self._samples.append((t, np.asarray(scores, dtype=np.float64)))
         while self._samples and self._samples[0][0] <= t - self.p.window_s:
             self._samples.popleft()
@@ -150,7 +155,10 @@ class PersonMood:
                 leader = UNCERTAIN
         self.mood.propose(leader, t, self.p.hold_s)
         if avg is not None:
-            if self.valence.propose(self.p.valence_of(avg), t, self.p.hold_s):
+            proposal = self.p.valence_of(avg)
+            if proposal == "negative" and t - self._first_seen < self.p.window_s:
+                proposal = self.valence.value  # a full window first
+            if self.valence.propose(proposal, t, self.p.hold_s):
                 self._negative_since = t if self.valence.value == "negative" else None
         elif self.valence.value != "neutral":
             self.valence = Held("neutral", t)  # nobody seen for a whole window

@@ -135,10 +135,21 @@ def test_keep_confidence_equal_to_min_confidence_has_no_hysteresis():
     assert m.label == UNCERTAIN
 
 
+def test_a_new_person_is_not_judged_negative_before_a_full_window():
+    """Sad from the first frame: the label follows after the hold, but valence waits for one window of samples
+    (then its own hold), so one or two faces never start the comfort clock."""
+    p = MoodParams(window_s=3.0, hold_s=1.0)
+    moods = run([(8, "sad")], fps=30, params=p)
+    assert adoption_time(moods, "sad") == pytest.approx(1.0, abs=0.05)
+    first_negative = next(t for t, m in moods if m.valence == "negative")
+    assert p.window_s + p.hold_s - 0.05 <= first_negative <= p.window_s + p.hold_s + 0.1
+    assert all(m.valence != "negative" for t, m in moods if t < p.window_s)
+
+
 def test_smoother_keeps_one_window_per_track():
     sm = Smoother(MoodParams(hold_s=0.5))
     t = 0.0
-    for _ in range(90):
+    for _ in range(150):  # 5 s: a full window, then the hold, before valence may turn negative
         faces = Faces(faces=(Face((0, 0, 10, 10), onehot("happy"), track_id=1),
                              Face((50, 0, 10, 10), onehot("angry"), track_id=2)), t=t)
         out = sm.update(faces)
