@@ -27,6 +27,7 @@ from typing import Callable, Sequence
 
 from emocare.errors import InputError
 
+
 def truth_path(video: Path) -> Path:
     return Path(video).with_suffix("").with_suffix(".truth.csv")
 
@@ -94,7 +95,9 @@ def score(records: list[dict], truth: Sequence[tuple[float, str]], settings, ses
     care_t = tuple(float(c["t"]) for c in report.care)
     wrong = sum(1 for t in care_t if not any(a <= t <= b for a, b in allowed))
     firsts = [next((t for t in care_t if a <= t <= b), None) for a, b in due]
-    moods = [(r, _label_at(truth, float(r["t"]))) for r in records if r["type"] == "mood" and r.get("primary", True)]
+    times = [ft for ft, _ in truth]
+    moods = [(r, _label_at(truth, times, float(r["t"]))) for r in records
+             if r["type"] == "mood" and r.get("primary", True)]
     return SessionScore(session, engine, round(max(report.duration_s, truth[-1][0] + frame_s), 3), report.changes,
                         care_t, len(due), sum(f is not None for f in firsts), wrong,
                         tuple(round(f - a, 3) for (a, _), f in zip(due, firsts) if f is not None),
@@ -102,11 +105,11 @@ def score(records: list[dict], truth: Sequence[tuple[float, str]], settings, ses
                         sum(r.get("raw") == label for r, label in moods))
 
 
-def _label_at(truth: Sequence[tuple[float, str]], t: float) -> str:
-    """The true label of the last frame at or before ``t``."""
+def _label_at(truth: Sequence[tuple[float, str]], times: Sequence[float], t: float) -> str:
+    """The true label of the last frame at or before ``t`` (``times``: the frames' times, sorted)."""
     import bisect
 
-    i = bisect.bisect_right([ft for ft, _ in truth], t + 1e-6) - 1
+    i = bisect.bisect_right(times, t + 1e-6) - 1
     return truth[max(0, i)][1]
 
 

@@ -200,14 +200,14 @@ class FastEngine:
         found = det.detect(image, known=self._boxes if stream else None)
         return [d.box for d in found], [eye_roll(d.keypoints) for d in found]
 
-    def faces_batch(self, gray: np.ndarray, boxes, rolls=None) -> np.ndarray:
+    def faces_batch(self, gray: np.ndarray, boxes, rolls) -> np.ndarray:
         """The classifier's input for each detector box (BlazeFace's: framed by ``FACE_SCALE`` and levelled by ``rolls``)."""
         if self.detector_name == "haar":
             return np.stack([self.classifier.preprocess(gray, b) for b in boxes])
         from emocare.engines.blazeface import face_box
 
         out = []
-        for b, roll in zip(boxes, rolls if rolls is not None else [0.0] * len(boxes)):
+        for b, roll in zip(boxes, rolls):
             face = level(gray, face_box(b, FACE_SCALE), roll)
             out.append(self.classifier.preprocess(face, (0, 0, face.shape[1], face.shape[0]), crop_only=True))
         return np.stack(out)
