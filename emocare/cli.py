@@ -583,17 +583,19 @@ def train(
     checkpoints: Optional[Path] = typer.Option(None, "--checkpoints", help="Checkpoint folder (default: OUT with .ckpt instead of .tflite).", file_okay=False, metavar="PATH"),
     limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N faces of each split (a quick trial).", metavar="N"),
     average: Optional[List[Path]] = typer.Option(None, "--average", help="Instead of training: one model averaging these finished runs (their checkpoint folders; repeat the option).", file_okay=False, metavar="CKPT"),
-    teacher: Optional[Path] = typer.Option(None, "--teacher", help="Distil: mix this emocare model's probabilities on each training face into its label (for example several runs averaged with --average: one network learns what they know).", dir_okay=False, metavar="MODEL"),
+    teacher: Optional[List[Path]] = typer.Option(None, "--teacher", help="Distil: mix a teacher's probabilities on each training face into its label: an emocare model (.tflite, for example runs averaged with --average) or finished runs' checkpoint folders (repeat the option; their networks averaged). One network learns what they know.", metavar="MODEL|CKPT"),
+    distill: float = typer.Option(PLAN.distill, "--distill", help="With --teacher: the teacher's weight in each training label (0 to 1).", metavar="W"),
+    arch: str = typer.Option(PLAN.arch, "--arch", help="The network: small (the shipped one, fast on a CPU) or vgg (4.7 M parameters, a teacher for --teacher).", metavar="small|vgg"),
     init: Optional[Path] = typer.Option(None, "--init", help="Start from a finished run's best network (its checkpoint folder).", file_okay=False, metavar="CKPT"),
     mirror: str = typer.Option("auto", "--mirror", help="Also read each face's mirror image: auto (when it wins by half a point on val), on, or off (it doubles the model's time).", metavar="auto|on|off"),
 ) -> None:
     """Train emocare's emotion model (CPU or GPU); use it with --engine emocare after copying, or EMOCARE_MODEL=OUT."""
     run_guarded(_train, dataset, val, out, epochs, resume, batch_size, patience, seed, checkpoints, limit, average or [], mirror,
-                teacher, init, lr)
+                teacher or [], init, lr, distill, arch)
 
 
 def _train(dataset, val, out, epochs, resume, batch_size, patience, seed, checkpoints, limit, average=(), mirror="auto",
-           teacher=None, init=None, lr=PLAN.lr) -> None:
+           teacher=(), init=None, lr=PLAN.lr, distill=PLAN.distill, arch=PLAN.arch) -> None:
     from emocare.train import average_runs, train as train_model
 
     if dataset is None and not average:
@@ -601,7 +603,7 @@ def _train(dataset, val, out, epochs, resume, batch_size, patience, seed, checkp
     if mirror not in MIRROR:
         raise ConfigError(f"--mirror: expected auto, on or off, got {mirror!r}")
     for option, p in (("--dataset", dataset), ("--val", val), *(("--average", a) for a in average),
-                      ("--teacher", teacher), ("--init", init)):
+                      *(("--teacher", t) for t in teacher), ("--init", init)):
         if p is not None and not p.exists():
             raise EmocareError(f"{option} {p}: not found")
     if average:
@@ -610,9 +612,9 @@ def _train(dataset, val, out, epochs, resume, batch_size, patience, seed, checkp
         typer.echo(f"{result.model}: {len(average)} run{'s' if len(average) > 1 else ''} averaged; val accuracy {m['accuracy']:.1%}, "
                    f"balanced {m['balanced_accuracy']:.1%}, ECE {m['ece']:.3f}")
         return
-    plan = TrainPlan(epochs=epochs, batch_size=batch_size, patience=patience, seed=seed, lr=lr)
+    plan = TrainPlan(epochs=epochs, batch_size=batch_size, patience=patience, seed=seed, lr=lr, distill=distill, arch=arch)
     result = train_model(dataset, val, out, plan=plan, resume=resume, checkpoints=checkpoints, limit=limit, mirror=MIRROR[mirror],
-                         teacher=teacher, init=init,
+                         teacher=list(teacher) or None, init=init,
                          on_line=lambda line: typer.echo(line, err=True), progress_bar=sys.stderr.isatty())
     m = result.metrics
     typer.echo(f"{result.model}: best epoch {result.best_epoch} of {result.epochs_run}, {result.seconds / 60:.1f} min on "

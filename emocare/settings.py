@@ -98,6 +98,7 @@ class TrainPlan:
     seed: int = 1
     lr: float = 2e-3  # peak learning rate of the warm-up + cosine schedule
     distill: float = 0.5  # with --teacher: weight of the teacher's probabilities in each training label
+    arch: str = "small"  # the network: small (shipped) or vgg (a larger teacher)
 
 
 DEFAULTS = Settings()  # the built-in defaults, for components and help texts: written once, in Settings

@@ -5,18 +5,25 @@ Data: a folder of ``<label>/`` sub-folders (the seven labels of
 Every image goes through ``emocare_model.preprocess``, the same function the
 engine uses on a detected face.
 
-Recipe (chosen for 2 CPU cores; a GPU is used when TensorFlow sees one):
+Recipe (chosen for 2 CPU cores; a GPU is used when Keras' backend sees one):
 a depthwise-separable residual CNN (about 0.5 M parameters, mini-Xception
-shape but wider), AdamW with a warm-up and a cosine decay over the planned
-epochs, label smoothing 0.1, class weights (square root of the inverse
-frequency, for the rare ``disgust``), augmentation by flips, rotations of up to
-±18°, shifts and zooms of up to 10% and random erasing. Each epoch is
-checkpointed (``--resume`` continues an interrupted run where it stopped);
-the best epoch on the validation split is kept and training stops early when
-it has not improved for ``patience`` epochs. The result is exported to TFLite
-(with FER's network inside the same graph when a blend wins on val), its
-temperature fitted on the validation split, and written with a JSON
-description (labels, temperature, sha256, figures).
+shape but wider; ``--arch vgg``: a 4.7 M VGG-style teacher), AdamW with a
+warm-up and a cosine decay over the planned epochs, label smoothing 0.1, class
+weights (square root of the inverse frequency, for the rare ``disgust``),
+augmentation by flips, rotations of up to ±18°, shifts and zooms of up to 10%
+and random erasing (``augment``: NumPy and OpenCV, so any Keras backend
+trains). Distillation (``--teacher``) mixes a teacher's probabilities into
+each label. Each epoch is checkpointed (``--resume`` continues an interrupted
+run where it stopped); the best epoch on the validation split is kept and
+training stops early when it has not improved for ``patience`` epochs. The
+result is exported to TFLite (with FER's network inside the same graph when a
+blend wins on val), its temperature fitted on the validation split, and
+written with a JSON description (labels, temperature, sha256, figures).
+
+On a GPU machine without TensorFlow, ``KERAS_BACKEND=jax`` (or ``torch``)
+trains with the same code; the run then ends with its best network in the
+checkpoint folder, and ``emocare train --average CKPT`` exports it where
+TensorFlow is installed.
 
 TensorFlow is imported inside the functions that need it.
 """
@@ -34,7 +41,7 @@ from typing import Callable
 import numpy as np
 
 from emocare.calibration import expected_calibration_error, fit_temperature
-from emocare.engines.emocare_model import FER_INPUT, INPUT, blend, preprocess, sha256, softmax
+from emocare.engines.emocare_model import FER_INPUT, INPUT, blend, log_softmax, preprocess, sha256, softmax
 from emocare.errors import ConfigError, InputError
 from emocare.faces import EMOTIONS
 from emocare.settings import TrainPlan
@@ -76,12 +83,32 @@ def load_dataset(path: Path | str, on_progress: Callable[[int, int], None] | Non
     return Dataset(np.stack(xs).astype(np.float32), np.asarray(ys, np.int64), skipped, raw)
 
 
-def build_model(seed: int = 0, name: str = "emocare_emotion"):
-    """The network: logits out (softmax and temperature are applied by the engine)."""
+ARCHS = ("small", "vgg")  # --arch: the shipped network, and the larger teacher distilled into it
+
+
+def build_model(seed: int = 0, name: str = "emocare_emotion", arch: str = "small"):
+    """The network: logits out (softmax and temperature are applied by the engine).
+
+    ``small``: the shipped network (0.49 M parameters, fast on a CPU). ``vgg``: a VGG-style teacher (4.7 M
+    parameters: two 3x3 convolutions of 64, 128, 256 and 512 per stage), too slow to ship beside FER's network
+    at 1 ms a face but more accurate; it teaches ``small`` (``--teacher``)."""
     import keras
     from keras import layers as L
 
+    if arch not in ARCHS:
+        raise ConfigError(f"--arch {arch}: expected one of {', '.join(ARCHS)}")
     inp = keras.Input((INPUT, INPUT, 1), name="face")
+    if arch == "vgg":
+        x = inp
+        for width in (64, 128, 256, 512):
+            for _ in range(2):
+                x = L.Conv2D(width, 3, padding="same", use_bias=False)(x)
+                x = L.BatchNormalization()(x)
+                x = L.ReLU()(x)
+            x = L.MaxPooling2D()(x)  # 24, 12, 6, 3
+        x = L.GlobalAveragePooling2D()(x)
+        x = L.Dropout(0.4, seed=seed)(x)
+        return keras.Model(inp, L.Dense(len(EMOTIONS), name="logits")(x), name=name)
     x = L.Conv2D(32, 3, padding="same", use_bias=False)(inp)
     x = L.BatchNormalization()(x)
     x = L.ReLU()(x)
@@ -102,31 +129,60 @@ def build_model(seed: int = 0, name: str = "emocare_emotion"):
     return keras.Model(inp, out, name=name)
 
 
-def _augmenter(seed: int):
+def augment(faces: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A training batch augmented: (N, 48, 48) preprocessed faces in, new arrays out. Half of the faces mirrored;
+    each turned up to ±18°, zoomed up to ±10% and shifted up to 10% (edges reflected); on half of them a 6-22 px
+    rectangle erased (set to the mean). Plain NumPy and OpenCV on the CPU, so the same code feeds Keras on any
+    backend (TensorFlow here, JAX or PyTorch on a GPU)."""
+    import cv2
+
+    n = len(faces)
+    out = np.empty_like(faces)
+    flip = rng.random(n) < 0.5
+    angle = rng.uniform(-18.0, 18.0, n)
+    scale = 1.0 + rng.uniform(-0.1, 0.1, n)
+    shift = rng.uniform(-0.1, 0.1, (n, 2)) * INPUT
+    erase = rng.random(n) < 0.5
+    size = rng.uniform(6.0, 22.0, (n, 2))
+    centre = rng.uniform(0.0, INPUT, (n, 2))
+    c = (INPUT - 1) / 2.0
+    for i in range(n):
+        face = faces[i, :, ::-1] if flip[i] else faces[i]
+        m = cv2.getRotationMatrix2D((c, c), float(angle[i]), float(scale[i]))
+        m[:, 2] += shift[i]
+        out[i] = cv2.warpAffine(np.ascontiguousarray(face), m, (INPUT, INPUT), flags=cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_REFLECT_101)
+        if erase[i]:
+            (h, w), (cy, cx) = size[i], centre[i]
+            out[i, max(0, int(cy - h / 2)):max(0, int(cy + h / 2)), max(0, int(cx - w / 2)):max(0, int(cx + w / 2))] = 0.0
+    return out
+
+
+def _batches(x: np.ndarray, y: np.ndarray, weights: np.ndarray, batch_size: int, seed: int, epoch: int = 0):
+    """Shuffled, augmented training batches (a ``keras.utils.PyDataset``: any backend). Each batch's randomness
+    comes from (seed, epoch, batch), so a run is repeatable whatever thread builds a batch; ``epoch``: the first
+    one (a resumed run goes on with new batches)."""
     import keras
-    import tensorflow as tf
-    from keras import layers as L
 
-    geometric = keras.Sequential([
-        L.RandomFlip("horizontal", seed=seed),
-        L.RandomRotation(0.05, fill_mode="reflect", seed=seed + 1),
-        L.RandomTranslation(0.1, 0.1, fill_mode="reflect", seed=seed + 2),
-        L.RandomZoom((-0.1, 0.1), fill_mode="reflect", seed=seed + 3),
-    ])
-    grid_y = tf.reshape(tf.range(INPUT, dtype=tf.float32), (1, INPUT, 1, 1))
-    grid_x = tf.reshape(tf.range(INPUT, dtype=tf.float32), (1, 1, INPUT, 1))
+    class Batches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__(workers=4, use_multiprocessing=False)
+            self.epoch = epoch
+            self.order = np.random.default_rng((seed, epoch)).permutation(len(y))
 
-    def erase(x):
-        b = tf.shape(x)[0]
-        u = lambda lo, hi: tf.random.uniform((b, 1, 1, 1), lo, hi)  # noqa: E731
-        h, w, cy, cx = u(6.0, 22.0), u(6.0, 22.0), u(0.0, INPUT), u(0.0, INPUT)
-        inside = (tf.abs(grid_y - cy) < h / 2) & (tf.abs(grid_x - cx) < w / 2) & (u(0.0, 1.0) < 0.5)
-        return tf.where(inside, tf.zeros_like(x), x)
+        def __len__(self):
+            return max(1, math.ceil(len(y) / batch_size))
 
-    def apply(x, y):
-        return erase(geometric(x, training=True)), y
+        def __getitem__(self, i):
+            idx = np.sort(self.order[i * batch_size:(i + 1) * batch_size])
+            faces = augment(x[idx], np.random.default_rng((seed, self.epoch, i)))
+            return faces[..., None], y[idx], weights[idx]
 
-    return apply
+        def on_epoch_end(self):
+            self.epoch += 1
+            self.order = np.random.default_rng((seed, self.epoch)).permutation(len(y))
+
+    return Batches()
 
 
 @dataclass
@@ -184,74 +240,127 @@ def classification_metrics(probs: np.ndarray, y: np.ndarray) -> dict:
 
 
 def _device() -> str:
-    import tensorflow as tf
+    """Where Keras trains: the GPUs its backend sees (TensorFlow here; JAX or PyTorch where ``KERAS_BACKEND``
+    says so, for example on a GPU machine without TensorFlow), else the CPU."""
+    import keras
 
-    gpus = tf.config.list_physical_devices("GPU")
-    return f"GPU ({len(gpus)})" if gpus else f"CPU ({os.cpu_count()} cores)"
+    backend = keras.backend.backend()
+    gpus = 0
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = len(tf.config.list_physical_devices("GPU"))
+    elif backend == "jax":
+        import jax
+
+        gpus = sum(d.platform == "gpu" for d in jax.devices())
+    elif backend == "torch":
+        import torch
+
+        gpus = torch.cuda.device_count()
+    where = f"GPU ({gpus})" if gpus else f"CPU ({os.cpu_count()} cores)"
+    return where if backend == "tensorflow" else f"{where}, Keras on {backend}"
 
 
 def train(dataset: Path | str, val: Path | str, out: Path | str, *, plan: TrainPlan = TrainPlan(),
           resume: bool = False, checkpoints: Path | str | None = None, limit: int | None = None,
           on_line: Callable[[str], None] = print, progress_bar: bool = False, mirror: bool | None = None,
-          teacher: Path | str | None = None, init: Path | str | None = None) -> TrainResult:
+          teacher: Path | str | list | None = None, init: Path | str | None = None) -> TrainResult:
     """Train, keep the best epoch on ``val``, export TFLite + JSON to ``out``.
 
-    ``teacher``: an emocare model (for example several runs averaged with ``--average``) whose probabilities on
-    each training face are mixed into its label with weight ``plan.distill`` (knowledge distillation: one
-    network learns what the slower ensemble knows). ``init``: start from a finished run's best network.
+    ``teacher``: an emocare model (a ``.tflite``, for example several runs averaged with ``--average``) or
+    finished runs' checkpoint folders (their networks averaged, each face with its mirror image), whose
+    probabilities on each training face are mixed into its label with weight ``plan.distill`` (knowledge
+    distillation: one network learns what the slower ensemble knows). ``init``: start from a finished run's
+    best network. On a Keras backend other than TensorFlow (no TFLite converter) the run ends with its best
+    network in the checkpoint folder and says how to export it.
     """
     out = Path(out)
     if out.suffix != ".tflite":
         raise ConfigError(f"--out {out}: the model is written as a .tflite file")
     if plan.epochs < 1 or plan.batch_size < 1 or not 0 < plan.lr < 1:
         raise ConfigError("--epochs and --batch-size must be at least 1, --lr between 0 and 1")
-    ckpt = _checkpoint_dir(Path(checkpoints) if checkpoints else out.with_suffix(".ckpt"), resume)
+    if plan.arch not in ARCHS:
+        raise ConfigError(f"--arch {plan.arch}: expected one of {', '.join(ARCHS)}")
+    if not 0 <= plan.distill <= 1:
+        raise ConfigError(f"--distill {plan.distill}: expected a weight from 0 to 1")
+    teachers = _teachers(teacher)
+    ckpt = _checkpoint_dir(Path(checkpoints) if checkpoints else out.with_suffix(".ckpt"), resume, plan.arch)
     started = time.perf_counter()
-    init_weights = _init_weights(init)
-    train_set, val_set = _splits(dataset, val, limit, on_line, keep_raw=teacher is not None)
-    soft = teacher_probabilities(Path(teacher), train_set, on_line) if teacher is not None else None
+    init_weights = _init_weights(init, plan.arch)
+    train_set, val_set = _splits(dataset, val, limit, on_line, keep_raw=bool(teachers))
+    soft = teacher_probabilities(teachers, train_set, on_line) if teachers else None
     from emocare.engines._quiet import quiet_imports
 
     with quiet_imports():
         import keras
     keras.utils.set_random_seed(plan.seed)
     device = _device()
-    on_line(f"training on {device}, up to {plan.epochs} epochs, batch {plan.batch_size}, checkpoints in {ckpt}")
-    ds, val_ds, steps = _tf_datasets(train_set, val_set, plan, soft)
-    model = build_model(plan.seed)
+    on_line(f"training the {plan.arch} network on {device}, up to {plan.epochs} epochs, batch {plan.batch_size}, "
+            f"checkpoints in {ckpt}")
+    net = build_model(plan.seed, arch=plan.arch)
     if init_weights is not None:
-        model.load_weights(str(init_weights))
+        net.load_weights(str(init_weights))
         on_line(f"starting from {init_weights}")
-    schedule = _compile(model, plan, steps)
     history: list[dict] = []
     hist_path = ckpt / "history.json"
     if resume and hist_path.is_file():
         history = json.loads(hist_path.read_text())
-    callbacks = _callbacks(ckpt, plan, _epoch_lines(val_set, plan.epochs, schedule, history, hist_path, on_line))
-    model.fit(ds, validation_data=val_ds, epochs=plan.epochs, callbacks=callbacks, verbose=1 if progress_bar else 0)
-    model.load_weights(str(ckpt / "best.weights.h5"))
+    x, y, weights, val_data = _arrays(train_set, val_set, soft, plan.distill)
+    batches = _batches(x, y, weights, plan.batch_size, plan.seed, epoch=len(history))
+    schedule = _compile(net, plan, len(batches))
+    callbacks = _callbacks(ckpt, plan, _epoch_lines(net, ckpt, val_set, plan.epochs, schedule, history, on_line))
+    net.fit(batches, validation_data=val_data, epochs=plan.epochs, callbacks=callbacks, verbose=1 if progress_bar else 0)
+    net.load_weights(str(ckpt / "best.weights.h5"))
     best = max(history, key=lambda h: h["val_accuracy"]) if history else {"epoch": 0}
-    recipe = {"seed": plan.seed, "batch_size": plan.batch_size, "lr": plan.lr, "init": str(init) if init else None,
-              "teacher": {"model": str(teacher), "weight": plan.distill} if teacher else None}
-    metrics = export(model, out, val_set, mirror=mirror, extra={
-        "epochs_run": len(history), "best_epoch": best["epoch"], "train_seconds": round(time.perf_counter() - started),
-        "device": device, "train_faces": len(train_set.y), "train_data": str(dataset), "val_data": str(val), **recipe})
+    recipe = {"arch": plan.arch, "seed": plan.seed, "batch_size": plan.batch_size, "lr": plan.lr,
+              "init": str(init) if init else None,
+              "teacher": {"model": teachers[0] if len(teachers) == 1 and teachers[0].endswith(".tflite") else teachers,
+                          "weight": plan.distill} if teachers else None}
+    extra = {"epochs_run": len(history), "best_epoch": best["epoch"], "train_seconds": round(time.perf_counter() - started),
+             "device": device, "train_faces": len(train_set.y), "train_data": str(dataset), "val_data": str(val), **recipe}
+    if keras.backend.backend() != "tensorflow":
+        probs = softmax(net.predict(val_set.x[..., None], batch_size=256, verbose=0))
+        metrics = classification_metrics(probs, val_set.y)
+        (ckpt / "run.json").write_text(json.dumps({**extra, "val_accuracy": metrics["accuracy"]}, indent=2))
+        on_line(f"the best network (val accuracy {metrics['accuracy']:.1%}, balanced {metrics['balanced_accuracy']:.1%}) "
+                f"is in {ckpt}; TFLite export needs TensorFlow: emocare train --average {ckpt} --val {val} --out {out}")
+        return TrainResult(str(ckpt), len(history), best["epoch"], time.perf_counter() - started, device, metrics, history)
+    metrics = export(net, out, val_set, mirror=mirror, extra=extra)
     on_line(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): val accuracy {metrics['accuracy']:.1%}, "
             f"balanced {metrics['balanced_accuracy']:.1%}, ECE {metrics['ece']:.3f} at temperature {metrics['temperature']:.2f}")
     return TrainResult(str(out), len(history), best["epoch"], time.perf_counter() - started, device, metrics, history)
 
 
 def _callbacks(ckpt: Path, plan: TrainPlan, lines) -> list:
-    """Back up every epoch (``--resume``), keep the best on val, stop early, print a line an epoch."""
+    """Back up every epoch (``--resume``), stop early, keep the best network on val and print a line an epoch."""
     import keras
 
     return [
         keras.callbacks.BackupAndRestore(str(ckpt / "backup")),
-        keras.callbacks.ModelCheckpoint(str(ckpt / "best.weights.h5"), monitor="val_accuracy", mode="max",
-                                        save_best_only=True, save_weights_only=True),
         keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=plan.patience),
         lines,
     ]
+
+
+def _teachers(teacher) -> list[str]:
+    """``--teacher``: one emocare model (.tflite) or finished runs' checkpoint folders, as strings."""
+    if teacher is None:
+        return []
+    found = [str(t) for t in (teacher if isinstance(teacher, (list, tuple)) else [teacher])]
+    models = [t for t in found if t.endswith(".tflite")]
+    if models and len(found) > 1:
+        raise ConfigError("--teacher: either one emocare model (.tflite) or finished runs' checkpoint folders, not both")
+    for t in found:
+        if not t.endswith(".tflite"):
+            _init_weights(t, None)  # a finished run, or a one-line error
+    return found
+
+
+def _arch(ckpt: Path) -> str:
+    """The network a checkpoint folder holds (written when the run started; runs from before say nothing: small)."""
+    path = Path(ckpt) / "arch.json"
+    return json.loads(path.read_text()).get("arch", "small") if path.is_file() else "small"
 
 
 def average_runs(checkpoints: list[Path], val: Path | str, out: Path | str, *,
@@ -259,40 +368,60 @@ def average_runs(checkpoints: list[Path], val: Path | str, out: Path | str, *,
     """One model from several finished runs: each run's best network (``CKPT/best.weights.h5``) in one graph,
     their log-probabilities averaged; then exported like a single run (blend, bias, temperature chosen on ``val``).
 
-    Runs from different seeds make different mistakes, so their average is more accurate than either.
+    Runs from different seeds make different mistakes, so their average is more accurate than either. One run
+    alone is exported as it is (how a run trained on a Keras backend without TensorFlow becomes a model).
     """
     out = Path(out)
     if out.suffix != ".tflite":
         raise ConfigError(f"--out {out}: the model is written as a .tflite file")
-    files = [Path(c) / "best.weights.h5" for c in checkpoints]
-    for f in files:
-        if not f.is_file():
-            raise InputError(f"{f.parent}: not a finished run's checkpoint folder (no best.weights.h5)", str(f.parent))
+    files = [_init_weights(c, None) for c in checkpoints]
     started = time.perf_counter()
     on_line(f"reading {val}")
     val_set = load_dataset(val, keep_raw=True)
     from emocare.engines._quiet import quiet_imports
 
     with quiet_imports():
-        import keras
+        import keras  # noqa: F401  (quietly, before _ensemble imports it)
 
-    face = keras.Input((INPUT, INPUT, 1), name="face")
-    members = []
-    for i, f in enumerate(files):
-        net = build_model(i, name=f"run_{i}")
-        net.load_weights(str(f))
-        members.append(keras.layers.Activation(keras.activations.log_softmax, name=f"log_probs_{i}")(net(face)))
-    merged = keras.Model(face, keras.layers.Average(name="logits")(members), name="emocare_emotion_average")
+    merged = _ensemble(files)
     runs = [_history(f.parent) for f in files]
     device = _device()
     metrics = export(merged, out, val_set, extra={
-        "members": [{"checkpoint": str(f.parent), "best_epoch": max(h, key=lambda e: e["val_accuracy"])["epoch"] if h else 0,
-                     "epochs_run": len(h), "train_seconds": round(sum(e["seconds"] for e in h))} for f, h in zip(files, runs)],
-        "train_seconds": round(sum(e["seconds"] for h in runs for e in h)), "device": device, "val_data": str(val)},
+        "members": [{"checkpoint": str(f.parent), "arch": _arch(f.parent),
+                     "best_epoch": max(h, key=lambda e: e["val_accuracy"])["epoch"] if h else 0,
+                     "epochs_run": len(h), "train_seconds": round(sum(e["seconds"] for e in h)), **_recipe(f.parent)}
+                    for f, h in zip(files, runs)],
+        "train_seconds": round(sum(e["seconds"] for h in runs for e in h)), "exported_on": device, "val_data": str(val)},
         mirror=mirror)
     on_line(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {len(files)} run{'s' if len(files) > 1 else ''} averaged, val accuracy "
             f"{metrics['accuracy']:.1%}, balanced {metrics['balanced_accuracy']:.1%}, ECE {metrics['ece']:.3f}")
     return TrainResult(str(out), sum(len(h) for h in runs), 0, time.perf_counter() - started, device, metrics, [])
+
+
+def _ensemble(files: list[Path]):
+    """The best networks of finished runs (their ``best.weights.h5``) in one Keras graph: the mean of their
+    log-probabilities (one run: its logits)."""
+    import keras
+
+    face = keras.Input((INPUT, INPUT, 1), name="face")
+    members = []
+    for i, f in enumerate(files):
+        net = build_model(i, name=f"run_{i}", arch=_arch(f.parent))
+        net.load_weights(str(f))
+        members.append(keras.layers.Activation(keras.activations.log_softmax, name=f"log_probs_{i}")(net(face)))
+    if len(members) == 1:
+        return keras.Model(face, members[0], name="emocare_emotion")
+    return keras.Model(face, keras.layers.Average(name="logits")(members), name="emocare_emotion_average")
+
+
+def _recipe(ckpt: Path) -> dict:
+    """How a run was trained, from the ``run.json`` a run on a Keras backend without TensorFlow leaves in its
+    checkpoint folder (device, seed, batch, rate, teacher, init); {} for other runs."""
+    path = ckpt / "run.json"
+    if not path.is_file():
+        return {}
+    run = json.loads(path.read_text())
+    return {k: run[k] for k in ("device", "seed", "batch_size", "lr", "init", "teacher", "train_data") if k in run}
 
 
 def _history(ckpt: Path) -> list[dict]:
@@ -300,11 +429,14 @@ def _history(ckpt: Path) -> list[dict]:
     return json.loads(path.read_text()) if path.is_file() else []
 
 
-def _checkpoint_dir(ckpt: Path, resume: bool) -> Path:
-    """The checkpoint folder; a fresh run clears what an earlier run left there."""
+def _checkpoint_dir(ckpt: Path, resume: bool, arch: str) -> Path:
+    """The checkpoint folder; a fresh run clears what an earlier run left there and notes its network."""
     ckpt.mkdir(parents=True, exist_ok=True)
-    if not resume:
-        for stale in ("backup", "best.weights.h5", "history.json"):
+    if resume:
+        if _arch(ckpt) != arch and (ckpt / "arch.json").is_file():
+            raise ConfigError(f"--resume: {ckpt} holds a {_arch(ckpt)} network, not {arch} (--arch)")
+    else:
+        for stale in ("backup", "best.weights.h5", "history.json", "run.json"):
             target = ckpt / stale
             if target.is_dir():
                 import shutil
@@ -312,27 +444,45 @@ def _checkpoint_dir(ckpt: Path, resume: bool) -> Path:
                 shutil.rmtree(target)
             elif target.exists():
                 target.unlink()
+    (ckpt / "arch.json").write_text(json.dumps({"arch": arch}))
     return ckpt
 
 
-def _init_weights(init: Path | str | None) -> Path | None:
+def _init_weights(init: Path | str | None, arch: str | None) -> Path | None:
+    """A finished run's best network (``CKPT/best.weights.h5``); ``arch``: the network it must hold (None: any)."""
     if init is None:
         return None
     weights = Path(init) / "best.weights.h5"
     if not weights.is_file():
-        raise InputError(f"--init {init}: not a finished run's checkpoint folder (no best.weights.h5)", str(init))
+        raise InputError(f"{init}: not a finished run's checkpoint folder (no best.weights.h5)", str(init))
+    if arch is not None and _arch(Path(init)) != arch:
+        raise ConfigError(f"--init {init}: holds a {_arch(Path(init))} network, not {arch} (--arch)")
     return weights
 
 
-def teacher_probabilities(teacher: Path, data: Dataset, on_line=print) -> np.ndarray:
-    """The teacher model's calibrated probabilities on every face of ``data`` (as its engine reads them:
-    blend, bias, mirror image and temperature from its description), (N, 7)."""
-    from emocare.engines.emocare_model import EmocareNet
+def teacher_probabilities(teachers, data: Dataset, on_line=print) -> np.ndarray:
+    """The teacher's probabilities on every face of ``data``, (N, 7). One emocare model (.tflite): calibrated, as
+    its engine reads them (blend, bias, mirror image and temperature from its description). Finished runs'
+    checkpoint folders: their networks' log-probabilities on each face and its mirror image, averaged."""
+    teachers = _teachers(teachers)
+    if len(teachers) == 1 and teachers[0].endswith(".tflite"):
+        from emocare.engines.emocare_model import EmocareNet
 
-    net = EmocareNet(teacher)
-    on_line(f"teacher {teacher}: reading the {len(data.y)} training faces")
-    x = _graph_inputs(net, data)
-    probs = np.concatenate([net.predict(x[i:i + 256]) for i in range(0, len(x), 256)])
+        net = EmocareNet(Path(teachers[0]))
+        on_line(f"teacher {teachers[0]}: reading the {len(data.y)} training faces")
+        x = _graph_inputs(net, data)
+        probs = np.concatenate([net.predict(x[i:i + 256]) for i in range(0, len(x), 256)])
+    else:
+        from emocare.engines._quiet import quiet_imports
+
+        with quiet_imports():
+            import keras  # noqa: F401
+        on_line(f"teacher: {len(teachers)} run{'s' if len(teachers) > 1 else ''} averaged, reading the {len(data.y)} "
+                f"training faces and their mirror images")
+        ensemble = _ensemble([_init_weights(t, None) for t in teachers])
+        x = data.x[..., None]
+        logs = [ensemble.predict(v, batch_size=512, verbose=0) for v in (x, x[:, :, ::-1])]
+        probs = softmax(np.mean([log_softmax(v) for v in logs], axis=0))
     on_line(f"teacher agrees with the training labels on {float((probs.argmax(axis=1) == data.y).mean()):.1%} of them")
     return probs.astype(np.float32)
 
@@ -359,26 +509,16 @@ def class_weights(y: np.ndarray) -> np.ndarray:
     return weights
 
 
-def _tf_datasets(train_set: Dataset, val_set: Dataset, plan: TrainPlan, soft: np.ndarray | None = None):
-    """(augmented, weighted, shuffled training batches; validation batches; steps per epoch).
+def _arrays(train_set: Dataset, val_set: Dataset, soft: np.ndarray | None, distill: float):
+    """(training faces, their labels, their loss weights, (val faces, val labels)).
 
-    ``soft``: a teacher's probabilities per training face, mixed into the one-hot labels with ``plan.distill``."""
-    import keras
-    import tensorflow as tf
-
-    sample_w = class_weights(train_set.y)[train_set.y].astype(np.float32)
-    y_train = keras.utils.to_categorical(train_set.y, len(EMOTIONS)).astype(np.float32)
+    ``soft``: a teacher's probabilities per training face, mixed into the one-hot labels with ``distill``."""
+    k = len(EMOTIONS)
+    weights = class_weights(train_set.y)[train_set.y].astype(np.float32)
+    y = np.eye(k, dtype=np.float32)[train_set.y]
     if soft is not None:
-        y_train = ((1 - plan.distill) * y_train + plan.distill * soft).astype(np.float32)
-    y_val = keras.utils.to_categorical(val_set.y, len(EMOTIONS)).astype(np.float32)
-    augment = _augmenter(plan.seed)
-    ds = (tf.data.Dataset.from_tensor_slices((train_set.x[..., None], y_train, sample_w))
-          .shuffle(len(train_set.y), seed=plan.seed, reshuffle_each_iteration=True)
-          .batch(plan.batch_size)
-          .map(lambda x, y, w: (*augment(x, y), w), num_parallel_calls=tf.data.AUTOTUNE)
-          .prefetch(2))
-    val_ds = tf.data.Dataset.from_tensor_slices((val_set.x[..., None], y_val)).batch(256)
-    return ds, val_ds, max(1, math.ceil(len(train_set.y) / plan.batch_size))
+        y = ((1 - distill) * y + distill * soft).astype(np.float32)
+    return train_set.x, y, weights, (val_set.x[..., None], np.eye(k, dtype=np.float32)[val_set.y])
 
 
 def _compile(model, plan: TrainPlan, steps: int):
@@ -395,9 +535,12 @@ def _compile(model, plan: TrainPlan, steps: int):
     return schedule
 
 
-def _epoch_lines(val_set: Dataset, epochs: int, schedule, history: list[dict], hist_path: Path, on_line):
-    """A callback: after each epoch, balanced accuracy on val, one line out, the history saved."""
+def _epoch_lines(net, ckpt: Path, val_set: Dataset, epochs: int, schedule, history: list[dict], on_line):
+    """A callback: after each epoch, balanced accuracy on val, the network saved when val accuracy is the best
+    yet (``best.weights.h5``), one line out, the history saved."""
     import keras
+
+    hist_path = ckpt / "history.json"
 
     class Lines(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -405,12 +548,14 @@ def _epoch_lines(val_set: Dataset, epochs: int, schedule, history: list[dict], h
 
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
-            logits = self.model.predict(val_set.x[..., None], batch_size=256, verbose=0)
+            logits = net.predict(val_set.x[..., None], batch_size=256, verbose=0)
             bal = balanced_accuracy(val_set.y, logits.argmax(axis=1))
-            step = int(self.model.optimizer.iterations.numpy())
+            step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
             line = EpochLine(epoch + 1, epochs, logs.get("loss", float("nan")), logs.get("accuracy", float("nan")),
                              logs.get("val_loss", float("nan")), logs.get("val_accuracy", float("nan")), bal,
-                             float(schedule(step)), time.perf_counter() - self.t0)
+                             float(keras.ops.convert_to_numpy(schedule(step))), time.perf_counter() - self.t0)
+            if not history or line.val_accuracy > max(h["val_accuracy"] for h in history):
+                net.save_weights(str(ckpt / "best.weights.h5"))
             history.append(asdict(line))
             hist_path.write_text(json.dumps(history))
             on_line(str(line))
