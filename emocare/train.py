@@ -89,7 +89,7 @@ ARCHS = ("small", "vgg")  # --arch: the shipped network, and the larger teacher 
 def build_model(seed: int = 0, name: str = "emocare_emotion", arch: str = "small"):
     """The network: logits out (softmax and temperature are applied by the engine).
 
-    ``small``: the shipped network (0.49 M parameters, fast on a CPU). ``vgg``: a VGG-style teacher (4.7 M
+    ``small``: the shipped network (0.54 M weights, fast on a CPU). ``vgg``: a VGG-style teacher (4.7 M
     parameters: two 3x3 convolutions of 64, 128, 256 and 512 per stage), too slow to ship beside FER's network
     at 1 ms a face but more accurate; it teaches ``small`` (``--teacher``)."""
     import keras
