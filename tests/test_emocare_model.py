@@ -338,3 +338,26 @@ def test_a_retrained_model_set_by_emocare_model_is_the_one_bench_and_models_repo
     assert model_paths() == [mine]
     assert [f.path for f in model_files()] == [mine, mine.with_suffix(".json")]
     assert "EMOCARE_MODEL" in model_files()[0].role
+
+
+def test_an_interrupted_run_resumes_after_its_last_finished_epoch(tmp_path):
+    """Ctrl-C after epoch 1 of 3 keeps that epoch; --resume trains epochs 2 and 3 only."""
+    from emocare.settings import TrainPlan
+    from emocare.train import train
+
+    plan = TrainPlan(epochs=3, batch_size=16)
+    out, lines = tmp_path / "m.tflite", []
+
+    def stop_after_the_first(line):
+        lines.append(line)
+        if line.startswith("epoch   1/3"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(TRAIN, VAL, out, plan=plan, limit=64, on_line=stop_after_the_first)
+    assert (tmp_path / "m.ckpt" / "best.weights.h5").is_file() and not out.exists()
+    lines.clear()
+    result = train(TRAIN, VAL, out, plan=plan, limit=64, resume=True, on_line=lines.append)
+    epochs = [line.split()[1] for line in lines if line.startswith("epoch")]
+    assert epochs == ["2/3", "3/3"]
+    assert [h["epoch"] for h in result.history] == [1, 2, 3] and out.is_file()
