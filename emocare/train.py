@@ -288,7 +288,8 @@ def train(dataset: Path | str, val: Path | str, out: Path | str, *, plan: TrainP
     ckpt = _checkpoint_dir(Path(checkpoints) if checkpoints else out.with_suffix(".ckpt"), resume, plan.arch)
     started = time.perf_counter()
     init_weights = _init_weights(init, plan.arch)
-    train_set, val_set = _splits(dataset, val, limit, on_line, keep_raw=bool(teachers))
+    engine_teacher = any(t.endswith(".tflite") for t in teachers)  # read by its engine, from the grey crops
+    train_set, val_set = _splits(dataset, val, limit, on_line, keep_raw=engine_teacher)
     soft = teacher_probabilities(teachers, train_set, on_line) if teachers else None
     from emocare.engines._quiet import quiet_imports
 
