@@ -19,6 +19,7 @@ Pure scoring (``score``) is separate from running (``run_sessions``), so it is u
 
 from __future__ import annotations
 
+import bisect
 import csv
 import tempfile
 from dataclasses import asdict, dataclass, replace
@@ -107,8 +108,6 @@ def score(records: list[dict], truth: Sequence[tuple[float, str]], settings, ses
 
 def _label_at(truth: Sequence[tuple[float, str]], times: Sequence[float], t: float) -> str:
     """The true label of the last frame at or before ``t`` (``times``: the frames' times, sorted)."""
-    import bisect
-
     i = bisect.bisect_right(times, t + 1e-6) - 1
     return truth[max(0, i)][1]
 

@@ -86,6 +86,11 @@ def load_dataset(path: Path | str, on_progress: Callable[[int, int], None] | Non
 ARCHS = ("small", "vgg")  # --arch: the shipped network, and the larger teacher distilled into it
 
 
+def _check_arch(arch: str) -> None:
+    if arch not in ARCHS:
+        raise ConfigError(f"--arch {arch}: expected one of {', '.join(ARCHS)}")
+
+
 def build_model(seed: int = 0, name: str = "emocare_emotion", arch: str = "small"):
     """The network: logits out (softmax and temperature are applied by the engine).
 
@@ -95,8 +100,7 @@ def build_model(seed: int = 0, name: str = "emocare_emotion", arch: str = "small
     import keras
     from keras import layers as L
 
-    if arch not in ARCHS:
-        raise ConfigError(f"--arch {arch}: expected one of {', '.join(ARCHS)}")
+    _check_arch(arch)
     inp = keras.Input((INPUT, INPUT, 1), name="face")
     if arch == "vgg":
         x = inp
@@ -167,8 +171,8 @@ def _batches(x: np.ndarray, y: np.ndarray, weights: np.ndarray, batch_size: int,
     class Batches(keras.utils.PyDataset):
         def __init__(self):
             super().__init__(workers=4, use_multiprocessing=False)
-            self.epoch = epoch
-            self.order = np.random.default_rng((seed, epoch)).permutation(len(y))
+            self.epoch = epoch - 1
+            self.on_epoch_end()
 
         def __len__(self):
             return max(1, math.ceil(len(y) / batch_size))
@@ -178,7 +182,7 @@ def _batches(x: np.ndarray, y: np.ndarray, weights: np.ndarray, batch_size: int,
             faces = augment(x[idx], np.random.default_rng((seed, self.epoch, i)))
             return faces[..., None], y[idx], weights[idx]
 
-        def on_epoch_end(self):
+        def on_epoch_end(self):  # the next epoch: its own order
             self.epoch += 1
             self.order = np.random.default_rng((seed, self.epoch)).permutation(len(y))
 
@@ -280,16 +284,14 @@ def train(dataset: Path | str, val: Path | str, out: Path | str, *, plan: TrainP
         raise ConfigError(f"--out {out}: the model is written as a .tflite file")
     if plan.epochs < 1 or plan.batch_size < 1 or not 0 < plan.lr < 1:
         raise ConfigError("--epochs and --batch-size must be at least 1, --lr between 0 and 1")
-    if plan.arch not in ARCHS:
-        raise ConfigError(f"--arch {plan.arch}: expected one of {', '.join(ARCHS)}")
+    _check_arch(plan.arch)
     if not 0 <= plan.distill <= 1:
         raise ConfigError(f"--distill {plan.distill}: expected a weight from 0 to 1")
     teachers = _teachers(teacher)
     ckpt = _checkpoint_dir(Path(checkpoints) if checkpoints else out.with_suffix(".ckpt"), resume, plan.arch)
     started = time.perf_counter()
-    init_weights = _init_weights(init, plan.arch)
-    engine_teacher = any(t.endswith(".tflite") for t in teachers)  # read by its engine, from the grey crops
-    train_set, val_set = _splits(dataset, val, limit, on_line, keep_raw=engine_teacher)
+    init_weights = _best_weights(init, plan.arch)
+    train_set, val_set = _splits(dataset, val, limit, on_line, keep_raw=_engine_teacher(teachers))
     soft = teacher_probabilities(teachers, train_set, on_line) if teachers else None
     from emocare.engines._quiet import quiet_imports
 
@@ -316,7 +318,7 @@ def train(dataset: Path | str, val: Path | str, out: Path | str, *, plan: TrainP
     best = max(history, key=lambda h: h["val_accuracy"]) if history else {"epoch": 0}
     recipe = {"arch": plan.arch, "seed": plan.seed, "batch_size": plan.batch_size, "lr": plan.lr,
               "init": str(init) if init else None,
-              "teacher": {"model": teachers[0] if len(teachers) == 1 and teachers[0].endswith(".tflite") else teachers,
+              "teacher": {"model": teachers[0] if _engine_teacher(teachers) else teachers,
                           "weight": plan.distill} if teachers else None}
     extra = {"epochs_run": len(history), "best_epoch": best["epoch"], "train_seconds": round(time.perf_counter() - started),
              "device": device, "train_faces": len(train_set.y), "train_data": str(dataset), "val_data": str(val), **recipe}
@@ -354,8 +356,13 @@ def _teachers(teacher) -> list[str]:
         raise ConfigError("--teacher: either one emocare model (.tflite) or finished runs' checkpoint folders, not both")
     for t in found:
         if not t.endswith(".tflite"):
-            _init_weights(t, None)  # a finished run, or a one-line error
+            _best_weights(t, None)  # a finished run, or a one-line error
     return found
+
+
+def _engine_teacher(teachers: list[str]) -> bool:
+    """The teacher is one emocare model, read by its engine from the grey crops (``_teachers`` keeps it alone)."""
+    return len(teachers) == 1 and teachers[0].endswith(".tflite")
 
 
 def _arch(ckpt: Path) -> str:
@@ -375,7 +382,7 @@ def average_runs(checkpoints: list[Path], val: Path | str, out: Path | str, *,
     out = Path(out)
     if out.suffix != ".tflite":
         raise ConfigError(f"--out {out}: the model is written as a .tflite file")
-    files = [_init_weights(c, None) for c in checkpoints]
+    files = [_best_weights(c, None) for c in checkpoints]
     started = time.perf_counter()
     on_line(f"reading {val}")
     val_set = load_dataset(val, keep_raw=True)
@@ -434,8 +441,9 @@ def _checkpoint_dir(ckpt: Path, resume: bool, arch: str) -> Path:
     """The checkpoint folder; a fresh run clears what an earlier run left there and notes its network."""
     ckpt.mkdir(parents=True, exist_ok=True)
     if resume:
-        if _arch(ckpt) != arch and (ckpt / "arch.json").is_file():
-            raise ConfigError(f"--resume: {ckpt} holds a {_arch(ckpt)} network, not {arch} (--arch)")
+        held = _arch(ckpt) if (ckpt / "arch.json").is_file() else arch
+        if held != arch:
+            raise ConfigError(f"--resume: {ckpt} holds a {held} network, not {arch} (--arch)")
     else:
         for stale in ("backup", "best.weights.h5", "history.json", "run.json"):
             target = ckpt / stale
@@ -449,15 +457,17 @@ def _checkpoint_dir(ckpt: Path, resume: bool, arch: str) -> Path:
     return ckpt
 
 
-def _init_weights(init: Path | str | None, arch: str | None) -> Path | None:
-    """A finished run's best network (``CKPT/best.weights.h5``); ``arch``: the network it must hold (None: any)."""
-    if init is None:
+def _best_weights(ckpt: Path | str | None, arch: str | None) -> Path | None:
+    """A finished run's best network (``CKPT/best.weights.h5``: ``--init``, ``--teacher``, ``--average``);
+    ``arch``: the network ``--init`` must hold (None: any)."""
+    if ckpt is None:
         return None
-    weights = Path(init) / "best.weights.h5"
+    weights = Path(ckpt) / "best.weights.h5"
     if not weights.is_file():
-        raise InputError(f"{init}: not a finished run's checkpoint folder (no best.weights.h5)", str(init))
-    if arch is not None and _arch(Path(init)) != arch:
-        raise ConfigError(f"--init {init}: holds a {_arch(Path(init))} network, not {arch} (--arch)")
+        raise InputError(f"{ckpt}: not a finished run's checkpoint folder (no best.weights.h5)", str(ckpt))
+    held = _arch(Path(ckpt))
+    if arch is not None and held != arch:
+        raise ConfigError(f"--init {ckpt}: holds a {held} network, not {arch} (--arch)")
     return weights
 
 
@@ -466,7 +476,7 @@ def teacher_probabilities(teachers, data: Dataset, on_line=print) -> np.ndarray:
     its engine reads them (blend, bias, mirror image and temperature from its description). Finished runs'
     checkpoint folders: their networks' log-probabilities on each face and its mirror image, averaged."""
     teachers = _teachers(teachers)
-    if len(teachers) == 1 and teachers[0].endswith(".tflite"):
+    if _engine_teacher(teachers):
         from emocare.engines.emocare_model import EmocareNet
 
         net = EmocareNet(Path(teachers[0]))
@@ -480,7 +490,7 @@ def teacher_probabilities(teachers, data: Dataset, on_line=print) -> np.ndarray:
             import keras  # noqa: F401
         on_line(f"teacher: {len(teachers)} run{'s' if len(teachers) > 1 else ''} averaged, reading the {len(data.y)} "
                 f"training faces and their mirror images")
-        ensemble = _ensemble([_init_weights(t, None) for t in teachers])
+        ensemble = _ensemble([_best_weights(t, None) for t in teachers])
         x = data.x[..., None]
         logs = [ensemble.predict(v, batch_size=512, verbose=0) for v in (x, x[:, :, ::-1])]
         probs = softmax(np.mean([log_softmax(v) for v in logs], axis=0))
