@@ -587,29 +587,34 @@ def train(
     distill: float = typer.Option(PLAN.distill, "--distill", help="With --teacher: the teacher's weight in each training label (0 to 1).", metavar="W"),
     arch: str = typer.Option(PLAN.arch, "--arch", help="The network: small (the shipped one, fast on a CPU) or vgg (4.7 M parameters, a teacher for --teacher).", metavar="small|vgg"),
     init: Optional[Path] = typer.Option(None, "--init", help="Start from a finished run's best network (its checkpoint folder).", file_okay=False, metavar="CKPT"),
+    merge: str = typer.Option("outputs", "--merge", help="With --average: average the runs' outputs (each network runs) or their weights (one network's cost; for runs fine-tuned from one --init).", metavar="outputs|weights"),
     mirror: str = typer.Option("auto", "--mirror", help="Also read each face's mirror image: auto (when it wins by half a point on val), on, or off (it doubles the model's time).", metavar="auto|on|off"),
 ) -> None:
     """Train emocare's emotion model (CPU or GPU); use it with --engine emocare after copying, or EMOCARE_MODEL=OUT."""
     run_guarded(_train, dataset, val, out, epochs, resume, batch_size, patience, seed, checkpoints, limit, average or [], mirror,
-                teacher or [], init, lr, distill, arch)
+                teacher or [], init, lr, distill, arch, merge)
 
 
 def _train(dataset, val, out, epochs, resume, batch_size, patience, seed, checkpoints, limit, average=(), mirror="auto",
-           teacher=(), init=None, lr=PLAN.lr, distill=PLAN.distill, arch=PLAN.arch) -> None:
+           teacher=(), init=None, lr=PLAN.lr, distill=PLAN.distill, arch=PLAN.arch, merge="outputs") -> None:
     from emocare.train import average_runs, train as train_model
 
     if dataset is None and not average:
         raise ConfigError("--dataset is needed (or --average CKPT ... to average finished runs)")
     if mirror not in MIRROR:
         raise ConfigError(f"--mirror: expected auto, on or off, got {mirror!r}")
+    if merge != "outputs" and not average:
+        raise ConfigError("--merge goes with --average CKPT ...")
     for option, p in (("--dataset", dataset), ("--val", val), *(("--average", a) for a in average),
                       *(("--teacher", t) for t in teacher), ("--init", init)):
         if p is not None and not p.exists():
             raise EmocareError(f"{option} {p}: not found")
     if average:
-        result = average_runs(list(average), val, out, on_line=lambda line: typer.echo(line, err=True), mirror=MIRROR[mirror])
+        result = average_runs(list(average), val, out, on_line=lambda line: typer.echo(line, err=True), mirror=MIRROR[mirror],
+                              merge=merge)
         m = result.metrics
-        typer.echo(f"{result.model}: {len(average)} run{'s' if len(average) > 1 else ''} averaged; val accuracy {m['accuracy']:.1%}, "
+        joined = "averaged" if merge == "outputs" else "averaged weight by weight"
+        typer.echo(f"{result.model}: {len(average)} run{'s' if len(average) > 1 else ''} {joined}; val accuracy {m['accuracy']:.1%}, "
                    f"balanced {m['balanced_accuracy']:.1%}, ECE {m['ece']:.3f}")
         return
     plan = TrainPlan(epochs=epochs, batch_size=batch_size, patience=patience, seed=seed, lr=lr, distill=distill, arch=arch)

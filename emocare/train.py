@@ -322,10 +322,9 @@ def train(dataset: Path | str, val: Path | str, out: Path | str, *, plan: TrainP
                           "weight": plan.distill} if teachers else None}
     extra = {"epochs_run": len(history), "best_epoch": best["epoch"], "train_seconds": round(time.perf_counter() - started),
              "device": device, "train_faces": len(train_set.y), "train_data": str(dataset), "val_data": str(val), **recipe}
+    metrics = classification_metrics(softmax(net.predict(val_set.x[..., None], batch_size=256, verbose=0)), val_set.y)
+    (ckpt / "run.json").write_text(json.dumps({**extra, "val_accuracy": metrics["accuracy"]}, indent=2))  # --average reads it
     if keras.backend.backend() != "tensorflow":
-        probs = softmax(net.predict(val_set.x[..., None], batch_size=256, verbose=0))
-        metrics = classification_metrics(probs, val_set.y)
-        (ckpt / "run.json").write_text(json.dumps({**extra, "val_accuracy": metrics["accuracy"]}, indent=2))
         on_line(f"the best network (val accuracy {metrics['accuracy']:.1%}, balanced {metrics['balanced_accuracy']:.1%}) "
                 f"is in {ckpt}; TFLite export needs TensorFlow: emocare train --average {ckpt} --val {val} --out {out}")
         return TrainResult(str(ckpt), len(history), best["epoch"], time.perf_counter() - started, device, metrics, history)
@@ -371,18 +370,29 @@ def _arch(ckpt: Path) -> str:
     return json.loads(path.read_text()).get("arch", "small") if path.is_file() else "small"
 
 
-def average_runs(checkpoints: list[Path], val: Path | str, out: Path | str, *,
-                 on_line: Callable[[str], None] = print, mirror: bool | None = None) -> TrainResult:
-    """One model from several finished runs: each run's best network (``CKPT/best.weights.h5``) in one graph,
-    their log-probabilities averaged; then exported like a single run (blend, bias, temperature chosen on ``val``).
+MERGES = ("outputs", "weights")  # --merge: how --average joins runs
 
-    Runs from different seeds make different mistakes, so their average is more accurate than either. One run
-    alone is exported as it is (how a run trained on a Keras backend without TensorFlow becomes a model).
+
+def average_runs(checkpoints: list[Path], val: Path | str, out: Path | str, *,
+                 on_line: Callable[[str], None] = print, mirror: bool | None = None,
+                 merge: str = "outputs") -> TrainResult:
+    """One model from several finished runs (their best networks, ``CKPT/best.weights.h5``), exported like a
+    single run (blend, bias, temperature chosen on ``val``).
+
+    ``merge="outputs"``: every network in one graph, their log-probabilities averaged. Runs from different
+    seeds make different mistakes, so their average is more accurate than either, at the cost of running each.
+    ``merge="weights"``: one network whose every weight is the runs' mean (``_soup``), for runs fine-tuned from
+    one ``--init``: the cost of one network. One run alone is exported as it is (how a run trained on a Keras
+    backend without TensorFlow becomes a model).
     """
     out = Path(out)
     if out.suffix != ".tflite":
         raise ConfigError(f"--out {out}: the model is written as a .tflite file")
+    if merge not in MERGES:
+        raise ConfigError(f"--merge {merge}: expected outputs or weights")
     files = [_best_weights(c, None) for c in checkpoints]
+    if merge == "weights":
+        _check_soup(files)
     started = time.perf_counter()
     on_line(f"reading {val}")
     val_set = load_dataset(val, keep_raw=True)
@@ -391,17 +401,19 @@ def average_runs(checkpoints: list[Path], val: Path | str, out: Path | str, *,
     with quiet_imports():
         import keras  # noqa: F401  (quietly, before _ensemble imports it)
 
-    merged = _ensemble(files)
+    merged = _ensemble(files) if merge == "outputs" else _soup(files)
     runs = [_history(f.parent) for f in files]
     device = _device()
     metrics = export(merged, out, val_set, extra={
+        "merge": merge,
         "members": [{"checkpoint": str(f.parent), "arch": _arch(f.parent),
                      "best_epoch": max(h, key=lambda e: e["val_accuracy"])["epoch"] if h else 0,
                      "epochs_run": len(h), "train_seconds": round(sum(e["seconds"] for e in h)), **_recipe(f.parent)}
                     for f, h in zip(files, runs)],
         "train_seconds": round(sum(e["seconds"] for h in runs for e in h)), "exported_on": device, "val_data": str(val)},
         mirror=mirror)
-    on_line(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {len(files)} run{'s' if len(files) > 1 else ''} averaged, val accuracy "
+    joined = "averaged" if merge == "outputs" else "averaged weight by weight"
+    on_line(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {len(files)} run{'s' if len(files) > 1 else ''} {joined}, val accuracy "
             f"{metrics['accuracy']:.1%}, balanced {metrics['balanced_accuracy']:.1%}, ECE {metrics['ece']:.3f}")
     return TrainResult(str(out), sum(len(h) for h in runs), 0, time.perf_counter() - started, device, metrics, [])
 
@@ -422,9 +434,35 @@ def _ensemble(files: list[Path]):
     return keras.Model(face, keras.layers.Average(name="logits")(members), name="emocare_emotion_average")
 
 
+def _check_soup(files: list[Path]) -> None:
+    """Weights can be averaged only between runs of one network fine-tuned from one ``--init`` (they stay close
+    to it; runs from different starts are unrelated and their mean is no network at all)."""
+    archs = {_arch(f.parent) for f in files}
+    if len(archs) > 1:
+        raise ConfigError(f"--merge weights: the runs hold different networks ({', '.join(sorted(archs))})")
+    inits = {str(f.parent): _recipe(f.parent).get("init") for f in files}
+    if len(files) > 1 and (None in inits.values() or len(set(inits.values())) > 1):
+        said = "; ".join(f"{run}: {init or 'no --init recorded'}" for run, init in inits.items())
+        raise ConfigError(f"--merge weights needs runs fine-tuned from one --init ({said}); use --merge outputs")
+
+
+def _soup(files: list[Path]):
+    """One network whose every weight (batch-norm statistics too) is the mean of the runs' (a "model soup",
+    Wortsman et al. 2022): runs fine-tuned from one start stay in one basin, so the mean is a network that keeps
+    part of their ensemble's gain at the cost of one."""
+    arch = _arch(files[0].parent)
+    net = build_model(0, arch=arch)
+    runs = []
+    for f in files:
+        net.load_weights(str(f))
+        runs.append([np.array(w) for w in net.get_weights()])
+    net.set_weights([np.mean(ws, axis=0) for ws in zip(*runs)])
+    return net
+
+
 def _recipe(ckpt: Path) -> dict:
-    """How a run was trained, from the ``run.json`` a run on a Keras backend without TensorFlow leaves in its
-    checkpoint folder (device, seed, batch, rate, teacher, init); {} for other runs."""
+    """How a run was trained, from the ``run.json`` it leaves in its checkpoint folder (device, seed, batch,
+    rate, teacher, init); {} for runs from before it did."""
     path = ckpt / "run.json"
     if not path.is_file():
         return {}

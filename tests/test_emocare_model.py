@@ -207,6 +207,52 @@ def test_train_distils_from_a_teacher_starting_from_a_finished_run(tmp_path, mon
     assert result.exit_code == 2 and "not both" in result.output
 
 
+def test_average_weight_by_weight_runs_fine_tuned_from_one_init(tmp_path):
+    """--merge weights: one network whose every weight is the mean of the runs' (they started from one --init),
+    exported as a model that runs as an engine; runs without a common start are refused in one line."""
+    from typer.testing import CliRunner
+
+    from emocare.cli import app
+    from emocare.engines.emocare_model import EmocareNet
+    from emocare.train import _soup, build_model
+
+    args = ["train", "--dataset", str(TRAIN), "--val", str(VAL), "--epochs", "1", "--batch-size", "16", "--limit", "32"]
+    assert CliRunner().invoke(app, [*args, "--out", str(tmp_path / "first.tflite")]).exit_code == 0
+    runs = []
+    for seed in ("2", "3"):
+        result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / f"run{seed}.tflite"), "--seed", seed,
+                                          "--init", str(tmp_path / "first.ckpt"), "--lr", "0.1"])
+        assert result.exit_code == 0, result.output
+        runs.append(tmp_path / f"run{seed}.ckpt")
+    members = []
+    for run in runs:
+        net = build_model(0)
+        net.load_weights(str(run / "best.weights.h5"))
+        members.append(net.get_weights())
+    soup = _soup([run / "best.weights.h5" for run in runs]).get_weights()
+    assert any(not np.allclose(a, b) for a, b in zip(*members))  # the runs went apart...
+    assert all(np.allclose(w, (a + b) / 2) for w, a, b in zip(soup, *members))  # ...and the soup is their mean
+
+    out = tmp_path / "soup.tflite"
+    result = CliRunner().invoke(app, ["train", "--average", str(runs[0]), "--average", str(runs[1]), "--merge", "weights",
+                                      "--val", str(VAL), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "2 runs averaged weight by weight" in result.output
+    desc = json.loads(out.with_suffix(".json").read_text())
+    assert desc["merge"] == "weights" and [m["init"] for m in desc["members"]] == [str(tmp_path / "first.ckpt")] * 2
+    net = EmocareNet(out)
+    face = cv2.imread(str(sorted(VAL.rglob("*.jpg"))[0]), cv2.IMREAD_GRAYSCALE)
+    assert abs(float(net.predict(net.preprocess(face, (0, 0, 48, 48), crop_only=True)[None]).sum()) - 1) < 1e-5
+
+    result = CliRunner().invoke(app, ["train", "--average", str(tmp_path / "first.ckpt"), "--average", str(runs[0]),
+                                      "--merge", "weights", "--val", str(VAL), "--out", str(tmp_path / "x.tflite")])
+    assert result.exit_code == 2 and "needs runs fine-tuned from one --init" in result.output
+    assert "Traceback" not in result.output
+    result = CliRunner().invoke(app, ["train", "--dataset", str(TRAIN), "--val", str(VAL), "--merge", "weights",
+                                      "--out", str(tmp_path / "y.tflite")])
+    assert result.exit_code == 2 and "--merge goes with --average" in result.output
+
+
 def test_train_refuses_an_unknown_network_or_distillation_weight_and_a_mismatched_init(tmp_path):
     from typer.testing import CliRunner
 
