@@ -86,6 +86,14 @@ def load_dataset(path: Path | str, on_progress: Callable[[int, int], None] | Non
 ARCHS = ("small", "vgg")  # --arch: the shipped network, and the larger teacher distilled into it
 
 
+def _model_out(out: Path | str) -> Path:
+    """``--out``: the model's path, a .tflite file (its .json description is written beside it)."""
+    out = Path(out)
+    if out.suffix != ".tflite":
+        raise ConfigError(f"--out {out}: the model is written as a .tflite file")
+    return out
+
+
 def _check_arch(arch: str) -> None:
     if arch not in ARCHS:
         raise ConfigError(f"--arch {arch}: expected one of {', '.join(ARCHS)}")
@@ -279,9 +287,7 @@ def train(dataset: Path | str, val: Path | str, out: Path | str, *, plan: TrainP
     best network. On a Keras backend other than TensorFlow (no TFLite converter) the run ends with its best
     network in the checkpoint folder and says how to export it.
     """
-    out = Path(out)
-    if out.suffix != ".tflite":
-        raise ConfigError(f"--out {out}: the model is written as a .tflite file")
+    out = _model_out(out)
     if plan.epochs < 1 or plan.batch_size < 1 or not 0 < plan.lr < 1:
         raise ConfigError("--epochs and --batch-size must be at least 1, --lr between 0 and 1")
     _check_arch(plan.arch)
@@ -385,9 +391,7 @@ def average_runs(checkpoints: list[Path], val: Path | str, out: Path | str, *,
     one ``--init``: the cost of one network. One run alone is exported as it is (how a run trained on a Keras
     backend without TensorFlow becomes a model).
     """
-    out = Path(out)
-    if out.suffix != ".tflite":
-        raise ConfigError(f"--out {out}: the model is written as a .tflite file")
+    out = _model_out(out)
     if merge not in MERGES:
         raise ConfigError(f"--merge {merge}: expected outputs or weights")
     files = [_best_weights(c, None) for c in checkpoints]

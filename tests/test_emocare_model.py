@@ -268,6 +268,9 @@ def test_train_refuses_an_unknown_network_or_distillation_weight_and_a_mismatche
     (run / "best.weights.h5").write_bytes(b"")
     result = CliRunner().invoke(app, [*args, "--arch", "vgg", "--init", str(run)])
     assert result.exit_code == 2 and "holds a small network, not vgg" in result.output
+    for how in (["--dataset", str(TRAIN)], ["--average", str(run)]):  # training or averaging: the model is a .tflite
+        result = CliRunner().invoke(app, ["train", *how, "--val", str(VAL), "--out", str(tmp_path / "m.onnx")])
+        assert result.exit_code == 2 and "the model is written as a .tflite file" in result.output
 
 
 def test_the_vgg_teacher_is_larger_and_answers_seven_logits():
