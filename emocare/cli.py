@@ -597,7 +597,7 @@ def train(
 
 def _train(dataset, val, out, epochs, resume, batch_size, patience, seed, checkpoints, limit, average=(), mirror="auto",
            teacher=(), init=None, lr=PLAN.lr, distill=PLAN.distill, arch=PLAN.arch, merge="outputs") -> None:
-    from emocare.train import average_runs, train as train_model
+    from emocare.train import MERGES, average_runs, train as train_model
 
     if dataset is None and not average:
         raise ConfigError("--dataset is needed (or --average CKPT ... to average finished runs)")
@@ -613,8 +613,7 @@ def _train(dataset, val, out, epochs, resume, batch_size, patience, seed, checkp
         result = average_runs(list(average), val, out, on_line=lambda line: typer.echo(line, err=True), mirror=MIRROR[mirror],
                               merge=merge)
         m = result.metrics
-        joined = "averaged" if merge == "outputs" else "averaged weight by weight"
-        typer.echo(f"{result.model}: {len(average)} run{'s' if len(average) > 1 else ''} {joined}; val accuracy {m['accuracy']:.1%}, "
+        typer.echo(f"{result.model}: {len(average)} run{'s' if len(average) > 1 else ''} {MERGES[merge]}; val accuracy {m['accuracy']:.1%}, "
                    f"balanced {m['balanced_accuracy']:.1%}, ECE {m['ece']:.3f}")
         return
     plan = TrainPlan(epochs=epochs, batch_size=batch_size, patience=patience, seed=seed, lr=lr, distill=distill, arch=arch)

@@ -328,9 +328,9 @@ def train(dataset: Path | str, val: Path | str, out: Path | str, *, plan: TrainP
                           "weight": plan.distill} if teachers else None}
     extra = {"epochs_run": len(history), "best_epoch": best["epoch"], "train_seconds": round(time.perf_counter() - started),
              "device": device, "train_faces": len(train_set.y), "train_data": str(dataset), "val_data": str(val), **recipe}
-    metrics = classification_metrics(softmax(net.predict(val_set.x[..., None], batch_size=256, verbose=0)), val_set.y)
-    (ckpt / "run.json").write_text(json.dumps({**extra, "val_accuracy": metrics["accuracy"]}, indent=2))  # --average reads it
+    (ckpt / "run.json").write_text(json.dumps({**extra, "val_accuracy": best.get("val_accuracy")}, indent=2))  # --average reads it
     if keras.backend.backend() != "tensorflow":
+        metrics = classification_metrics(softmax(net.predict(val_set.x[..., None], batch_size=256, verbose=0)), val_set.y)
         on_line(f"the best network (val accuracy {metrics['accuracy']:.1%}, balanced {metrics['balanced_accuracy']:.1%}) "
                 f"is in {ckpt}; TFLite export needs TensorFlow: emocare train --average {ckpt} --val {val} --out {out}")
         return TrainResult(str(ckpt), len(history), best["epoch"], time.perf_counter() - started, device, metrics, history)
@@ -376,7 +376,7 @@ def _arch(ckpt: Path) -> str:
     return json.loads(path.read_text()).get("arch", "small") if path.is_file() else "small"
 
 
-MERGES = ("outputs", "weights")  # --merge: how --average joins runs
+MERGES = {"outputs": "averaged", "weights": "averaged weight by weight"}  # --merge: how --average joins runs
 
 
 def average_runs(checkpoints: list[Path], val: Path | str, out: Path | str, *,
@@ -416,8 +416,7 @@ def average_runs(checkpoints: list[Path], val: Path | str, out: Path | str, *,
                     for f, h in zip(files, runs)],
         "train_seconds": round(sum(e["seconds"] for h in runs for e in h)), "exported_on": device, "val_data": str(val)},
         mirror=mirror)
-    joined = "averaged" if merge == "outputs" else "averaged weight by weight"
-    on_line(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {len(files)} run{'s' if len(files) > 1 else ''} {joined}, val accuracy "
+    on_line(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {len(files)} run{'s' if len(files) > 1 else ''} {MERGES[merge]}, val accuracy "
             f"{metrics['accuracy']:.1%}, balanced {metrics['balanced_accuracy']:.1%}, ECE {metrics['ece']:.3f}")
     return TrainResult(str(out), sum(len(h) for h in runs), 0, time.perf_counter() - started, device, metrics, [])
 
@@ -532,7 +531,7 @@ def teacher_probabilities(teachers, data: Dataset, on_line=print) -> np.ndarray:
             import keras  # noqa: F401
         on_line(f"teacher: {len(teachers)} run{'s' if len(teachers) > 1 else ''} averaged, reading the {len(data.y)} "
                 f"training faces and their mirror images")
-        ensemble = _ensemble([_best_weights(t, None) for t in teachers])
+        ensemble = _ensemble([Path(t) / "best.weights.h5" for t in teachers])  # _teachers checked each folder
         x = data.x[..., None]
         logs = [ensemble.predict(v, batch_size=512, verbose=0) for v in (x, x[:, :, ::-1])]
         probs = softmax(np.mean([log_softmax(v) for v in logs], axis=0))
