@@ -36,6 +36,29 @@ def plan(kind: str, rng: np.random.Generator) -> list[tuple[str, int]]:
             "brief": [("neutral", r(6, 10)), ("sad", r(1, 2)), ("neutral", r(6, 10))]}[kind]
 
 
+def place(face: np.ndarray, rng: np.random.Generator, tilt: float = 0.0):
+    """A face crop enlarged to 130-200 px, where it goes in a W x H frame, and the turn (an affine map about its
+    centre) when ``tilt``: (face, x, y, turn or None)."""
+    size = int(rng.integers(130, 201))
+    face = cv2.resize(face, (size, size), interpolation=cv2.INTER_CUBIC)
+    pad = int(size * 0.21) if tilt else 0  # a turned square reaches 0.21 of its side further out
+    x = int(rng.integers(20 + pad, W - size - 20 - pad))
+    y = int(rng.integers(10 + pad, H - size - 10 - pad))
+    turn = None
+    if tilt:
+        turn = cv2.getRotationMatrix2D((x + size / 2, y + size / 2), tilt * float(rng.choice([-1, 1])), 1.0)
+    return face, x, y, turn
+
+
+def compose(background: np.ndarray, face: np.ndarray, x: int, y: int, turn: np.ndarray | None) -> np.ndarray:
+    """One frame: ``face`` pasted at (x, y) on a copy of ``background``, the whole frame turned by ``turn``."""
+    canvas = background.copy()
+    canvas[y:y + face.shape[0], x:x + face.shape[1]] = face
+    if turn is not None:
+        canvas = cv2.warpAffine(canvas, turn, (W, H), borderMode=cv2.BORDER_REPLICATE)
+    return canvas
+
+
 def render(path: Path, segments: list[tuple[str, int]], faces: dict[str, list[Path]], rng: np.random.Generator,
            tilt: float = 0.0) -> None:
     """One session video and its truth file; ``tilt``: each face turned by that many degrees, either way."""
@@ -47,19 +70,9 @@ def render(path: Path, segments: list[tuple[str, int]], faces: dict[str, list[Pa
         for label, seconds in segments:
             for _ in range(seconds):
                 face = cv2.imread(str(faces[label][int(rng.integers(len(faces[label])))]), cv2.IMREAD_GRAYSCALE)
-                size = int(rng.integers(130, 201))
-                face = cv2.resize(face, (size, size), interpolation=cv2.INTER_CUBIC)
-                pad = int(size * 0.21) if tilt else 0  # a turned square reaches 0.21 of its side further out
-                x = int(rng.integers(20 + pad, W - size - 20 - pad))
-                y = int(rng.integers(10 + pad, H - size - 10 - pad))
-                turn = None
-                if tilt:
-                    turn = cv2.getRotationMatrix2D((x + size / 2, y + size / 2), tilt * float(rng.choice([-1, 1])), 1.0)
+                face, x, y, turn = place(face, rng, tilt)
                 for f in range(FPS):
-                    canvas = noise[f].copy()
-                    canvas[y:y + size, x:x + size] = face
-                    if turn is not None:
-                        canvas = cv2.warpAffine(canvas, turn, (W, H), borderMode=cv2.BORDER_REPLICATE)
+                    canvas = compose(noise[f], face, x, y, turn)
                     writer.write(cv2.cvtColor(canvas, cv2.COLOR_GRAY2BGR))
                     rows.append(f"{frame},{frame / FPS:.3f},{label}")
                     frame += 1

@@ -159,13 +159,16 @@ def test_a_tilted_head_is_levelled_before_it_is_classified(video_detector):
     """The eye line gives the tilt (turning the photo by cv2's angle a tilts the head by -a), and the face the
     classifier gets from the turned photo is much closer to the upright photo's face than the unlevelled cut."""
     from emocare.engines.emocare_model import cut, preprocess
-    from emocare.engines.fast import FACE_SCALE, eye_roll, level
+    from emocare.engines.framing import Framing, eye_roll, level
+
+    framing = Framing.read()
 
     image = cv2.cvtColor(load_image(DATA / "pyfeat_single_face.jpg"), cv2.COLOR_BGR2GRAY)
     h, w = image.shape[:2]
     upright = video_detector.detect(image)[0]
     assert abs(eye_roll(upright.keypoints)) < 5
-    reference = preprocess(cut(image, blazeface.face_box(upright.box, FACE_SCALE)))
+    square, _ = framing.square(upright.box, upright.keypoints)
+    reference = preprocess(cut(image, square))
     for angle in (-25, 25):
         x, y, bw, bh = upright.box
         m = cv2.getRotationMatrix2D((x + bw / 2, y + bh / 2), angle, 1.0)  # turn about the face: it stays in place
@@ -173,7 +176,8 @@ def test_a_tilted_head_is_levelled_before_it_is_classified(video_detector):
         found = video_detector.detect(turned)[0]
         roll = eye_roll(found.keypoints)
         assert abs(roll + angle) < 6, (angle, roll)
-        box = blazeface.face_box(found.box, FACE_SCALE)
+        box, roll_used = framing.square(found.box, found.keypoints)
+        assert roll_used == roll
         levelled = preprocess(level(turned, box, roll))
         unlevelled = preprocess(cut(turned, box))
         gap = lambda a: float(np.abs(a - reference).mean())  # noqa: E731
@@ -182,7 +186,7 @@ def test_a_tilted_head_is_levelled_before_it_is_classified(video_detector):
 
 def test_level_is_a_plain_cut_for_an_upright_face():
     from emocare.engines.emocare_model import cut
-    from emocare.engines.fast import LEVEL_MIN_DEG, level
+    from emocare.engines.framing import LEVEL_MIN_DEG, level
 
     gray = np.random.default_rng(0).integers(0, 256, (120, 160), dtype=np.uint8)
     box = (30, 20, 64, 64)

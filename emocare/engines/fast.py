@@ -13,13 +13,12 @@ Per frame:
    third of the cost. Still images (``stream=False``) are always detected,
    photos on the whole image and an overlapping 2x2 grid;
 3. one batched classifier call for all faces (no second detection as inside
-   ``DeepFace.analyze``, no per-face Keras call). BlazeFace's box is squared
-   and grown by ``FACE_SCALE`` so the face is framed like a FER2013 crop, and
-   a tilted head is levelled by its eyes (BlazeFace's keypoints) when the
-   eye line is ``LEVEL_MIN_DEG`` or more off horizontal: measured on all
-   3,589 FER2013 val faces rendered into frames and turned by 15 and 30
-   degrees, emocare's model read 61.6% and 55.3% of them unlevelled, 64.3%
-   and 63.9% levelled (63.7% upright, either way).
+   ``DeepFace.analyze``, no per-face Keras call). Each BlazeFace face is cut
+   the way FER2013 cut its faces (``framing.py``: a square placed on the
+   detector's box as measured on FER2013's training faces, with more
+   forehead than the box), and a tilted head is levelled by its eyes when
+   the eye line is ``LEVEL_MIN_DEG`` or more off horizontal. The square is
+   kept relative to the detector's box, so flow carries it with the box.
 
 Boxes are reported in the input's pixels. The classifier decides the
 emotion answers: ``EmocareNet`` (emocare's own model), ``DeepFaceCNN``
@@ -33,7 +32,7 @@ import time
 import cv2
 import numpy as np
 
-from emocare.engines.emocare_model import cut
+from emocare.engines.framing import Framing, level
 from emocare.faces import Face, normalise
 
 
@@ -116,36 +115,12 @@ class FlowTracker:
         return out
 
 
-FACE_SCALE = 1.25  # BlazeFace's box squared and grown 1.25x frames a face like a FER2013 crop (measured: README)
-LEVEL_MIN_DEG = 5.0  # a face whose eye line is tilted this much or more is levelled before it is classified
-
-
-def eye_roll(keypoints: np.ndarray) -> float:
-    """How far the eye line is turned from horizontal, in degrees (positive: the eye on the image's right is lower),
-    from BlazeFace's keypoints (the eye on the image's left first)."""
-    (lx, ly), (rx, ry) = keypoints[0], keypoints[1]
-    return float(np.degrees(np.arctan2(ry - ly, rx - lx)))
-
-
-def level(gray: np.ndarray, box: tuple[int, int, int, int], roll: float) -> np.ndarray:
-    """The pixels of ``box`` turned by ``roll`` degrees about its centre, so that a head tilted by ``roll`` is upright;
-    the same as ``cut`` when ``roll`` is under ``LEVEL_MIN_DEG``."""
-    if abs(roll) < LEVEL_MIN_DEG:
-        return cut(gray, box)
-    x, y, w, h = box
-    cx, cy = x + w / 2.0, y + h / 2.0
-    m = cv2.getRotationMatrix2D((cx, cy), roll, 1.0)
-    m[0, 2] += w / 2.0 - cx
-    m[1, 2] += h / 2.0 - cy
-    return cv2.warpAffine(gray, m, (int(w), int(h)), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-
-
 class FastEngine:
     """Detector + (optional) flow + one batched classifier call.
 
-    ``detector``: ``blazeface`` (default; its box squared and grown by
-    ``FACE_SCALE`` for the classifier) or ``haar`` (each classifier frames the
-    box as its own library does). Streams detect every ``detect_every``
+    ``detector``: ``blazeface`` (default; each face framed like a FER2013
+    crop by ``framing.py``) or ``haar`` (each classifier frames the box as its
+    own library does). Streams detect every ``detect_every``
     frames and carry the boxes by optical flow in between.
     """
 
@@ -170,7 +145,9 @@ class FastEngine:
         self.detect_every = max(1, detect_every)
         self._prev: np.ndarray | None = None
         self._boxes: list[tuple[int, int, int, int]] = []
-        self._rolls: list[float] = []  # each box's head tilt at its last detection (flow keeps the order)
+        # each box's crop at its last detection, relative to the box (dx, dy, side, tilt); flow keeps the order
+        self._crops: list[tuple[int, int, int, float] | None] = []
+        self.framing = Framing.read() if detector == "blazeface" else None
         self._since_detect = 0
         self.detections = 0  # how many frames ran the detector (for the bench)
         self.last_detect_ms = 0.0
@@ -190,25 +167,31 @@ class FastEngine:
                                                     min_neighbors=self._min_neighbors, min_face=24)
         return self._photo_detector
 
-    def _detect(self, image: np.ndarray, gray: np.ndarray, stream: bool) -> tuple[list, list[float]]:
-        """The faces' boxes and how far each head is tilted (eye roll, degrees; 0 from Haar, which has no eyes)."""
+    def _detect(self, image: np.ndarray, gray: np.ndarray, stream: bool) -> tuple[list, list]:
+        """The faces' boxes and, for BlazeFace's, each face's crop relative to its box (None from Haar, which frames
+        its faces the way each classifier's library does)."""
         det = self.detector if stream else self.photo_detector
         if isinstance(det, HaarDetector):
             boxes = det.detect(gray)
-            return boxes, [0.0] * len(boxes)
+            return boxes, [None] * len(boxes)
         # faces confirmed in the previous frame are not re-verified (a track carries a face the verifier doubts)
         found = det.detect(image, known=self._boxes if stream else None)
-        return [d.box for d in found], [eye_roll(d.keypoints) for d in found]
+        crops = []
+        for d in found:
+            (x, y, side, _), roll = self.framing.square(d.box, d.keypoints)
+            crops.append((x - d.box[0], y - d.box[1], side, roll))
+        return [d.box for d in found], crops
 
-    def faces_batch(self, gray: np.ndarray, boxes, rolls) -> np.ndarray:
-        """The classifier's input for each detector box (BlazeFace's: framed by ``FACE_SCALE`` and levelled by ``rolls``)."""
-        if self.detector_name == "haar":
-            return np.stack([self.classifier.preprocess(gray, b) for b in boxes])
-        from emocare.engines.blazeface import face_box
-
+    def faces_batch(self, gray: np.ndarray, boxes, crops) -> np.ndarray:
+        """The classifier's input for each detector box: BlazeFace's cut by ``crops`` (relative to the box, so a box
+        that flow moved takes its crop along) and levelled; Haar's framed by the classifier itself."""
         out = []
-        for b, roll in zip(boxes, rolls):
-            face = level(gray, face_box(b, FACE_SCALE), roll)
+        for b, crop in zip(boxes, crops):
+            if crop is None:
+                out.append(self.classifier.preprocess(gray, b))
+                continue
+            dx, dy, side, roll = crop
+            face = level(gray, (b[0] + dx, b[1] + dy, side, side), roll)
             out.append(self.classifier.preprocess(face, (0, 0, face.shape[1], face.shape[0]), crop_only=True))
         return np.stack(out)
 
@@ -222,7 +205,7 @@ class FastEngine:
             if boxes is not None:
                 self._since_detect += 1
         if boxes is None:
-            boxes, self._rolls = self._detect(image, gray, stream)
+            boxes, self._crops = self._detect(image, gray, stream)
             self._since_detect = 0
             self.detections += 1
             if stream:
@@ -232,7 +215,7 @@ class FastEngine:
         if not boxes:
             self.last_detect_ms, self.last_classify_ms = (t1 - t0) * 1000, 0.0
             return []
-        probs = self.classifier.predict(self.faces_batch(gray, boxes, self._rolls))  # flow keeps each box's place
+        probs = self.classifier.predict(self.faces_batch(gray, boxes, self._crops))  # flow keeps each box's place
         self.last_detect_ms, self.last_classify_ms = (t1 - t0) * 1000, (time.perf_counter() - t1) * 1000
         return [Face(box=tuple(int(v) for v in b), scores=normalise(p)) for b, p in zip(boxes, probs)]
 
@@ -243,7 +226,7 @@ class FastEngine:
         return [Face(box=tuple(int(v) for v in b), scores=normalise(p)) for b, p in zip(boxes, self.classifier.predict(batch))]
 
     def reset(self) -> None:
-        self._prev, self._boxes, self._rolls, self._since_detect = None, [], [], 0
+        self._prev, self._boxes, self._crops, self._since_detect = None, [], [], 0
 
     def close(self) -> None:
         pass
