@@ -395,8 +395,9 @@ def average_runs(checkpoints: list[Path], val: Path | str, out: Path | str, *,
     if merge not in MERGES:
         raise ConfigError(f"--merge {merge}: expected outputs or weights")
     files = [_best_weights(c, None) for c in checkpoints]
+    recipes = [_recipe(f.parent) for f in files]
     if merge == "weights":
-        _check_soup(files)
+        _check_soup(files, recipes)
     started = time.perf_counter()
     on_line(f"reading {val}")
     val_set = load_dataset(val, keep_raw=True)
@@ -412,8 +413,8 @@ def average_runs(checkpoints: list[Path], val: Path | str, out: Path | str, *,
         "merge": merge,
         "members": [{"checkpoint": str(f.parent), "arch": _arch(f.parent),
                      "best_epoch": max(h, key=lambda e: e["val_accuracy"])["epoch"] if h else 0,
-                     "epochs_run": len(h), "train_seconds": round(sum(e["seconds"] for e in h)), **_recipe(f.parent)}
-                    for f, h in zip(files, runs)],
+                     "epochs_run": len(h), "train_seconds": round(sum(e["seconds"] for e in h)), **recipe}
+                    for f, h, recipe in zip(files, runs, recipes)],
         "train_seconds": round(sum(e["seconds"] for h in runs for e in h)), "exported_on": device, "val_data": str(val)},
         mirror=mirror)
     on_line(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {len(files)} run{'s' if len(files) > 1 else ''} {MERGES[merge]}, val accuracy "
@@ -437,13 +438,13 @@ def _ensemble(files: list[Path]):
     return keras.Model(face, keras.layers.Average(name="logits")(members), name="emocare_emotion_average")
 
 
-def _check_soup(files: list[Path]) -> None:
+def _check_soup(files: list[Path], recipes: list[dict]) -> None:
     """Weights can be averaged only between runs of one network fine-tuned from one ``--init`` (they stay close
     to it; runs from different starts are unrelated and their mean is no network at all)."""
     archs = {_arch(f.parent) for f in files}
     if len(archs) > 1:
         raise ConfigError(f"--merge weights: the runs hold different networks ({', '.join(sorted(archs))})")
-    inits = {str(f.parent): _recipe(f.parent).get("init") for f in files}
+    inits = {str(f.parent): recipe.get("init") for f, recipe in zip(files, recipes)}
     if len(files) > 1 and (None in inits.values() or len(set(inits.values())) > 1):
         said = "; ".join(f"{run}: {init or 'no --init recorded'}" for run, init in inits.items())
         raise ConfigError(f"--merge weights needs runs fine-tuned from one --init ({said}); use --merge outputs")

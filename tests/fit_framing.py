@@ -63,11 +63,9 @@ def frame(face: np.ndarray, rng: np.random.Generator, tilt: float):
 
 def nearest(found, square):
     """The detection nearest the pasted face, or None (a detection farther than half the face is not it)."""
-    best = min(found, key=lambda d: np.hypot(d.box[0] + d.box[2] / 2 - square[0], d.box[1] + d.box[3] / 2 - square[1]),
-               default=None)
-    if best is None or np.hypot(best.box[0] + best.box[2] / 2 - square[0], best.box[1] + best.box[3] / 2 - square[1]) > square[2] / 2:
-        return None
-    return best
+    far = [(np.hypot(d.box[0] + d.box[2] / 2 - square[0], d.box[1] + d.box[3] / 2 - square[1]), k) for k, d in enumerate(found)]
+    distance, k = min(far, default=(np.inf, -1))
+    return found[k] if distance <= square[2] / 2 else None
 
 
 def landmarks_in(square, keypoints) -> list[float]:
@@ -151,7 +149,7 @@ def run_check(args) -> None:
     for tilt in (0.0, 30.0):
         inputs = {m: {w: [] for w in ways} for m in models}
         labels, missed = [], 0
-        for _, (label, path) in enumerate(files):
+        for label, path in files:
             image, (cx, cy, side), turn = frame(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE), rng, tilt)
             d = nearest(detector.detect(image), (cx, cy, side))
             if d is None:

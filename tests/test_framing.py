@@ -11,15 +11,8 @@ from conftest import DATA
 from emocare.engines import framing
 from emocare.engines.framing import Framing
 from emocare.errors import ModelMissing
+from emocare.tracking import iou
 from fit_framing import crops, frame, nearest
-
-
-def _iou(a, b) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    ix = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
-    iy = max(0.0, min(ay + ah, by + bh) - max(ay, by))
-    return ix * iy / (aw * ah + bw * bh - ix * iy)
 
 
 def _keypoints(centre, size, roll):
@@ -70,8 +63,8 @@ def test_the_shipped_framing_finds_fer2013_crops_in_frames_better_than_a_grown_b
         if d is None:
             continue
         pasted = (cx - side / 2, cy - side / 2, side, side)
-        ours.append(_iou(fitted.square(d.box, d.keypoints)[0], pasted))
-        grown.append(_iou(face_box(d.box, 1.25), pasted))
+        ours.append(iou(fitted.square(d.box, d.keypoints)[0], pasted))
+        grown.append(iou(face_box(d.box, 1.25), pasted))
     assert len(ours) >= 190
     assert np.median(ours) >= 0.74, np.median(ours)
     assert np.mean(ours) >= np.mean(grown) + (0.04 if tilt == 0 else 0.02), (np.mean(ours), np.mean(grown))

@@ -45,12 +45,16 @@ def _turn(roll: float, centre: tuple[float, float]) -> np.ndarray:
     return cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), float(roll), 1.0)
 
 
+def _centre_side(box: tuple[int, int, int, int]) -> tuple[tuple[float, float], float]:
+    """A detector box's centre and side (its longer edge): the frame the framing is measured in."""
+    x, y, w, h = box
+    return (x + w / 2.0, y + h / 2.0), float(max(w, h, 1))
+
+
 def targets(box: tuple[int, int, int, int], keypoints: np.ndarray, square: tuple[float, float, float]) -> np.ndarray:
     """Where ``square`` (centre x, centre y, side, in image pixels) sits relative to the detector's ``box`` of a
     face with ``keypoints``: (dx, dy, scale) as ``Framing`` holds them (``tests/fit_framing.py`` measures these)."""
-    x, y, w, h = box
-    side = float(max(w, h, 1))
-    centre = (x + w / 2.0, y + h / 2.0)
+    centre, side = _centre_side(box)
     m = _turn(eye_roll(keypoints), centre)
     cx, cy = np.array([square[0], square[1], 1.0]) @ m.T
     return np.array([(cx - centre[0]) / side, (cy - centre[1]) / side, square[2] / side])
@@ -82,9 +86,7 @@ class Framing:
     def square(self, box: tuple[int, int, int, int], keypoints: np.ndarray) -> tuple[tuple[int, int, int, int], float]:
         """The crop for the face at ``box`` whose eyes are ``keypoints[:2]``: a square box (x, y, side, side) in
         image pixels, and the head's tilt (degrees) to level it by."""
-        x, y, w, h = box
-        side = float(max(w, h, 1))
-        centre = (x + w / 2.0, y + h / 2.0)
+        centre, side = _centre_side(box)
         roll = eye_roll(keypoints)
         back = _turn(-roll, centre)  # from the levelled frame back to the image's
         cx, cy = np.array([centre[0] + self.dx * side, centre[1] + self.dy * side, 1.0]) @ back.T
