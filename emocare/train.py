@@ -315,11 +315,11 @@ def train(dataset: Path | str, val: Path | str, out: Path | str, *, plan: TrainP
     hist_path = ckpt / "history.json"
     if resume and hist_path.is_file():
         history = json.loads(hist_path.read_text())
-    x, y, weights, val_data = _arrays(train_set, val_set, soft, plan.distill)
+    x, y, weights = _arrays(train_set, soft, plan.distill)
     batches = _batches(x, y, weights, plan.batch_size, plan.seed, epoch=len(history))
     schedule = _compile(net, plan, len(batches))
     callbacks = _callbacks(ckpt, plan, _epoch_lines(net, ckpt, val_set, plan.epochs, schedule, history, on_line))
-    net.fit(batches, validation_data=val_data, epochs=plan.epochs, callbacks=callbacks, verbose=1 if progress_bar else 0)
+    net.fit(batches, epochs=plan.epochs, callbacks=callbacks, verbose=1 if progress_bar else 0)
     net.load_weights(str(ckpt / "best.weights.h5"))
     best = max(history, key=lambda h: h["val_accuracy"]) if history else {"epoch": 0}
     recipe = {"arch": plan.arch, "seed": plan.seed, "batch_size": plan.batch_size, "lr": plan.lr,
@@ -344,10 +344,10 @@ def _callbacks(ckpt: Path, plan: TrainPlan, lines) -> list:
     """Back up every epoch (``--resume``), stop early, keep the best network on val and print a line an epoch."""
     import keras
 
-    return [
+    return [  # ``lines`` first: it reads val once and hands val_accuracy on to EarlyStopping
         keras.callbacks.BackupAndRestore(str(ckpt / "backup")),
-        keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=plan.patience),
         lines,
+        keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=plan.patience),
     ]
 
 
@@ -562,8 +562,8 @@ def class_weights(y: np.ndarray) -> np.ndarray:
     return weights
 
 
-def _arrays(train_set: Dataset, val_set: Dataset, soft: np.ndarray | None, distill: float):
-    """(training faces, their labels, their loss weights, (val faces, val labels)).
+def _arrays(train_set: Dataset, soft: np.ndarray | None, distill: float):
+    """(training faces, their labels, their loss weights).
 
     ``soft``: a teacher's probabilities per training face, mixed into the one-hot labels with ``distill``."""
     k = len(EMOTIONS)
@@ -571,7 +571,19 @@ def _arrays(train_set: Dataset, val_set: Dataset, soft: np.ndarray | None, disti
     y = np.eye(k, dtype=np.float32)[train_set.y]
     if soft is not None:
         y = ((1 - distill) * y + distill * soft).astype(np.float32)
-    return train_set.x, y, weights, (val_set.x[..., None], np.eye(k, dtype=np.float32)[val_set.y])
+    return train_set.x, y, weights
+
+
+LABEL_SMOOTHING = 0.1
+
+
+def val_loss(logits: np.ndarray, y: np.ndarray) -> float:
+    """The training loss on val (cross-entropy against label-smoothed one-hot labels, as ``_compile`` sets it),
+    unweighted: what Keras reported as val_loss when it read val itself."""
+    k = logits.shape[1]
+    target = np.full(logits.shape, LABEL_SMOOTHING / k)
+    target[np.arange(len(y)), y] += 1.0 - LABEL_SMOOTHING
+    return float(-(target * log_softmax(logits.astype(np.float64))).sum(axis=1).mean())
 
 
 def _compile(model, plan: TrainPlan, steps: int):
@@ -583,14 +595,15 @@ def _compile(model, plan: TrainPlan, steps: int):
         initial_learning_rate=plan.lr / 20, decay_steps=max(1, plan.epochs * steps - warm), alpha=0.01,
         warmup_target=plan.lr, warmup_steps=warm)
     model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.02),
-                  loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1),
+                  loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=LABEL_SMOOTHING),
                   metrics=["accuracy"])
     return schedule
 
 
 def _epoch_lines(net, ckpt: Path, val_set: Dataset, epochs: int, schedule, history: list[dict], on_line):
-    """A callback: after each epoch, balanced accuracy on val, the network saved when val accuracy is the best
-    yet (``best.weights.h5``), one line out, the history saved."""
+    """A callback: after each epoch, val read once (its loss as training counts it, accuracy and balanced
+    accuracy; ``val_accuracy`` also goes into the epoch's logs for ``EarlyStopping``), the network saved when val
+    accuracy is the best yet (``best.weights.h5``), one line out, the history saved."""
     import keras
 
     hist_path = ckpt / "history.json"
@@ -600,9 +613,12 @@ def _epoch_lines(net, ckpt: Path, val_set: Dataset, epochs: int, schedule, histo
             self.t0 = time.perf_counter()
 
         def on_epoch_end(self, epoch, logs=None):
-            logs = logs or {}
+            logs = {} if logs is None else logs
             logits = net.predict(val_set.x[..., None], batch_size=256, verbose=0)
-            bal = balanced_accuracy(val_set.y, logits.argmax(axis=1))
+            pred = logits.argmax(axis=1)
+            logs["val_loss"] = val_loss(logits, val_set.y)
+            logs["val_accuracy"] = float((pred == val_set.y).mean())
+            bal = balanced_accuracy(val_set.y, pred)
             step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
             line = EpochLine(epoch + 1, epochs, logs.get("loss", float("nan")), logs.get("accuracy", float("nan")),
                              logs.get("val_loss", float("nan")), logs.get("val_accuracy", float("nan")), bal,

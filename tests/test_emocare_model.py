@@ -137,6 +137,8 @@ def test_train_end_to_end_and_the_result_loads_as_an_engine(tmp_path, monkeypatc
     desc = json.loads(out.with_suffix(".json").read_text())
     assert desc["labels"] == list(EMOTIONS) and desc["epochs_run"] == 1 and math.isfinite(desc["temperature"])
     assert (tmp_path / "mine.ckpt" / "best.weights.h5").is_file()
+    (epoch,) = json.loads((tmp_path / "mine.ckpt" / "history.json").read_text())  # val read by the epoch callback
+    assert math.isfinite(epoch["val_loss"]) and 0 <= epoch["val_accuracy"] <= 1
     monkeypatch.setenv("EMOCARE_MODEL", str(out))
     engine = engines.build("emocare")
     assert engine.classifier.path == out
@@ -161,6 +163,19 @@ def test_train_end_to_end_and_the_result_loads_as_an_engine(tmp_path, monkeypatc
         answers.append(net.logits(np.stack([net.preprocess(f, (0, 0, 48, 48), crop_only=True) for f in faces]))[:, :7])
     assert len(answers[0]) == 8
     assert np.allclose(log_softmax(answers[0]), log_softmax(answers[1]), atol=1e-4)
+
+
+def test_val_loss_is_the_training_loss_keras_would_report_on_val():
+    """The epoch callback reads val once and computes its loss itself: the same number as the compiled loss."""
+    import keras
+
+    from emocare.train import LABEL_SMOOTHING, val_loss
+
+    rng = np.random.default_rng(3)
+    logits, y = rng.normal(0, 3, (50, 7)).astype(np.float32), rng.integers(0, 7, 50)
+    loss = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=LABEL_SMOOTHING)
+    expected = float(keras.ops.convert_to_numpy(loss(np.eye(7, dtype=np.float32)[y], logits)))
+    assert abs(val_loss(logits, y) - expected) < 1e-5
 
 
 def test_train_distils_from_a_teacher_starting_from_a_finished_run(tmp_path, monkeypatch):
