@@ -36,10 +36,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from make_sessions import H, W, compose, place  # noqa: E402
 
 from emocare.engines import framing  # noqa: E402
-from emocare.engines.blazeface import BlazeFaceDetector, face_box  # noqa: E402
+from emocare.engines.blazeface import BlazeFaceDetector  # noqa: E402
 from emocare.faces import EMOTIONS  # noqa: E402
 
 NEGATIVE = ("angry", "disgust", "fear", "sad")
+
+
+def face_box(det_box: tuple[int, int, int, int], scale: float) -> tuple[int, int, int, int]:
+    """A detector box squared about its centre and scaled: emocare's framing before ``framing.py`` (x1.25), the
+    baseline ``--check`` compares against."""
+    x, y, w, h = det_box
+    side = max(w, h) * scale
+    cx, cy = x + w / 2, y + h / 2
+    return (int(round(cx - side / 2)), int(round(cy - side / 2)), int(round(side)), int(round(side)))
 
 
 def crops(dataset: Path, n: int | None, rng: np.random.Generator) -> list[tuple[str, Path]]:

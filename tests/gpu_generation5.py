@@ -452,16 +452,6 @@ def save_students(plans, best, nets, ema, results):
         json.dump(info, f, indent=1)
 
 
-def port_check():
-    """The Keras-order export read back, and torch's logits on 64 val faces, for the check on the other side."""
-    xt, yt, xv, yv = load_data()
-    soup = np.load(".fer/w/soup.npz")
-    net = from_keras(Small(), [soup[f"arr_{i}"] for i in range(len(soup.files))]).eval()
-    x = standardise(torch.from_numpy(xv[:64]))
-    with torch.no_grad():
-        np.savez(f"{OUT}/port_check.npz", x=xv[:64], logits=net(x).numpy())
-
-
 def main():
     deadline = float(sys.argv[1])
     log(f"device {DEV} {torch.cuda.get_device_name(0) if DEV == 'cuda' else ''} torch {torch.__version__}")

@@ -6,9 +6,8 @@ Run: python3 tests/gpu_generation5_students.py DEADLINE_S [--smoke]. It reads ``
 training split only, to fit the device's upload limit), ``.fer/r2/vgg_a.q.xz`` and ``.fer/r2/resnet.q.xz`` (two
 teachers of ``gpu_generation5.py``, each weight tensor int8 with one scale per output channel, lzma-packed) and
 ``.fer/w/soup.npz``."""
-import io, lzma, math, os, sys, tarfile, time
+import io, lzma, os, sys, tarfile, time
 import numpy as np, torch, torch.nn.functional as F
-sys.argv = [sys.argv[0], *sys.argv[1:]]
 sys.path.insert(0, os.path.dirname(__file__))
 import gpu_generation5 as gpu5  # noqa: E402
 from gpu_generation5 import DEV, OUT, Small, ResNet18, VGG, autocast, from_keras, log, schedule, standardise, to_keras  # noqa: E402

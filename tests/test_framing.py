@@ -12,7 +12,7 @@ from emocare.engines import framing
 from emocare.engines.framing import Framing
 from emocare.errors import ModelMissing
 from emocare.tracking import iou
-from fit_framing import crops, frame, nearest
+from fit_framing import crops, face_box, frame, nearest
 
 
 def _keypoints(centre, size, roll):
@@ -53,7 +53,7 @@ def test_the_shipped_framing_finds_fer2013_crops_in_frames_better_than_a_grown_b
     overlaps the pasted crop better than BlazeFace's box squared and grown 1.25x (emocare's framing before
     the fit). Measured: median IoU 0.78 against 0.71 upright (mean 0.74 against 0.68), 0.76 against 0.71 turned by
     20 degrees (mean 0.73 against 0.70)."""
-    from emocare.engines.blazeface import BlazeFaceDetector, face_box
+    from emocare.engines.blazeface import BlazeFaceDetector
 
     fitted, detector, rng = Framing.read(), BlazeFaceDetector("back"), np.random.default_rng(0)
     ours, grown = [], []
@@ -81,7 +81,7 @@ def test_real_faces_are_cut_with_their_eyes_where_fer2013_has_them():
     """No labels needed: in FER2013's crops the eyes sit 0.40 of the way down (fit_framing.py measures it on the
     training faces). The real faces of tests/data, cut by the shipped framing, have them there too (measured:
     0.36-0.43, median 0.41); BlazeFace's box grown 1.25x put them at 0.28-0.35 (median 0.32): too much chin."""
-    from emocare.engines.blazeface import BlazeFaceDetector, face_box
+    from emocare.engines.blazeface import BlazeFaceDetector
     from emocare.sources import load_image
     from fit_framing import landmarks_in
 

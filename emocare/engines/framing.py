@@ -23,7 +23,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
+
+from emocare.engines.emocare_model import cut
 
 FRAMING_PATH = Path(__file__).resolve().parent.parent / "models" / "framing.json"
 LEVEL_MIN_DEG = 5.0  # a face whose eye line is tilted this much or more is levelled before it is classified
@@ -40,8 +43,6 @@ def eye_roll(keypoints: np.ndarray) -> float:
 def _turn(roll: float, centre: tuple[float, float]) -> np.ndarray:
     """The 2x3 affine map that turns an image by ``roll`` degrees about ``centre`` (cv2's convention): a head
     tilted by ``roll`` comes out upright."""
-    import cv2
-
     return cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), float(roll), 1.0)
 
 
@@ -97,10 +98,6 @@ class Framing:
 def level(gray: np.ndarray, box: tuple[int, int, int, int], roll: float) -> np.ndarray:
     """The pixels of ``box`` turned by ``roll`` degrees about its centre, so that a head tilted by ``roll`` is upright;
     the same as ``cut`` when ``roll`` is under ``LEVEL_MIN_DEG``."""
-    import cv2
-
-    from emocare.engines.emocare_model import cut
-
     if abs(roll) < LEVEL_MIN_DEG:
         return cut(gray, box)
     x, y, w, h = box
