@@ -29,5 +29,15 @@ def main() -> None:
 
         cli_main()
     except KeyboardInterrupt:
-        sys.stderr.write("emocare: interrupted\n")
-        sys.exit(130)
+        _interrupted()
+    except Exception as exc:  # not SystemExit: the CLI's own exit codes pass through
+        from emocare.errors import caused_by_interrupt
+
+        if caused_by_interrupt(exc):  # e.g. ImportError("initialization failed") from a Ctrl-C mid-import
+            _interrupted()
+        raise
+
+
+def _interrupted() -> None:
+    sys.stderr.write("emocare: interrupted\n")
+    sys.exit(130)

@@ -24,7 +24,7 @@ import typer
 
 from emocare import window as window_keys
 from emocare.engines import registry
-from emocare.errors import ConfigError, EmocareError
+from emocare.errors import ConfigError, EmocareError, caused_by_interrupt
 from emocare.settings import DEFAULTS, LANGS, TrainPlan
 
 PLAN = TrainPlan()
@@ -140,10 +140,14 @@ def run_guarded(fn, *args, **kwargs):
     """Call ``fn``; map emocare errors to their exit code and Ctrl-C to 130, with one line and no traceback."""
     try:
         return fn(*args, **kwargs)
-    except EmocareError as exc:
-        raise fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         raise typer.Exit(130)  # main() says "interrupted", once, whatever path the Ctrl-C took
+    except Exception as exc:
+        if caused_by_interrupt(exc):  # Ctrl-C inside a native module's import comes back as an ImportError
+            raise typer.Exit(130) from None
+        if isinstance(exc, EmocareError):
+            raise fail(str(exc), exc.exit_code)
+        raise
 
 
 # ---------------------------------------------------------------- analyze

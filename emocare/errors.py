@@ -53,3 +53,20 @@ class OutputError(EmocareError):
     """An output (recording, plot, annotated images, JSON) cannot be written."""
 
     exit_code = 1
+
+
+def caused_by_interrupt(exc: BaseException) -> bool:
+    """True when Ctrl-C is what really stopped ``exc``.
+
+    A KeyboardInterrupt that lands while a native extension initialises
+    (LiteRT's or TensorFlow's pybind11 module) comes back as ``ImportError:
+    initialization failed``, and a library may wrap that again; the interrupt
+    is still in the exception's chain (``__cause__`` or ``__context__``).
+    """
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False

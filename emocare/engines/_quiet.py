@@ -42,6 +42,7 @@ def quiet_native():
     sys.stderr.flush()
     with tempfile.TemporaryFile(mode="w+b") as sink:
         saved = {}
+        failed = True
         try:
             for fd in (1, 2):
                 try:
@@ -52,24 +53,36 @@ def quiet_native():
             with contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 yield
-        except BaseException:
-            _restore(saved)
-            sink.seek(0)
-            captured = sink.read().decode("utf-8", "replace")
-            if captured.strip():
-                sys.stderr.write(captured)
-            raise
-        else:
-            _restore(saved)
+            failed = False
+        finally:
+            interrupted = _restore(saved)
+            if failed:  # what the library said before it failed explains the failure
+                sink.seek(0)
+                captured = sink.read().decode("utf-8", "replace")
+                if captured.strip():
+                    sys.stderr.write(captured)
+            if interrupted:
+                raise KeyboardInterrupt
 
 
-def _restore(saved: dict[int, int]) -> None:
-    sys.stdout.flush()
-    sys.stderr.flush()
-    for fd, dup in saved.items():
-        os.dup2(dup, fd)
-        os.close(dup)
-    saved.clear()
+def _restore(saved: dict[int, int]) -> bool:
+    """Put the saved descriptors back, all of them even if Ctrl-C lands meanwhile; True if it did.
+
+    A Ctrl-C between two of these steps must not leave descriptor 2 on the
+    temporary file, or the "interrupted" line that follows would vanish with it.
+    """
+    interrupted = False
+    while saved:
+        try:
+            fd, dup = next(iter(saved.items()))
+            with contextlib.suppress(ValueError, OSError):  # a closed or broken stream: nothing to flush
+                (sys.stdout if fd == 1 else sys.stderr).flush()
+            os.dup2(dup, fd)
+            del saved[fd]  # only once it is back: a retry after an interrupt repeats dup2, which is harmless
+            os.close(dup)
+        except KeyboardInterrupt:
+            interrupted = True
+    return interrupted
 
 
 def lite_interpreter(path, threads: int | None = None):

@@ -1,0 +1,107 @@
+"""Ctrl-C at the unlucky moments, made deterministic: while a native module initialises (it comes back as an
+ImportError), and while ``quiet_native`` puts the terminal's descriptors back. The end-to-end check with real
+signals at several delays is ``test_faults.py::test_ctrl_c_while_importing_is_one_line``."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import typer
+
+from emocare import _entry, cli
+from emocare.engines import _quiet
+from emocare.errors import EngineUnavailable, caused_by_interrupt
+
+
+def _import_failed_by_ctrl_c() -> ImportError:
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as ki:  # what pybind11 does when its module init is interrupted
+            raise ImportError("initialization failed") from ki
+    except ImportError as exc:
+        return exc
+
+
+def test_the_interrupt_is_found_through_causes_and_contexts():
+    imp = _import_failed_by_ctrl_c()
+    assert caused_by_interrupt(imp)
+    try:
+        try:
+            raise imp
+        except ImportError:
+            raise EngineUnavailable("emotion engine 'fer' is not installed") from None  # context kept, not shown
+    except EngineUnavailable as wrapped:
+        assert caused_by_interrupt(wrapped)
+    assert not caused_by_interrupt(ImportError("No module named 'fer'"))
+
+
+def test_run_guarded_maps_an_interrupted_import_to_130_and_leaves_other_errors_alone(capsys):
+    def interrupted():
+        raise _import_failed_by_ctrl_c()
+
+    with pytest.raises(typer.Exit) as info:
+        cli.run_guarded(interrupted)
+    assert info.value.exit_code == 130 and capsys.readouterr().err == ""  # main() says "interrupted", once
+
+    def unavailable():
+        raise EngineUnavailable("emotion engine 'fer' is not installed")
+
+    with pytest.raises(typer.Exit) as info:
+        cli.run_guarded(unavailable)
+    assert info.value.exit_code == 4 and capsys.readouterr().err.startswith("emocare: error: emotion engine")
+
+    def broken():
+        raise ImportError("No module named 'fer'")
+
+    with pytest.raises(ImportError):  # a real bug still shows itself
+        cli.run_guarded(broken)
+
+
+def test_the_entry_point_says_interrupted_once_for_an_interrupted_import(monkeypatch, capsys):
+    def cli_main():
+        raise _import_failed_by_ctrl_c()
+
+    monkeypatch.setattr(cli, "main", cli_main)
+    with pytest.raises(SystemExit) as info:
+        _entry.main()
+    assert info.value.code == 130
+    assert capsys.readouterr().err == "emocare: interrupted\n"
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_ctrl_c_while_the_descriptors_are_put_back_still_puts_them_back(monkeypatch, when):
+    """The first restoring dup2 is interrupted just before or just after it takes effect: both descriptors
+    must end where they started, and the interrupt must still come out."""
+    start = {fd: os.fstat(fd) for fd in (1, 2)}
+    real_dup2, calls = os.dup2, []
+
+    def dup2(a, b):
+        calls.append(b)
+        if len(calls) == 3:  # calls 1-2 redirect descriptors 1 and 2; call 3 is the first restore
+            if when == "after":
+                real_dup2(a, b)
+            raise KeyboardInterrupt
+        return real_dup2(a, b)
+
+    monkeypatch.setattr(os, "dup2", dup2)
+    with pytest.raises(KeyboardInterrupt):
+        with _quiet.quiet_native():
+            assert (os.fstat(2).st_ino, os.fstat(2).st_dev) != (start[2].st_ino, start[2].st_dev)
+    monkeypatch.undo()
+    assert len(calls) >= 4
+    for fd in (1, 2):
+        now = os.fstat(fd)
+        assert (now.st_ino, now.st_dev) == (start[fd].st_ino, start[fd].st_dev), fd
+
+
+def test_quiet_native_replays_what_a_failing_library_said(capfd):
+    with pytest.raises(RuntimeError):
+        with _quiet.quiet_native():
+            os.write(2, b"libfoo: cannot find libbar.so\n")
+            raise RuntimeError("load failed")
+    assert "libfoo: cannot find libbar.so" in capfd.readouterr().err
+    with _quiet.quiet_native():
+        os.write(2, b"INFO: created XNNPACK delegate\n")
+    assert "XNNPACK" not in capfd.readouterr().err
