@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -107,7 +108,7 @@ def _worker(engine_name: str, detector: str, jobs, results) -> None:
         for index, path, max_side, annotate_dir, crops in iter(jobs.get, None):
             results.put((index, analyze_one(engine, Path(path), max_side=max_side, index=index, crops=crops,
                                             annotate_dir=Path(annotate_dir) if annotate_dir else None)))
-    except KeyboardInterrupt:  # Ctrl-C reaches the whole group: the parent reports it, once
+    except KeyboardInterrupt:  # where SIGINT cannot be blocked (not POSIX): the parent reports it, once
         pass
     finally:
         engine.close()
@@ -129,15 +130,35 @@ def analyze_parallel(engine_name: str, detector: str, paths: Sequence[Path], *, 
         todo.put(None)
     workers = [context.Process(target=_worker, args=(engine_name, detector, todo, done), daemon=True)
                for _ in range(jobs)]
-    for w in workers:
-        w.start()
     try:
+        with _ctrl_c_stays_here():
+            for w in workers:
+                w.start()
         return _in_order(done, len(paths), workers, on_result)
     finally:
         for w in workers:
             if w.is_alive():
                 w.terminate()
-            w.join()
+            if w.pid is not None:  # started
+                w.join()
+
+
+@contextlib.contextmanager
+def _ctrl_c_stays_here():
+    """Workers started inside begin with SIGINT blocked, so Ctrl-C (sent to the whole process group) stops only this
+    process, which reports it once and ends them: a worker interrupted while Python or its imports start prints a
+    traceback that no handler of its own can catch yet. A Ctrl-C pressed meanwhile reaches this process when the
+    block ends."""
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):  # not POSIX: _worker's own handler is all there is
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def _in_order(done, count: int, workers, on_result) -> list[ImageResult]:

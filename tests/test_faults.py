@@ -204,6 +204,30 @@ def test_ctrl_c_while_importing_is_one_line(corpus):
             assert proc.returncode in (0, -signal.SIGINT), (delay, proc.returncode, err)
 
 
+def test_ctrl_c_while_analysis_workers_start_is_one_line(tmp_path):
+    """Ctrl-C reaches the whole process group, workers included, as a terminal sends it."""
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    for k, crop in enumerate(sorted((DATA / "fer_val210").rglob("*.jpg"))[:40]):
+        shutil.copy(crop, folder / f"{k:02d}.jpg")
+
+    def own_group():
+        ctrl_c_reaches_child()
+        os.setpgrp()
+
+    for delay in (0.4, 0.7, 1.0, 1.3):
+        proc = subprocess.Popen([EMOCARE, "analyze", "--crops", "--jobs", "2", str(folder)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL, preexec_fn=own_group)
+        time.sleep(delay)
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        assert "Traceback" not in err and "Process Spawn" not in err, (delay, err)
+        if proc.returncode == 130:
+            assert emocare_lines(err) == ["emocare: interrupted"], err
+        else:  # finished first, or stopped before Python could install any handler
+            assert proc.returncode in (0, -signal.SIGINT), (delay, proc.returncode, err)
+
+
 def test_a_reused_journal_after_kill_9_stays_readable(tmp_path):
     proc, journal = _start_watch(tmp_path)
     proc.kill()

@@ -105,3 +105,32 @@ def test_quiet_native_replays_what_a_failing_library_said(capfd):
     with _quiet.quiet_native():
         os.write(2, b"INFO: created XNNPACK delegate\n")
     assert "XNNPACK" not in capfd.readouterr().err
+
+
+def _sigint_blocked() -> bool:
+    import signal
+
+    return signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
+
+def _report_mask(out) -> None:
+    out.put(_sigint_blocked())
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "pthread_sigmask"), reason="POSIX signal masks")
+def test_analysis_workers_start_with_ctrl_c_blocked_and_the_parent_gets_it_back():
+    """``analyze --jobs`` workers must not see Ctrl-C at all (one interrupted while Python starts prints a traceback
+    nothing can catch); the parent, which reports it once and ends them, must see it again once they are started."""
+    import multiprocessing
+
+    from emocare.analyze import _ctrl_c_stays_here
+
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    assert not _sigint_blocked()
+    with _ctrl_c_stays_here():
+        worker = context.Process(target=_report_mask, args=(out,))
+        worker.start()
+    assert not _sigint_blocked()
+    assert out.get(timeout=60) is True
+    worker.join(timeout=60)
