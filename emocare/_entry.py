@@ -2,26 +2,36 @@
 
 Ctrl-C (or SIGTERM) during the imports of the first ~0.1 s is a one-line
 exit 130 like any later interrupt, never a ``KeyboardInterrupt`` traceback;
-SIGTERM (systemd, ``docker stop``, logout) takes the same clean path as
-Ctrl-C, so a session still writes its ``end`` record and summary. Native
+SIGTERM (systemd, ``docker stop``, logout) and SIGHUP (the terminal window
+closed; not under ``nohup``) take the same clean path as Ctrl-C, so a session
+still writes its ``end`` record, and its summary where a terminal is left. Native
 libraries (OpenCV, FFmpeg) are told to keep their log lines to themselves
 unless ``--verbose`` asks for them.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import sys
 
 
-def _interrupt(signum, frame):  # SIGTERM → the same KeyboardInterrupt path as Ctrl-C
+_hung_up = False  # set by SIGHUP: the terminal is gone, so writing to it fails from then on
+
+
+def _interrupt(signum, frame):  # SIGTERM, SIGHUP → the same KeyboardInterrupt path as Ctrl-C
+    global _hung_up
+    _hung_up = _hung_up or signum == getattr(signal, "SIGHUP", None)
     raise KeyboardInterrupt
 
 
 def main() -> None:
     try:
         signal.signal(signal.SIGTERM, _interrupt)
+        hangup = getattr(signal, "SIGHUP", None)  # the terminal emocare runs in was closed
+        if hangup is not None and signal.getsignal(hangup) is not signal.SIG_IGN:  # nohup asked to ignore it
+            signal.signal(hangup, _interrupt)
         if not ({"-v", "--verbose"} & set(sys.argv[1:])):
             os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
             os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
@@ -35,9 +45,26 @@ def main() -> None:
 
         if caused_by_interrupt(exc):  # e.g. ImportError("initialization failed") from a Ctrl-C mid-import
             _interrupted()
+        if _hung_up and isinstance(exc, OSError) and exc.errno in (errno.EIO, errno.EPIPE):
+            _interrupted()  # the session ended cleanly; only its last words to the closed terminal failed
         raise
 
 
 def _interrupted() -> None:
-    sys.stderr.write("emocare: interrupted\n")
+    try:
+        sys.stderr.write("emocare: interrupted\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):  # no terminal left to say it on (hung up): the exit code still says it
+        _silence()
     sys.exit(130)
+
+
+def _silence() -> None:
+    """Descriptors 1 and 2 to /dev/null: what is still buffered for a closed terminal goes nowhere at exit
+    instead of failing there (which would turn exit 130 into 120)."""
+    try:
+        sink = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2):
+            os.dup2(sink, fd)
+    except OSError:
+        pass

@@ -7,7 +7,7 @@ imported inside the commands, so ``emocare --help`` is instant.
 
 Exit codes: 0 ok; 1 some inputs failed (analyze) or a runtime failure;
 2 usage or config error; 3 camera/stream unavailable; 4 engine unavailable;
-5 model weights missing; 130 interrupted (Ctrl-C).
+5 model weights missing; 130 interrupted (Ctrl-C, SIGTERM, SIGHUP).
 """
 
 from __future__ import annotations

@@ -177,7 +177,7 @@ def _start_watch(tmp_path, *extra) -> tuple[subprocess.Popen, Path]:
     return proc, journal
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["SIGINT", "SIGTERM", "SIGHUP"])
 def test_a_signal_ends_the_session_with_a_complete_journal(tmp_path, sig):
     proc, journal = _start_watch(tmp_path)
     proc.send_signal(sig)
@@ -188,6 +188,61 @@ def test_a_signal_ends_the_session_with_a_complete_journal(tmp_path, sig):
     assert records[0]["type"] == "start" and records[-1]["type"] == "end"
     assert records[-1]["reason"] == "interrupted"
     assert "journal:" in err  # the summary is still printed
+
+
+def test_closing_the_terminal_ends_the_session_with_a_complete_journal(tmp_path):
+    """The terminal window is closed: the kernel hangs up the session (SIGHUP) and every later write to the
+    terminal fails. The journal still ends with its ``end`` line, and the exit code says interrupted."""
+    import fcntl
+    import pty
+    import termios
+
+    journal = tmp_path / "live.jsonl"
+    master, slave = pty.openpty()
+
+    def own_terminal():
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        ctrl_c_reaches_child()
+
+    proc = subprocess.Popen([EMOCARE, "watch", "--source", LONG, "--no-window", "--audio", "none",
+                             "--journal", str(journal)], stdin=slave, stdout=slave, stderr=slave,
+                            preexec_fn=own_terminal)
+    os.close(slave)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (journal.exists() and journal.read_text().count("\n") >= 2):
+            time.sleep(0.1)
+        assert journal.exists(), "the watch session never started"
+        os.close(master)  # the window closes
+        assert proc.wait(timeout=30) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    records = journal_lines(journal)
+    assert records[0]["type"] == "start" and records[-1]["type"] == "end"
+    assert records[-1]["reason"] == "interrupted"
+
+
+def test_under_nohup_a_hangup_does_not_end_the_session(tmp_path):
+    def nohup():
+        ctrl_c_reaches_child()
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+    journal = tmp_path / "live.jsonl"
+    proc = subprocess.Popen([EMOCARE, "watch", "--source", LONG, "--no-window", "--audio", "none",
+                             "--journal", str(journal)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL, preexec_fn=nohup)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (journal.exists() and journal.read_text().count("\n") >= 2):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGHUP)
+    time.sleep(1.0)
+    still_running = proc.poll() is None
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert still_running, err
+    assert proc.returncode == 130 and journal_lines(journal)[-1]["type"] == "end"
 
 
 def test_ctrl_c_while_importing_is_one_line(corpus):
