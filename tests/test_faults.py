@@ -426,12 +426,13 @@ README_CASES = {
     "camera or stream unplugged mid-session": "test_a_stream_lost_mid_way_ends_with_a_complete_journal",
     "disk full": "test_a_disk_that_fills_mid_session_keeps_every_line_whole",
     "killed with Ctrl-C or SIGTERM": "test_a_signal_ends_the_session_with_a_complete_journal",
+    "its terminal window closed (SIGHUP)": "test_closing_the_terminal_ends_the_session_with_a_complete_journal",
     "killed with kill -9": "test_a_reused_journal_after_kill_9_stays_readable",
     "offline": "test_analyze_and_watch_make_no_connection_at_all",
 }
 EXPECTED_CODE = {"no camera": 3, "bad input file": 1, "a bad option or config value": 2, "the stream stalls": 3,
                  "camera or stream unplugged mid-session": 3, "disk full": 1, "killed with Ctrl-C or SIGTERM": 130,
-                 "killed with kill -9": 0, "offline": 0}
+                 "its terminal window closed (SIGHUP)": 130, "killed with kill -9": 0, "offline": 0}
 
 
 def test_every_readme_row_is_a_tested_case():
