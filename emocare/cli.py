@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from emocare import window as window_keys
 from emocare.engines import registry
@@ -36,15 +37,35 @@ EXIT_CODES_HELP = (
     "4 engine unavailable, 5 model weights missing, 130 interrupted."
 )
 
+class _PlainHelp:
+    """Typer 0.29 lists its help flag as ``--help <bool>``; emocare's own flags carry no type placeholder, and
+    neither does this one."""
+
+    def get_help_option(self, ctx):
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+
+class _Group(_PlainHelp, TyperGroup):
+    pass
+
+
+class _Command(_PlainHelp, TyperCommand):
+    pass
+
+
 app = typer.Typer(
+    cls=_Group,
     name="emocare",
     help="emocare: a facial-emotion care companion (emocare's own emotion model, DeepFace's or FER's; a steady mood per person; comfort).\n\n" + EXIT_CODES_HELP,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-models_app = typer.Typer(help="Emotion models and face detectors: the table (no subcommand), download, import, build-random.", invoke_without_command=True)
-voices_app = typer.Typer(help="Spoken comfort messages: pre-render them while online.", no_args_is_help=True)
+models_app = typer.Typer(cls=_Group, help="Emotion models and face detectors: the table (no subcommand), download, import, build-random.", invoke_without_command=True)
+voices_app = typer.Typer(cls=_Group, help="Spoken comfort messages: pre-render them while online.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(voices_app, name="voices")
 
@@ -151,7 +172,7 @@ def run_guarded(fn, *args, **kwargs):
 
 
 # ---------------------------------------------------------------- analyze
-@app.command(epilog="Exit codes: 0 all inputs analysed (no face is a result), 1 some inputs failed, 2 usage error, 4 engine unavailable, 5 weights missing.")
+@app.command(cls=_Command, epilog="Exit codes: 0 all inputs analysed (no face is a result), 1 some inputs failed, 2 usage error, 4 engine unavailable, 5 weights missing.")
 def analyze(
     paths: List[Path] = typer.Argument(..., help="Image files or folders (searched recursively).", exists=False, readable=False),
     engine: Optional[str] = EngineOpt,
@@ -281,7 +302,7 @@ def _image_table(result):
 
 
 # ---------------------------------------------------------------- watch
-@app.command(epilog=window_keys.keys_summary() + " Exit codes: 0 ok, 2 usage, 3 camera/stream unavailable or lost, 4 engine unavailable, 5 weights missing, 130 Ctrl-C.")
+@app.command(cls=_Command, epilog=window_keys.keys_summary() + " Exit codes: 0 ok, 2 usage, 3 camera/stream unavailable or lost, 4 engine unavailable, 5 weights missing, 130 Ctrl-C.")
 def watch(
     camera: Optional[int] = typer.Option(None, "--camera", help=f"Camera index (default {DEFAULTS.camera}).", metavar="N"),
     source: Optional[str] = typer.Option(None, "--source", help="A video file or an RTSP/HTTP stream URL instead of a camera.", metavar="TEXT"),
@@ -359,7 +380,7 @@ def _watch(camera, source, fast, size, no_window, record, journal_path, stats, c
 
 
 # ---------------------------------------------------------------- report
-@app.command()
+@app.command(cls=_Command)
 def report(
     journal: Path = typer.Argument(..., help="A journal (.jsonl) written by 'emocare watch'.", metavar="JOURNAL"),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Draw the mood timeline into this PNG.", dir_okay=False, metavar="PATH"),
@@ -389,7 +410,7 @@ def _report(journal: Path, plot_path: Optional[Path]) -> None:
 
 
 # ---------------------------------------------------------------- say / voices
-@app.command()
+@app.command(cls=_Command)
 def say(
     text: str = typer.Argument(..., help="What to say.", metavar="TEXT"),
     lang: Optional[str] = typer.Option(None, "--lang", help=f"{LANG_CHOICES} (default: system locale).", metavar="TEXT"),
@@ -416,7 +437,7 @@ def _say(text, lang, audio, config) -> None:
         typer.echo("emocare: warning: no audio output was available; the file above holds the speech", err=True)
 
 
-@voices_app.command("cache")
+@voices_app.command("cache", cls=_Command)
 def voices_cache(
     lang: Optional[str] = typer.Option(None, "--lang", help=f"Only this language ({LANG_CHOICES}); default all.", metavar="TEXT"),
     config: Optional[Path] = ConfigOpt,
@@ -444,7 +465,7 @@ def _voices_cache(lang, config) -> None:
 
 
 # ---------------------------------------------------------------- bench
-@app.command(epilog="Without arguments: a quick speed comparison on a sample clip shipped with emocare. Exit codes: 0 ok, 1 bad input, 2 usage, 5 weights missing (--pipeline).")
+@app.command(cls=_Command, epilog="Without arguments: a quick speed comparison on a sample clip shipped with emocare. Exit codes: 0 ok, 1 bad input, 2 usage, 5 weights missing (--pipeline).")
 def bench(
     engines: Optional[str] = typer.Option(None, "--engines", help="Comma-separated, from: " + ", ".join(registry.names(choosable=False)) + " (default: all).", metavar="TEXT"),
     detector: str = typer.Option("auto", "--detector", help=f"Face detector of emocare's fast-path engines: auto (blazeface), {' or '.join(registry.FAST_DETECTORS)}.", metavar="TEXT"),
@@ -573,7 +594,7 @@ def _bench_engines(names, plot_path, **options) -> dict:
 # ---------------------------------------------------------------- train
 MIRROR = {"auto": None, "on": True, "off": False}  # --mirror: None = chosen on val
 
-@app.command(epilog="Exit codes: 0 trained, 1 unreadable data, 2 usage, 130 Ctrl-C (the last finished epoch is kept: rerun with --resume).")
+@app.command(cls=_Command, epilog="Exit codes: 0 trained, 1 unreadable data, 2 usage, 130 Ctrl-C (the last finished epoch is kept: rerun with --resume).")
 def train(
     dataset: Optional[Path] = typer.Option(None, "--dataset", help="Training faces: <label>/ folders (FER2013's Kaggle export) or a CSV of path,label (needed unless --average).", metavar="PATH"),
     val: Path = typer.Option(..., "--val", help="Validation faces, same layout: picks the best epoch, stops early, fits the temperature.", metavar="PATH"),
@@ -659,7 +680,7 @@ def models(ctx: typer.Context) -> None:
                    + weights.missing_message(), err=True)
 
 
-@models_app.command("download")
+@models_app.command("download", cls=_Command)
 def models_download() -> None:
     """Fetch DeepFace's emotion weights (needs the network)."""
     from emocare.engines import weights
@@ -668,7 +689,7 @@ def models_download() -> None:
     typer.echo(f"downloaded {path} ({path.stat().st_size / 1e6:.1f} MB, sha256 {weights.sha256(path)[:16]}...)")
 
 
-@models_app.command("build-random")
+@models_app.command("build-random", cls=_Command)
 def models_build_random(seed: int = typer.Option(0, "--seed")) -> None:
     """Write DeepFace's emotion architecture with RANDOM weights (benchmarks and tests only: emotions mean nothing).
 
@@ -686,7 +707,7 @@ def models_build_random(seed: int = typer.Option(0, "--seed")) -> None:
     typer.echo(f"random weights (for speed benchmarks only): {path}")
 
 
-@models_app.command("import")
+@models_app.command("import", cls=_Command)
 def models_import(file: Path = typer.Argument(..., help="A facial_expression_model_weights.h5 you already have.")) -> None:
     """Copy a weights file into the folder DeepFace reads (for offline machines)."""
     from emocare.engines import weights
@@ -696,7 +717,7 @@ def models_import(file: Path = typer.Argument(..., help="A facial_expression_mod
 
 
 # ---------------------------------------------------------------- config
-@app.command("config")
+@app.command("config", cls=_Command)
 def config_cmd(config: Optional[Path] = ConfigOpt) -> None:
     """Print the effective settings (TOML) and where each value came from."""
     from emocare import settings as settings_mod
