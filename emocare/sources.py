@@ -36,6 +36,25 @@ class Frame:
 
 
 # ---------------------------------------------------------------- still images
+def _grey_to_8bit(mode: str, a: np.ndarray) -> np.ndarray:
+    """A 16-bit, 32-bit or float grey image in 8 bits (Pillow's own conversion clips everything above 255 to white).
+
+    Whole numbers within 0-65535 are scaled by the smallest bit depth that holds them (8, 10, 12, 14 or 16 bits:
+    machine-vision and scientific cameras store 10-14-bit values in 16-bit files); floats within 0-1 by 255;
+    floats within 0-255 are kept; anything else is stretched from its minimum to its maximum.
+    """
+    a = a.astype(np.float64)
+    lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+    if mode != "F" and lo >= 0.0 and hi <= 65535.0:
+        top = next(2.0 ** bits - 1 for bits in (8, 10, 12, 14, 16) if hi <= 2.0 ** bits - 1)
+        a = a * (255.0 / top)
+    elif mode == "F" and lo >= 0.0 and hi <= 1.0:
+        a = a * 255.0
+    elif not (mode == "F" and lo >= 0.0 and hi <= 255.0):
+        a = (a - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(a)
+    return np.clip(np.rint(a), 0, 255).astype(np.uint8)
+
+
 def load_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image file as BGR uint8, honouring EXIF orientation.
 
@@ -62,7 +81,10 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
                     rgba = img.convert("RGBA")
                     background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
                     img = Image.alpha_composite(background, rgba)
-                rgb = np.asarray(img.convert("RGB"))
+                if img.mode.startswith("I") or img.mode == "F":  # 16/32-bit grey: Pillow's convert clips at 255
+                    rgb = np.repeat(_grey_to_8bit(img.mode, np.asarray(img))[:, :, None], 3, axis=2)
+                else:
+                    rgb = np.asarray(img.convert("RGB"))
     except InputError:
         raise
     except Image.DecompressionBombError:

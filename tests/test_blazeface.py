@@ -75,6 +75,28 @@ def test_counts_on_real_photos(photo_detector, name, count):
     assert len(photo_detector.detect(load_image(DATA / name))) == count
 
 
+@pytest.mark.parametrize("kind", ["16-bit PNG", "12-bit values in a 16-bit TIFF", "32-bit TIFF", "float TIFF (0-1)"])
+def test_deep_grey_photos_read_like_their_8_bit_copy(photo_detector, tmp_path, kind):
+    """Pillow's own conversion of a 16-bit, 32-bit or float grey image clips everything above 255 to white (a
+    16-bit PNG came out blank, and its face was not found)."""
+    from PIL import Image
+
+    grey = cv2.cvtColor(cv2.imread(str(DATA / "pyfeat_single_face.jpg")), cv2.COLOR_BGR2GRAY)
+    path = tmp_path / ("deep.png" if kind.endswith("PNG") else "deep.tiff")
+    if kind == "16-bit PNG":
+        cv2.imwrite(str(path), grey.astype(np.uint16) * 257)
+    elif kind.startswith("12-bit"):
+        Image.fromarray(grey.astype(np.uint16) * 16).save(path)  # a 12-bit camera's values, 0-4080
+    elif kind == "32-bit TIFF":
+        Image.fromarray(grey.astype(np.int32) * 257).save(path)
+    else:
+        Image.fromarray(grey.astype(np.float32) / 255).save(path)
+    image = load_image(path)
+    assert image.dtype == np.uint8 and image.shape == (*grey.shape, 3)
+    assert np.abs(image[:, :, 0].astype(int) - grey).max() <= 1
+    assert len(photo_detector.detect(image)) == 1
+
+
 @pytest.mark.skipif(not SHARED_PHOTOS.is_dir(), reason="the shared photos are not beside this checkout")
 def test_counts_on_every_shared_photo(photo_detector):
     expected = {"single_face": 1, "no_face": 0}
