@@ -99,6 +99,11 @@ def setup_logging(verbose: bool = False) -> None:
     handler.setFormatter(logging.Formatter("emocare: %(levelname)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    # Library lines that only repeat or garble what emocare says itself, kept for --verbose: playsound3's "No
+    # supported audio backends" (emocare's one "no audio output" line says it, and what happens instead), and
+    # gTTS's deprecation notice for "zh-CN" (it warns that it falls back to "zh-CN" itself).
+    for name in ("playsound3", "gtts.lang"):
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.ERROR)
 
 
 def fail(message: str, code: int) -> typer.Exit:
@@ -429,12 +434,13 @@ def _say(text, lang, audio, config) -> None:
     rendered = Speech().render(text, settings.language)
     if rendered.path is None:
         raise EmocareError("no speech available: gTTS is unreachable and no local TTS is installed (apt-get install espeak-ng)")
-    player = Player(settings.audio, without_audio="nothing was played")
+    player = Player(settings.audio, without_audio="nothing was played (the speech stays in its file)")
     where = player.play(rendered.path, f"say-{settings.language}")
     player.wait(timeout=120)
-    typer.echo(f"spoken via {rendered.via}: {rendered.path}" + (f" -> {where}" if where and where != rendered.path else ""))
-    if where is None and settings.audio != "none":
-        typer.echo("emocare: warning: no audio output was available; the file above holds the speech", err=True)
+    if where is None:  # --audio none, or no audio output (which the player has said, once)
+        typer.echo(f"not played; speech via {rendered.via}: {rendered.path}")
+    else:
+        typer.echo(f"spoken via {rendered.via}: {rendered.path}" + (f" -> {where}" if where != rendered.path else ""))
 
 
 @voices_app.command("cache", cls=_Command)
