@@ -56,16 +56,25 @@ class _Command(_PlainHelp, TyperCommand):
     pass
 
 
-app = typer.Typer(
-    cls=_Group,
+class _App(typer.Typer):
+    """``typer.Typer`` whose group and commands are the classes above."""
+
+    def __init__(self, **kw):
+        super().__init__(cls=_Group, **kw)
+
+    def command(self, *args, **kw):
+        return super().command(*args, cls=_Command, **kw)
+
+
+app = _App(
     name="emocare",
     help="emocare: a facial-emotion care companion (emocare's own emotion model, DeepFace's or FER's; a steady mood per person; comfort).\n\n" + EXIT_CODES_HELP,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-models_app = typer.Typer(cls=_Group, help="Emotion models and face detectors: the table (no subcommand), download, import, build-random.", invoke_without_command=True)
-voices_app = typer.Typer(cls=_Group, help="Spoken comfort messages: pre-render them while online.", no_args_is_help=True)
+models_app = _App(help="Emotion models and face detectors: the table (no subcommand), download, import, build-random.", invoke_without_command=True)
+voices_app = _App(help="Spoken comfort messages: pre-render them while online.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(voices_app, name="voices")
 
@@ -177,7 +186,7 @@ def run_guarded(fn, *args, **kwargs):
 
 
 # ---------------------------------------------------------------- analyze
-@app.command(cls=_Command, epilog="Exit codes: 0 all inputs analysed (no face is a result), 1 some inputs failed, 2 usage error, 4 engine unavailable, 5 weights missing.")
+@app.command(epilog="Exit codes: 0 all inputs analysed (no face is a result), 1 some inputs failed, 2 usage error, 4 engine unavailable, 5 weights missing.")
 def analyze(
     paths: List[Path] = typer.Argument(..., help="Image files or folders (searched recursively).", exists=False, readable=False),
     engine: Optional[str] = EngineOpt,
@@ -307,7 +316,7 @@ def _image_table(result):
 
 
 # ---------------------------------------------------------------- watch
-@app.command(cls=_Command, epilog=window_keys.keys_summary() + " Exit codes: 0 ok, 2 usage, 3 camera/stream unavailable or lost, 4 engine unavailable, 5 weights missing, 130 Ctrl-C.")
+@app.command(epilog=window_keys.keys_summary() + " Exit codes: 0 ok, 2 usage, 3 camera/stream unavailable or lost, 4 engine unavailable, 5 weights missing, 130 Ctrl-C.")
 def watch(
     camera: Optional[int] = typer.Option(None, "--camera", help=f"Camera index (default {DEFAULTS.camera}).", metavar="N"),
     source: Optional[str] = typer.Option(None, "--source", help="A video file or an RTSP/HTTP stream URL instead of a camera.", metavar="TEXT"),
@@ -385,7 +394,7 @@ def _watch(camera, source, fast, size, no_window, record, journal_path, stats, c
 
 
 # ---------------------------------------------------------------- report
-@app.command(cls=_Command)
+@app.command()
 def report(
     journal: Path = typer.Argument(..., help="A journal (.jsonl) written by 'emocare watch'.", metavar="JOURNAL"),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Draw the mood timeline into this PNG.", dir_okay=False, metavar="PATH"),
@@ -415,7 +424,7 @@ def _report(journal: Path, plot_path: Optional[Path]) -> None:
 
 
 # ---------------------------------------------------------------- say / voices
-@app.command(cls=_Command)
+@app.command()
 def say(
     text: str = typer.Argument(..., help="What to say.", metavar="TEXT"),
     lang: Optional[str] = typer.Option(None, "--lang", help=f"{LANG_CHOICES} (default: system locale).", metavar="TEXT"),
@@ -443,7 +452,7 @@ def _say(text, lang, audio, config) -> None:
         typer.echo(f"spoken via {rendered.via}: {rendered.path}" + (f" -> {where}" if where != rendered.path else ""))
 
 
-@voices_app.command("cache", cls=_Command)
+@voices_app.command("cache")
 def voices_cache(
     lang: Optional[str] = typer.Option(None, "--lang", help=f"Only this language ({LANG_CHOICES}); default all.", metavar="TEXT"),
     config: Optional[Path] = ConfigOpt,
@@ -471,7 +480,7 @@ def _voices_cache(lang, config) -> None:
 
 
 # ---------------------------------------------------------------- bench
-@app.command(cls=_Command, epilog="Without arguments: a quick speed comparison on a sample clip shipped with emocare. Exit codes: 0 ok, 1 bad input, 2 usage, 5 weights missing (--pipeline).")
+@app.command(epilog="Without arguments: a quick speed comparison on a sample clip shipped with emocare. Exit codes: 0 ok, 1 bad input, 2 usage, 5 weights missing (--pipeline).")
 def bench(
     engines: Optional[str] = typer.Option(None, "--engines", help="Comma-separated, from: " + ", ".join(registry.names(choosable=False)) + " (default: all).", metavar="TEXT"),
     detector: str = typer.Option("auto", "--detector", help=f"Face detector of emocare's fast-path engines: auto (blazeface), {' or '.join(registry.FAST_DETECTORS)}.", metavar="TEXT"),
@@ -600,7 +609,7 @@ def _bench_engines(names, plot_path, **options) -> dict:
 # ---------------------------------------------------------------- train
 MIRROR = {"auto": None, "on": True, "off": False}  # --mirror: None = chosen on val
 
-@app.command(cls=_Command, epilog="Exit codes: 0 trained, 1 unreadable data, 2 usage, 130 Ctrl-C (the last finished epoch is kept: rerun with --resume).")
+@app.command(epilog="Exit codes: 0 trained, 1 unreadable data, 2 usage, 130 Ctrl-C (the last finished epoch is kept: rerun with --resume).")
 def train(
     dataset: Optional[Path] = typer.Option(None, "--dataset", help="Training faces: <label>/ folders (FER2013's Kaggle export) or a CSV of path,label (needed unless --average).", metavar="PATH"),
     val: Path = typer.Option(..., "--val", help="Validation faces, same layout: picks the best epoch, stops early, fits the temperature.", metavar="PATH"),
@@ -686,7 +695,7 @@ def models(ctx: typer.Context) -> None:
                    + weights.missing_message(), err=True)
 
 
-@models_app.command("download", cls=_Command)
+@models_app.command("download")
 def models_download() -> None:
     """Fetch DeepFace's emotion weights (needs the network)."""
     from emocare.engines import weights
@@ -695,7 +704,7 @@ def models_download() -> None:
     typer.echo(f"downloaded {path} ({path.stat().st_size / 1e6:.1f} MB, sha256 {weights.sha256(path)[:16]}...)")
 
 
-@models_app.command("build-random", cls=_Command)
+@models_app.command("build-random")
 def models_build_random(seed: int = typer.Option(0, "--seed")) -> None:
     """Write DeepFace's emotion architecture with RANDOM weights (benchmarks and tests only: emotions mean nothing).
 
@@ -713,7 +722,7 @@ def models_build_random(seed: int = typer.Option(0, "--seed")) -> None:
     typer.echo(f"random weights (for speed benchmarks only): {path}")
 
 
-@models_app.command("import", cls=_Command)
+@models_app.command("import")
 def models_import(file: Path = typer.Argument(..., help="A facial_expression_model_weights.h5 you already have.")) -> None:
     """Copy a weights file into the folder DeepFace reads (for offline machines)."""
     from emocare.engines import weights
@@ -723,7 +732,7 @@ def models_import(file: Path = typer.Argument(..., help="A facial_expression_mod
 
 
 # ---------------------------------------------------------------- config
-@app.command("config", cls=_Command)
+@app.command("config")
 def config_cmd(config: Optional[Path] = ConfigOpt) -> None:
     """Print the effective settings (TOML) and where each value came from."""
     from emocare import settings as settings_mod

@@ -160,12 +160,13 @@ def test_a_large_photo_under_the_limit_is_read_quietly(tmp_path):
 
 
 # ------------------------------------------------------------------ signals
-def _start_watch(tmp_path, *extra) -> tuple[subprocess.Popen, Path]:
+def _start_watch(tmp_path, *extra, **popen) -> tuple[subprocess.Popen, Path]:
+    """A watch session on LONG, returned once it is really running; ``popen`` overrides how it is started."""
     journal = tmp_path / "live.jsonl"
+    popen = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, "stdin": subprocess.DEVNULL,
+             "preexec_fn": ctrl_c_reaches_child, **popen}
     proc = subprocess.Popen([EMOCARE, "watch", "--source", LONG, "--no-window", "--audio", "none",
-                             "--journal", str(journal), *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
-                            preexec_fn=ctrl_c_reaches_child)
+                             "--journal", str(journal), *extra], **popen)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # wait until the session is really running
         if journal.exists() and journal.read_text().count("\n") >= 2:
@@ -197,7 +198,6 @@ def test_closing_the_terminal_ends_the_session_with_a_complete_journal(tmp_path)
     import pty
     import termios
 
-    journal = tmp_path / "live.jsonl"
     master, slave = pty.openpty()
 
     def own_terminal():
@@ -205,15 +205,11 @@ def test_closing_the_terminal_ends_the_session_with_a_complete_journal(tmp_path)
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
         ctrl_c_reaches_child()
 
-    proc = subprocess.Popen([EMOCARE, "watch", "--source", LONG, "--no-window", "--audio", "none",
-                             "--journal", str(journal)], stdin=slave, stdout=slave, stderr=slave,
-                            preexec_fn=own_terminal)
-    os.close(slave)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not (journal.exists() and journal.read_text().count("\n") >= 2):
-            time.sleep(0.1)
-        assert journal.exists(), "the watch session never started"
+        proc, journal = _start_watch(tmp_path, stdin=slave, stdout=slave, stderr=slave, preexec_fn=own_terminal)
+    finally:
+        os.close(slave)
+    try:
         os.close(master)  # the window closes
         assert proc.wait(timeout=30) == 130
     finally:
@@ -229,13 +225,7 @@ def test_under_nohup_a_hangup_does_not_end_the_session(tmp_path):
         ctrl_c_reaches_child()
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
-    journal = tmp_path / "live.jsonl"
-    proc = subprocess.Popen([EMOCARE, "watch", "--source", LONG, "--no-window", "--audio", "none",
-                             "--journal", str(journal)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            stdin=subprocess.DEVNULL, preexec_fn=nohup)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (journal.exists() and journal.read_text().count("\n") >= 2):
-        time.sleep(0.1)
+    proc, journal = _start_watch(tmp_path, preexec_fn=nohup)
     proc.send_signal(signal.SIGHUP)
     time.sleep(1.0)
     still_running = proc.poll() is None
@@ -245,18 +235,24 @@ def test_under_nohup_a_hangup_does_not_end_the_session(tmp_path):
     assert proc.returncode == 130 and journal_lines(journal)[-1]["type"] == "end"
 
 
+def _interrupted_in_one_line_or_done(proc: subprocess.Popen, delay: float) -> None:
+    """A run sent Ctrl-C after ``delay`` s: exit 130 with the one line, or it had finished, or Python had not yet
+    installed any handler; never a traceback, its own or a worker's."""
+    out, err = proc.communicate(timeout=60)
+    assert "Traceback" not in err and "Process Spawn" not in err, (delay, err)
+    if proc.returncode == 130:
+        assert emocare_lines(err) == ["emocare: interrupted"], err
+    else:
+        assert proc.returncode in (0, -signal.SIGINT), (delay, proc.returncode, err)
+
+
 def test_ctrl_c_while_importing_is_one_line(corpus):
     for delay in (0.05, 0.15, 0.3):
         proc = subprocess.Popen([EMOCARE, "analyze", str(corpus / "good.jpg")], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_reaches_child)
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
-        assert "Traceback" not in err, (delay, err)
-        if proc.returncode == 130:
-            assert emocare_lines(err) == ["emocare: interrupted"], err
-        else:  # finished before the signal, or stopped before Python could install any handler
-            assert proc.returncode in (0, -signal.SIGINT), (delay, proc.returncode, err)
+        _interrupted_in_one_line_or_done(proc, delay)
 
 
 def test_ctrl_c_while_analysis_workers_start_is_one_line(tmp_path):
@@ -275,12 +271,7 @@ def test_ctrl_c_while_analysis_workers_start_is_one_line(tmp_path):
                                 stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL, preexec_fn=own_group)
         time.sleep(delay)
         os.killpg(proc.pid, signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
-        assert "Traceback" not in err and "Process Spawn" not in err, (delay, err)
-        if proc.returncode == 130:
-            assert emocare_lines(err) == ["emocare: interrupted"], err
-        else:  # finished first, or stopped before Python could install any handler
-            assert proc.returncode in (0, -signal.SIGINT), (delay, proc.returncode, err)
+        _interrupted_in_one_line_or_done(proc, delay)
 
 
 def test_a_reused_journal_after_kill_9_stays_readable(tmp_path):
