@@ -186,7 +186,7 @@ def run_guarded(fn, *args, **kwargs):
 
 
 # ---------------------------------------------------------------- analyze
-@app.command(epilog="Exit codes: 0 all inputs analysed (no face is a result), 1 some inputs failed, 2 usage error, 4 engine unavailable, 5 weights missing.")
+@app.command(epilog="Exit codes: 0 all inputs analysed (no face is a result), 1 some inputs failed, 2 usage error, 4 engine unavailable, 5 weights missing, 130 Ctrl-C.")
 def analyze(
     paths: List[Path] = typer.Argument(..., help="Image files or folders (searched recursively).", exists=False, readable=False),
     engine: Optional[str] = EngineOpt,
@@ -480,7 +480,7 @@ def _voices_cache(lang, config) -> None:
 
 
 # ---------------------------------------------------------------- bench
-@app.command(epilog="Without arguments: a quick speed comparison on a sample clip shipped with emocare. Exit codes: 0 ok, 1 bad input, 2 usage, 5 weights missing (--pipeline).")
+@app.command(epilog="Without arguments: a quick speed comparison on a sample clip shipped with emocare. Exit codes: 0 ok, 1 bad input, 2 usage, 5 weights missing (--pipeline), 130 Ctrl-C.")
 def bench(
     engines: Optional[str] = typer.Option(None, "--engines", help="Comma-separated, from: " + ", ".join(registry.names(choosable=False)) + " (default: all).", metavar="TEXT"),
     detector: str = typer.Option("auto", "--detector", help=f"Face detector of emocare's fast-path engines: auto (blazeface), {' or '.join(registry.FAST_DETECTORS)}.", metavar="TEXT"),

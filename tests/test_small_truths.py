@@ -44,3 +44,10 @@ def test_one_primary_person_in_a_summary():
     people = summarize(records).people
     assert [p.id for p in people if p.primary] == [1]
     assert json.dumps([p.id for p in people])
+
+
+def test_every_long_running_command_says_ctrl_c_exits_130():
+    """The README's exit table: 130 for an interrupted run; each command that can run long says so in its help."""
+    for command in (["analyze"], ["watch"], ["bench"], ["train"]):
+        result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+        assert "130 Ctrl-C" in " ".join(result.stdout.split()), command
