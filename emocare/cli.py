@@ -625,18 +625,21 @@ def train(
     average: Optional[List[Path]] = typer.Option(None, "--average", help="Instead of training: one model averaging these finished runs (their checkpoint folders; repeat the option).", file_okay=False, metavar="CKPT"),
     teacher: Optional[List[Path]] = typer.Option(None, "--teacher", help="Distil: mix a teacher's probabilities on each training face into its label: an emocare model (.tflite, for example runs averaged with --average) or finished runs' checkpoint folders (repeat the option; their networks averaged). One network learns what they know.", metavar="MODEL|CKPT"),
     distill: float = typer.Option(PLAN.distill, "--distill", help="With --teacher: the teacher's weight in each training label (0 to 1).", metavar="W"),
-    arch: str = typer.Option(PLAN.arch, "--arch", help="The network: small (the shipped one, fast on a CPU) or vgg (4.7 M parameters, a teacher for --teacher).", metavar="small|vgg"),
-    init: Optional[Path] = typer.Option(None, "--init", help="Start from a finished run's best network (its checkpoint folder).", file_okay=False, metavar="CKPT"),
+    teacher_views: int = typer.Option(PLAN.teacher_views, "--teacher-views", help="With --teacher CKPT: the teachers also read this many augmented copies of each face (and its mirror image) before training, and training draws from those views with the teachers' answer for each (instead of augmenting afresh).", metavar="K"),
+    teacher_temperature: float = typer.Option(PLAN.teacher_temperature, "--teacher-temperature", help="With --teacher: soften the teachers' probabilities at this temperature (above 1: less sure).", metavar="T"),
+    arch: str = typer.Option(PLAN.arch, "--arch", help="The network: small (the shipped one's size, fast on a CPU), wide (it with 1.25x the channels past the first block: --init small widens), or a teacher for --teacher: vgg (4.7 M parameters), vgg10 or resnet18 (generation 5's).", metavar="NAME"),
+    init: Optional[Path] = typer.Option(None, "--init", help="Start from a finished run's best network (its checkpoint folder; a small one starts a wide one).", file_okay=False, metavar="CKPT"),
     merge: str = typer.Option("outputs", "--merge", help="With --average: average the runs' outputs (each network runs) or their weights (one network's cost; for runs fine-tuned from one --init).", metavar="outputs|weights"),
     mirror: str = typer.Option("auto", "--mirror", help="Also read each face's mirror image: auto (when it wins by half a point on val), on, or off (it doubles the model's time).", metavar="auto|on|off"),
 ) -> None:
     """Train emocare's emotion model (CPU or GPU); use it with --engine emocare after copying, or EMOCARE_MODEL=OUT."""
     run_guarded(_train, dataset, val, out, epochs, resume, batch_size, patience, seed, checkpoints, limit, average or [], mirror,
-                teacher or [], init, lr, distill, arch, merge)
+                teacher or [], init, lr, distill, arch, merge, teacher_views, teacher_temperature)
 
 
 def _train(dataset, val, out, epochs, resume, batch_size, patience, seed, checkpoints, limit, average=(), mirror="auto",
-           teacher=(), init=None, lr=PLAN.lr, distill=PLAN.distill, arch=PLAN.arch, merge="outputs") -> None:
+           teacher=(), init=None, lr=PLAN.lr, distill=PLAN.distill, arch=PLAN.arch, merge="outputs",
+           teacher_views=PLAN.teacher_views, teacher_temperature=PLAN.teacher_temperature) -> None:
     from emocare.train import MERGES, average_runs, train as train_model
 
     if dataset is None and not average:
@@ -656,7 +659,8 @@ def _train(dataset, val, out, epochs, resume, batch_size, patience, seed, checkp
         typer.echo(f"{result.model}: {len(average)} run{'s' if len(average) > 1 else ''} {MERGES[merge]}; val accuracy {m['accuracy']:.1%}, "
                    f"balanced {m['balanced_accuracy']:.1%}, ECE {m['ece']:.3f}")
         return
-    plan = TrainPlan(epochs=epochs, batch_size=batch_size, patience=patience, seed=seed, lr=lr, distill=distill, arch=arch)
+    plan = TrainPlan(epochs=epochs, batch_size=batch_size, patience=patience, seed=seed, lr=lr, distill=distill, arch=arch,
+                     teacher_views=teacher_views, teacher_temperature=teacher_temperature)
     result = train_model(dataset, val, out, plan=plan, resume=resume, checkpoints=checkpoints, limit=limit, mirror=MIRROR[mirror],
                          teacher=list(teacher) or None, init=init,
                          on_line=lambda line: typer.echo(line, err=True), progress_bar=sys.stderr.isatty())

@@ -98,7 +98,9 @@ class TrainPlan:
     seed: int = 1
     lr: float = 2e-3  # peak learning rate of the warm-up + cosine schedule
     distill: float = 0.5  # with --teacher: weight of the teacher's probabilities in each training label
-    arch: str = "small"  # the network: small (shipped) or vgg (a larger teacher)
+    arch: str = "small"  # the network: small (shipped), wide (it, wider) or a larger teacher (vgg, vgg10, resnet18)
+    teacher_views: int = 0  # with --teacher: augmented copies of each face the teachers read before training
+    teacher_temperature: float = 1.0  # with --teacher: the temperature their probabilities are softened at
 
 
 DEFAULTS = Settings()  # the built-in defaults, for components and help texts: written once, in Settings

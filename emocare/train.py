@@ -83,7 +83,8 @@ def load_dataset(path: Path | str, on_progress: Callable[[int, int], None] | Non
     return Dataset(np.stack(xs).astype(np.float32), np.asarray(ys, np.int64), skipped, raw)
 
 
-ARCHS = ("small", "vgg")  # --arch: the shipped network, and the larger teacher distilled into it
+ARCHS = ("small", "wide", "vgg", "vgg10", "resnet18")  # --arch: the shipped network, it wider, and teachers
+WIDTHS = {"small": (32, (64, 128, 256, 512)), "wide": (32, (64, 160, 320, 640))}  # the separable networks' channels
 
 
 def _model_out(out: Path | str) -> Path:
@@ -110,6 +111,8 @@ def build_model(seed: int = 0, name: str = "emocare_emotion", arch: str = "small
 
     _check_arch(arch)
     inp = keras.Input((INPUT, INPUT, 1), name="face")
+    if arch in ("vgg10", "resnet18"):
+        return _generation5_teacher(inp, arch, seed, name)
     if arch == "vgg":
         x = inp
         for width in (64, 128, 256, 512):
@@ -121,11 +124,12 @@ def build_model(seed: int = 0, name: str = "emocare_emotion", arch: str = "small
         x = L.GlobalAveragePooling2D()(x)
         x = L.Dropout(0.4, seed=seed)(x)
         return keras.Model(inp, L.Dense(len(EMOTIONS), name="logits")(x), name=name)
-    x = L.Conv2D(32, 3, padding="same", use_bias=False)(inp)
+    stem, widths = WIDTHS[arch]
+    x = L.Conv2D(stem, 3, padding="same", use_bias=False)(inp)
     x = L.BatchNormalization()(x)
     x = L.ReLU()(x)
     x = L.MaxPooling2D()(x)  # 24
-    for width, convs, pool in ((64, 2, True), (128, 3, True), (256, 3, True), (512, 1, False)):
+    for width, convs, pool in zip(widths, (2, 3, 3, 1), (True, True, True, False)):
         short = L.Conv2D(width, 1, strides=2 if pool else 1, padding="same", use_bias=False)(x)
         short = L.BatchNormalization()(short)
         for _ in range(convs):
@@ -139,6 +143,78 @@ def build_model(seed: int = 0, name: str = "emocare_emotion", arch: str = "small
     x = L.Dropout(0.3, seed=seed)(x)
     out = L.Dense(len(EMOTIONS), name="logits")(x)
     return keras.Model(inp, out, name=name)
+
+
+def _generation5_teacher(inp, arch: str, seed: int, name: str):
+    """Generation 5's teachers, layer for layer as PyTorch built them (``tests/gpu_generation5.py``: 3x3
+    convolutions padded by one pixel on every side, batch-norm epsilon 1e-5), so that their trained weights load
+    here (``tests/generation5_to_keras.py``) and teach with ``--teacher``. ``vgg10``: ten 3x3 convolutions of 64
+    to 512 (7.6 M weights); ``resnet18``: a ResNet-18 of widths 48 to 384 (6.3 M). Layers are named after the
+    PyTorch weights they hold."""
+    import keras
+    from keras import layers as L
+
+    def conv(x, key, width, stride=1, size=3):
+        if size == 3:
+            x = L.ZeroPadding2D(1)(x)
+        return L.Conv2D(width, size, strides=stride, use_bias=False, name=key)(x)
+
+    def norm(x, key):
+        return L.BatchNormalization(epsilon=1e-5, name=key)(x)
+
+    x = inp
+    if arch == "vgg10":
+        i = 0
+        for width in (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M"):
+            if width == "M":
+                x, i = L.MaxPooling2D(2)(x), i + 1
+                continue
+            x = L.ReLU()(norm(conv(x, f"features.{i}", width), f"features.{i + 1}"))
+            i += 3
+    else:
+        x = L.ReLU()(norm(conv(x, "stem.0", 48), "stem.1"))
+        cin, j = 48, 0
+        for stage, width in enumerate((48, 96, 192, 384)):
+            for k in range(2):
+                stride, key = (2 if stage and not k else 1), f"blocks.{j}"
+                y = L.ReLU()(norm(conv(x, key + ".c1", width, stride), key + ".b1"))
+                y = norm(conv(y, key + ".c2", width), key + ".b2")
+                if stride != 1 or cin != width:
+                    x = norm(conv(x, key + ".short.0", width, stride, size=1), key + ".short.1")
+                x, cin, j = L.ReLU()(L.Add()([y, x])), width, j + 1
+    x = L.GlobalAveragePooling2D()(x)
+    x = L.Dropout(0.3, seed=seed)(x)
+    return keras.Model(inp, L.Dense(len(EMOTIONS), name="fc")(x), name=name)
+
+
+def widen(narrow: list[np.ndarray], wide) -> list[np.ndarray]:
+    """``wide``'s weights (a ``wide`` network, freshly built) with a ``small`` network's weights (``narrow``, in
+    ``get_weights`` order) in the first channels of every layer, and every weight from a new channel into an old
+    one zero: the wide network computes exactly what the small one did (the new channels feed only new channels
+    and the new columns of the next layer, which start at zero where they reach old ones), and training then
+    gives the new channels something to learn. Net2Net's aim (Chen et al. 2016) by zero-padding, not copying."""
+    out = []
+    for layer in wide.layers:
+        fresh = [np.array(w) for w in layer.get_weights()]
+        kind = type(layer).__name__
+        for k, w in enumerate(fresh):
+            old = narrow[len(out)]
+            if old.ndim != w.ndim or any(o > n for o, n in zip(old.shape, w.shape)):
+                raise ConfigError(f"--init: a {old.shape} weight does not fit the wider network's {w.shape}")
+            if kind == "BatchNormalization":  # new channels: gamma 1, beta 0, mean 0, var 1 (as built)
+                w[:old.shape[0]] = old
+            elif kind == "Dense" and k == 0:
+                w[old.shape[0]:] = 0.0  # new features into the old logits
+                w[:old.shape[0], :old.shape[1]] = old
+            elif w.ndim == 4 and not (kind == "SeparableConv2D" and k == 0):  # (kh, kw, in, out) kernels
+                w[:, :, old.shape[2]:, :old.shape[3]] = 0.0
+                w[:, :, :old.shape[2], :old.shape[3]] = old
+            else:  # depthwise kernels (one per channel) and biases
+                w[tuple(slice(0, d) for d in old.shape)] = old
+            out.append(w)
+    if len(out) != len(narrow):
+        raise ConfigError("--init: the narrower network's layers do not match the wider one's")
+    return out
 
 
 def augment(faces: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -171,10 +247,15 @@ def augment(faces: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def _batches(x: np.ndarray, y: np.ndarray, weights: np.ndarray, batch_size: int, seed: int, epoch: int = 0):
-    """Shuffled, augmented training batches (a ``keras.utils.PyDataset``: any backend). Each batch's randomness
-    comes from (seed, epoch, batch), so a run is repeatable whatever thread builds a batch; ``epoch``: the first
-    one (a resumed run goes on with new batches)."""
+    """Shuffled training batches (a ``keras.utils.PyDataset``: any backend). ``x`` (N, 48, 48): each batch
+    augmented afresh (``augment``). ``x`` (V, N, 48, 48) with ``y`` (V, N, 7): the fixed views a teacher read
+    (``teacher_views``), one taken at random for each face each time, with that view's label, and mirrored half
+    the time (the teachers read a face and its mirror image alike). Each batch's randomness comes from (seed,
+    epoch, batch), so a run is repeatable whatever thread builds a batch; ``epoch``: the first one (a resumed run
+    goes on with new batches)."""
     import keras
+
+    n = len(weights)
 
     class Batches(keras.utils.PyDataset):
         def __init__(self):
@@ -183,16 +264,22 @@ def _batches(x: np.ndarray, y: np.ndarray, weights: np.ndarray, batch_size: int,
             self.on_epoch_end()
 
         def __len__(self):
-            return max(1, math.ceil(len(y) / batch_size))
+            return max(1, math.ceil(n / batch_size))
 
         def __getitem__(self, i):
             idx = np.sort(self.order[i * batch_size:(i + 1) * batch_size])
-            faces = augment(x[idx], np.random.default_rng((seed, self.epoch, i)))
-            return faces[..., None], y[idx], weights[idx]
+            rng = np.random.default_rng((seed, self.epoch, i))
+            if x.ndim == 3:
+                return augment(x[idx], rng)[..., None], y[idx], weights[idx]
+            view = rng.integers(0, len(x), len(idx))
+            faces = x[view, idx]
+            flip = rng.random(len(idx)) < 0.5
+            faces[flip] = faces[flip][:, :, ::-1]
+            return faces[..., None], y[view, idx], weights[idx]
 
         def on_epoch_end(self):  # the next epoch: its own order
             self.epoch += 1
-            self.order = np.random.default_rng((seed, self.epoch)).permutation(len(y))
+            self.order = np.random.default_rng((seed, self.epoch)).permutation(n)
 
     return Batches()
 
@@ -293,12 +380,23 @@ def train(dataset: Path | str, val: Path | str, out: Path | str, *, plan: TrainP
     _check_arch(plan.arch)
     if not 0 <= plan.distill <= 1:
         raise ConfigError(f"--distill {plan.distill}: expected a weight from 0 to 1")
+    if plan.teacher_views < 0 or not plan.teacher_temperature > 0:
+        raise ConfigError("--teacher-views must be 0 or more, --teacher-temperature above 0")
     teachers = _teachers(teacher)
+    if plan.teacher_views and (not teachers or _engine_teacher(teachers)):
+        raise ConfigError("--teacher-views goes with --teacher CKPT ... (finished runs' checkpoint folders)")
     ckpt = _checkpoint_dir(Path(checkpoints) if checkpoints else out.with_suffix(".ckpt"), resume, plan.arch)
     started = time.perf_counter()
     init_weights = _best_weights(init, plan.arch)
     train_set, val_set = _splits(dataset, val, limit, on_line, keep_raw=_engine_teacher(teachers))
-    soft = teacher_probabilities(teachers, train_set, on_line) if teachers else None
+    views, soft = None, None
+    if plan.teacher_views:
+        views, logp = teacher_views(teachers, train_set, plan.teacher_views, on_line)
+        soft = soften(logp, plan.teacher_temperature)
+    elif teachers:
+        soft = teacher_probabilities(teachers, train_set, on_line)
+        if plan.teacher_temperature != 1:
+            soft = soften(np.log(np.clip(soft, 1e-12, 1.0)), plan.teacher_temperature)
     from emocare.engines._quiet import quiet_imports
 
     with quiet_imports():
@@ -309,13 +407,16 @@ def train(dataset: Path | str, val: Path | str, out: Path | str, *, plan: TrainP
             f"checkpoints in {ckpt}")
     net = build_model(plan.seed, arch=plan.arch)
     if init_weights is not None:
-        net.load_weights(str(init_weights))
-        on_line(f"starting from {init_weights}")
+        _load_init(net, init_weights, plan.arch)
+        on_line(f"starting from {init_weights}" + (f" (its {_arch(init_weights.parent)} network widened)"
+                                                    if _arch(init_weights.parent) != plan.arch else ""))
     history: list[dict] = []
     hist_path = ckpt / "history.json"
     if resume and hist_path.is_file():
         history = json.loads(hist_path.read_text())
     x, y, weights = _arrays(train_set, soft, plan.distill)
+    if views is not None:
+        x = views
     batches = _batches(x, y, weights, plan.batch_size, plan.seed, epoch=len(history))
     schedule = _compile(net, plan, len(batches))
     callbacks = _callbacks(ckpt, plan, _epoch_lines(net, ckpt, val_set, plan.epochs, schedule, history, on_line))
@@ -325,7 +426,8 @@ def train(dataset: Path | str, val: Path | str, out: Path | str, *, plan: TrainP
     recipe = {"arch": plan.arch, "seed": plan.seed, "batch_size": plan.batch_size, "lr": plan.lr,
               "init": str(init) if init else None,
               "teacher": {"model": teachers[0] if _engine_teacher(teachers) else teachers,
-                          "weight": plan.distill} if teachers else None}
+                          "weight": plan.distill, "views": plan.teacher_views,
+                          "temperature": plan.teacher_temperature} if teachers else None}
     extra = {"epochs_run": len(history), "best_epoch": best["epoch"], "train_seconds": round(time.perf_counter() - started),
              "device": device, "train_faces": len(train_set.y), "train_data": str(dataset), "val_data": str(val), **recipe}
     (ckpt / "run.json").write_text(json.dumps({**extra, "val_accuracy": best.get("val_accuracy")}, indent=2))  # --average reads it
@@ -398,6 +500,9 @@ def average_runs(checkpoints: list[Path], val: Path | str, out: Path | str, *,
     recipes = [_recipe(f.parent) for f in files]
     if merge == "weights":
         _check_soup(files, recipes)
+        if out.with_suffix(".ckpt").resolve() in {f.parent.resolve() for f in files}:
+            raise ConfigError(f"--out {out}: the averaged network's checkpoint folder ({out.with_suffix('.ckpt')}) "
+                              f"is one of the runs averaged; choose another --out")
     started = time.perf_counter()
     on_line(f"reading {val}")
     val_set = load_dataset(val, keep_raw=True)
@@ -407,6 +512,11 @@ def average_runs(checkpoints: list[Path], val: Path | str, out: Path | str, *,
         import keras  # noqa: F401  (quietly, before _ensemble imports it)
 
     merged = _ensemble(files) if merge == "outputs" else _soup(files)
+    if merge == "weights":  # the soup is one network: it can start another run (--init OUT.ckpt)
+        soup_ckpt = _checkpoint_dir(out.with_suffix(".ckpt"), False, _arch(files[0].parent))
+        merged.save_weights(str(soup_ckpt / "best.weights.h5"))
+        (soup_ckpt / "run.json").write_text(json.dumps({"merge": "weights", "members": [str(f.parent) for f in files],
+                                                        "arch": _arch(files[0].parent)}, indent=2))
     runs = [_history(f.parent) for f in files]
     device = _device()
     metrics = export(merged, out, val_set, extra={
@@ -508,9 +618,23 @@ def _best_weights(ckpt: Path | str | None, arch: str | None) -> Path | None:
     if not weights.is_file():
         raise InputError(f"{ckpt}: not a finished run's checkpoint folder (no best.weights.h5)", str(ckpt))
     held = _arch(Path(ckpt))
-    if arch is not None and held != arch:
+    if arch is not None and held != arch and (held, arch) not in WIDENS:
         raise ConfigError(f"--init {ckpt}: holds a {held} network, not {arch} (--arch)")
     return weights
+
+
+WIDENS = {("small", "wide")}  # (--init's network, --arch): a network that starts a wider one (``widen``)
+
+
+def _load_init(net, weights: Path, arch: str) -> None:
+    """``--init``'s best network into ``net``: as it is, or widened when ``net`` is the wider network."""
+    held = _arch(weights.parent)
+    if held == arch:
+        net.load_weights(str(weights))
+        return
+    narrow = build_model(0, arch=held)
+    narrow.load_weights(str(weights))
+    net.set_weights(widen([np.array(w) for w in narrow.get_weights()], net))
 
 
 def teacher_probabilities(teachers, data: Dataset, on_line=print) -> np.ndarray:
@@ -540,6 +664,45 @@ def teacher_probabilities(teachers, data: Dataset, on_line=print) -> np.ndarray:
     return probs.astype(np.float32)
 
 
+VIEW_SEED = 700  # teacher_views' augmented copies: the same for every run (they are a property of the data)
+
+
+def teacher_views(teachers, data: Dataset, views: int, on_line=print) -> tuple[np.ndarray, np.ndarray]:
+    """Faces and what the teachers (finished runs' checkpoint folders, averaged) make of them, for distillation
+    on augmented faces: each training face, its mirror image and ``views`` augmented copies (``augment``),
+    (2 + views, N, 48, 48), and the teachers' log-probabilities on each, (2 + views, N, 7).
+
+    Large teachers trained long know their training faces by heart (the generation-5 teachers name the label of
+    95-98% of them, nearly always with more than 99% certainty), so their output on those very faces teaches
+    little beyond the label; on turned, shifted, zoomed and partly erased copies they answer as they would on a
+    new face, and that likeness between emotions is what a student learns from. The teachers read every view
+    once, before training (reading each augmented batch anew would cost them most of the training time on a CPU).
+    """
+    from emocare.engines._quiet import quiet_imports
+
+    with quiet_imports():
+        import keras  # noqa: F401
+    n = len(data.y)
+    faces = np.empty((2 + views, n, INPUT, INPUT), np.float32)
+    faces[0], faces[1] = data.x, data.x[:, :, ::-1]
+    for k in range(views):
+        for i in range(0, n, 1024):
+            faces[2 + k, i:i + 1024] = augment(data.x[i:i + 1024], np.random.default_rng((VIEW_SEED + k, i)))
+    on_line(f"teacher: {len(teachers)} run{'s' if len(teachers) > 1 else ''} averaged, reading the {n} training "
+            f"faces, their mirror images and {views} augmented cop{'y' if views == 1 else 'ies'} of each")
+    ensemble = _ensemble([Path(t) / "best.weights.h5" for t in teachers])
+    logp = np.stack([log_softmax(ensemble.predict(v[..., None], batch_size=512, verbose=0)) for v in faces])
+    agree = [float((v.argmax(axis=1) == data.y).mean()) for v in logp]
+    on_line("teacher agrees with the training labels on " + ", ".join(f"{a:.1%}" for a in agree)
+            + " of them (the faces, their mirror images, the augmented copies)")
+    return faces, logp.astype(np.float32)
+
+
+def soften(log_probs: np.ndarray, temperature: float) -> np.ndarray:
+    """Probabilities from (teacher) log-probabilities at ``temperature`` (> 1 spreads them: Hinton et al. 2015)."""
+    return softmax(np.asarray(log_probs, np.float64) / temperature).astype(np.float32)
+
+
 def _splits(dataset, val, limit: int | None, on_line, keep_raw: bool = False) -> tuple[Dataset, Dataset]:
     on_line(f"reading {dataset} and {val}")
     train_set, val_set = load_dataset(dataset, keep_raw=keep_raw), load_dataset(val, keep_raw=True)
@@ -565,7 +728,8 @@ def class_weights(y: np.ndarray) -> np.ndarray:
 def _arrays(train_set: Dataset, soft: np.ndarray | None, distill: float):
     """(training faces, their labels, their loss weights).
 
-    ``soft``: a teacher's probabilities per training face, mixed into the one-hot labels with ``distill``."""
+    ``soft``: a teacher's probabilities per training face (N, 7), or per view of each (V, N, 7), mixed into the
+    one-hot labels with ``distill``."""
     k = len(EMOTIONS)
     weights = class_weights(train_set.y)[train_set.y].astype(np.float32)
     y = np.eye(k, dtype=np.float32)[train_set.y]

@@ -195,7 +195,7 @@ def test_train_distils_from_a_teacher_starting_from_a_finished_run(tmp_path, mon
     assert result.exit_code == 0, result.output
     assert "teacher agrees with the training labels on" in result.output and "starting from" in result.output
     desc = json.loads(student.with_suffix(".json").read_text())
-    assert desc["teacher"] == {"model": str(MODEL_PATH), "weight": 0.5} and desc["init"] == str(tmp_path / "first.ckpt")
+    assert desc["teacher"] == {"model": str(MODEL_PATH), "weight": 0.5, "views": 0, "temperature": 1.0} and desc["init"] == str(tmp_path / "first.ckpt")
     assert desc["lr"] == 1e-4
 
     # the teacher's probabilities are what its engine answers for each face
@@ -216,10 +216,19 @@ def test_train_distils_from_a_teacher_starting_from_a_finished_run(tmp_path, mon
     assert result.exit_code == 0, result.output
     assert "teacher: 2 runs averaged" in result.output
     desc = json.loads(from_runs.with_suffix(".json").read_text())
-    assert desc["teacher"] == {"model": [str(tmp_path / "first.ckpt"), str(tmp_path / "student.ckpt")], "weight": 0.8}
+    assert desc["teacher"] == {"model": [str(tmp_path / "first.ckpt"), str(tmp_path / "student.ckpt")], "weight": 0.8,
+                              "views": 0, "temperature": 1.0}
     result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "y.tflite"), "--teacher", str(MODEL_PATH),
                                       "--teacher", str(tmp_path / "first.ckpt")])
     assert result.exit_code == 2 and "not both" in result.output
+
+
+def _reload(run):
+    from emocare.train import build_model
+
+    net = build_model(0)
+    net.load_weights(str(run / "best.weights.h5"))
+    return net.get_weights()
 
 
 def test_average_weight_by_weight_runs_fine_tuned_from_one_init(tmp_path):
@@ -255,6 +264,9 @@ def test_average_weight_by_weight_runs_fine_tuned_from_one_init(tmp_path):
     assert "2 runs averaged weight by weight" in result.output
     desc = json.loads(out.with_suffix(".json").read_text())
     assert desc["merge"] == "weights" and [m["init"] for m in desc["members"]] == [str(tmp_path / "first.ckpt")] * 2
+    again = build_model(0)  # the soup's own checkpoint folder, so that it can start another run (--init)
+    again.load_weights(str(tmp_path / "soup.ckpt" / "best.weights.h5"))
+    assert all(np.allclose(a, b) for a, b in zip(again.get_weights(), soup))
     net = EmocareNet(out)
     face = cv2.imread(str(sorted(VAL.rglob("*.jpg"))[0]), cv2.IMREAD_GRAYSCALE)
     assert abs(float(net.predict(net.preprocess(face, (0, 0, 48, 48), crop_only=True)[None]).sum()) - 1) < 1e-5
@@ -262,6 +274,10 @@ def test_average_weight_by_weight_runs_fine_tuned_from_one_init(tmp_path):
     result = CliRunner().invoke(app, ["train", "--average", str(tmp_path / "first.ckpt"), "--average", str(runs[0]),
                                       "--merge", "weights", "--val", str(VAL), "--out", str(tmp_path / "x.tflite")])
     assert result.exit_code == 2 and "needs runs fine-tuned from one --init" in result.output
+    result = CliRunner().invoke(app, ["train", "--average", str(runs[0]), "--average", str(runs[1]), "--merge", "weights",
+                                      "--val", str(VAL), "--out", str(tmp_path / "run2.tflite")])
+    assert result.exit_code == 2 and "is one of the runs averaged" in result.output  # run2.ckpt is kept as it was
+    assert all(np.allclose(a, b) for a, b in zip(_reload(runs[0]), members[0]))
     assert "Traceback" not in result.output
     result = CliRunner().invoke(app, ["train", "--dataset", str(TRAIN), "--val", str(VAL), "--merge", "weights",
                                       "--out", str(tmp_path / "y.tflite")])
@@ -274,7 +290,7 @@ def test_train_refuses_an_unknown_network_or_distillation_weight_and_a_mismatche
     from emocare.cli import app
 
     args = ["train", "--dataset", str(TRAIN), "--val", str(VAL), "--out", str(tmp_path / "m.tflite")]
-    for extra, message in ((["--arch", "resnet"], "--arch resnet: expected one of small, vgg"),
+    for extra, message in ((["--arch", "resnet"], "--arch resnet: expected one of small, wide, vgg, vgg10, resnet18"),
                            (["--distill", "1.5"], "--distill 1.5: expected a weight from 0 to 1")):
         result = CliRunner().invoke(app, [*args, *extra])
         assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
@@ -294,6 +310,200 @@ def test_the_vgg_teacher_is_larger_and_answers_seven_logits():
     small, vgg = build_model(0), build_model(0, arch="vgg")
     assert small.count_params() < 0.6e6 < 4e6 < vgg.count_params() < 5e6
     assert vgg.output_shape == (None, 7)
+
+
+def _finished_run(folder, arch="small", seed=0):
+    """A checkpoint folder as a finished run leaves it (untrained weights: what matters here is the plumbing)."""
+    from emocare.train import build_model
+
+    folder.mkdir(parents=True)
+    net = build_model(seed, arch=arch)
+    net.save_weights(str(folder / "best.weights.h5"))
+    (folder / "arch.json").write_text(json.dumps({"arch": arch}))
+    return net
+
+
+def test_widening_keeps_what_the_small_network_computes(tmp_path):
+    """``widen``: the wide network started from a small one answers exactly as it did (new channels reach no old
+    one yet), and has room to learn more; --init of a small run starts --arch wide, not the other way round."""
+    from typer.testing import CliRunner
+
+    from emocare.cli import app
+    from emocare.train import build_model, widen
+
+    small = _finished_run(tmp_path / "small.ckpt", seed=5)
+    wide = build_model(6, arch="wide")
+    faces = np.random.default_rng(1).normal(0, 1, (6, 48, 48, 1)).astype(np.float32)
+    before = wide.predict(faces, verbose=0)
+    wide.set_weights(widen([np.array(w) for w in small.get_weights()], wide))
+    assert np.allclose(wide.predict(faces, verbose=0), small.predict(faces, verbose=0), atol=1e-4)
+    assert not np.allclose(before, small.predict(faces, verbose=0), atol=1e-2)
+    assert 1.4 * small.count_params() < wide.count_params() < 2 * small.count_params()
+
+    args = ["train", "--dataset", str(TRAIN), "--val", str(VAL), "--epochs", "1", "--batch-size", "16", "--limit", "32"]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "w.tflite"), "--arch", "wide",
+                                      "--init", str(tmp_path / "small.ckpt")])
+    assert result.exit_code == 0, result.output
+    assert "(its small network widened)" in result.output
+    assert json.loads((tmp_path / "w.ckpt" / "arch.json").read_text()) == {"arch": "wide"}
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "s.tflite"), "--init", str(tmp_path / "w.ckpt")])
+    assert result.exit_code == 2 and "holds a wide network, not small" in result.output
+
+
+def test_teachers_read_fixed_views_and_training_draws_one_with_its_own_label(tmp_path):
+    """--teacher-views K: the teachers read each face, its mirror image and K augmented copies (the same copies
+    every time); a batch takes one view per face, with the teachers' answer for that very view."""
+    from emocare.train import Dataset, _batches, _ensemble, load_dataset, log_softmax, soften, teacher_views
+
+    teacher = tmp_path / "t.ckpt"
+    _finished_run(teacher, seed=3)
+    data = load_dataset(VAL)
+    data = Dataset(data.x[:10], data.y[:10])
+    faces, logp = teacher_views([str(teacher)], data, 2, on_line=lambda line: None)
+    assert faces.shape == (4, 10, 48, 48) and logp.shape == (4, 10, 7)
+    assert np.array_equal(faces[0], data.x) and np.array_equal(faces[1], data.x[:, :, ::-1])
+    assert not np.allclose(faces[2], faces[0]) and not np.allclose(faces[2], faces[3])
+    again, _ = teacher_views([str(teacher)], data, 2, on_line=lambda line: None)
+    assert np.array_equal(faces, again)
+    direct = _ensemble([teacher / "best.weights.h5"]).predict(faces[3][..., None], verbose=0)
+    assert np.allclose(logp[3], log_softmax(direct), atol=1e-4)
+    assert np.allclose(np.exp(logp).sum(axis=-1), 1, atol=1e-4)
+    soft = soften(logp, 2.0)  # over each face's seven emotions, whatever the array's rank
+    assert np.allclose(soft.sum(axis=-1), 1, atol=1e-5)
+    assert np.allclose(soft[3], soften(logp[3], 2.0)) and soft[3].max() < np.exp(logp[3]).max()
+
+    # each face of a batch is one view (or its mirror image) of the face it stands for, labelled by that view
+    views = np.stack([np.full((10, 48, 48), v, np.float32) + np.arange(48, dtype=np.float32) / 100 for v in range(4)])
+    labels = np.stack([np.eye(7, dtype=np.float32)[[v] * 10] for v in range(4)])
+    got, seen = _batches(views, labels, np.ones(10, np.float32), 5, seed=2), set()
+    for i in range(len(got)):
+        x, y, w = got[i]
+        assert x.shape == (5, 48, 48, 1) and y.shape == (5, 7) and w.shape == (5,)
+        for face, label in zip(x[..., 0], y):
+            v = int(label.argmax())
+            assert np.allclose(face, views[v, 0]) or np.allclose(face, views[v, 0][:, ::-1])
+            seen.add((v, bool(np.allclose(face, views[v, 0]))))
+    assert len(seen) >= 3  # several views, mirrored and not
+
+
+def test_train_with_teacher_views_end_to_end(tmp_path):
+    """The whole path through the CLI: teachers (finished runs) read fixed views, the wide network starts from a
+    small run, and the recipe is recorded; --teacher-views without such teachers is a usage error."""
+    from typer.testing import CliRunner
+
+    from emocare.cli import app
+
+    _finished_run(tmp_path / "small.ckpt", seed=5)
+    _finished_run(tmp_path / "t.ckpt", seed=3)
+    args = ["train", "--dataset", str(TRAIN), "--val", str(VAL), "--epochs", "1", "--batch-size", "16", "--limit", "32"]
+    out = tmp_path / "student.tflite"
+    result = CliRunner().invoke(app, [*args, "--out", str(out), "--arch", "wide", "--init", str(tmp_path / "small.ckpt"),
+                                      "--teacher", str(tmp_path / "t.ckpt"), "--teacher-views", "1",
+                                      "--teacher-temperature", "2", "--distill", "0.8"])
+    assert result.exit_code == 0, result.output
+    assert "1 augmented copy of each" in result.output and "epoch   1/1" in result.output
+    desc = json.loads(out.with_suffix(".json").read_text())
+    assert desc["teacher"] == {"model": [str(tmp_path / "t.ckpt")], "weight": 0.8, "views": 1, "temperature": 2.0}
+    assert desc["arch"] == "wide"
+    net = EmocareNet(out)
+    face = cv2.imread(str(sorted(VAL.rglob("*.jpg"))[0]), cv2.IMREAD_GRAYSCALE)
+    assert abs(float(net.predict(net.preprocess(face, (0, 0, 48, 48), crop_only=True)[None]).sum()) - 1) < 1e-5
+    for extra, message in ((["--teacher-views", "2"], "--teacher-views goes with --teacher CKPT"),
+                           (["--teacher-views", "-1"], "--teacher-views must be 0 or more"),
+                           (["--teacher-temperature", "0"], "--teacher-temperature above 0")):
+        result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "x.tflite"), *extra])
+        assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+
+
+def _write_state_dict(path, state, monkeypatch):
+    """``torch.save(state_dict)``'s file format (a zip: the pickle, and each tensor's raw storage beside it),
+    written without PyTorch: stand-in ``torch`` modules give the pickle the names PyTorch's own would hold."""
+    import collections
+    import io
+    import pickle
+    import types
+    import zipfile
+
+    torch, utils = types.ModuleType("torch"), types.ModuleType("torch._utils")
+
+    class FloatStorage:
+        pass
+
+    def _rebuild_tensor_v2(*args):
+        raise AssertionError("never called while writing")
+
+    FloatStorage.__module__, _rebuild_tensor_v2.__module__ = "torch", "torch._utils"
+    FloatStorage.__qualname__, _rebuild_tensor_v2.__qualname__ = "FloatStorage", "_rebuild_tensor_v2"
+    torch.FloatStorage, utils._rebuild_tensor_v2 = FloatStorage, _rebuild_tensor_v2
+    monkeypatch.setitem(sys.modules, "torch", torch)
+    monkeypatch.setitem(sys.modules, "torch._utils", utils)
+
+    class Storage:
+        def __init__(self, key, numel):
+            self.key, self.numel = key, numel
+
+    class Tensor:
+        def __init__(self, key, array):
+            self.key, self.array = key, np.ascontiguousarray(array, np.float32)
+
+        def __reduce__(self):
+            stride = tuple(s // 4 for s in self.array.strides)
+            return _rebuild_tensor_v2, (Storage(self.key, self.array.size), 0, self.array.shape, stride, False,
+                                        collections.OrderedDict())
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            return ("storage", FloatStorage, obj.key, "cpu", obj.numel) if isinstance(obj, Storage) else None
+
+    tensors = collections.OrderedDict((k, Tensor(str(i), v)) for i, (k, v) in enumerate(state.items()))
+    buf = io.BytesIO()
+    Pickler(buf, protocol=2).dump(tensors)
+    monkeypatch.undo()
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("archive/data.pkl", buf.getvalue())
+        for t in tensors.values():
+            z.writestr(f"archive/data/{t.key}", t.array.tobytes())
+
+
+def test_generation5_teachers_convert_from_pytorch_without_pytorch(tmp_path, monkeypatch):
+    """tests/generation5_to_keras.py: a PyTorch state dict (named as gpu_generation5.py's ResNet names its
+    weights) becomes a checkpoint folder whose network holds every weight where PyTorch used it."""
+    sys.path.insert(0, str(DATA.parent))
+    try:
+        from generation5_to_keras import convert, load_state_dict
+    finally:
+        sys.path.remove(str(DATA.parent))
+    from emocare.train import _arch, build_model
+
+    rng = np.random.default_rng(4)
+    reference = build_model(0, arch="resnet18")
+    state = {}
+    for layer in reference.layers:
+        kind = type(layer).__name__
+        if kind == "BatchNormalization":
+            c = layer.weights[0].shape[0]
+            values = [rng.uniform(0.5, 1.5, c), rng.normal(0, 0.1, c), rng.normal(0, 0.1, c), rng.uniform(0.5, 1.5, c)]
+            for k, v in zip(("weight", "bias", "running_mean", "running_var"), values):
+                state[f"{layer.name}.{k}"] = v.astype(np.float32)
+            layer.set_weights(values)
+        elif kind == "Dense":
+            w, b = rng.normal(0, 0.1, (384, 7)).astype(np.float32), rng.normal(0, 0.1, 7).astype(np.float32)
+            state[f"{layer.name}.weight"], state[f"{layer.name}.bias"] = w.T, b
+            layer.set_weights([w, b])
+        elif layer.weights:
+            w = rng.normal(0, 0.05, layer.weights[0].shape).astype(np.float32)
+            state[f"{layer.name}.weight"] = w.transpose(3, 2, 0, 1)  # PyTorch's (out, in, h, w)
+            layer.set_weights([w])
+    pt = tmp_path / "teacher.pt"
+    _write_state_dict(pt, state, monkeypatch)
+    read = load_state_dict(pt)
+    assert read.keys() == state.keys() and all(np.array_equal(read[k], state[k]) for k in state)
+    ckpt = convert(pt, "resnet18", tmp_path / "teacher.ckpt")
+    assert _arch(ckpt) == "resnet18"
+    net = build_model(1, arch="resnet18")
+    net.load_weights(str(ckpt / "best.weights.h5"))
+    faces = rng.normal(0, 1, (3, 48, 48, 1)).astype(np.float32)
+    assert np.allclose(net.predict(faces, verbose=0), reference.predict(faces, verbose=0), atol=1e-4)
 
 
 def test_augment_is_repeatable_and_keeps_faces_whole():
