@@ -513,10 +513,10 @@ def average_runs(checkpoints: list[Path], val: Path | str, out: Path | str, *,
 
     merged = _ensemble(files) if merge == "outputs" else _soup(files)
     if merge == "weights":  # the soup is one network: it can start another run (--init OUT.ckpt)
-        soup_ckpt = _checkpoint_dir(out.with_suffix(".ckpt"), False, _arch(files[0].parent))
+        soup_ckpt = _checkpoint_dir(out.with_suffix(".ckpt"), False, _arch(files[0].parent))  # writes arch.json
         merged.save_weights(str(soup_ckpt / "best.weights.h5"))
-        (soup_ckpt / "run.json").write_text(json.dumps({"merge": "weights", "members": [str(f.parent) for f in files],
-                                                        "arch": _arch(files[0].parent)}, indent=2))
+        (soup_ckpt / "run.json").write_text(json.dumps({"merge": "weights", "members": [str(f.parent) for f in files]},
+                                                       indent=2))
     runs = [_history(f.parent) for f in files]
     device = _device()
     metrics = export(merged, out, val_set, extra={
@@ -650,16 +650,9 @@ def teacher_probabilities(teachers, data: Dataset, on_line=print) -> np.ndarray:
         x = _graph_inputs(net, data)
         probs = np.concatenate([net.predict(x[i:i + 256]) for i in range(0, len(x), 256)])
     else:
-        from emocare.engines._quiet import quiet_imports
-
-        with quiet_imports():
-            import keras  # noqa: F401
         on_line(f"teacher: {len(teachers)} run{'s' if len(teachers) > 1 else ''} averaged, reading the {len(data.y)} "
                 f"training faces and their mirror images")
-        ensemble = _ensemble([Path(t) / "best.weights.h5" for t in teachers])  # _teachers checked each folder
-        x = data.x[..., None]
-        logs = [ensemble.predict(v, batch_size=512, verbose=0) for v in (x, x[:, :, ::-1])]
-        probs = softmax(np.mean([log_softmax(v) for v in logs], axis=0))
+        probs = softmax(np.mean(_read_views(teachers, np.stack([data.x, data.x[:, :, ::-1]])), axis=0))
     on_line(f"teacher agrees with the training labels on {float((probs.argmax(axis=1) == data.y).mean()):.1%} of them")
     return probs.astype(np.float32)
 
@@ -678,10 +671,6 @@ def teacher_views(teachers, data: Dataset, views: int, on_line=print) -> tuple[n
     new face, and that likeness between emotions is what a student learns from. The teachers read every view
     once, before training (reading each augmented batch anew would cost them most of the training time on a CPU).
     """
-    from emocare.engines._quiet import quiet_imports
-
-    with quiet_imports():
-        import keras  # noqa: F401
     n = len(data.y)
     faces = np.empty((2 + views, n, INPUT, INPUT), np.float32)
     faces[0], faces[1] = data.x, data.x[:, :, ::-1]
@@ -690,12 +679,22 @@ def teacher_views(teachers, data: Dataset, views: int, on_line=print) -> tuple[n
             faces[2 + k, i:i + 1024] = augment(data.x[i:i + 1024], np.random.default_rng((VIEW_SEED + k, i)))
     on_line(f"teacher: {len(teachers)} run{'s' if len(teachers) > 1 else ''} averaged, reading the {n} training "
             f"faces, their mirror images and {views} augmented cop{'y' if views == 1 else 'ies'} of each")
-    ensemble = _ensemble([Path(t) / "best.weights.h5" for t in teachers])
-    logp = np.stack([log_softmax(ensemble.predict(v[..., None], batch_size=512, verbose=0)) for v in faces])
+    logp = _read_views(teachers, faces)
     agree = [float((v.argmax(axis=1) == data.y).mean()) for v in logp]
     on_line("teacher agrees with the training labels on " + ", ".join(f"{a:.1%}" for a in agree)
             + " of them (the faces, their mirror images, the augmented copies)")
     return faces, logp.astype(np.float32)
+
+
+def _read_views(teachers: list[str], faces: np.ndarray) -> np.ndarray:
+    """Finished runs' networks (checkpoint folders, ``_teachers`` checked each) averaged, on every view of every
+    face: (V, N, 48, 48) in, their log-probabilities (V, N, 7) out."""
+    from emocare.engines._quiet import quiet_imports
+
+    with quiet_imports():
+        import keras  # noqa: F401  (quietly, before _ensemble imports it)
+    ensemble = _ensemble([Path(t) / "best.weights.h5" for t in teachers])
+    return np.stack([log_softmax(ensemble.predict(v[..., None], batch_size=512, verbose=0)) for v in faces])
 
 
 def soften(log_probs: np.ndarray, temperature: float) -> np.ndarray:

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 STORAGES = {"HalfStorage": np.float16, "FloatStorage": np.float32, "DoubleStorage": np.float64,
-            "LongStorage": np.int64, "IntStorage": np.int32, "BFloat16Storage": None}
+            "LongStorage": np.int64, "IntStorage": np.int32}
 
 
 def load_state_dict(path) -> dict[str, np.ndarray]:
@@ -36,7 +36,7 @@ def load_state_dict(path) -> dict[str, np.ndarray]:
         def find_class(self, module, name):
             if (module, name) == ("torch._utils", "_rebuild_tensor_v2"):
                 return rebuild
-            if module == "torch" and STORAGES.get(name) is not None:
+            if module == "torch" and name in STORAGES:
                 return name
             if (module, name) == ("collections", "OrderedDict"):
                 return collections.OrderedDict
