@@ -7,7 +7,8 @@ imported inside the commands, so ``emocare --help`` is instant.
 
 Exit codes: 0 ok; 1 some inputs failed (analyze) or a runtime failure;
 2 usage or config error; 3 camera/stream unavailable; 4 engine unavailable;
-5 model weights missing; 130 interrupted (Ctrl-C, SIGTERM, SIGHUP).
+5 model weights missing; 130 interrupted (Ctrl-C, SIGTERM, SIGHUP); 141 the reader of
+stdout went away (``emocare … | head``): stopped early, quietly.
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ PLOT_SUFFIXES = (".png", ".jpg", ".jpeg", ".pdf", ".svg")
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 some inputs failed, 2 usage or config error, 3 camera/stream unavailable, "
-    "4 engine unavailable, 5 model weights missing, 130 interrupted."
+    "4 engine unavailable, 5 model weights missing, 130 interrupted, 141 output cut short (| head)."
 )
+EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for any tool whose reader left (`yes | head`)
 
 class _PlainHelp:
     """Typer 0.29 lists its help flag as ``--help <bool>``; emocare's own flags carry no type placeholder, and
@@ -186,7 +188,7 @@ def run_guarded(fn, *args, **kwargs):
 
 
 # ---------------------------------------------------------------- analyze
-@app.command(epilog="Exit codes: 0 all inputs analysed (no face is a result), 1 some inputs failed, 2 usage error, 4 engine unavailable, 5 weights missing, 130 Ctrl-C.")
+@app.command(epilog="Exit codes: 0 all inputs analysed (no face is a result), 1 some inputs failed, 2 usage error, 4 engine unavailable, 5 weights missing, 130 Ctrl-C, 141 output cut short (| head).")
 def analyze(
     paths: List[Path] = typer.Argument(..., help="Image files or folders (searched recursively).", exists=False, readable=False),
     engine: Optional[str] = EngineOpt,
@@ -480,7 +482,7 @@ def _voices_cache(lang, config) -> None:
 
 
 # ---------------------------------------------------------------- bench
-@app.command(epilog="Without arguments: a quick speed comparison on a sample clip shipped with emocare. Exit codes: 0 ok, 1 bad input, 2 usage, 5 weights missing (--pipeline), 130 Ctrl-C.")
+@app.command(epilog="Without arguments: a quick speed comparison on a sample clip shipped with emocare. Exit codes: 0 ok, 1 bad input, 2 usage, 5 weights missing (--pipeline), 130 Ctrl-C, 141 output cut short (| head).")
 def bench(
     engines: Optional[str] = typer.Option(None, "--engines", help="Comma-separated, from: " + ", ".join(registry.names(choosable=False)) + " (default: all).", metavar="TEXT"),
     detector: str = typer.Option("auto", "--detector", help=f"Face detector of emocare's fast-path engines: auto (blazeface), {' or '.join(registry.FAST_DETECTORS)}.", metavar="TEXT"),
@@ -751,8 +753,13 @@ def main() -> None:
     """Run the app; usage errors are one line (not Typer's box), exit codes as documented."""
     from typer._click import exceptions as cx  # Typer 0.29 vendors Click: its own exception types
 
+    stdout_was = _file_identity(1)
     try:
         code = app(standalone_mode=False)
+    except SystemExit:
+        if _reader_gone(stdout_was):  # Typer and Rich answer EPIPE with exit 1, which here means "inputs failed"
+            sys.exit(EXIT_OUTPUT_CLOSED)
+        raise
     except cx.NoArgsIsHelpError as exc:
         typer.echo(exc.ctx.get_help() if exc.ctx is not None else "emocare --help")
         sys.exit(0)
@@ -771,3 +778,22 @@ def main() -> None:
     if code == 130:  # Ctrl-C in a command (run_guarded), a watch session, or Typer's own parsing and lazy imports,
         typer.echo("emocare: interrupted", err=True)  # which Typer turns into a bare exit 130
     sys.exit(code if isinstance(code, int) else 0)
+
+
+
+def _file_identity(fd: int):
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _reader_gone(stdout_was) -> bool:
+    """True when a write to stdout failed because its reader closed the pipe (``emocare analyze --json DIR |
+    head``). Typer then swaps ``sys.stdout`` for Click's ``PacifyFlushWrapper`` and Rich points descriptor 1 at
+    /dev/null, each to keep the exit quiet, and both exit 1. The run stopped at the write that failed; what it
+    writes to files is not affected."""
+    from typer._click.utils import PacifyFlushWrapper
+
+    return isinstance(sys.stdout, PacifyFlushWrapper) or _file_identity(1) != stdout_was

@@ -274,6 +274,29 @@ def test_ctrl_c_while_analysis_workers_start_is_one_line(tmp_path):
         _interrupted_in_one_line_or_done(proc, delay)
 
 
+def _with_its_reader_gone(args) -> tuple[int, str]:
+    """Run emocare with stdout a pipe whose reader has already left (``emocare … | head`` once head is done)."""
+    proc = subprocess.Popen([EMOCARE, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            env={**os.environ, "COLUMNS": "100"})
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    return proc.wait(timeout=120), err
+
+
+def test_output_cut_short_by_head_stops_quietly(tmp_path):
+    """README: exit 141, no error line, no traceback; the run stops at the first result nobody reads."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(6):
+        shutil.copy(DATA / "pyfeat_single_face.jpg", photos / f"face{i}.jpg")
+    annotated = tmp_path / "annotated"
+    code, err = _with_its_reader_gone(["analyze", "--json", "--jobs", "1", "--annotate", str(annotated), str(photos)])
+    assert (code, err) == (141, "")
+    assert 1 <= len(list(annotated.glob("*.png"))) < 6  # what was done is kept; the rest was not analysed for nobody
+    for args in (["analyze", str(photos / "face0.jpg")], ["config"], ["--help"]):  # Rich's tables, plain echo, Typer's help
+        assert _with_its_reader_gone(args) == (141, ""), args
+
+
 def test_a_reused_journal_after_kill_9_stays_readable(tmp_path):
     proc, journal = _start_watch(tmp_path)
     proc.kill()
@@ -418,12 +441,14 @@ README_CASES = {
     "disk full": "test_a_disk_that_fills_mid_session_keeps_every_line_whole",
     "killed with Ctrl-C or SIGTERM": "test_a_signal_ends_the_session_with_a_complete_journal",
     "its terminal window closed (SIGHUP)": "test_closing_the_terminal_ends_the_session_with_a_complete_journal",
+    "its output piped into `head`, which stops reading": "test_output_cut_short_by_head_stops_quietly",
     "killed with kill -9": "test_a_reused_journal_after_kill_9_stays_readable",
     "offline": "test_analyze_and_watch_make_no_connection_at_all",
 }
 EXPECTED_CODE = {"no camera": 3, "bad input file": 1, "a bad option or config value": 2, "the stream stalls": 3,
                  "camera or stream unplugged mid-session": 3, "disk full": 1, "killed with Ctrl-C or SIGTERM": 130,
-                 "its terminal window closed (SIGHUP)": 130, "killed with kill -9": 0, "offline": 0}
+                 "its terminal window closed (SIGHUP)": 130,
+                 "its output piped into `head`, which stops reading": 141, "killed with kill -9": 0, "offline": 0}
 
 
 def test_every_readme_row_is_a_tested_case():
