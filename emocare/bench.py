@@ -29,6 +29,7 @@ from emocare.engines.registry import FAST_DETECTORS as DETECTORS  # one list, in
 from emocare.errors import EmocareError, InputError, ModelMissing
 from emocare.faces import EMOTIONS
 from emocare.sources import IMAGE_EXTENSIONS as IMAGE_EXT
+from emocare.sources import VIDEO_EXTENSIONS as VIDEO_EXT
 from emocare.timing import Speed, percentile, time_loop
 
 ENGINES = registry.names(choosable=False)  # the choosable engines and bench-only variants, in the registry's order
@@ -405,9 +406,6 @@ def _spawn(name: str, frames_path, dataset_path, crops: bool, repeat: int, still
 
 
 # ------------------------------------------------------------------ --detectors: found faces and false faces
-VIDEO_EXT = (".mp4", ".avi", ".mov", ".mkv", ".webm")
-
-
 def media_files(paths: Sequence[Path], exts: Sequence[str]) -> list[Path]:
     """The files named, and every file with one of ``exts`` in the folders named (recursively), sorted per folder."""
     out: list[Path] = []

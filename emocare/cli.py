@@ -321,7 +321,7 @@ def _image_table(result):
 @app.command(epilog=window_keys.keys_summary() + " Exit codes: 0 ok, 2 usage, 3 camera/stream unavailable or lost, 4 engine unavailable, 5 weights missing, 130 Ctrl-C.")
 def watch(
     camera: Optional[int] = typer.Option(None, "--camera", help=f"Camera index (default {DEFAULTS.camera}).", metavar="N"),
-    source: Optional[str] = typer.Option(None, "--source", help="A video file or an RTSP/HTTP stream URL instead of a camera.", metavar="TEXT"),
+    source: Optional[str] = typer.Option(None, "--source", help="A video file or an RTSP/HTTP stream URL instead of a camera (a photo: emocare analyze).", metavar="TEXT"),
     fast: bool = typer.Option(False, "--fast", help="Video files: analyse every frame as fast as possible (media time in the journal).", metavar=""),
     size: Optional[str] = typer.Option(None, "--size", help=f"Requested camera resolution (default {DEFAULTS.size}).", metavar="TEXT"),
     no_window: bool = typer.Option(False, "--no-window", help="Headless: no window.", metavar=""),

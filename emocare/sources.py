@@ -26,6 +26,13 @@ from emocare.settings import DEFAULTS
 log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".jfif")
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv")
+
+
+def is_still_image(path: str | os.PathLike) -> bool:
+    """A photo by its name (a GIF may move, so it is not one): what ``analyze`` reads and ``watch`` cannot follow."""
+    suffix = Path(path).suffix.lower()
+    return suffix in IMAGE_EXTENSIONS and suffix != ".gif"
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,6 +100,8 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
     except PermissionError:
         raise InputError(f"{p}: permission denied", str(p)) from None
     except UnidentifiedImageError:
+        if p.suffix.lower() in VIDEO_EXTENSIONS:
+            raise InputError(f"{p}: a video, not a photo (follow it with 'emocare watch --source {p}')", str(p)) from None
         raise InputError(f"{p}: not an image (unrecognised format)", str(p)) from None
     except (OSError, SyntaxError, ValueError, MemoryError) as exc:
         raise InputError(f"{p}: corrupt or truncated image ({exc})", str(p)) from None

@@ -60,6 +60,9 @@ def open_source(settings, request: WatchRequest):
     from emocare import sources
 
     is_file = request.source is not None and not sources.is_stream_url(request.source)
+    if is_file and sources.is_still_image(request.source):  # one frame: no mood can form, and no person is confirmed
+        raise ConfigError(f"--source {request.source}: a photo, not a video (its faces and emotions: "
+                          f"'emocare analyze {request.source}')")
     if request.fast and not is_file:
         raise ConfigError("--fast needs a video file (--source PATH)")
     if request.fast:

@@ -83,6 +83,8 @@ CASES = [
     ("analyze empty file", ["analyze", "{c}/empty.jpg"], 1, ["empty file"]),
     ("analyze truncated image", ["analyze", "{c}/truncated.jpg"], 1, ["truncated.jpg"]),
     ("analyze non-image", ["analyze", "{c}/notimage.jpg"], 1, ["not an image"]),
+    ("analyze a video", ["analyze", CLIP], 1, ["pyfeat_single_face.mp4", "a video", "emocare watch --source"]),
+    ("watch a photo", ["watch", "--source", "{c}/good.jpg", "--no-window"], 2, ["good.jpg", "a photo", "emocare analyze"]),
     ("analyze empty folder", ["analyze", "{c}/emptydir"], 1, ["no image files"]),
     ("analyze unknown detector", ["analyze", "{c}/good.jpg", "--detector", "nosuch"], 2, ["detector", "nosuch"]),
     ("analyze unknown engine", ["analyze", "{c}/good.jpg", "--engine", "nosuch"], 2, ["engine"]),
