@@ -326,7 +326,7 @@ def watch(
     size: Optional[str] = typer.Option(None, "--size", help=f"Requested camera resolution (default {DEFAULTS.size}).", metavar="TEXT"),
     no_window: bool = typer.Option(False, "--no-window", help="Headless: no window.", metavar=""),
     record: Optional[Path] = typer.Option(None, "--record", help="Write the annotated video to this .mp4.", dir_okay=False, metavar="PATH"),
-    journal: Optional[Path] = typer.Option(None, "--journal", help="Journal file (.jsonl); default: a timestamped file in the user data dir.", dir_okay=False, metavar="PATH"),
+    journal: Optional[Path] = typer.Option(None, "--journal", help="Journal file (.jsonl; an existing one gets this session appended); default: a new timestamped file in the user data dir.", dir_okay=False, metavar="PATH"),
     list_cameras: bool = typer.Option(False, "--list-cameras", help="List the cameras that open, then exit.", metavar=""),
     stats: bool = typer.Option(False, "--stats", help="Print display FPS, analysis FPS and latency percentiles at exit.", metavar=""),
     reconnect_timeout: Optional[float] = typer.Option(None, "--reconnect-timeout", help=f"Seconds to keep reconnecting a lost camera/stream (default {DEFAULTS.reconnect_timeout_s:g}).", metavar="SECONDS"),

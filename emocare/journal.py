@@ -21,11 +21,19 @@ from emocare.errors import JournalError
 from emocare.faces import Faces
 
 
-def default_journal_path(now: datetime | None = None) -> Path:
-    from platformdirs import user_data_dir
+def default_journal_path(now: datetime | None = None, folder: Path | None = None) -> Path:
+    """``watch-YYYYmmdd-HHMMSS.jsonl`` in the user's data folder; a session started in the same second as the
+    last one (a script watching short clips) gets ``-2``, ``-3``… rather than sharing its journal."""
+    if folder is None:
+        from platformdirs import user_data_dir
 
+        folder = Path(user_data_dir("emocare")) / "journals"
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
-    return Path(user_data_dir("emocare")) / "journals" / f"watch-{stamp}.jsonl"
+    path, n = folder / f"watch-{stamp}.jsonl", 1
+    while path.exists():
+        n += 1
+        path = folder / f"watch-{stamp}-{n}.jsonl"
+    return path
 
 
 class Journal:

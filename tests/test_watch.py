@@ -130,6 +130,19 @@ def test_live_file_at_its_own_rate(tmp_path):
     assert time.monotonic() - t0 >= 2.3  # played in real time, not faster
 
 
+def test_sessions_started_in_the_same_second_get_journals_of_their_own(tmp_path):
+    from datetime import datetime
+
+    now = datetime(2026, 11, 26, 18, 22, 55)
+    first = journal_mod.default_journal_path(now, tmp_path)
+    assert first.name == "watch-20261126-182255.jsonl"
+    first.write_text("")
+    second = journal_mod.default_journal_path(now, tmp_path)
+    second.write_text("")
+    assert second.name == "watch-20261126-182255-2.jsonl"
+    assert journal_mod.default_journal_path(now, tmp_path).name == "watch-20261126-182255-3.jsonl"
+
+
 def test_journal_is_flushed_line_by_line(tmp_path):
     path = tmp_path / "j.jsonl"
     with Journal(path) as j:
