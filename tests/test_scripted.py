@@ -103,6 +103,11 @@ def test_each_engine_imports_only_what_it_needs(engine, must, must_not, random_d
     missing = [p for p in registry.get(engine).model_paths() if not p.is_file()]
     if missing:
         pytest.skip(f"{engine}: its model file is not on this machine ({missing[0].name})")
+    if engine == "emocare-deepface":  # its one-time conversion to TFLite (TensorFlow, that once only) is done first,
+        from emocare.engines.classifiers import compiled_tflite  # not left to whichever test ran before
+        from emocare.engines.weights import emotion_weights_path
+
+        assert compiled_tflite(emotion_weights_path()) is not None
     code = ("import sys, numpy as np; from emocare.engines import build, analyze_frame; "
             f"e = build({engine!r}); analyze_frame(e, np.zeros((120, 160, 3), np.uint8)); "
             "print(' '.join(sorted(sys.modules)))")
