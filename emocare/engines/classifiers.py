@@ -84,17 +84,12 @@ def compiled_tflite(weights: Path) -> Path | None:
     try:
         from emocare.engines._quiet import quiet_imports
 
+        from emocare.engines.weights import deepface_emotion_model
+
         with quiet_imports():
             import tensorflow as tf
-            from deepface.commons import weight_utils
-            from deepface.models.demography.tf import Emotion
 
-            saved = weight_utils.download_weights_if_necessary
-            try:
-                weight_utils.download_weights_if_necessary = lambda **kw: str(weights)
-                model = Emotion.load_model()
-            finally:
-                weight_utils.download_weights_if_necessary = saved
+            model = deepface_emotion_model(Path(weights))
             blob = tf.lite.TFLiteConverter.from_keras_model(model).convert()
     except Exception as exc:  # any failure here only means: use the numpy path
         log.warning("could not compile DeepFace's model to TFLite (%s); using the numpy path", exc)

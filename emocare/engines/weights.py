@@ -137,6 +137,25 @@ def download_weights() -> Path:
     raise ModelMissing(f"cannot download {EMOTION_WEIGHTS} ({last}); {missing_message()}")
 
 
+def deepface_emotion_model(weights: Path | None):
+    """DeepFace's emotion network, built by DeepFace's own ``load_model`` with its download bypassed: the weights
+    read from ``weights``, or left as initialised (random) when it is None. Imports TensorFlow and deepface."""
+    from emocare.engines._quiet import quiet_imports
+
+    with quiet_imports():
+        from deepface.commons import weight_utils
+        from deepface.models.demography.tf import Emotion
+
+    saved = weight_utils.download_weights_if_necessary, weight_utils.load_model_weights
+    try:
+        weight_utils.download_weights_if_necessary = lambda **kw: str(weights)  # never a download
+        if weights is None:
+            weight_utils.load_model_weights = lambda model, weight_file: model
+        return Emotion.load_model()
+    finally:
+        weight_utils.download_weights_if_necessary, weight_utils.load_model_weights = saved
+
+
 def build_random_emotion_weights(target: Path, seed: int = 0, sharpen: float = 300.0) -> Path:
     """Write weights of DeepFace's own emotion architecture with random values.
 
@@ -149,17 +168,9 @@ def build_random_emotion_weights(target: Path, seed: int = 0, sharpen: float = 3
 
     with quiet_imports():  # TensorFlow's, absl's and CUDA's start-up lines stay off the terminal
         import tensorflow as tf
-        from deepface.commons import weight_utils
-        from deepface.models.demography.tf import Emotion
 
     tf.keras.utils.set_random_seed(seed)
-    saved = weight_utils.download_weights_if_necessary, weight_utils.load_model_weights
-    try:
-        weight_utils.download_weights_if_necessary = lambda **kw: str(target)
-        weight_utils.load_model_weights = lambda model, weight_file: model
-        model = Emotion.load_model()
-    finally:
-        weight_utils.download_weights_if_necessary, weight_utils.load_model_weights = saved
+    model = deepface_emotion_model(None)
     # Freshly initialised, the net answers almost the same near-uniform vector for every face, so any
     # two pipelines would "agree". Sharpening the last layer makes the answer depend on the face, which
     # makes agreement between two pipelines a real test of their preprocessing.
