@@ -398,19 +398,22 @@ def _watch(camera, source, fast, size, no_window, record, journal_path, stats, c
 # ---------------------------------------------------------------- report
 @app.command()
 def report(
-    journal: Path = typer.Argument(..., help="A journal (.jsonl) written by 'emocare watch'.", metavar="JOURNAL"),
+    journal: Optional[Path] = typer.Argument(None, help="A journal (.jsonl) written by 'emocare watch' (default: the latest in the user data dir).", metavar="JOURNAL"),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Draw the mood timeline into this PNG.", dir_okay=False, metavar="PATH"),
 ) -> None:
     """Summarise a session journal: time in each mood per person, changes per minute, care events."""
     run_guarded(_report, journal, plot)
 
 
-def _report(journal: Path, plot_path: Optional[Path]) -> None:
+def _report(journal: Optional[Path], plot_path: Optional[Path]) -> None:
     from emocare import journal as journal_mod
     from emocare.report import plot, summarize, tables
 
     if plot_path is not None:
         check_output(plot_path, PLOT_SUFFIXES, "--plot")
+    if journal is None:
+        journal = journal_mod.latest_journal()
+        _stderr_console().print(f"journal: {journal}", highlight=False, soft_wrap=True)
     runs = journal_mod.sessions(journal_mod.read(journal))
     if not runs:
         raise EmocareError(f"{journal}: empty journal")

@@ -21,13 +21,31 @@ from emocare.errors import JournalError
 from emocare.faces import Faces
 
 
-def default_journal_path(now: datetime | None = None, folder: Path | None = None) -> Path:
-    """``watch-YYYYmmdd-HHMMSS.jsonl`` in the user's data folder; a session started in the same second as the
-    last one (a script watching short clips) gets ``-2``, ``-3``… rather than sharing its journal."""
-    if folder is None:
-        from platformdirs import user_data_dir
+def journals_dir() -> Path:
+    """Where ``watch`` keeps its journals when ``--journal`` is not given."""
+    from platformdirs import user_data_dir
 
-        folder = Path(user_data_dir("emocare")) / "journals"
+    return Path(user_data_dir("emocare")) / "journals"
+
+
+def latest_journal(folder: Path | None = None) -> Path:
+    """The journal written last in ``folder`` (default: ``journals_dir()``): what ``report`` reads by default."""
+    folder = journals_dir() if folder is None else folder
+    found = []
+    for path in folder.glob("*.jsonl") if folder.is_dir() else ():
+        try:
+            found.append((path.stat().st_mtime, path.name, path))
+        except OSError:  # removed meanwhile
+            continue
+    if not found:
+        raise JournalError(f"{folder}: no journal yet (run 'emocare watch', or name one: 'emocare report JOURNAL')")
+    return max(found)[2]
+
+
+def default_journal_path(now: datetime | None = None, folder: Path | None = None) -> Path:
+    """``watch-YYYYmmdd-HHMMSS.jsonl`` in ``journals_dir()``; a session started in the same second as the last
+    one (a script watching short clips) gets ``-2``, ``-3``… rather than sharing its journal."""
+    folder = journals_dir() if folder is None else folder
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
     path, n = folder / f"watch-{stamp}.jsonl", 1
     while path.exists():

@@ -173,6 +173,21 @@ def test_report_summary_and_plot(tmp_path):
     assert result.exit_code == 1 and "no such journal" in result.stderr
 
 
+def test_report_without_a_journal_reads_the_latest_watch_wrote(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # where platformdirs puts the user data dir
+    result = runner.invoke(app, ["report"])
+    assert result.exit_code == 1 and "no journal yet" in result.stderr and "emocare watch" in result.stderr
+    for clip in ("sad_brief.mp4", "happy_calm.mp4"):  # two sessions with default journals, the second newer
+        runner.invoke(app, ["watch", "--source", str(DATA / "sessions" / clip), "--fast", "--no-window", "--engine", "fer",
+                            "--audio", "none"])
+    journals = sorted(journal_mod.journals_dir().glob("*.jsonl"))
+    assert len(journals) == 2 and journals[0].parent == tmp_path / "data" / "emocare" / "journals"
+    newest = journal_mod.latest_journal()
+    assert journal_mod.read(newest)[0]["source"].endswith("happy_calm.mp4")
+    result = runner.invoke(app, ["report"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0 and f"journal: {newest}" in result.stderr and "happy" in result.stdout
+
+
 # ------------------------------------------------------------------ a real window under Xvfb
 @pytest.fixture
 def xvfb():
