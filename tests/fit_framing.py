@@ -150,6 +150,7 @@ def run_check(args) -> None:
 
     fitted = framing.Framing.read(args.framing)
     detector = BlazeFaceDetector("back")
+    unverified = BlazeFaceDetector("back", verify=None)  # for the faces not found: no box at all, or the verifier's no
     models = {"emocare": EmocareNet(), "emocare-fer": FerTFLite()}
     rng = np.random.default_rng(args.seed)
     files = crops(args.check, args.faces, rng)
@@ -158,11 +159,15 @@ def run_check(args) -> None:
     for tilt in (0.0, 30.0):
         inputs = {m: {w: [] for w in ways} for m in models}
         labels, missed = [], 0
+        not_found = {e: [0, 0, 0] for e in EMOTIONS}  # per true label: faces placed, not found, of which the verifier's
         for label, path in files:
             image, (cx, cy, side), turn = frame(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE), rng, tilt)
             d = nearest(detector.detect(image), (cx, cy, side))
+            not_found[label][0] += 1
             if d is None:
                 missed += 1
+                not_found[label][1] += 1
+                not_found[label][2] += nearest(unverified.detect(image), (cx, cy, side)) is not None
                 continue
             roll = framing.eye_roll(d.keypoints)
             pasted = (int(round(cx - side / 2)), int(round(cy - side / 2)), int(round(side)), int(round(side)))
@@ -174,6 +179,9 @@ def run_check(args) -> None:
             for m, clf in models.items():
                 for w, face in faces.items():
                     inputs[m][w].append(clf.preprocess(face, (0, 0, face.shape[1], face.shape[0]), crop_only=True))
+        report.setdefault("not_found", {})[f"{tilt:.0f}"] = {e: round(100 * m / n, 1) for e, (n, m, _) in not_found.items() if n}
+        n, m, v = np.array(list(not_found.values())).sum(axis=0)
+        report.setdefault("verifier_share", {})[f"{tilt:.0f}"] = round(100 * v / max(m, 1), 1)
         labels = np.array(labels)
         neutral = labels == EMOTIONS.index("neutral")
         for m, clf in models.items():
@@ -192,6 +200,9 @@ def run_check(args) -> None:
     for r in report["rows"]:
         print(f"| {r['tilt_deg']:.0f}° | {r['model']} | {r['framing']} | {r['faces']} | {r['accuracy']:.1f}% | "
               f"{r['neutral_as_negative']:.1f}% |")
+    for tilt, shares in report["not_found"].items():
+        print(f"faces not found, turned {tilt}°: " + ", ".join(f"{e} {v:.1f}%" for e, v in shares.items())
+              + f" ({report['verifier_share'][tilt]:.0f}% of them boxed by the detector and rejected by the verifier)")
     if args.photos:
         check_photos(args.photos, fitted, json.loads(args.framing.read_text())["landmarks_in_crop"], report)
     if args.json:
