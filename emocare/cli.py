@@ -39,6 +39,7 @@ EXIT_CODES_HELP = (
 )
 EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for any tool whose reader left (`yes | head`)
 
+
 class _PlainHelp:
     """Typer 0.29 lists its help flag as ``--help <bool>``; emocare's own flags carry no type placeholder, and
     neither does this one."""
@@ -781,7 +782,6 @@ def main() -> None:
     if code == 130:  # Ctrl-C in a command (run_guarded), a watch session, or Typer's own parsing and lazy imports,
         typer.echo("emocare: interrupted", err=True)  # which Typer turns into a bare exit 130
     sys.exit(code if isinstance(code, int) else 0)
-
 
 
 def _file_identity(fd: int):

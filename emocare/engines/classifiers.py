@@ -83,7 +83,6 @@ def compiled_tflite(weights: Path) -> Path | None:
     log.info("compiling DeepFace's emotion model for the fast path (once; needs TensorFlow this time only)")
     try:
         from emocare.engines._quiet import quiet_imports
-
         from emocare.engines.weights import deepface_emotion_model
 
         with quiet_imports():
