@@ -158,14 +158,13 @@ def run_check(args) -> None:
     report = {"dataset": str(args.check), "framing": str(args.framing), "faces": len(files), "rows": []}
     for tilt in (0.0, 30.0):
         inputs = {m: {w: [] for w in ways} for m in models}
-        labels, missed = [], 0
+        labels = []
         not_found = {e: [0, 0, 0] for e in EMOTIONS}  # per true label: faces placed, not found, of which the verifier's
         for label, path in files:
             image, (cx, cy, side), turn = frame(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE), rng, tilt)
             d = nearest(detector.detect(image), (cx, cy, side))
             not_found[label][0] += 1
             if d is None:
-                missed += 1
                 not_found[label][1] += 1
                 not_found[label][2] += nearest(unverified.detect(image), (cx, cy, side)) is not None
                 continue
@@ -180,8 +179,8 @@ def run_check(args) -> None:
                 for w, face in faces.items():
                     inputs[m][w].append(clf.preprocess(face, (0, 0, face.shape[1], face.shape[0]), crop_only=True))
         report.setdefault("not_found", {})[f"{tilt:.0f}"] = {e: round(100 * m / n, 1) for e, (n, m, _) in not_found.items() if n}
-        n, m, v = np.array(list(not_found.values())).sum(axis=0)
-        report.setdefault("verifier_share", {})[f"{tilt:.0f}"] = round(100 * v / max(m, 1), 1)
+        _, missed, refused = np.array(list(not_found.values())).sum(axis=0)
+        report.setdefault("verifier_share", {})[f"{tilt:.0f}"] = round(100 * refused / max(missed, 1), 1)
         labels = np.array(labels)
         neutral = labels == EMOTIONS.index("neutral")
         for m, clf in models.items():
@@ -190,7 +189,7 @@ def run_check(args) -> None:
                 pred = np.concatenate([clf.predict(batch[i:i + 256]) for i in range(0, len(batch), 256)]).argmax(axis=1)
                 neg = np.isin(pred, [EMOTIONS.index(e) for e in NEGATIVE])
                 report["rows"].append({"tilt_deg": tilt, "model": m, "framing": w, "faces": int(len(labels)),
-                                       "missed": missed, "accuracy": round(float(np.mean(pred == labels)) * 100, 2),
+                                       "missed": int(missed), "accuracy": round(float(np.mean(pred == labels)) * 100, 2),
                                        "neutral_as_negative": round(float(neg[neutral].mean()) * 100, 2),
                                        "recall": {e: round(float(np.mean(pred[labels == i] == i)), 3)
                                                   for i, e in enumerate(EMOTIONS) if np.any(labels == i)}})
