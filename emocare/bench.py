@@ -65,6 +65,22 @@ def load_dataset(path: Path, limit: int | None = None, seed: int = 0) -> list[tu
     return items
 
 
+def attach_votes(items: list[tuple[str, str]], votes: Path, dataset: Path) -> list[tuple[str, str, list | None]]:
+    """Each (image, label) with its FER+ vote counts (``votes.read_votes``), or None where the file has no
+    row for it or its rule leaves it out; an ``InputError`` when no image of ``dataset`` has votes."""
+    from emocare.datasets import dataset_root
+    from emocare.votes import read_votes
+
+    table, root = read_votes(votes), dataset_root(dataset)
+    out = []
+    for path, label in items:
+        c = table.get(path, root)
+        out.append((path, label, None if c is None else [float(v) for v in c]))
+    if not any(c is not None for _, _, c in out):
+        raise InputError(f"{votes}: none of its rows names an image of {dataset} (paths are relative to {root})", str(votes))
+    return out
+
+
 # ------------------------------------------------------------------ metrics
 def accuracy_metrics(truth: Sequence[str], predicted: Sequence[str | None],
                      scores: Sequence[Sequence[float] | None] | None = None) -> dict:
@@ -237,7 +253,7 @@ def _accuracy(engine, items: list[tuple[str, str]], crops: bool) -> dict:
 
     predicted, scores = [], []
     unreadable = 0
-    for k, (path, _) in enumerate(items):
+    for k, (path, *_) in enumerate(items):
         if k % 100 == 0:
             _progress(f"{engine.name}: accuracy", k, len(items))
         try:
@@ -254,8 +270,14 @@ def _accuracy(engine, items: list[tuple[str, str]], crops: bool) -> dict:
         primary = _primary(faces)
         predicted.append(_dominant(faces))
         scores.append([float(v) for v in primary.scores] if primary else None)
-    metrics = accuracy_metrics([label for _, label in items], predicted, scores)
+    metrics = accuracy_metrics([item[1] for item in items], predicted, scores)
     metrics["unreadable"] = unreadable
+    voted = [(s, item[2]) for s, item in zip(scores, items) if len(item) > 2 and item[2] is not None]
+    if voted:
+        from emocare.votes import vote_metrics
+
+        probs = np.array([s if s is not None else [np.nan] * len(EMOTIONS) for s, _ in voted], float)
+        metrics["votes"] = vote_metrics(probs, np.array([c for _, c in voted], float))
     return metrics
 
 
@@ -267,12 +289,13 @@ class BenchReport:
     agreement: dict[str, dict[str, float | None]] = field(default_factory=dict)
     dataset: str | None = None
     crops: bool = False
+    votes: str | None = None  # the FER+ votes file the dataset was also scored against
     pipeline: dict | None = None
 
     def to_json(self) -> dict:
         engines = {k: {kk: vv for kk, vv in v.items() if kk != "dominants"} for k, v in self.engines.items()}
         out = {"machine": self.machine, "source": self.source, "dataset": self.dataset, "crops": self.crops,
-               "engines": engines, "agreement": self.agreement}
+               "votes": self.votes, "engines": engines, "agreement": self.agreement}
         if self.pipeline is not None:
             out["pipeline"] = self.pipeline
         return out
@@ -347,12 +370,16 @@ def _progress(what: str, done: int, total: int) -> None:
 
 def run(engine_names: Sequence[str], *, video: Path | None = None, images: Path | None = None,
         dataset: Path | None = None, crops: bool = False, limit: int | None = None, seed: int = 0,
+        votes: Path | None = None,
         repeat: int = 3, frame_limit: int | None = None, speed: bool = True, detector: str = "auto",
         on_engine: Callable[[str], None] = lambda name: None,
         on_progress: Callable[[str, int, int], None] = lambda what, done, total: None) -> BenchReport:
     frames, source = load_frames(video, images, frame_limit) if speed else ([], "")
     items = load_dataset(dataset, limit, seed) if dataset else None
-    report = BenchReport(machine=machine_info(), source=source, dataset=str(dataset) if dataset else None, crops=crops)
+    if items and votes is not None:
+        items = attach_votes(items, votes, dataset)
+    report = BenchReport(machine=machine_info(), source=source, dataset=str(dataset) if dataset else None, crops=crops,
+                         votes=str(votes) if votes is not None else None)
     with tempfile.TemporaryDirectory(prefix="emocare-bench-") as tmp:
         frames_path = None
         if frames:

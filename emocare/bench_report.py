@@ -70,7 +70,25 @@ def _accuracy_tables(report):
         recall.add_row(label(name, r), *[_f(rec.get(e), "{:.2f}") for e in EMOTIONS])
     acc.caption = ("neutral→neg: neutral faces read as angry, disgust, fear or sad; "
                    "ECE: expected calibration error (0 = the probabilities are honest)")
+    if report.votes and any(r.get("accuracy", {}).get("votes") for r in report.engines.values()):
+        acc.title = f"FER2013's labels on {report.dataset} (a second line: they disagree with the annotators on a third of faces)"
+        return [_votes_table(report), acc, recall]
     return [acc, recall]
+
+
+def _votes_table(report):
+    """The engines scored against FER+ votes: what ten annotators saw in each face."""
+    t = _table(f"against the FER+ votes ({report.votes})", ("n", "majority", "balanced", "calm→neg", "sad→neg", "CE", "ECE"))
+    for name, r in report.engines.items():
+        v = r.get("accuracy", {}).get("votes")
+        if v:
+            t.add_row(label(name, r), str(v["n"]), _f(v["majority_accuracy"], "{:.1%}"), _f(v["balanced_accuracy"], "{:.1%}"),
+                      _f(v["clearly_neutral_read_negative"], "{:.1%}"), _f(v["sad_read_negative"], "{:.2f}"),
+                      _f(v["cross_entropy"], "{:.3f}"), _f(v["ece"], "{:.3f}"))
+    t.caption = ("majority: the most-voted emotion read; calm→neg: faces at least 70% of annotators call neutral read "
+                 "as angry, disgust, fear or sad; sad→neg: faces at least half call sad read as any of those; "
+                 "CE: cross-entropy against the vote distribution; ECE against the most-voted emotion")
+    return t
 
 
 def _agreement_table(agreement: dict):

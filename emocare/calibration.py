@@ -14,10 +14,14 @@ from emocare.engines.emocare_model import softmax
 
 
 def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
-    """The temperature that minimises the negative log-likelihood (golden-section search on log T)."""
+    """The temperature that minimises the negative log-likelihood (golden-section search on log T). ``y``: the
+    class of each row (N,), or a distribution over the classes for each (N, K), such as annotators' votes."""
+    y = np.asarray(y)
+    target = y.astype(np.float64) if y.ndim == 2 else np.eye(logits.shape[1])[y]
+
     def nll(log_t: float) -> float:
         p = softmax(logits / math.exp(log_t))
-        return float(-np.log(np.clip(p[np.arange(len(y)), y], 1e-12, None)).mean())
+        return float(-(target * np.log(np.clip(p, 1e-12, None))).sum(axis=1).mean())
 
     a, b = math.log(0.2), math.log(5.0)
     g = (math.sqrt(5) - 1) / 2

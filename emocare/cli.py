@@ -497,6 +497,7 @@ def bench(
     images: Optional[Path] = typer.Option(None, "--images", help="Frames for the speed test from this folder of images.", metavar="PATH"),
     dataset: Optional[Path] = typer.Option(None, "--dataset", help="Labelled set for accuracy: <label>/ folders or a CSV of path,label.", metavar="PATH"),
     crops: bool = typer.Option(False, "--crops", help="Dataset images are already-cropped faces (FER2013 style): no detection.", metavar=""),
+    votes: Optional[Path] = typer.Option(None, "--votes", help="FER+ votes for the dataset's faces (CSV: path, then the ten FER+ counts): also score each engine against what ten annotators saw.", dir_okay=False, metavar="CSV"),
     limit: Optional[int] = typer.Option(None, "--limit", help="Use N dataset images, drawn with --seed.", metavar="N"),
     seed: int = typer.Option(0, "--seed", metavar="N"),
     repeat: int = typer.Option(3, "--repeat", help="Speed loops per engine; the median run is reported.", metavar="N"),
@@ -507,18 +508,20 @@ def bench(
 ) -> None:
     """Compare FER and DeepFace (and emocare's fast path): speed, accuracy, memory, size; comfort on care sessions."""
     run_guarded(_bench, engines, video, images, dataset, crops, limit, seed, repeat, no_speed, pipeline, json_out, plot,
-                detector, faces_videos or [], no_face or [], sessions or [])
+                detector, faces_videos or [], no_face or [], sessions or [], votes)
 
 
 def _bench(engines, video, images, dataset, crops, limit, seed, repeat, no_speed, pipeline, json_out, plot_path,
-           detector="auto", faces_videos=(), no_face=(), sessions=()) -> None:
+           detector="auto", faces_videos=(), no_face=(), sessions=(), votes=None) -> None:
     from emocare import bench as bench_mod
 
     if video is not None and images is not None:
         raise ConfigError("--video and --images cannot be used together")
-    for p in (video, images, dataset, *faces_videos, *no_face):
+    for p in (video, images, dataset, votes, *faces_videos, *no_face):
         if p is not None and not p.exists():
             raise EmocareError(f"{p}: no such file or folder")
+    if votes is not None and dataset is None:
+        raise ConfigError("--votes goes with --dataset DIR (the faces the votes describe)")
     if plot_path is not None:
         check_output(plot_path, PLOT_SUFFIXES, "--plot")
     if json_out is not None:
@@ -539,7 +542,7 @@ def _bench(engines, video, images, dataset, crops, limit, seed, repeat, no_speed
         if no_speed and dataset is None:
             raise ConfigError("--no-speed needs --dataset")
         data = _bench_engines(names, plot_path, video=video, images=images, dataset=dataset, crops=crops, limit=limit,
-                              seed=seed, repeat=repeat, speed=not no_speed, detector=detector)
+                              seed=seed, repeat=repeat, speed=not no_speed, detector=detector, votes=votes)
     if json_out is not None:
         json_out.write_text(json.dumps(data, indent=2) + "\n")
         _stderr_console().print(f"json: {json_out}")
@@ -637,15 +640,21 @@ def train(
     init: Optional[Path] = typer.Option(None, "--init", help="Start from a finished run's best network (its checkpoint folder; a small one starts a wide one).", file_okay=False, metavar="CKPT"),
     merge: str = typer.Option("outputs", "--merge", help="With --average: average the runs' outputs (each network runs) or their weights (one network's cost; for runs fine-tuned from one --init).", metavar="outputs|weights"),
     mirror: str = typer.Option("auto", "--mirror", help="Also read each face's mirror image: auto (when it wins by half a point on val), on, or off (it doubles the model's time).", metavar="auto|on|off"),
+    votes: Optional[Path] = typer.Option(None, "--votes", help="FER+ votes for the training faces (CSV: path, then the ten FER+ counts): learn what ten annotators saw, not the folder label.", dir_okay=False, metavar="CSV"),
+    val_votes: Optional[Path] = typer.Option(None, "--val-votes", help="FER+ votes for the validation faces: the best epoch, the head and the temperature are chosen against them.", dir_okay=False, metavar="CSV"),
+    labels: str = typer.Option(PLAN.labels, "--labels", help="With --votes: soft (each face's vote distribution) or majority (its most-voted emotion).", metavar="soft|majority"),
+    class_weights: bool = typer.Option(PLAN.class_weights, "--class-weights/--no-class-weights", help="Weigh each face by 1/sqrt(its class's count), so rare emotions count more."),
 ) -> None:
     """Train emocare's emotion model (CPU or GPU); use it with --engine emocare after copying, or EMOCARE_MODEL=OUT."""
     run_guarded(_train, dataset, val, out, epochs, resume, batch_size, patience, seed, checkpoints, limit, average or [], mirror,
-                teacher or [], init, lr, distill, arch, merge, teacher_views, teacher_temperature)
+                teacher or [], init, lr, distill, arch, merge, teacher_views, teacher_temperature, votes, val_votes, labels,
+                class_weights)
 
 
 def _train(dataset, val, out, epochs, resume, batch_size, patience, seed, checkpoints, limit, average=(), mirror="auto",
            teacher=(), init=None, lr=PLAN.lr, distill=PLAN.distill, arch=PLAN.arch, merge="outputs",
-           teacher_views=PLAN.teacher_views, teacher_temperature=PLAN.teacher_temperature) -> None:
+           teacher_views=PLAN.teacher_views, teacher_temperature=PLAN.teacher_temperature, votes=None, val_votes=None,
+           labels=PLAN.labels, class_weights=PLAN.class_weights) -> None:
     from emocare.train import MERGES, average_runs, train as train_model
 
     if dataset is None and not average:
@@ -655,7 +664,7 @@ def _train(dataset, val, out, epochs, resume, batch_size, patience, seed, checkp
     if merge != "outputs" and not average:
         raise ConfigError("--merge goes with --average CKPT ...")
     for option, p in (("--dataset", dataset), ("--val", val), *(("--average", a) for a in average),
-                      *(("--teacher", t) for t in teacher), ("--init", init)):
+                      *(("--teacher", t) for t in teacher), ("--init", init), ("--votes", votes), ("--val-votes", val_votes)):
         if p is not None and not p.exists():
             raise EmocareError(f"{option} {p}: not found")
     if average:
@@ -666,9 +675,10 @@ def _train(dataset, val, out, epochs, resume, batch_size, patience, seed, checkp
                    f"balanced {m['balanced_accuracy']:.1%}, ECE {m['ece']:.3f}")
         return
     plan = TrainPlan(epochs=epochs, batch_size=batch_size, patience=patience, seed=seed, lr=lr, distill=distill, arch=arch,
-                     teacher_views=teacher_views, teacher_temperature=teacher_temperature)
+                     teacher_views=teacher_views, teacher_temperature=teacher_temperature, labels=labels,
+                     class_weights=class_weights)
     result = train_model(dataset, val, out, plan=plan, resume=resume, checkpoints=checkpoints, limit=limit, mirror=MIRROR[mirror],
-                         teacher=list(teacher) or None, init=init,
+                         teacher=list(teacher) or None, init=init, votes=votes, val_votes=val_votes,
                          on_line=lambda line: typer.echo(line, err=True), progress_bar=sys.stderr.isatty())
     m = result.metrics
     typer.echo(f"{result.model}: best epoch {result.best_epoch} of {result.epochs_run}, {result.seconds / 60:.1f} min on "

@@ -56,3 +56,9 @@ def _from_csv(p: Path) -> list[tuple[Path, str]]:
     if not items:
         raise InputError(f"{p}: no labelled images (labels: {' '.join(EMOTIONS)})", str(p))
     return items
+
+
+def dataset_root(path: Path | str) -> Path:
+    """The folder image paths of a dataset are relative to: the folder itself, or a CSV's folder."""
+    p = Path(path)
+    return p if p.is_dir() else p.parent

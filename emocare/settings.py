@@ -101,6 +101,8 @@ class TrainPlan:
     arch: str = "small"  # the network: small (shipped), wide (it, wider) or a larger teacher (vgg, vgg10, resnet18)
     teacher_views: int = 0  # with --teacher: augmented copies of each face the teachers read before training
     teacher_temperature: float = 1.0  # with --teacher: the temperature their probabilities are softened at
+    labels: str = "soft"  # with --votes: train on each face's vote distribution (soft) or its most-voted emotion (majority)
+    class_weights: bool = True  # weigh each face's loss by 1/sqrt(its class's count) (the rare disgust counts more)
 
 
 DEFAULTS = Settings()  # the built-in defaults, for components and help texts: written once, in Settings

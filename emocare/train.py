@@ -49,24 +49,59 @@ from emocare.settings import TrainPlan
 @dataclass
 class Dataset:
     x: np.ndarray  # (N, 48, 48) float32, preprocessed
-    y: np.ndarray  # (N,) int, index into EMOTIONS
+    y: np.ndarray  # (N,) int, index into EMOTIONS: the folder's label, or with votes the most-voted emotion
     skipped: list[str] = field(default_factory=list)
     raw: list[np.ndarray] = field(default_factory=list)  # the grey images as read (for FER's own preprocessing)
+    votes: np.ndarray | None = None  # (N, 7) FER+ vote counts (``votes.read_votes``), when a votes file was given
+    left_out: dict[str, int] = field(default_factory=dict)  # faces the votes rule left out, by reason
+    folder: np.ndarray | None = None  # (N,) with votes: the folder's (FER2013's) label, kept as a second score
+
+    def subset(self, keep: np.ndarray) -> "Dataset":
+        """The faces where ``keep`` (a bool mask) is true."""
+        raw = [r for r, k in zip(self.raw, keep) if k] if self.raw else []
+        return Dataset(self.x[keep], self.y[keep], self.skipped, raw, None if self.votes is None else self.votes[keep],
+                       self.left_out, None if self.folder is None else self.folder[keep])
+
+    def scored(self) -> np.ndarray:
+        """Which faces a label scores: all of them, or with votes those with a majority (no tie at the top)."""
+        from emocare.votes import NO_MAJORITY, majority
+
+        return np.ones(len(self.y), bool) if self.votes is None else majority(self.votes) != NO_MAJORITY
 
     def counts(self) -> dict[str, int]:
         return {label: int((self.y == i).sum()) for i, label in enumerate(EMOTIONS)}
 
 
 def load_dataset(path: Path | str, on_progress: Callable[[int, int], None] | None = None,
-                 keep_raw: bool = False) -> Dataset:
+                 keep_raw: bool = False, votes: Path | str | None = None) -> Dataset:
     """Every face of ``path`` through ``preprocess``; ``keep_raw`` also keeps the grey images (val, and the faces a
-    teacher reads: the export and the teacher read them through the engine's own ``EmocareNet.preprocess``)."""
+    teacher reads: the export and the teacher read them through the engine's own ``EmocareNet.preprocess``).
+    ``votes``: a FER+ votes file for these faces (``emocare.votes``): each face gets its counts and its
+    most-voted emotion as ``y``; faces the rule drops or without a row are left out (counted in ``left_out``)."""
     import cv2
 
-    from emocare.datasets import labelled_images
+    from emocare.datasets import dataset_root, labelled_images
 
     rows = [(p, EMOTIONS.index(label)) for p, label in labelled_images(path)]
-    xs, ys, skipped, raw = [], [], [], []
+    counts: list[np.ndarray] = []
+    left_out: dict[str, int] = {}
+    if votes is not None:
+        from emocare.votes import read_votes
+
+        table, root = read_votes(votes), dataset_root(path)
+        voted = []
+        for p, label in rows:
+            c = table.get(p, root)
+            if c is None:
+                why = table.why_not(p, root)
+                left_out[why] = left_out.get(why, 0) + 1
+            else:
+                voted.append((p, label))
+                counts.append(c)
+        if not voted:
+            raise InputError(f"{votes}: none of its rows names an image of {path} (paths are relative to {root})", str(votes))
+        rows = voted
+    xs, ys, skipped, raw, kept = [], [], [], [], []
     for k, (p, label) in enumerate(rows):
         img = cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)
         if img is None or img.size == 0:
@@ -74,13 +109,19 @@ def load_dataset(path: Path | str, on_progress: Callable[[int, int], None] | Non
         else:
             xs.append(preprocess(img))
             ys.append(label)
+            kept.append(k)
             if keep_raw:
                 raw.append(img)
         if on_progress and (k % 500 == 0 or k == len(rows) - 1):
             on_progress(k + 1, len(rows))
     if not xs:
         raise InputError(f"{path}: none of its {len(rows)} images could be read", str(path))
-    return Dataset(np.stack(xs).astype(np.float32), np.asarray(ys, np.int64), skipped, raw)
+    y = np.asarray(ys, np.int64)
+    if not counts:
+        return Dataset(np.stack(xs).astype(np.float32), y, skipped, raw)
+    vote_counts = np.stack([counts[k] for k in kept]).astype(np.float32)
+    return Dataset(np.stack(xs).astype(np.float32), vote_counts.argmax(axis=1).astype(np.int64), skipped, raw,
+                   vote_counts, left_out, folder=y)
 
 
 ARCHS = ("small", "wide", "vgg", "vgg10", "resnet18")  # --arch: the shipped network, it wider, and teachers
@@ -364,14 +405,18 @@ def _device() -> str:
 def train(dataset: Path | str, val: Path | str, out: Path | str, *, plan: TrainPlan = TrainPlan(),
           resume: bool = False, checkpoints: Path | str | None = None, limit: int | None = None,
           on_line: Callable[[str], None] = print, progress_bar: bool = False, mirror: bool | None = None,
-          teacher: Path | str | list | None = None, init: Path | str | None = None) -> TrainResult:
+          teacher: Path | str | list | None = None, init: Path | str | None = None,
+          votes: Path | str | None = None, val_votes: Path | str | None = None) -> TrainResult:
     """Train, keep the best epoch on ``val``, export TFLite + JSON to ``out``.
 
     ``teacher``: an emocare model (a ``.tflite``, for example several runs averaged with ``--average``) or
     finished runs' checkpoint folders (their networks averaged, each face with its mirror image), whose
     probabilities on each training face are mixed into its label with weight ``plan.distill`` (knowledge
     distillation: one network learns what the slower ensemble knows). ``init``: start from a finished run's
-    best network. On a Keras backend other than TensorFlow (no TFLite converter) the run ends with its best
+    best network. ``votes``/``val_votes``: FER+ votes files for the training/validation faces (``emocare.votes``):
+    training learns each face's vote distribution (``plan.labels`` soft) or its most-voted emotion (majority),
+    and val is scored against its votes (the best epoch by majority accuracy; the head, the bias and the
+    temperature chosen against them). On a Keras backend other than TensorFlow (no TFLite converter) the run ends with its best
     network in the checkpoint folder and says how to export it.
     """
     out = _model_out(out)
@@ -385,10 +430,16 @@ def train(dataset: Path | str, val: Path | str, out: Path | str, *, plan: TrainP
     teachers = _teachers(teacher)
     if plan.teacher_views and (not teachers or _engine_teacher(teachers)):
         raise ConfigError("--teacher-views goes with --teacher CKPT ... (finished runs' checkpoint folders)")
+    if plan.labels not in LABEL_MODES:
+        raise ConfigError(f"--labels {plan.labels}: expected one of {', '.join(LABEL_MODES)}")
     ckpt = _checkpoint_dir(Path(checkpoints) if checkpoints else out.with_suffix(".ckpt"), resume, plan.arch)
     started = time.perf_counter()
     init_weights = _best_weights(init, plan.arch)
-    train_set, val_set = _splits(dataset, val, limit, on_line, keep_raw=_engine_teacher(teachers))
+    train_set, val_set = _splits(dataset, val, limit, on_line, keep_raw=_engine_teacher(teachers),
+                                 votes=votes, val_votes=val_votes)
+    if train_set.votes is not None and plan.labels == "majority":
+        train_set = train_set.subset(train_set.scored())
+        on_line(f"train: {len(train_set.y)} faces with a majority (tied votes left out)")
     views, soft = None, None
     if plan.teacher_views:
         views, logp = teacher_views(teachers, train_set, plan.teacher_views, on_line)
@@ -414,17 +465,19 @@ def train(dataset: Path | str, val: Path | str, out: Path | str, *, plan: TrainP
     hist_path = ckpt / "history.json"
     if resume and hist_path.is_file():
         history = json.loads(hist_path.read_text())
-    x, y, weights = _arrays(train_set, soft, plan.distill)
+    x, y, weights = _arrays(train_set, soft, plan.distill, plan.labels, plan.class_weights)
     if views is not None:
         x = views
     batches = _batches(x, y, weights, plan.batch_size, plan.seed, epoch=len(history))
-    schedule = _compile(net, plan, len(batches))
+    schedule = _compile(net, plan, len(batches), smoothing=_smoothing(train_set, plan))
     callbacks = _callbacks(ckpt, plan, _epoch_lines(net, ckpt, val_set, plan.epochs, schedule, history, on_line))
     net.fit(batches, epochs=plan.epochs, callbacks=callbacks, verbose=1 if progress_bar else 0)
     net.load_weights(str(ckpt / "best.weights.h5"))
     best = max(history, key=lambda h: h["val_accuracy"]) if history else {"epoch": 0}
     recipe = {"arch": plan.arch, "seed": plan.seed, "batch_size": plan.batch_size, "lr": plan.lr,
-              "init": str(init) if init else None,
+              "init": str(init) if init else None, "class_weights": plan.class_weights,
+              "votes": {"train": str(votes), "val": str(val_votes) if val_votes else None, "labels": plan.labels,
+                        "left_out": train_set.left_out} if votes else None,
               "teacher": {"model": teachers[0] if _engine_teacher(teachers) else teachers,
                           "weight": plan.distill, "views": plan.teacher_views,
                           "temperature": plan.teacher_temperature} if teachers else None}
@@ -439,6 +492,8 @@ def train(dataset: Path | str, val: Path | str, out: Path | str, *, plan: TrainP
     metrics = export(net, out, val_set, mirror=mirror, extra=extra)
     on_line(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): val accuracy {metrics['accuracy']:.1%}, "
             f"balanced {metrics['balanced_accuracy']:.1%}, ECE {metrics['ece']:.3f} at temperature {metrics['temperature']:.2f}")
+    if "votes" in metrics:
+        on_line(votes_line(metrics["votes"]))
     return TrainResult(str(out), len(history), best["epoch"], time.perf_counter() - started, device, metrics, history)
 
 
@@ -702,15 +757,18 @@ def soften(log_probs: np.ndarray, temperature: float) -> np.ndarray:
     return softmax(np.asarray(log_probs, np.float64) / temperature).astype(np.float32)
 
 
-def _splits(dataset, val, limit: int | None, on_line, keep_raw: bool = False) -> tuple[Dataset, Dataset]:
+def _splits(dataset, val, limit: int | None, on_line, keep_raw: bool = False, votes=None,
+            val_votes=None) -> tuple[Dataset, Dataset]:
     on_line(f"reading {dataset} and {val}")
-    train_set, val_set = load_dataset(dataset, keep_raw=keep_raw), load_dataset(val, keep_raw=True)
+    train_set = load_dataset(dataset, keep_raw=keep_raw, votes=votes)
+    val_set = load_dataset(val, keep_raw=True, votes=val_votes)
     if limit:
-        train_set = Dataset(train_set.x[:limit], train_set.y[:limit], train_set.skipped, train_set.raw[:limit])
-        val_set = Dataset(val_set.x[:limit], val_set.y[:limit], val_set.skipped, val_set.raw[:limit])
+        train_set, val_set = (d.subset(np.arange(len(d.y)) < limit) for d in (train_set, val_set))
     for name, d in (("train", train_set), ("val", val_set)):
         skipped = f", {len(d.skipped)} unreadable skipped" if d.skipped else ""
-        on_line(f"{name}: {len(d.y)} faces {d.counts()}{skipped}")
+        left = "".join(f", {n} left out ({why})" for why, n in d.left_out.items())
+        labels = " (most-voted emotions)" if d.votes is not None else ""
+        on_line(f"{name}: {len(d.y)} faces {d.counts()}{labels}{skipped}{left}")
     return train_set, val_set
 
 
@@ -724,20 +782,34 @@ def class_weights(y: np.ndarray) -> np.ndarray:
     return weights
 
 
-def _arrays(train_set: Dataset, soft: np.ndarray | None, distill: float):
+LABEL_MODES = ("soft", "majority")  # --labels: with --votes, what a face is taught
+
+
+def _arrays(train_set: Dataset, soft: np.ndarray | None, distill: float, labels: str = "soft",
+            weighted: bool = True):
     """(training faces, their labels, their loss weights).
 
-    ``soft``: a teacher's probabilities per training face (N, 7), or per view of each (V, N, 7), mixed into the
-    one-hot labels with ``distill``."""
+    The label of a face is its class, one-hot, or with votes (``labels`` soft) its vote distribution.
+    ``soft``: a teacher's probabilities per training face (N, 7), or per view of each (V, N, 7), mixed into
+    those labels with ``distill``. ``weighted``: each face's loss weighed by its class (``class_weights``)."""
+    from emocare.votes import distribution
+
     k = len(EMOTIONS)
-    weights = class_weights(train_set.y)[train_set.y].astype(np.float32)
+    weights = (class_weights(train_set.y)[train_set.y] if weighted else np.ones(len(train_set.y))).astype(np.float32)
     y = np.eye(k, dtype=np.float32)[train_set.y]
+    if train_set.votes is not None and labels == "soft":
+        y = distribution(train_set.votes).astype(np.float32)
     if soft is not None:
         y = ((1 - distill) * y + distill * soft).astype(np.float32)
     return train_set.x, y, weights
 
 
-LABEL_SMOOTHING = 0.1
+LABEL_SMOOTHING = 0.1  # one label per face (a folder's, or the most-voted emotion): 0.1 of it spread
+
+
+def _smoothing(train_set: Dataset, plan: TrainPlan) -> float:
+    """Vote distributions are soft already: no smoothing on top of them."""
+    return 0.0 if train_set.votes is not None and plan.labels == "soft" else LABEL_SMOOTHING
 
 
 def val_loss(logits: np.ndarray, y: np.ndarray) -> float:
@@ -749,7 +821,7 @@ def val_loss(logits: np.ndarray, y: np.ndarray) -> float:
     return float(-(target * log_softmax(logits.astype(np.float64))).sum(axis=1).mean())
 
 
-def _compile(model, plan: TrainPlan, steps: int):
+def _compile(model, plan: TrainPlan, steps: int, smoothing: float = LABEL_SMOOTHING):
     """AdamW on a warm-up + cosine schedule, label-smoothed cross-entropy; returns the schedule."""
     import keras
 
@@ -758,7 +830,7 @@ def _compile(model, plan: TrainPlan, steps: int):
         initial_learning_rate=plan.lr / 20, decay_steps=max(1, plan.epochs * steps - warm), alpha=0.01,
         warmup_target=plan.lr, warmup_steps=warm)
     model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.02),
-                  loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=LABEL_SMOOTHING),
+                  loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=smoothing),
                   metrics=["accuracy"])
     return schedule
 
@@ -766,10 +838,16 @@ def _compile(model, plan: TrainPlan, steps: int):
 def _epoch_lines(net, ckpt: Path, val_set: Dataset, epochs: int, schedule, history: list[dict], on_line):
     """A callback: after each epoch, val read once (its loss as training counts it, accuracy and balanced
     accuracy; ``val_accuracy`` also goes into the epoch's logs for ``EarlyStopping``), the network saved when val
-    accuracy is the best yet (``best.weights.h5``), one line out, the history saved."""
+    accuracy is the best yet (``best.weights.h5``), one line out, the history saved. With votes on val: the loss
+    is the cross-entropy against the vote distribution, the accuracies against the most-voted emotion (faces
+    whose top votes tie are not scored)."""
     import keras
 
+    from emocare.votes import distribution
+
     hist_path = ckpt / "history.json"
+    scored = val_set.scored()
+    y_scored = val_set.y[scored]
 
     class Lines(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -779,9 +857,12 @@ def _epoch_lines(net, ckpt: Path, val_set: Dataset, epochs: int, schedule, histo
             logs = {} if logs is None else logs
             logits = net.predict(val_set.x[..., None], batch_size=256, verbose=0)
             pred = logits.argmax(axis=1)
-            logs["val_loss"] = val_loss(logits, val_set.y)
-            logs["val_accuracy"] = float((pred == val_set.y).mean())
-            bal = balanced_accuracy(val_set.y, pred)
+            if val_set.votes is None:
+                logs["val_loss"] = val_loss(logits, val_set.y)
+            else:
+                logs["val_loss"] = float(-(distribution(val_set.votes) * log_softmax(logits.astype(np.float64))).sum(axis=1).mean())
+            logs["val_accuracy"] = float((pred[scored] == y_scored).mean())
+            bal = balanced_accuracy(y_scored, pred[scored])
             step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
             line = EpochLine(epoch + 1, epochs, logs.get("loss", float("nan")), logs.get("accuracy", float("nan")),
                              logs.get("val_loss", float("nan")), logs.get("val_accuracy", float("nan")), bal,
@@ -871,6 +952,57 @@ def choose_head(log_ours: np.ndarray, log_fer: np.ndarray | None, y: np.ndarray)
     return best[0], bias
 
 
+HEAD_LIMITS = {"clearly_neutral_read_negative": 0.08, "sad_read_negative": 0.87}  # with votes, on val: a margin
+# inside the care targets (at most 10% of calm faces read as negative, at least 85% of sad ones seen as negative)
+
+
+def choose_head_votes(log_ours: np.ndarray, log_fer: np.ndarray | None, counts: np.ndarray) -> tuple[float, np.ndarray]:
+    """``choose_head`` against FER+ votes: the blend weight of FER's network (0 to 0.5) and a bias on the
+    neutral and sad log-scores (-0.5 to 0.5 each), the most accurate against the most-voted emotion among the
+    choices that read at most 8% of clearly neutral faces and at least 87% of sad faces as negative
+    (``HEAD_LIMITS``); when none does, the one that misses those limits least. A blend must win by half a
+    point (one model is simpler and faster); of equal choices the smallest bias wins."""
+    from emocare.votes import vote_metrics
+
+    neutral, sad = EMOTIONS.index("neutral"), EMOTIONS.index("sad")
+    weights = [0.0] + ([0.1, 0.2, 0.3, 0.4, 0.5] if log_fer is not None else [])
+    steps = [round(v, 1) for v in np.arange(-0.5, 0.51, 0.1)]
+    judged = {}
+    for w in weights:
+        base = blend(log_ours, log_fer, w, 0.0)
+        for bn in steps:
+            for bs in steps:
+                bias = np.zeros(len(EMOTIONS))
+                bias[neutral], bias[sad] = bn, bs
+                m = vote_metrics(_onehot((base + bias).argmax(axis=1)), counts)
+                miss = (max(0.0, m["clearly_neutral_read_negative"] - HEAD_LIMITS["clearly_neutral_read_negative"])
+                        + max(0.0, HEAD_LIMITS["sad_read_negative"] - m["sad_read_negative"]))
+                judged[(w, bn, bs)] = (miss, m["majority_accuracy"])
+    least = min(miss for miss, _ in judged.values())
+    pool = [k for k, (miss, _) in judged.items() if miss <= least]
+    rank = lambda k: (judged[k][1], -k[0], -abs(k[1]) - abs(k[2]))  # noqa: E731
+    best = max(pool, key=rank)
+    alone = [k for k in pool if k[0] == 0.0]
+    if alone:
+        single = max(alone, key=rank)
+        if judged[best][1] < judged[single][1] + 0.005:
+            best = single
+    bias = np.zeros(len(EMOTIONS))
+    bias[neutral], bias[sad] = best[1], best[2]
+    return best[0], bias
+
+
+def votes_line(m: dict) -> str:
+    """One line of ``vote_metrics``: what a care tool must get right against the annotators."""
+    return (f"against the votes: majority accuracy {m['majority_accuracy']:.1%}, balanced {m['balanced_accuracy']:.1%}, "
+            f"clearly neutral read as negative {m['clearly_neutral_read_negative']:.1%}, sad read as negative "
+            f"{m['sad_read_negative']:.2f}, cross-entropy {m['cross_entropy']:.3f}, ECE {m['ece']:.3f}")
+
+
+def _onehot(pred: np.ndarray) -> np.ndarray:
+    return np.eye(len(EMOTIONS))[pred]
+
+
 def export(model, out: Path, val_set: Dataset, extra: dict | None = None, mirror: bool | None = None) -> dict:
     """Convert to TFLite (alone, and in one graph with FER's network when fer is installed); on ``val_set``,
     through the converted graph, choose how the engine reads it and fit the temperature; write the model
@@ -906,15 +1038,32 @@ def describe(blob: bytes, out: Path, val_set: Dataset, extra: dict | None = None
         out_val = np.concatenate([net.logits(x[i:i + 256]) for i in range(0, len(x), 256)])
         log_ours = log_softmax(out_val[:, :k])
         log_fer = out_val[:, k:] if net.blended else None
-        weight, bias = choose_head(log_ours, log_fer, val_set.y)
-        heads[flip] = (log_ours, log_fer, weight, bias, _head_accuracy(log_ours, log_fer, weight, bias, val_set.y))
+        if val_set.votes is None:
+            weight, bias = choose_head(log_ours, log_fer, val_set.y)
+        else:
+            weight, bias = choose_head_votes(log_ours, log_fer, val_set.votes)
+        scored = val_set.scored()
+        heads[flip] = (log_ours, log_fer, weight, bias,
+                       _head_accuracy(log_ours[scored], None if log_fer is None else log_fer[scored], weight, bias,
+                                      val_set.y[scored]))
     flip = heads[True][4] >= heads[False][4] + 0.005 if mirror is None else mirror
     log_ours, log_fer, weight, bias, _ = heads[flip]
     if weight == 0 and alone is not None:
         _write_model(alone, out, desc)  # FER's network not used: not shipped, not run
     scores = blend(log_ours, log_fer, weight, bias)
-    temperature = fit_temperature(scores, val_set.y)
-    metrics = classification_metrics(softmax(scores / temperature), val_set.y)
+    if val_set.votes is None:
+        temperature = fit_temperature(scores, val_set.y)
+        metrics = classification_metrics(softmax(scores / temperature), val_set.y)
+    else:  # the temperature that best fits the vote distributions; the folder labels scored as a second line
+        from emocare.votes import distribution, vote_metrics
+
+        temperature = fit_temperature(scores, distribution(val_set.votes))
+        scored = val_set.scored()
+        metrics = classification_metrics(softmax(scores[scored] / temperature), val_set.y[scored])
+        metrics["votes"] = vote_metrics(softmax(scores / temperature), val_set.votes)
+        metrics["votes_uncalibrated"] = vote_metrics(softmax(scores), val_set.votes)
+        metrics["fer2013_labels"] = {k: v for k, v in classification_metrics(softmax(scores), val_set.folder).items()
+                                     if k != "confusion"}
     metrics["ece_uncalibrated"] = expected_calibration_error(softmax(scores), val_set.y)
     metrics["temperature"] = temperature
     metrics["alone"] = {k: v for k, v in classification_metrics(softmax(log_ours), val_set.y).items() if k != "confusion"}
