@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -93,8 +93,9 @@ def one_core() -> None:
     cv2.setNumThreads(1)
 
 
-def _worker(engine_name: str, detector: str, jobs, results) -> None:
-    """A worker process: builds its own engine (held here, not in a module global), then analyses jobs until None."""
+def _worker(engine_name: str, detector: str, conn) -> None:
+    """A worker process: builds its own engine (held here, not in a module global), says it is ready, then answers
+    each job sent on ``conn`` (its own pipe, shared with no other process) until None or the pipe closes."""
     one_core()
     from emocare.engines import build
     from emocare.errors import EmocareError
@@ -102,45 +103,177 @@ def _worker(engine_name: str, detector: str, jobs, results) -> None:
     try:
         engine = build(engine_name, detector=detector)
     except EmocareError as exc:
-        results.put(exc)
+        conn.send(exc)
         return
     try:
-        for index, path, max_side, annotate_dir, crops in iter(jobs.get, None):
-            results.put((index, analyze_one(engine, Path(path), max_side=max_side, index=index, crops=crops,
-                                            annotate_dir=Path(annotate_dir) if annotate_dir else None)))
-    except KeyboardInterrupt:  # where SIGINT cannot be blocked (not POSIX): the parent reports it, once
+        conn.send(READY)
+        while True:
+            job = conn.recv()
+            if job is None:
+                break
+            index, path, max_side, annotate_dir, crops = job
+            conn.send((index, analyze_one(engine, Path(path), max_side=max_side, index=index, crops=crops,
+                                          annotate_dir=Path(annotate_dir) if annotate_dir else None)))
+    except (KeyboardInterrupt, EOFError, OSError):  # Ctrl-C where SIGINT cannot be blocked, or the parent is gone
         pass
     finally:
         engine.close()
 
 
+READY = "ready"
+LOST = "not analysed: the analysis process reading it ended (killed, or out of memory)"
+IN_FLIGHT = 2  # jobs handed to a worker at a time: one in hand, one waiting, so no worker waits for the parent
+
+
 def analyze_parallel(engine_name: str, detector: str, paths: Sequence[Path], *, jobs: int, max_side: int,
                      annotate_dir: Path | None = None, crops: bool = False,
                      on_result: Callable[[ImageResult], None] = lambda r: None) -> list[ImageResult]:
-    """The same as ``analyze_all`` on ``jobs`` worker processes (each builds its own engine); results in input order."""
+    """The same as ``analyze_all`` on ``jobs`` worker processes (each builds its own engine); results in input order.
+
+    Each worker has its own pipe and at most ``IN_FLIGHT`` jobs, so the parent always knows which image a worker
+    holds: a worker that dies (killed, out of memory) loses only the image in its hands, whose result says so, and
+    a new worker takes over the rest. No job waits in a pipe, so the parent ends at once on Ctrl-C or a closed
+    stdout, however many images were left (a pre-filled ``multiprocessing.Queue`` made exit wait for its feeder
+    thread, forever, once the workers were gone)."""
     import multiprocessing
 
     if annotate_dir is not None:
         annotate_dir.mkdir(parents=True, exist_ok=True)
     context = multiprocessing.get_context("spawn")  # no forked LiteRT/OpenCV threads
-    todo, done = context.Queue(), context.Queue()
-    for i, p in enumerate(paths):
-        todo.put((i, str(p), max_side, str(annotate_dir) if annotate_dir else None, crops))
-    for _ in range(jobs):
-        todo.put(None)
-    workers = [context.Process(target=_worker, args=(engine_name, detector, todo, done), daemon=True)
-               for _ in range(jobs)]
+    todo = [(i, str(p), max_side, str(annotate_dir) if annotate_dir else None, crops) for i, p in enumerate(paths)]
+    pool = _Pool(context, engine_name, detector, jobs)
+    done = False
     try:
-        with _ctrl_c_stays_here():
-            for w in workers:
-                w.start()
-        return _in_order(done, len(paths), workers, on_result)
+        results = pool.run(todo, on_result)
+        done = True
+        return results
     finally:
-        for w in workers:
-            if w.is_alive():
-                w.terminate()
-            if w.pid is not None:  # started
-                w.join()
+        pool.close(graceful=done)
+
+
+@dataclass
+class _Held:
+    """A worker process, its end of its pipe, whether its engine is built, and the jobs it holds (oldest: in hand)."""
+
+    proc: object
+    conn: object
+    ready: bool = False
+    jobs: list = field(default_factory=list)
+
+
+def _received(conn) -> list:
+    """Everything waiting on ``conn`` now; a pipe whose worker has gone ends the list."""
+    items = []
+    try:
+        while conn.poll():
+            items.append(conn.recv())
+    except (EOFError, OSError):
+        pass
+    return items
+
+
+class _Pool:
+    """``analyze_parallel``'s workers: started, fed, replaced when one dies, ended."""
+
+    def __init__(self, context, engine_name: str, detector: str, size: int):
+        self.context, self.engine_name, self.detector, self.size = context, engine_name, detector, size
+        self.respawns = size  # new workers allowed after losses, so one image that kills its worker ends nothing else
+        self.workers: list[_Held] = []
+        self.ever_ready = False
+
+    def _start(self) -> None:
+        here, there = self.context.Pipe(duplex=True)
+        proc = self.context.Process(target=_worker, args=(self.engine_name, self.detector, there), daemon=True)
+        self.workers.append(_Held(proc, here))
+        with _ctrl_c_stays_here():
+            proc.start()
+        there.close()
+
+    def _feed(self, todo: list) -> None:
+        for w in self.workers:
+            while w.ready and todo and len(w.jobs) < IN_FLIGHT:
+                job = todo.pop()
+                try:
+                    w.conn.send(job)
+                except OSError:  # it has just died: the job goes back, its death is seen next
+                    todo.append(job)
+                    break
+                w.jobs.append(job)
+
+    def run(self, todo: list, on_result: Callable[[ImageResult], None]) -> list[ImageResult]:
+        from multiprocessing.connection import wait
+
+        from emocare.errors import EmocareError
+
+        count = len(todo)
+        todo.reverse()  # popped from the end: input order
+        pending: dict[int, ImageResult] = {}
+        results: list[ImageResult] = []
+
+        def settle(index: int, result: ImageResult) -> None:
+            pending[index] = result
+            while len(results) in pending:
+                results.append(pending.pop(len(results)))
+                on_result(results[-1])
+
+        for _ in range(min(self.size, count)):
+            self._start()
+        while len(results) < count:
+            self._feed(todo)
+            ready = wait([w.conn for w in self.workers] + [w.proc.sentinel for w in self.workers], timeout=1.0)
+            for w in list(self.workers):
+                if w.conn not in ready and w.proc.sentinel not in ready:
+                    continue
+                for item in _received(w.conn):  # what it finished before it ended comes first
+                    if isinstance(item, BaseException):  # its engine could not be built
+                        raise item
+                    if item == READY:
+                        w.ready = self.ever_ready = True
+                        continue
+                    w.jobs = [j for j in w.jobs if j[0] != item[0]]
+                    settle(*item)
+                if w.proc.is_alive():
+                    continue
+                self.workers.remove(w)
+                w.conn.close()
+                if w.jobs:
+                    lost = w.jobs.pop(0)
+                    settle(lost[0], ImageResult(source=lost[1], error=f"{lost[1]}: {LOST}"))
+                    todo.extend(reversed(w.jobs))  # handed to it but not begun: the others take them
+                if todo and self.respawns > 0:
+                    self.respawns -= 1
+                    self._start()
+            if not self.workers and len(results) < count:
+                if not self.ever_ready:
+                    raise EmocareError("the analysis processes ended before every image was done")
+                while todo:  # every worker and every replacement died: the rest is named, not dropped
+                    job = todo.pop()
+                    settle(job[0], ImageResult(source=job[1], error=f"{job[1]}: {LOST}"))
+        return results
+
+    def close(self, graceful: bool) -> None:
+        """Done: each worker is told to stop and closes its engine. Otherwise (Ctrl-C, a closed stdout, an error)
+        they are ended now: nothing here waits on an image being analysed or on a pipe nobody reads."""
+        if graceful:
+            for w in self.workers:
+                try:
+                    w.conn.send(None)
+                except OSError:
+                    pass
+            deadline = time.monotonic() + 5.0
+            for w in self.workers:
+                w.proc.join(max(0.0, deadline - time.monotonic()))
+        for w in self.workers:
+            if w.proc.pid is not None and w.proc.is_alive():
+                w.proc.terminate()
+        for w in self.workers:
+            if w.proc.pid is not None:
+                w.proc.join(1.0)
+                if w.proc.is_alive():
+                    w.proc.kill()
+                    w.proc.join(1.0)
+            w.conn.close()
+        self.workers = []
 
 
 @contextlib.contextmanager
@@ -159,30 +292,6 @@ def _ctrl_c_stays_here():
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, before)
-
-
-def _in_order(done, count: int, workers, on_result) -> list[ImageResult]:
-    """Results as workers finish them, handed on in input order; a worker's start-up error is raised here."""
-    import queue
-
-    pending: dict[int, ImageResult] = {}
-    results: list[ImageResult] = []
-    while len(results) < count:
-        try:
-            item = done.get(timeout=1.0)
-        except queue.Empty:
-            if not any(w.is_alive() for w in workers):
-                from emocare.errors import EmocareError
-
-                raise EmocareError("the analysis processes ended before every image was done") from None
-            continue
-        if isinstance(item, BaseException):
-            raise item
-        pending[item[0]] = item[1]
-        while len(results) in pending:
-            results.append(pending.pop(len(results)))
-            on_result(results[-1])
-    return results
 
 
 @dataclass(frozen=True)

@@ -463,3 +463,90 @@ def test_every_readme_row_is_a_tested_case():
         case = next((c for c in CASES if c[0] == README_CASES[situation]), None)
         if case is not None:
             assert case[2] == code, situation
+
+
+# ------------------------------------------------------------------ round 3 (issue #30): hangs and lost work
+def _many_crops(folder: Path, count: int) -> Path:
+    """``count`` small face crops in a folder with a long name: over a pipe's 64 KB of queued job names."""
+    folder.mkdir(parents=True)
+    crops = sorted((DATA / "fer_val210").rglob("*.jpg"))
+    for k in range(count):
+        shutil.copy(crops[k % len(crops)], folder / f"{k:05d}.jpg")
+    return folder
+
+
+def _own_group():
+    ctrl_c_reaches_child()
+    os.setpgrp()
+
+
+def _first_lines(proc: subprocess.Popen, n: int, timeout: float = 90) -> list[str]:
+    lines, deadline = [], time.monotonic() + timeout
+    while len(lines) < n and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+    assert len(lines) == n, (lines, proc.poll())
+    return lines
+
+
+@pytest.mark.parametrize("how", ["head", "SIGINT", "SIGTERM"])
+def test_analyze_jobs_exits_at_once_whatever_is_still_queued(tmp_path, how):
+    """``analyze DIR --jobs 2 --json | head -3`` on a big folder (issue #30.1): the job queue's feeder thread once
+    held the exit forever; it must end 141 (or 130) within 2 s, whatever is left."""
+    folder = _many_crops(tmp_path / ("photos-" + "x" * 80), 1500)
+    proc = subprocess.Popen([EMOCARE, "analyze", "--jobs", "2", "--json", str(folder)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, preexec_fn=_own_group)
+    try:
+        _first_lines(proc, 3)
+        sent = time.monotonic()
+        if how == "head":
+            proc.stdout.close()
+        else:
+            os.killpg(proc.pid, signal.SIGINT if how == "SIGINT" else signal.SIGTERM)
+        code = proc.wait(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    err = proc.stderr.read().decode()
+    assert code == (141 if how == "head" else 130), (code, err)
+    assert took < 2.0, took
+    assert "Traceback" not in err
+
+
+def _analysis_workers(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if not children.exists():
+        pytest.skip("/proc/PID/task/PID/children is not available here")
+    found = []
+    for child in children.read_text().split():
+        cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        if b"spawn_main" in cmdline:
+            found.append(int(child))
+    return found
+
+
+def test_a_lost_analysis_worker_loses_only_its_image(tmp_path):
+    """A worker killed mid-run (issue #30.3): every other image's result is still printed, and the one it held is
+    named, in input order; exit 1."""
+    folder = _many_crops(tmp_path / "photos", 300)
+    proc = subprocess.Popen([EMOCARE, "analyze", "--jobs", "2", "--json", str(folder)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    try:
+        first = _first_lines(proc, 2)
+        victims = _analysis_workers(proc.pid)
+        assert victims, "no analysis worker found"
+        os.kill(victims[0], signal.SIGKILL)
+        out, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    results = [json.loads(line) for line in first + out.splitlines()]
+    assert [Path(r["source"]).name for r in results] == [f"{k:05d}.jpg" for k in range(300)]  # all, in order
+    lost = [r for r in results if "error" in r]
+    assert 1 <= len(lost) <= 1, lost
+    assert proc.returncode == 1 and "Traceback" not in err, err
+    line = assert_one_line(subprocess.CompletedProcess([], 1, out, err), 1, lost[0]["source"], "ended")
+    assert "killed" in line
