@@ -393,7 +393,9 @@ def _watch(camera, source, fast, size, no_window, record, journal_path, stats, c
     err.print(f"journal: {run.journal}")
     if run.result.reason == "source lost":
         typer.echo(f"emocare: error: {run.label}: lost and did not come back; the journal is complete up to then", err=True)
-    return run.result.exit_code
+    for problem in run.result.problems:  # a damaged video read in part, a recording the disk did not take
+        typer.echo(f"emocare: error: {problem}", err=True)
+    return run.result.exit_code or (1 if run.result.problems else 0)
 
 
 # ---------------------------------------------------------------- report

@@ -90,10 +90,12 @@ class WatchResult:
     analysed_frames: int = 0
     displayed_frames: int = 0
     wall_s: float = 0.0
+    problems: list[str] = field(default_factory=list)  # a file cut short, a recording not written: one line each
 
     @property
     def exit_code(self) -> int:
-        return {"interrupted": 130, "source lost": 3, "journal write failed": 1}.get(self.reason, 0)
+        return {"interrupted": 130, "source lost": 3, "journal write failed": 1, "video cut short": 1,
+                "recording failed": 1}.get(self.reason, 0)
 
     def stats_text(self) -> str:
         """``watch --stats``: display and analysis rates, analysis latency percentiles (``timing.percentile``)."""
@@ -320,12 +322,19 @@ class Session:
             stack.enter_context(win)
         return sinks, win
 
-    def _finish(self, reason: str, t: float, wall_s: float, sinks: "_Sinks") -> WatchResult:
+    def _finish(self, reason: str, t: float, wall_s: float, sinks: "_Sinks", cut_short: str | None = None) -> WatchResult:
+        problems = []  # a video file that ended before its declared frames, a recording that was not written
+        for problem, why in ((cut_short, "video cut short"), (getattr(sinks.video, "error", None), "recording failed")):
+            if problem:
+                problems.append(problem)
+                self.journal.write("error", t, message=problem)
+                if reason in ("end of source", "quit", "window closed"):
+                    reason = why
         summary = self.analysis.recorder.summary()
         self.journal.write("end", t, reason=reason, summary=summary)
         return WatchResult(reason=reason, summary=summary, snapshots=list(sinks.snapshots.saved),
                            latency_ms=self.shared.latencies(), analysed_frames=self.analysis.count,
-                           displayed_frames=self.displayed, wall_s=wall_s)
+                           displayed_frames=self.displayed, wall_s=wall_s, problems=problems)
 
     # ------------------------------------------------------------ --fast over a file
     def run_frames(self, frames: Iterable[Frame]) -> WatchResult:
@@ -342,7 +351,8 @@ class Session:
                         break
             except KeyboardInterrupt:
                 reason = "interrupted"
-        return self._finish(reason or "end of source", t, self.clock() - started, sinks)
+        return self._finish(reason or "end of source", t, self.clock() - started, sinks,
+                            cut_short=getattr(frames, "cut_short", None))
 
     def _frame(self, frame: Frame, win, sinks: "_Sinks") -> str | None:
         """One frame of ``run_frames``: wait while paused, analyse, show; the reason to stop, if any."""
@@ -379,7 +389,8 @@ class Session:
         if reason == "end of source" and source.error:
             reason = "source lost"
             self.journal.write("error", self.shared.last_t, message=source.error)
-        return self._finish(reason, self.shared.last_t, self.clock() - started, sinks)
+        return self._finish(reason, self.shared.last_t, self.clock() - started, sinks,
+                            cut_short=getattr(source, "cut_short", None))
 
     def _analysis_loop(self, source: LiveSource, stop: threading.Event, errors: list[BaseException]) -> None:
         last = -1

@@ -14,14 +14,18 @@ log = logging.getLogger(__name__)
 class VideoSink:
     """The annotated video (``--record``): opened on the first frame at its size, released on exit.
 
-    ``path=None`` is a sink that writes nothing. If the file cannot be opened
-    recording turns off with one warning; the session goes on.
+    ``path=None`` is a sink that writes nothing. If the file cannot be opened, or
+    what was written cannot be read back when it is closed (a full disk: OpenCV's
+    writer reports no failed write), ``error`` says so; the session goes on, and
+    ends with that line and exit 1.
     """
 
     def __init__(self, path: Path | None, fps: float):
         self.path = path
         self.fps = fps
         self._writer = None
+        self.written = 0
+        self.error: str | None = None
 
     @property
     def active(self) -> bool:
@@ -43,15 +47,40 @@ class VideoSink:
             h, w = image.shape[:2]
             self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
             if not self._writer.isOpened():
-                log.warning("%s: cannot write video; recording is off", self.path)
+                self.error = f"--record {self.path}: cannot write video{_disk_full(self.path)}"
                 self._writer, self.path = None, None
                 return
         self._writer.write(image)
+        self.written += 1
 
     def close(self) -> None:
         if self._writer is not None:
             self._writer.release()
             self._writer = None
+            self._check()
+
+    def _check(self) -> None:
+        """The recording reads back with the frames written, or ``error`` says it is damaged and why."""
+        import cv2
+
+        cap = cv2.VideoCapture(str(self.path))
+        try:
+            got = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
+        finally:
+            cap.release()
+        if got < self.written:
+            self.error = (f"--record {self.path}: damaged, {got} of the {self.written} frames written read back"
+                          f"{_disk_full(self.path)}")
+
+
+def _disk_full(path: Path) -> str:
+    """``; No space left on device`` where that is why a write failed, else nothing."""
+    import shutil
+
+    try:
+        return "; No space left on device" if shutil.disk_usage(path.parent).free < (1 << 20) else ""
+    except OSError:
+        return ""
 
 
 class SnapshotSink:

@@ -236,25 +236,62 @@ def video_info(cap) -> VideoInfo:
     )
 
 
-def iter_video(path: str, stride: int = 1) -> Iterator[Frame]:
-    """Every frame of a video file, with its media time (nothing is dropped)."""
-    cap = open_capture(path)
+def cut_short(name: str, read: int, declared: int) -> str | None:
+    """Why a video file ended before its last frame, or None: fewer frames decoded than its header declares (a
+    damaged or truncated file), beyond the slack of a container that only estimates its count."""
+    if declared <= 0 or read >= declared - max(2, declared // 50):
+        return None
+    return f"{name}: stopped early: read {read} of the {declared} frames it declares (damaged or truncated video)"
+
+
+def media_time(cap, index: int, fps: float, previous: float | None) -> float:
+    """The frame just read's time in its stream (variable frame rates keep their gaps), or ``index / fps`` where
+    the stream gives none; never earlier than the previous frame's."""
     try:
-        info = video_info(cap)
-        index = 0
-        got_any = False
-        while True:
-            ok, image = cap.read()
-            if not ok or image is None:
-                break
-            got_any = True
-            if index % stride == 0:
-                yield Frame(image=image, index=index, t=index / info.fps)
-            index += 1
-        if not got_any:
-            raise SourceError(f"{path}: no frame could be decoded (empty or corrupt video)")
-    finally:
-        cap.release()
+        ms = float(cap.get(_cv2().CAP_PROP_POS_MSEC))
+    except Exception:  # a stub capture, or a backend without timestamps
+        ms = float("nan")
+    t = ms / 1000.0 if ms == ms and 0.0 <= ms < 1e12 and (index == 0 or ms > 0.0) else index / fps
+    if previous is not None and t <= previous:
+        t = previous + 1.0 / fps
+    return t
+
+
+class VideoFrames:
+    """Every frame of a video file, with its media time (nothing is dropped); ``cut_short`` says, once the frames
+    are read, why the file ended before the frames its header declares (``cut_short()``), else None."""
+
+    def __init__(self, path: str, stride: int = 1):
+        self.path = path
+        self.stride = stride
+        self.read = 0
+        self.declared = 0
+        self.cut_short: str | None = None
+
+    def __iter__(self) -> Iterator[Frame]:
+        cap = open_capture(self.path)
+        try:
+            info = video_info(cap)
+            self.declared = info.frame_count
+            t = None
+            while True:
+                ok, image = cap.read()
+                if not ok or image is None:
+                    break
+                t = media_time(cap, self.read, info.fps, t)
+                if self.read % self.stride == 0:
+                    yield Frame(image=image, index=self.read, t=t)
+                self.read += 1
+            if not self.read:
+                raise SourceError(f"{self.path}: no frame could be decoded (empty or corrupt video)")
+            self.cut_short = cut_short(self.path, self.read, self.declared)
+        finally:
+            cap.release()
+
+
+def iter_video(path: str, stride: int = 1) -> VideoFrames:
+    """Every frame of a video file, with its media time (``VideoFrames``)."""
+    return VideoFrames(path, stride)
 
 
 def list_cameras(max_index: int = 10) -> list[tuple[int, str]]:
@@ -305,8 +342,11 @@ class LiveSource:
         self.reconnect_timeout_s = reconnect_timeout_s
         self.clock = clock
         self._cap = opener()  # raises SourceError at once if the first open fails
+        self.declared = 0  # a file's frame count, as its header declares it
+        self.cut_short: str | None = None  # a file that ended before that count: why (``cut_short``)
         if is_file:
-            self.fps = video_info(self._cap).fps  # play a file at its own rate
+            info = video_info(self._cap)
+            self.fps, self.declared = info.fps, info.frame_count  # play a file at its own rate
         self._lock = threading.Lock()
         self._new = threading.Condition(self._lock)
         self._frame: Frame | None = None
@@ -359,6 +399,7 @@ class LiveSource:
         index = 0
         period = 1.0 / self.fps if self.fps > 0 else 0.0
         next_due = self.clock()
+        t = None
         try:
             while not self._stop.is_set():
                 try:
@@ -367,15 +408,27 @@ class LiveSource:
                     log.warning("%s: read failed: %s", self.name, exc)
                     ok, image = False, None
                 if not ok or image is None:
-                    if self.is_file:
-                        break  # end of file
+                    if self.is_file:  # end of file, or of what a damaged file lets be read
+                        self.cut_short = cut_short(self.name, index, self.declared)
+                        break
                     if not self._reconnect():
                         break
                     continue
-                t = index / self.fps if self.is_file else self.clock() - self._t0
+                if self.is_file:
+                    t = media_time(self._cap, index, self.fps, t)
+                    if self.pace:  # shown at its own time: a variable frame rate keeps its pauses
+                        if index == 0:
+                            next_due = self.clock() - t
+                        delay = next_due + t - self.clock()
+                        if delay > 0:
+                            self._stop.wait(delay)
+                        elif delay < -0.5:  # this machine fell behind: catch up from here, not in a burst
+                            next_due -= delay
+                else:
+                    t = self.clock() - self._t0
                 self._publish(image, index, t)
                 index += 1
-                if self.pace and period:
+                if self.pace and period and not self.is_file:
                     next_due += period
                     delay = next_due - self.clock()
                     if delay > 0:

@@ -550,3 +550,44 @@ def test_a_lost_analysis_worker_loses_only_its_image(tmp_path):
     assert proc.returncode == 1 and "Traceback" not in err, err
     line = assert_one_line(subprocess.CompletedProcess([], 1, out, err), 1, lost[0]["source"], "ended")
     assert "killed" in line
+
+
+def _damaged_clip(tmp_path: Path) -> Path:
+    """CLIP (72 frames) with a fifth of its bytes zeroed from the middle on: its frames stop at about 32."""
+    data = bytearray(Path(CLIP).read_bytes())
+    a = len(data) // 2
+    data[a:a + len(data) // 5] = bytes(len(data) // 5)
+    bad = tmp_path / "damaged.mp4"
+    bad.write_bytes(bytes(data))
+    return bad
+
+
+@pytest.mark.parametrize("mode", ["live", "fast"])
+def test_a_damaged_video_read_in_part_says_so_and_exits_1(tmp_path, mode):
+    """Issue #30.4: it once said "end of source" and exit 0 after a third of the frames."""
+    bad = _damaged_clip(tmp_path)
+    journal = tmp_path / "j.jsonl"
+    r = run(["watch", "--source", str(bad), "--no-window", "--audio", "none", "--journal", str(journal),
+             *(["--fast"] if mode == "fast" else [])])
+    line = assert_one_line(r, 1, "damaged.mp4", "stopped early", "of the 72 frames")
+    read = int(line.split("read ")[1].split(" ")[0])
+    assert 10 < read < 60, line
+    records = journal_lines(journal)
+    assert records[-1]["type"] == "end" and records[-1]["reason"] == "video cut short"
+    assert records[-2]["type"] == "error" and "stopped early" in records[-2]["message"]
+
+
+def test_a_whole_video_is_not_called_damaged(tmp_path):
+    r = run(["watch", "--source", CLIP, "--fast", "--no-window", "--audio", "none", "--journal", str(tmp_path / "j.jsonl")])
+    assert r.returncode == 0 and not emocare_lines(r.stderr), r.stderr
+
+
+def test_a_recording_on_a_full_disk_is_an_error(tiny_disk, tmp_path):
+    """Issue #30.4: ``--record`` on a full disk once gave exit 0 and an unplayable file."""
+    journal = tmp_path / "j.jsonl"
+    r = run(["watch", "--source", CLIP, "--fast", "--no-window", "--audio", "none", "--journal", str(journal),
+             "--record", str(tiny_disk / "out.mp4")])
+    assert_one_line(r, 1, "--record", "out.mp4", "No space left")
+    records = journal_lines(journal)
+    assert records[-1]["type"] == "end" and records[-1]["reason"] == "recording failed"
+    assert records[-1]["summary"]["frames"] == 72  # the session itself went on to the end
