@@ -329,7 +329,7 @@ def watch(
     record: Optional[Path] = typer.Option(None, "--record", help="Write the annotated video to this .mp4.", dir_okay=False, metavar="PATH"),
     journal: Optional[Path] = typer.Option(None, "--journal", help="Journal file (.jsonl; an existing one gets this session appended); default: a new timestamped file in the user data dir.", dir_okay=False, metavar="PATH"),
     list_cameras: bool = typer.Option(False, "--list-cameras", help="List the cameras that open, then exit.", metavar=""),
-    stats: bool = typer.Option(False, "--stats", help="Print display FPS, analysis FPS and latency percentiles at exit.", metavar=""),
+    stats: bool = typer.Option(False, "--stats", help="Show the display and analysis FPS in the window's header, and print them with latency percentiles at exit.", metavar=""),
     reconnect_timeout: Optional[float] = typer.Option(None, "--reconnect-timeout", help=f"Seconds to keep reconnecting a lost camera/stream (default {DEFAULTS.reconnect_timeout_s:g}).", metavar="SECONDS"),
     stream_timeout: Optional[float] = typer.Option(None, "--stream-timeout", help=f"Seconds to wait for a stream to open, and for each frame (default {DEFAULTS.stream_timeout_s:g}).", metavar="SECONDS"),
     engine: Optional[str] = EngineOpt,
@@ -377,7 +377,8 @@ def _watch(camera, source, fast, size, no_window, record, journal_path, stats, c
     if record is not None:
         check_output(record, (".mp4", ".avi", ".mkv", ".mov"), "--record")
     request = watch_lib.WatchRequest(source=source, fast=fast, show_window=not no_window, record=record,
-                                     journal=journal_path, snapshot_dir=Path(user_data_dir("emocare")) / "snapshots")
+                                     journal=journal_path, snapshot_dir=Path(user_data_dir("emocare")) / "snapshots",
+                                     stats=stats)
     # a live line on a terminal, a line per mood change or care action elsewhere; nothing with --quiet
     sinks = [] if settings.quiet else [StatusLine(err, live=err.is_terminal)]
     run = watch_lib.run(settings, request, sinks, on_journal=lambda path: err.print(f"journal: {path}"))

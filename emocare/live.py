@@ -23,13 +23,14 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence, Iterable, Protocol
+from typing import Callable, Sequence, Iterable, Protocol, runtime_checkable
 
 import numpy as np
 
 from emocare.faces import Faces
 from emocare.journal import Journal, MoodRecorder
-from emocare.overlay import BannerLayer, FaceLayer, HeaderInfo, HeaderLayer, HelpLayer, MoodStripLayer, bands
+from emocare.overlay import (BannerLayer, FaceLayer, Fonts, HeaderInfo, HeaderLayer, HelpLayer, MoodStripLayer, PanelLayer,
+                             face_numbers, fit_frame, mood_of, overlaps, plan, window_size)
 from emocare.pipeline import Pipeline
 from emocare.sources import Frame, LiveSource
 from emocare import window as window_mod
@@ -72,6 +73,28 @@ class Carer(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class Display(Protocol):
+    """A viewer of the rendered frames besides the window (``emocare serve``'s page).
+
+    ``wants_frames``: whether anyone looks (frames are rendered for it only then); ``max_width``: the widest
+    canvas it wants (drawn that size, not drawn larger and shrunk); ``show`` takes each rendered frame and the
+    comfort banner; ``commands`` hands over what was asked since the last call (pause, mute, snapshot);
+    ``state`` is told the paused and muted flags after commands ran.
+    """
+
+    max_width: int
+
+    @property
+    def wants_frames(self) -> bool: ...
+
+    def show(self, image: np.ndarray, t: float, banner: tuple[str, str] | None) -> None: ...
+
+    def commands(self) -> list[str]: ...
+
+    def state(self, *, paused: bool, muted: bool) -> None: ...
+
+
 @dataclass(frozen=True)
 class WatchOptions:
     source_label: str
@@ -79,6 +102,7 @@ class WatchOptions:
     record: Path | None = None
     snapshot_dir: Path | None = None
     fps: float = 30.0
+    stats: bool = False  # the display and analysis rates in the window's header
 
 
 @dataclass
@@ -197,32 +221,125 @@ class Hud:
     history: tuple[tuple[float, str], ...]
     banner: tuple[str, str] | None
     show_help: bool
+    stats: bool = False  # the rates in the header (watch --stats)
+
+
+def negative_in_view(faces: Faces) -> bool:
+    """Whether anyone in view is, steadily, in a negative mood (what the comfort banner is for)."""
+    return any(f.mood is not None and f.mood.valence == "negative" for f in faces)
+
+
+class BannerFade:
+    """The comfort banner is withdrawn once nobody in view is negative any more.
+
+    ``opacity(t, text, negative)`` is 1 while someone is negative, then
+    falls to 0 over ``fade_s`` seconds of media time once nobody is, and
+    that message stays withdrawn (a new message starts afresh). Someone
+    turning negative again before it has faded brings it back.
+    """
+
+    def __init__(self, fade_s: float = 1.0):
+        self.fade_s = fade_s
+        self._text: str | None = None
+        self._calm_since: float | None = None
+        self._gone = False
+
+    def opacity(self, t: float, text: str | None, negative: bool) -> float:
+        if text != self._text:
+            self._text, self._calm_since, self._gone = text, None, False
+        if text is None or self._gone:
+            return 0.0
+        if negative:
+            self._calm_since = None
+            return 1.0
+        if self._calm_since is None:
+            self._calm_since = t
+        left = 1.0 - (t - self._calm_since) / self.fade_s
+        if left <= 0:
+            self._gone = True
+            return 0.0
+        return min(1.0, left)
 
 
 class Renderer:
-    """The layers' styles; ``render`` draws a frame and records where each layer went (``layout``)."""
+    """The layers' styles; ``render`` draws a canvas and records where each layer went (``layout``).
 
-    def __init__(self):
-        self.faces = FaceLayer()
-        self.header = HeaderLayer()
-        self.strip = MoodStripLayer(60.0)
-        self.banner = BannerLayer()
-        self.help = HelpLayer()
+    The canvas is ``size`` (the window's, or ``overlay.window_size`` of the
+    frame): header, the frame fitted into the stage, the panel of cards,
+    the footer with the mood strip. Over the stage go the face boxes, the
+    banner (at the bottom, or the top when the bottom would cover the
+    person) and the help box, which never covers the banner.
+    """
+
+    def __init__(self, fonts: Fonts | None = None, fade: BannerFade | None = None):
+        self.fonts = fonts or Fonts()
+        self.faces = FaceLayer(self.fonts)
+        self.panel = PanelLayer(self.fonts)
+        self.header = HeaderLayer(self.fonts)
+        self.strip = MoodStripLayer(60.0, self.fonts)
+        self.banner = BannerLayer(fonts=self.fonts)
+        self.help = HelpLayer(self.fonts)
+        self.fade = fade or BannerFade()
         self.layout: list[tuple[str, tuple[int, int, int, int]]] = []
 
-    def render(self, image: np.ndarray, t: float, faces: Faces, hud: Hud) -> np.ndarray:
-        """A copy of ``image`` with every layer; labels and bars go where they hide no fixed layer."""
-        out = image.copy()
-        fixed = bands(out, banner=bool(hud.banner))
-        self.faces.draw(out, faces, avoid=list(fixed.values()))
-        self.layout = [*fixed.items(), *self.faces.drawn]
-        self.header.draw(out, HeaderInfo(hud.display_fps, hud.analysis_fps, hud.engine, hud.source, hud.status))
-        self.strip.draw(out, list(hud.history), t)
-        if hud.banner:
-            self.banner.draw(out, hud.banner[0], fallback=hud.banner[1])
+    def render(self, image: np.ndarray, t: float, faces: Faces, hud: Hud,
+               size: tuple[int, int] | None = None) -> np.ndarray:
+        h, w = image.shape[:2]
+        W, H = size or window_size((w, h))
+        lay = plan((W, H), (w, h))
+        canvas = np.empty((H, W, 3), np.uint8)
+        fit_frame(canvas, image, lay)
+        self.layout = [("header", lay.header), ("stage", lay.stage), ("frame", lay.frame), ("panel", lay.panel),
+                       ("footer", lay.footer)]
+        over: list[tuple[str, tuple[int, int, int, int]]] = []
+        opacity = self.fade.opacity(t, hud.banner[0] if hud.banner else None, negative_in_view(faces))
+        if hud.banner and opacity > 0:
+            text = self.banner.text_for(*hud.banner)
+            boxes = [lay.to_canvas(f.box) for f in faces]
+            spots = [self.banner.rect(text, lay.frame, lay.u, at) for at in ("bottom", "top")]
+            spot = min(spots, key=lambda r: sum(_area(r, b) for b in boxes))  # the bottom unless it hides more of a face
+            over.append(("banner", spot))
         if hud.show_help:
-            self.help.draw(out)
-        return out
+            hw, hh = self.help.size(lay.u)
+            pad = max(8, round(12 * lay.u))
+            sx0, sy0, sx1, sy1 = lay.frame
+            candidates = [(sx0 + pad, sy0 + pad, sx0 + pad + hw, sy0 + pad + hh),
+                          (sx0 + pad, sy1 - pad - hh, sx0 + pad + hw, sy1 - pad),
+                          (lay.panel[0] + pad, lay.panel[1] + pad, lay.panel[0] + pad + hw, lay.panel[1] + pad + hh)]
+            taken = [r for _, r in over]
+            spot = next((r for r in candidates if not any(overlaps(r, o) for o in taken)), candidates[-1])
+            over.append(("help", spot))
+        texts = self.faces.draw(canvas, faces, lay, avoid=[r for _, r in over])
+        texts += self.panel.draw(canvas, list(faces), lay.panel, lay.u)
+        texts += self.header.draw(canvas, lay.header, self._header_info(faces, t, hud), lay.u)
+        texts += self.strip.draw(canvas, lay.footer, list(hud.history), t, lay.u)
+        self.fonts.draw(canvas, texts)  # the banner and the help go over all of it
+        for name, rect in over:
+            if name == "banner":
+                self.banner.draw(canvas, hud.banner[0], fallback=hud.banner[1], rect=rect, opacity=opacity, u=lay.u)
+            else:
+                self.fonts.draw(canvas, self.help.draw(canvas, rect, lay.u))
+        self.layout += [*self.faces.drawn, *self.panel.drawn, *over]
+        self.opacity = opacity
+        return canvas
+
+    def _header_info(self, faces: Faces, t: float, hud: Hud) -> HeaderInfo:
+        primary = faces.primary_face()
+        if primary is None and len(faces) == 1:
+            primary = faces.faces[0]
+        stats = f"display {hud.display_fps:.1f} fps · analysis {hud.analysis_fps:.1f} fps" if hud.stats else ""
+        if primary is None:
+            return HeaderInfo(status=hud.status, stats=stats)
+        number = face_numbers(list(faces))[list(faces).index(primary)]
+        mood, _, _ = mood_of(primary)
+        since = primary.mood.since if primary.mood is not None else None
+        return HeaderInfo(person=number, mood=mood, for_s=None if since is None else max(0.0, t - since),
+                          status=hud.status, stats=stats)
+
+
+def _area(a, b) -> int:
+    """The area ``a`` and ``b`` share."""
+    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
 
 
 class Session:
@@ -231,7 +348,7 @@ class Session:
     def __init__(self, pipeline: Pipeline, journal: Journal, options: WatchOptions, *,
                  carer: Carer | None = None, clock: Callable[[], float] = time.monotonic,
                  window_factory: Callable[[], object] | None = None,
-                 observers: Sequence[Callable[[Faces], None]] = ()):
+                 observers: Sequence[Callable[[Faces], None]] = (), displays: Sequence[Display] = ()):
         self.pipeline = pipeline
         self.journal = journal
         self.options = options
@@ -245,6 +362,7 @@ class Session:
         self.show_help = False
         self.status = ""
         self.displayed = 0
+        self.displays = list(displays)
 
     @property
     def history(self) -> deque[tuple[float, str]]:
@@ -260,10 +378,12 @@ class Session:
             status = (status + " | " if status else "") + "muted"
         engine = faces.engine or (self.pipeline.engine.name if self.pipeline is not None else "")
         return Hud(self.display_meter.fps, self.analysis.meter.fps, engine, self.options.source_label, status,
-                   tuple(self.history), self.carer.banner(t) if self.carer is not None else None, self.show_help)
+                   tuple(self.history), self.carer.banner(t) if self.carer is not None else None, self.show_help,
+                   self.options.stats)
 
-    def render(self, frame: Frame, faces: Faces) -> np.ndarray:
-        return self.renderer.render(frame.image, frame.t, faces, self.hud(frame.t, faces))
+    def render(self, frame: Frame, faces: Faces, size: tuple[int, int] | None = None) -> np.ndarray:
+        """The canvas for ``frame``: ``size`` (width, height), or the size a window first opens at."""
+        return self.renderer.render(frame.image, frame.t, faces, self.hud(frame.t, faces), size)
 
     def _analyse(self, frame: Frame) -> Faces:
         faces = self.analysis.step(frame)
@@ -271,13 +391,27 @@ class Session:
         return faces
 
     # ------------------------------------------------------------ output and keys
-    def _output(self, image: np.ndarray, frame: Frame, window, sinks: "_Sinks") -> str | None:
-        """Record and show a rendered frame; the reason to stop, if any."""
+    def _output(self, frame: Frame, faces: Faces, window, sinks: "_Sinks") -> str | None:
+        """Render, record and show a frame; the reason to stop, if any.
+
+        The recording keeps the size the window first opens at (a video has
+        one size); the window gets a canvas of its own current size, so a
+        resized window is drawn afresh, not stretched.
+        """
         self.display_meter.tick()
         self.displayed += 1
-        sinks.video.write(image)
-        if window is None:
-            return None
+        image = None
+        if sinks.video.active:
+            image = self.render(frame, faces)
+            sinks.video.write(image)
+        if self.displays:
+            image = self._to_displays(frame, faces, image)
+        stop = self._display_commands(frame, faces, image, sinks)
+        if window is None or stop:
+            return stop
+        size = window.canvas_size() if hasattr(window, "canvas_size") else None
+        if image is None or (size is not None and tuple(image.shape[1::-1]) != tuple(size)):
+            image = self.render(frame, faces, size)
         key = window.show(image)
         if window.closed_by_user:
             return "window closed"
@@ -295,6 +429,37 @@ class Session:
         elif command == "help":
             self.show_help = not self.show_help
         return None
+
+    def _displays_want(self) -> bool:
+        return any(display.wants_frames for display in self.displays)
+
+    def _to_displays(self, frame: Frame, faces: Faces, image: np.ndarray | None) -> np.ndarray | None:
+        """The rendered frame (and the comfort banner) to the displays that want it; the canvas, if one was drawn."""
+        if not self._displays_want():
+            return image
+        if image is None:
+            w, h = window_size(tuple(frame.image.shape[1::-1]))
+            limit = min(display.max_width for display in self.displays)
+            image = self.render(frame, faces, (limit, round(h * limit / w)) if w > limit else None)
+        banner = self.carer.banner(frame.t) if self.carer is not None else None
+        for display in self.displays:
+            display.show(image, frame.t, banner)
+        return image
+
+    def _display_commands(self, frame: Frame, faces: Faces, image: np.ndarray | None, sinks: "_Sinks") -> str | None:
+        """Run the commands the displays sent, then tell them the paused and muted flags; the reason to stop, if any."""
+        ran, stop = False, None
+        for display in self.displays:
+            for command in display.commands():
+                ran = True
+                if command == "snapshot" and image is None:
+                    image = self.render(frame, faces)
+                stop = stop or self._command(command, image, frame, sinks)
+        if ran:
+            muted = self.carer is not None and self.carer.muted
+            for display in self.displays:
+                display.state(paused=self.shared.paused, muted=muted)
+        return stop
 
     def _poll(self, window, sinks: "_Sinks") -> str | None:
         """Keys while no new frame has come."""
@@ -356,8 +521,8 @@ class Session:
 
     def _frame(self, frame: Frame, win, sinks: "_Sinks") -> str | None:
         """One frame of ``run_frames``: wait while paused, analyse, show; the reason to stop, if any."""
-        while self.shared.paused and win is not None:
-            stop = self._output(self.render(frame, self.shared.latest()), frame, win, sinks)
+        while self.shared.paused and (win is not None or self.displays):
+            stop = self._output(frame, self.shared.latest(), win, sinks)
             if stop:
                 return stop
             time.sleep(0.03)
@@ -365,8 +530,8 @@ class Session:
         self.shared.add_latency(faces.ms)
         if self.journal.error:
             return "journal write failed"
-        if win is not None or sinks.video.active:
-            return self._output(self.render(frame, faces), frame, win, sinks)
+        if win is not None or sinks.video.active or self._displays_want():
+            return self._output(frame, faces, win, sinks)
         return None
 
     # ------------------------------------------------------------ live: newest frame wins
@@ -429,10 +594,10 @@ class Session:
                     return stop
                 continue
             shown = frame.index
-            if win is None and not sinks.video.active:
+            if win is None and not sinks.video.active and not self._displays_want():
                 self.display_meter.tick()
                 continue
-            stop = self._output(self.render(frame, self.shared.latest()), frame, win, sinks)
+            stop = self._output(frame, self.shared.latest(), win, sinks)
             if stop:
                 return stop
 

@@ -39,6 +39,7 @@ class WatchRequest:
     record: Path | None = None
     journal: Path | None = None  # None: a timestamped file in the user data dir
     snapshot_dir: Path | None = None
+    stats: bool = False  # the display and analysis rates in the window's header (watch --stats)
 
 
 @dataclass
@@ -103,7 +104,7 @@ def run(settings, request: WatchRequest, sinks: Sequence[Sink] = (), *,
             stack.enter_context(sink)
             journal.listeners.append(sink.on_record)
         options = WatchOptions(source_label=label, show_window=request.show_window, record=request.record,
-                               snapshot_dir=request.snapshot_dir, fps=fps)
+                               snapshot_dir=request.snapshot_dir, fps=fps, stats=request.stats)
         session = Session(Pipeline.from_settings(engine, settings), journal, options, carer=carer,
                           observers=[sink.on_faces for sink in sinks], window_factory=window_factory)
         if request.fast:

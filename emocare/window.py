@@ -78,13 +78,17 @@ class Window:
         self.close()
 
     def show(self, image: np.ndarray, wait_ms: int = 1) -> int | None:
-        """Show ``image``; the key pressed (or None). Sets ``closed_by_user`` when the window was closed."""
+        """Show ``image``; the key pressed (or None). Sets ``closed_by_user`` when the window was closed.
+
+        The window opens at the first image's size (``overlay.window_size``
+        keeps that within a laptop screen) and may be resized; the session
+        then draws each canvas at ``canvas_size()``, so text stays sharp.
+        """
         import cv2
 
         if not self._open:
             return None
         if not self._sized:
-            # open at the frame's own size (halved while larger than a laptop screen); the user may resize
             h, w = image.shape[:2]
             while w > 1600 or h > 900:
                 w, h = w // 2, h // 2
@@ -94,6 +98,18 @@ class Window:
         key = cv2.waitKey(max(1, wait_ms))
         self._check_closed()
         return None if key < 0 else key & 0xFF
+
+    def canvas_size(self) -> tuple[int, int] | None:
+        """The size (width, height) the window shows images at now; None before the first image, or when unknown."""
+        if not self._open or not self._sized:
+            return None
+        import cv2
+
+        try:
+            _, _, w, h = cv2.getWindowImageRect(self.title)
+        except cv2.error:
+            return None
+        return (int(w), int(h)) if w >= 320 and h >= 200 else None
 
     def poll(self, wait_ms: int = 1) -> int | None:
         """Keys and window events without drawing (while no new frame has come); the key pressed, or None."""

@@ -1,9 +1,10 @@
-"""The window's layers never hide one another: header, care banner, labels, score bars, mood strip.
+"""The window's layers never hide one another, the banner withdraws, group photos key each card to its face.
 
-Rendered by the real ``Session.render`` at 640x360 and 1280x720 with a face
-near the top (where the bars used to cover the header) and a comfort banner
-showing (which used to cover the label); the screenshots land in
-``EMOCARE_SHOTS`` when set, to look at.
+Rendered by the real ``Session.render`` at several canvas sizes with faces
+near the top, the middle, the bottom, two and eight of them, with the
+comfort banner and the key help both up. The screenshots land in
+``EMOCARE_SHOTS`` when set, to look at. The same checks on real pixels,
+in a real window, are in ``test_window_shots.py``.
 """
 
 import os
@@ -16,8 +17,8 @@ import pytest
 from conftest import DATA
 from emocare.faces import Face, Faces, Mood
 from emocare.journal import Journal
-from emocare.live import Session, WatchOptions
-from emocare.overlay import overlaps
+from emocare.live import BannerFade, Session, WatchOptions
+from emocare.overlay import MAX_WINDOW, MIN_TEXT_PX, Annotator, CardStyle, Fonts, inside, overlaps, window_size
 from emocare.sources import Frame
 
 
@@ -31,32 +32,100 @@ class _Banner:
         pass
 
 
-def _faces(boxes, size):
+def _faces(boxes, size, label="sad"):
     scores = np.array([0.05, 0.02, 0.1, 0.03, 0.6, 0.05, 0.15])
-    mood = Mood(label="sad", confidence=0.6, valence="negative", negative_for_s=6.0, scores=scores, since=0.0)
+    mood = Mood(label=label, confidence=0.6, valence="negative" if label == "sad" else "positive", negative_for_s=6.0,
+                scores=scores, since=0.0)
     return Faces(faces=tuple(Face(box=b, scores=scores, track_id=i + 1, mood=mood) for i, b in enumerate(boxes)),
                  frame_index=0, t=10.0, engine="emocare", ms=1.0, size=size, primary=1)
 
 
-@pytest.mark.parametrize("size", [(640, 360), (1280, 720)])
-@pytest.mark.parametrize("where", ["top", "middle", "bottom", "two"])
-def test_no_layer_hides_another(tmp_path, size, where):
-    w, h = size
-    image = cv2.resize(cv2.imread(str(DATA / "pyfeat_single_face.jpg")), (w, h))
-    f = w / 640
-    boxes = {"top": [(int(250 * f), int(8 * f), int(110 * f), int(110 * f))],
-             "middle": [(int(260 * f), int(120 * f), int(110 * f), int(110 * f))],
-             "bottom": [(int(260 * f), int(215 * f), int(110 * f), int(110 * f))],
-             "two": [(int(40 * f), int(20 * f), int(100 * f), int(100 * f)),
-                     (int(480 * f), int(150 * f), int(120 * f), int(120 * f))]}[where]
+BOXES = {"top": [(250, 8, 110, 110)], "middle": [(260, 120, 110, 110)], "bottom": [(260, 240, 110, 110)],
+         "two": [(40, 20, 100, 100), (480, 150, 120, 120)],
+         "eight": [(20 + 76 * k, 60 + 90 * (k % 2), 64, 64) for k in range(8)]}
+
+
+@pytest.mark.parametrize("canvas", [None, (800, 450), (1920, 1080)])
+@pytest.mark.parametrize("where", list(BOXES))
+@pytest.mark.parametrize("show_help", [True, False])
+def test_no_layer_hides_another(tmp_path, canvas, where, show_help):
+    image = cv2.resize(cv2.imread(str(DATA / "pyfeat_single_face.jpg")), (640, 360))
     with Journal(tmp_path / "j.jsonl") as journal:
         session = Session(None, journal, WatchOptions(source_label="clip.mp4", show_window=False), carer=_Banner())
         session.history.extend([(0.0, "neutral"), (6.0, "sad")])
-        shot = session.render(Frame(image=image, index=0, t=10.0), _faces(boxes, size))
-    names = [n for n, _ in session.layout]
-    assert {"header", "banner", "strip"} <= set(names) and names.count("label") == len(boxes)
-    for i, (a, ra) in enumerate(session.layout):
-        for b, rb in session.layout[i + 1:]:
-            assert not overlaps(ra, rb), f"{a} {ra} hides {b} {rb}"
+        session.show_help = show_help
+        shot = session.render(Frame(image=image, index=0, t=10.0), _faces(BOXES[where], (640, 360)), canvas)
+    layout = session.layout
+    rect = {n: r for n, r in layout}
+    assert shot.shape[1::-1] == (canvas or window_size((640, 360)))
+    regions = ["header", "stage", "panel", "footer"]
+    for i, a in enumerate(regions):  # the regions tile the canvas
+        for b in regions[i + 1:]:
+            assert not overlaps(rect[a], rect[b]), (a, b)
+    assert inside(rect["banner"], rect["frame"])
+    over = [rect["banner"], *([rect["help"]] if show_help else [])]
+    if show_help:
+        assert not overlaps(rect["banner"], rect["help"]) and inside(rect["help"], (0, 0, *shot.shape[1::-1]))
+    chips = [r for n, r in layout if n.startswith("chip:")]
+    cards = [r for n, r in layout if n.startswith("card:")]
+    for chip in chips:
+        assert inside(chip, rect["stage"]) and not any(overlaps(chip, o) for o in over)
+        assert not any(overlaps(chip, c) for c in chips if c != chip)
+    for i, c in enumerate(cards):
+        assert inside(c, rect["panel"]) and not any(overlaps(c, d) for d in cards[i + 1:])
+    if not show_help:  # under the help box a face may lose its chip while the help is up, never otherwise
+        assert len(chips) == len(BOXES[where])
     if os.environ.get("EMOCARE_SHOTS"):
-        cv2.imwrite(str(Path(os.environ["EMOCARE_SHOTS"]) / f"layout-{w}x{h}-{where}.png"), shot)
+        name = f"layout-{shot.shape[1]}x{shot.shape[0]}-{where}{'-help' if show_help else ''}.png"
+        cv2.imwrite(str(Path(os.environ["EMOCARE_SHOTS"]) / name), shot)
+
+
+def test_the_window_opens_as_large_as_fits_and_text_never_shrinks_below_readable():
+    for frame in ((640, 360), (640, 480), (1920, 1080), (320, 240), (3840, 2160)):
+        w, h = window_size(frame)
+        assert w <= MAX_WINDOW[0] and h <= MAX_WINDOW[1] and max(w / MAX_WINDOW[0], h / MAX_WINDOW[1]) > 0.9
+    fonts = Fonts()
+    for u in (0.75, 1.0, 2.0):
+        style = CardStyle.at(fonts, u)
+        assert style.label_px >= MIN_TEXT_PX and style.title_px >= MIN_TEXT_PX
+
+
+def test_the_banner_fades_once_nobody_is_negative_and_stays_withdrawn():
+    fade = BannerFade(fade_s=1.0)
+    assert fade.opacity(0.0, None, True) == 0.0
+    assert fade.opacity(1.0, "there, there", True) == 1.0
+    assert fade.opacity(5.0, "there, there", True) == 1.0
+    assert fade.opacity(6.0, "there, there", False) == 1.0  # calm from now
+    assert fade.opacity(6.5, "there, there", False) == pytest.approx(0.5)
+    assert fade.opacity(6.6, "there, there", True) == 1.0  # sad again before it faded: back
+    assert fade.opacity(7.0, "there, there", False) == 1.0
+    assert fade.opacity(8.0, "there, there", False) == 0.0
+    assert fade.opacity(8.5, "there, there", True) == 0.0  # withdrawn: the same message does not come back
+    assert fade.opacity(9.0, "a new message", True) == 1.0  # a new comfort does
+
+
+def test_a_group_photo_gets_a_numbered_card_for_every_face(tmp_path):
+    """Twelve faces on a small photo: each face's chip and card share its number and colour, none is dropped, and
+    no card covers another; the cards flow into more columns rather than shrink below readable."""
+    image = cv2.resize(cv2.imread(str(DATA / "pyfeat_multi_face.jpg")), (600, 400))
+    rng = np.random.default_rng(3)
+    faces = []
+    for k in range(12):
+        p = rng.dirichlet(np.ones(7))
+        faces.append(Face(box=(10 + 48 * k, 100 + 60 * (k % 3), 40, 40), scores=p))
+    annotator = Annotator()
+    out = annotator.draw(image, faces)
+    assert out.shape[0] >= 400 and out.shape[1] > 600
+    assert np.array_equal(out[:60, :600], image[:60])  # the photo keeps its own pixels above the chips
+    names = [n for n, _ in annotator.layout]
+    for k in range(1, 13):
+        assert f"chip:{k}" in names and f"card:{k}" in names, k
+    cards = [r for n, r in annotator.layout if n.startswith("card:")]
+    for i, c in enumerate(cards):
+        assert c[0] >= 600 and not any(overlaps(c, d) for d in cards[i + 1:])
+    for k, face in enumerate(faces, 1):  # the chip's colour is the card's chip colour
+        chip = dict(annotator.layout)[f"chip:{k}"]
+        card = dict(annotator.layout)[f"card:{k}"]
+        assert np.array_equal(out[chip[1] + 2, chip[0] + 3], out[card[1] + 2, card[0] + 3])
+    if os.environ.get("EMOCARE_SHOTS"):
+        cv2.imwrite(str(Path(os.environ["EMOCARE_SHOTS"]) / "annotate-12.png"), out)

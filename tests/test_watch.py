@@ -263,13 +263,13 @@ def test_real_window_shows_the_overlay(tmp_path, xvfb):
     img = cv2.imread(str(shot))
     assert img is not None
     h, w = img.shape[:2]
-    # the header bar darkens the top of the frame
-    assert img[: h // 40].mean() < 0.7 * cv2.resize(frames[0], (w, h))[: h // 40].mean()
-    # the face box (a mood colour) surrounds where the face is in the clip, scaled to the window
+    from emocare.overlay import CANVAS_BG, COLORS, plan
+
+    lay = plan((w, h), (640, 360))  # the window draws its canvas at its own size: header, frame, panel, footer
+    assert (np.abs(img[:lay.header[3] - 2, :].astype(int) - np.array(CANVAS_BG)).max(axis=2) <= 3).mean() > 0.7
+    # the face box (a mood colour) surrounds where the face is in the clip, scaled into the window's stage
     box = [r for r in recs if r["type"] == "mood"][-1]["box"]
-    sx, sy = w / 640, h / 360
-    x0, y0, x1, y1 = int(box[0] * sx), int(box[1] * sy), int((box[0] + box[2]) * sx), int((box[1] + box[3]) * sy)
-    from emocare.overlay import COLORS
+    x0, y0, x1, y1 = lay.to_canvas(tuple(box))
 
     strip = img[y0 + 5:y1 - 5, max(0, x0 - 5):x0 + 6].astype(int)  # around the box's left edge
 
@@ -286,10 +286,18 @@ def test_record_writes_the_annotated_video(tmp_path):
     result = runner.invoke(app, ["watch", "--source", str(DATA / "pyfeat_single_face.mp4"), "--fast", "--no-window",
                                  "--journal", str(tmp_path / "j.jsonl"), "--audio", "none", "--record", str(out)])
     assert result.exit_code == 0, result.output
+    from emocare.overlay import plan, window_size
+
     frames = [f.image for f in iter_video(str(out))]
-    assert len(frames) == 72 and frames[0].shape == (360, 640, 3)
+    w, h = window_size((640, 360))  # what the window would first show: frame, header, panel of scores, mood strip
+    assert len(frames) == 72 and frames[0].shape == (h, w, 3)
+    lay = plan((w, h), (640, 360))
     original = cv2.VideoCapture(str(DATA / "pyfeat_single_face.mp4")).read()[1]
-    assert np.abs(frames[-1].astype(int) - original.astype(int)).mean() > 3  # the overlay is in the video
+    x0, y0, x1, y1 = lay.frame
+    scaled = cv2.resize(original, (x1 - x0, y1 - y0)).astype(int)
+    assert np.abs(frames[0][y0:y1, x0:x1].astype(int) - scaled).mean() < 12  # the frame is there, scaled
+    panel = frames[-1][lay.panel[1]:lay.panel[3], lay.panel[0]:lay.panel[2]]
+    assert (panel.max(axis=2) > 180).mean() > 0.01  # and the face's card of scores beside it
 
 
 def test_window_keys_snapshot_pause_help_and_quit(tmp_path, xvfb):
