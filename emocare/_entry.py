@@ -6,7 +6,8 @@ SIGTERM (systemd, ``docker stop``, logout) and SIGHUP (the terminal window
 closed; not under ``nohup``) take the same clean path as Ctrl-C, so a session
 still writes its ``end`` record, and its summary where a terminal is left. Native
 libraries (OpenCV, FFmpeg) are told to keep their log lines to themselves
-unless ``--verbose`` asks for them.
+unless ``--verbose`` asks for them. ``EMOCARE_READY_FD`` (``_say_ready``)
+tells a supervisor when an interrupt is safe to send.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def main() -> None:
         if not ({"-v", "--verbose"} & set(sys.argv[1:])):
             os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
             os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+        _say_ready()
         from emocare.cli import main as cli_main
 
         cli_main()
@@ -48,6 +50,26 @@ def main() -> None:
         if _hung_up and isinstance(exc, OSError) and exc.errno in (errno.EIO, errno.EPIPE):
             _interrupted()  # the session ended cleanly; only its last words to the closed terminal failed
         raise
+
+
+READY_FD = "EMOCARE_READY_FD"
+
+
+def _say_ready() -> None:
+    """From here on any interrupt ends emocare in one line: say so on the descriptor ``EMOCARE_READY_FD`` names.
+
+    For whoever starts emocare and means to interrupt it (a supervisor, the
+    tests): a signal sent earlier may land while Python itself is still
+    starting, where nothing can catch it. The variable is not passed on.
+    """
+    fd = os.environ.pop(READY_FD, None)
+    if fd is None:
+        return
+    try:
+        os.write(int(fd), b"ready\n")
+        os.close(int(fd))
+    except (OSError, ValueError):
+        pass
 
 
 def _interrupted() -> None:

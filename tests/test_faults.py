@@ -248,15 +248,6 @@ def _interrupted_in_one_line_or_done(proc: subprocess.Popen, delay: float) -> No
         assert proc.returncode in (0, -signal.SIGINT), (delay, proc.returncode, err)
 
 
-def test_ctrl_c_while_importing_is_one_line(corpus):
-    for delay in (0.05, 0.15, 0.3):
-        proc = subprocess.Popen([EMOCARE, "analyze", str(corpus / "good.jpg")], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_reaches_child)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGINT)
-        _interrupted_in_one_line_or_done(proc, delay)
-
-
 def test_ctrl_c_while_analysis_workers_start_is_one_line(tmp_path):
     """Ctrl-C reaches the whole process group, workers included, as a terminal sends it."""
     folder = tmp_path / "faces"

@@ -1,14 +1,19 @@
 """Ctrl-C at the unlucky moments, made deterministic: while a native module initialises (it comes back as an
 ImportError), and while ``quiet_native`` puts the terminal's descriptors back. The end-to-end check with real
-signals at several delays is ``test_faults.py::test_ctrl_c_while_importing_is_one_line``."""
+signals, ``test_ctrl_c_while_importing_is_one_line``, sends them only after emocare says it is ready
+(``EMOCARE_READY_FD``): a signal sent earlier could land while Python itself starts, where nothing can catch it."""
 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import time
 
 import pytest
 import typer
 
+from conftest import DATA, VENV_BIN, ctrl_c_reaches_child
 from emocare import _entry, cli
 from emocare.engines import _quiet
 from emocare.errors import EngineUnavailable, caused_by_interrupt
@@ -134,3 +139,50 @@ def test_analysis_workers_start_with_ctrl_c_blocked_and_the_parent_gets_it_back(
     assert not _sigint_blocked()
     assert out.get(timeout=60) is True
     worker.join(timeout=60)
+
+
+def _ready_then_interrupted(args, delay: float) -> subprocess.CompletedProcess:
+    """Run the real ``emocare`` with ``EMOCARE_READY_FD``; once it says it is ready, wait ``delay`` s, then Ctrl-C."""
+    read, write = os.pipe()
+    try:
+        proc = subprocess.Popen([str(VENV_BIN / "emocare"), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL, text=True, pass_fds=(write,),
+                                env={**os.environ, _entry.READY_FD: str(write)}, preexec_fn=ctrl_c_reaches_child)
+        os.close(write)
+        write = -1
+        with os.fdopen(read, "rb") as ready:
+            read = -1
+            said = ready.readline()  # blocks until emocare says it, or until it exits without saying it
+        assert said == b"ready\n", (said, proc.poll())
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        for fd in (read, write):
+            if fd >= 0:
+                os.close(fd)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.05, 0.15, 0.3])
+def test_ctrl_c_while_importing_is_one_line(delay):
+    """Ctrl-C at any moment after emocare says it is ready (while the CLI, OpenCV and the engine import): exit 130
+    and the one line, or, if it was quicker than the signal, its normal result; never a traceback. The signal waits
+    for the ready line, so it can never land while Python itself is starting (where nothing can catch it)."""
+    r = _ready_then_interrupted(["analyze", str(DATA / "pyfeat_single_face.jpg")], delay)
+    assert "Traceback" not in r.stderr and "Fatal Python error" not in r.stderr, (delay, r.stderr)
+    if r.returncode == 130:
+        assert [line for line in r.stderr.splitlines() if line.startswith("emocare:")] == ["emocare: interrupted"]
+        assert r.stderr == "emocare: interrupted\n" or r.stderr.endswith("emocare: interrupted\n"), r.stderr
+    else:
+        assert r.returncode == 0 and "happy" in r.stdout, (delay, r.returncode, r.stderr)
+
+
+def test_the_ready_line_is_not_passed_on(monkeypatch):
+    """Only the process it was meant for says it: the variable is gone before anything runs (workers, players)."""
+    read, write = os.pipe()
+    monkeypatch.setenv(_entry.READY_FD, str(write))
+    _entry._say_ready()
+    assert _entry.READY_FD not in os.environ
+    with os.fdopen(read, "rb") as ready:
+        assert ready.read() == b"ready\n"  # and its end was closed: the reader sees the end of the pipe
