@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from emocare.engines import Engine, analyze_frame
 from emocare.errors import InputError
 from emocare.faces import Faces
 from emocare.overlay import annotate
-from emocare.sources import load_image
+from emocare.sources import load_image, shown
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +29,12 @@ class ImageResult:
     annotated: Path | None = None
 
     def to_json(self) -> dict:
+        """Valid UTF-8 whatever the file's name (``sources.shown``)."""
         if self.error is not None:
-            return {"source": self.source, "error": self.error}
+            return {"source": shown(self.source), "error": shown(self.error)}
         assert self.faces is not None
         return {
-            "source": self.source,
+            "source": shown(self.source),
             "engine": self.faces.engine,
             "faces": [f.to_json() for f in self.faces],
             "ms": round(self.faces.ms, 3),
@@ -62,13 +64,33 @@ def analyze_one(engine: Engine, path: Path, *, max_side: int, annotate_dir: Path
     written = None
     if annotate_dir is not None:
         written = annotated_path(annotate_dir, path, index)
-        try:
-            ok = cv2.imwrite(str(written), annotate(image, faces))
-        except cv2.error:
-            ok = False
-        if not ok:
-            return ImageResult(source=str(path), faces=faces, error=f"{written}: cannot write annotated image")
+        why = write_png(written, annotate(image, faces))
+        if why is not None:
+            return ImageResult(source=str(path), faces=faces, error=f"{shown(written)}: cannot write annotated image ({why})")
     return ImageResult(source=str(path), faces=faces, annotated=written)
+
+
+def write_png(path: Path, image) -> str | None:
+    """Write ``image`` as a PNG at ``path`` whole or not at all (a temporary name, then renamed); why not, or None.
+    Python writes the bytes, so a file name that is not UTF-8 works (OpenCV's imwrite crashes on one)."""
+    try:
+        ok, data = cv2.imencode(".png", image)
+    except cv2.error as exc:
+        return f"cannot encode: {exc}"
+    if not ok:
+        return "cannot encode"
+    tmp = path.with_name(path.name + ".part")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data.tobytes())
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        return exc.strerror or str(exc)
+    return None
 
 
 def analyze_all(engine: Engine, paths: Iterable[Path], *, max_side: int, annotate_dir: Path | None = None,

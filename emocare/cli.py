@@ -244,7 +244,7 @@ def _analyze(paths, engine, detector, as_json, annotate, max_side, config, detai
         if len(results) > 1:
             out.print(summary_table(summarize_results(results, batch.wall_s, batch.workers)))
         if annotate is not None:
-            err.print(f"annotated images: {annotate}")
+            err.print(f"annotated images: {annotate}", markup=False, highlight=False)
     if any(r.error for r in results):
         raise typer.Exit(1)
 
@@ -292,8 +292,12 @@ def _images_table(results):
     table.add_column("faces", justify="right", overflow="fold")
     table.add_column("emotions (confidence)", overflow="fold")
     table.add_column("ms", justify="right", overflow="fold")
+    from rich.markup import escape
+
+    from emocare.sources import shown
+
     for r in results:
-        name = Path(r.source).name
+        name = escape(shown(Path(r.source).name))  # a file name is text, never markup
         if r.error is not None or r.faces is None:
             table.add_row(name, "-", "[red]failed[/red]", "-")
             continue
@@ -305,8 +309,12 @@ def _images_table(results):
 def _image_table(result):
     from rich.table import Table
 
+    from rich.markup import escape
+
+    from emocare.sources import shown
+
     faces = result.faces
-    title = f"{result.source}  ({faces.size[0]}x{faces.size[1]}, {faces.engine}, {faces.ms:.0f} ms)"
+    title = f"{escape(shown(result.source))}  ({faces.size[0]}x{faces.size[1]}, {faces.engine}, {faces.ms:.0f} ms)"
     table = Table(title=title, title_justify="left")
     for col in ("face", "box x,y,w,h", "emotion", "conf", "top 3"):
         table.add_column(col, overflow="fold")
@@ -357,10 +365,13 @@ def watch(
         return
     if camera is not None and source is not None:
         raise fail("--camera and --source cannot be used together", 2)
-    code = run_guarded(_watch, camera, source, fast, size, no_window, record, journal, stats, config,
-                       dict(engine=engine, detector=detector, window_s=window_s, hold_s=hold_s, care=care,
-                            persist_s=persist, cooldown_s=cooldown, quiet=quiet, lang=lang, audio=audio, size=size,
-                            camera=camera, reconnect_timeout_s=reconnect_timeout, stream_timeout_s=stream_timeout))
+    from emocare.interrupts import one_interrupt
+
+    with one_interrupt():  # a second Ctrl-C (timeout -s INT sends two) waits for the end line and the summary
+        code = run_guarded(_watch, camera, source, fast, size, no_window, record, journal, stats, config,
+                           dict(engine=engine, detector=detector, window_s=window_s, hold_s=hold_s, care=care,
+                                persist_s=persist, cooldown_s=cooldown, quiet=quiet, lang=lang, audio=audio, size=size,
+                                camera=camera, reconnect_timeout_s=reconnect_timeout, stream_timeout_s=stream_timeout))
     if code:
         raise typer.Exit(code)
 
@@ -381,17 +392,18 @@ def _watch(camera, source, fast, size, no_window, record, journal_path, stats, c
                                      stats=stats)
     # a live line on a terminal, a line per mood change or care action elsewhere; nothing with --quiet
     sinks = [] if settings.quiet else [StatusLine(err, live=err.is_terminal)]
-    run = watch_lib.run(settings, request, sinks, on_journal=lambda path: err.print(f"journal: {path}"))
+    run = watch_lib.run(settings, request, sinks,
+                        on_journal=lambda path: err.print(f"journal: {path}", markup=False, highlight=False))
     if run.journal_error is not None:
         typer.echo(f"emocare: error: {run.journal_error}", err=True)
         return run.result.exit_code
     for table in tables(summarize(run.records)):
         err.print(table)
     if run.result.snapshots:
-        err.print(f"snapshots: {run.result.snapshots[0].parent}")
+        err.print(f"snapshots: {run.result.snapshots[0].parent}", markup=False, highlight=False)
     if stats:
         err.print(run.result.stats_text())
-    err.print(f"journal: {run.journal}")
+    err.print(f"journal: {run.journal}", markup=False, highlight=False)
     if run.result.reason == "source lost":
         typer.echo(f"emocare: error: {run.label}: lost and did not come back; the journal is complete up to then", err=True)
     for problem in run.result.problems:  # a damaged video read in part, a recording the disk did not take
@@ -417,19 +429,20 @@ def _report(journal: Optional[Path], plot_path: Optional[Path]) -> None:
         check_output(plot_path, PLOT_SUFFIXES, "--plot")
     if journal is None:
         journal = journal_mod.latest_journal()
-        _stderr_console().print(f"journal: {journal}", highlight=False, soft_wrap=True)
+        _stderr_console().print(f"journal: {journal}", highlight=False, soft_wrap=True, markup=False)
     runs = journal_mod.sessions(journal_mod.read(journal))
     if not runs:
         raise EmocareError(f"{journal}: empty journal")
     records = runs[-1]
     console = _stdout_console()
     if len(runs) > 1:
-        console.print(f"{journal}: {len(runs)} sessions; this is the last one (started {records[0].get('started', '?')})")
+        console.print(f"{journal}: {len(runs)} sessions; this is the last one (started {records[0].get('started', '?')})",
+                      markup=False, highlight=False)
     for table in tables(summarize(records)):
         console.print(table)
     if plot_path is not None:
         plot(records, plot_path)
-        console.print(f"plot: {plot_path}")
+        console.print(f"plot: {plot_path}", markup=False, highlight=False)
 
 
 # ---------------------------------------------------------------- say / voices

@@ -17,8 +17,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from emocare.errors import JournalError
+from emocare.errors import ConfigError, JournalError
 from emocare.faces import Faces
+from emocare.sources import shown
+
+
+class JournalBusy(ConfigError):
+    """Another session holds the journal (exit 2: give each session its own)."""
 
 
 def journals_dir() -> Path:
@@ -26,6 +31,10 @@ def journals_dir() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("emocare")) / "journals"
+
+
+FILE_MODE = 0o600  # a journal is a record of someone's moods: its owner's alone
+FOLDER_MODE = 0o700
 
 
 def latest_journal(folder: Path | None = None) -> Path:
@@ -57,10 +66,16 @@ def default_journal_path(now: datetime | None = None, folder: Path | None = None
 class Journal:
     """Append-only JSON Lines. A write that fails (disk full, device gone) never raises into the
     caller's thread: the file is cut back to its last complete line, a short ``end`` line is
-    attempted, and ``error`` says what happened (the watch loop stops on it)."""
+    attempted, and ``error`` says what happened (the watch loop stops on it).
 
-    def __init__(self, path: Path):
+    The file is created readable by its owner only (0600; a folder it creates, 0700) and held under
+    an exclusive lock while open: a second session given the same journal is refused (``JournalBusy``),
+    and one with ``fresh`` (the default, timestamped name) takes the next free name instead. A named
+    pipe is refused rather than waited on."""
+
+    def __init__(self, path: Path, *, fresh: bool = False):
         self.path = Path(path)
+        self.fresh = fresh
         self._fh: IO[bytes] | None = None
         self._lock = threading.Lock()  # the analysis thread and the care-audio thread both write
         self._good = 0  # byte offset after the last complete line
@@ -71,8 +86,8 @@ class Journal:
 
     def __enter__(self) -> "Journal":
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(self.path, "ab", buffering=0)
+            _make_folder(self.path.parent, private=self.fresh)
+            self._fh = self._open()
             self._good = self._fh.seek(0, os.SEEK_END)
             if self._good > 0 and self.path.is_file():
                 with open(self.path, "rb") as fh:
@@ -84,8 +99,44 @@ class Journal:
             if self._fh is not None:
                 self._fh.close()
                 self._fh = None
-            raise JournalError(f"{self.path}: cannot write journal ({exc.strerror or exc})") from None
+            raise JournalError(f"{shown(self.path)}: cannot write journal ({exc.strerror or exc})") from None
         return self
+
+    def _open(self) -> IO[bytes]:
+        """The journal opened for appending, locked, and known to be a file or a device (never a pipe)."""
+        import stat
+
+        n = 1
+        while True:
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+            if self.fresh:
+                flags |= os.O_EXCL
+            try:
+                fd = os.open(self.path, flags, FILE_MODE)
+            except FileExistsError:  # another session took this name in the same second: the next one
+                n += 1
+                self.path = _numbered(self.path, n)
+                continue
+            except OSError as exc:
+                import errno
+
+                if exc.errno == errno.ENXIO:  # a named pipe nobody reads: open would have waited for one
+                    raise JournalError(f"{shown(self.path)}: a named pipe (FIFO), not a file: a journal must be a file") from None
+                raise
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+                os.close(fd)
+                raise JournalError(f"{shown(self.path)}: a named pipe (FIFO), not a file: a journal must be a file")
+            os.set_blocking(fd, True)
+            if stat.S_ISREG(mode) and not _lock(fd):
+                os.close(fd)
+                if self.fresh:
+                    n += 1
+                    self.path = _numbered(self.path, n)
+                    continue
+                raise JournalBusy(f"{shown(self.path)}: another emocare session is writing this journal; "
+                                  "give each session its own --journal (or none: each gets a new one)")
+            return os.fdopen(fd, "ab", buffering=0)
 
     def __exit__(self, *exc) -> None:
         self.close()
@@ -108,7 +159,9 @@ class Journal:
 
     def write(self, type_: str, t: float, **fields: Any) -> dict:
         record = {"type": type_, "t": round(float(t), 3), **fields}
-        data = (json.dumps(record, ensure_ascii=False, default=_default) + "\n").encode("utf-8")
+        # valid UTF-8 whatever a file name holds: bytes that are not UTF-8 are written \xe9 (``sources.shown``)
+        data = (json.dumps(record, ensure_ascii=False, default=_default) + "\n").encode("utf-8", "surrogateescape")
+        data = data.decode("utf-8", "backslashreplace").encode("utf-8")
         with self._lock:
             if self._fh is not None:
                 try:
@@ -128,7 +181,7 @@ class Journal:
     def _failed(self, exc: OSError, t: float) -> None:
         """Cut back to the last whole line and end the journal with an ``end`` line; on a full disk, the last
         few lines give up their room for it (``dropped`` says how many)."""
-        self.error = f"{self.path}: cannot write journal ({exc.strerror or exc}); it is complete up to then"
+        self.error = f"{shown(self.path)}: cannot write journal ({exc.strerror or exc}); it is complete up to then"
         fh, self._fh = self._fh, None
         ends = [self._good, *reversed(self._starts)]
         for dropped, size in enumerate(ends):
@@ -146,6 +199,39 @@ class Journal:
             fh.close()
         except OSError:
             pass
+
+
+def _numbered(path: Path, n: int) -> Path:
+    """``watch-20250101-120000.jsonl`` → ``watch-20250101-120000-2.jsonl`` (``n`` = 2)."""
+    stem = path.stem.rsplit("-", 1)[0] if path.stem.count("-") >= 3 else path.stem
+    return path.with_name(f"{stem}-{n}{path.suffix}")
+
+
+def _make_folder(folder: Path, *, private: bool) -> None:
+    """Create ``folder`` (and its parents) 0700; ``private``: the default journals folder, made 0700 even if an
+    older emocare made it world-readable (a folder the user named is left as it is)."""
+    folder.mkdir(parents=True, exist_ok=True, mode=FOLDER_MODE)
+    if private:
+        try:
+            if folder.stat().st_mode & 0o077:
+                folder.chmod(FOLDER_MODE)
+        except OSError:
+            pass
+
+
+def _lock(fd: int) -> bool:
+    """An exclusive lock on the open journal, held until it is closed; False when another process holds it."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:  # a file system without locks (some network mounts): written unlocked, as before
+        return True
+    return True
 
 
 def _write_all(fh, data: bytes) -> None:
@@ -243,31 +329,32 @@ def _check(rec: Any) -> str | None:
 def read(path: Path) -> list[dict]:
     """The records of a journal.
 
-    A torn line (a killed process was writing it) is skipped when it is the
-    last one or a new session starts right after it; any other bad line is
-    a ``JournalError`` naming the file and line.
+    A torn line (a killed process was writing it, maybe inside a multi-byte
+    character) is skipped when it is the last one or a new session starts right
+    after it; any other bad line is a ``JournalError`` naming the file and line.
     """
     p = Path(path)
     if not p.is_file():
-        raise JournalError(f"{p}: no such journal")
+        raise JournalError(f"{shown(p)}: no such journal")
     records = []
     try:
-        lines = p.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise JournalError(f"{p}: cannot read journal ({exc})") from exc
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
+        lines = p.read_bytes().split(b"\n")
+    except OSError as exc:
+        raise JournalError(f"{shown(p)}: cannot read journal ({exc.strerror or exc})") from exc
+    for n, raw in enumerate(lines, 1):
+        if not raw.strip():
             continue
         try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
+            rec = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             rest = [x for x in lines[n:] if x.strip()]
-            if not rest or rest[0].startswith('{"type": "start"'):
+            if not rest or rest[0].startswith(b'{"type": "start"'):
                 continue  # the line a killed process was writing
-            raise JournalError(f"{p}:{n}: not a journal line ({exc.msg})") from None
+            why = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
+            raise JournalError(f"{shown(p)}:{n}: not a journal line ({why})") from None
         why = _check(rec)
         if why:
-            raise JournalError(f"{p}:{n}: not a journal line ({why})")
+            raise JournalError(f"{shown(p)}:{n}: not a journal line ({why})")
         records.append(rec)
     return records
 

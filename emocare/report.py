@@ -42,15 +42,11 @@ class Report:
 def summarize(records: list[dict], period_s: float = 1.0) -> Report:
     start = next((r for r in records if r["type"] == "start"), {})
     end = next((r for r in reversed(records) if r["type"] == "end"), None)
-    moods: dict[int, list[dict]] = defaultdict(list)
+    moods = _moods_by_person(records)
     people: dict[int, PersonSummary] = {}
-    for r in records:
-        if r["type"] == "mood":
-            moods[r["id"]].append(r)
+    end_t = max((x["t"] for x in records), default=0.0)  # once, not once per person: linear in the journal
     for pid, rows in moods.items():
-        rows.sort(key=lambda r: r["t"])
         person = people[pid] = PersonSummary(id=pid)
-        end_t = max((x["t"] for x in records), default=0.0)
         for i, r in enumerate(rows):
             nxt = rows[i + 1]["t"] if i + 1 < len(rows) else min(r["t"] + period_s, max(end_t, r["t"]))
             span = max(0.0, min(nxt - r["t"], 2 * period_s))
@@ -79,14 +75,35 @@ def summarize(records: list[dict], period_s: float = 1.0) -> Report:
     )
 
 
+def _moods_by_person(records: list[dict]) -> dict:
+    """Each person's mood lines, in time order (one pass over the journal)."""
+    moods: dict = defaultdict(list)
+    for r in records:
+        if r["type"] == "mood":
+            moods[r["id"]].append(r)
+    for rows in moods.values():
+        rows.sort(key=lambda r: r["t"])
+    return moods
+
+
+def text(value) -> str:
+    """A journal's value as terminal text: never Rich markup (``[/x]`` in a file name or a message), never a
+    control character (ESC, OSC, NUL: written ``\x1b``), never a stream's password."""
+    from rich.markup import escape
+
+    from emocare.sources import shown
+
+    return escape(shown(str(value)))
+
+
 def tables(report: Report):
     """Rich renderables: one table of moods per person, one of care events."""
     from rich.table import Table
 
-    title = f"session: {report.source} | {report.engine} | {report.duration_s:.1f} s | " \
+    title = f"session: {text(report.source)} | {text(report.engine)} | {report.duration_s:.1f} s | " \
             f"{report.changes} mood changes ({report.changes_per_min:.1f}/min) | {len(report.care)} care events"
     if report.ended:
-        title += f" | ended: {report.ended}"
+        title += f" | ended: {text(report.ended)}"
     moods = [m for m in MOOD_ORDER if any(m in p.seconds for p in report.people)]
     t = Table(title=title, title_justify="left")
     t.add_column("person", overflow="fold")
@@ -97,7 +114,7 @@ def tables(report: Report):
         t.add_row("no face seen", *["-"] * (len(moods) + 1))
     for p in report.people:
         per_min = p.changes / (p.total_s / 60.0) if p.total_s > 0 else 0.0
-        t.add_row(f"#{p.id}{' (primary)' if p.primary else ''}",
+        t.add_row(f"#{text(p.id)}{' (primary)' if p.primary else ''}",
                   *[f"{p.seconds.get(m, 0.0):.1f}" for m in moods], f"{per_min:.1f}")
     out = [t]
     if report.care:
@@ -105,8 +122,8 @@ def tables(report: Report):
         for col in ("t (s)", "person", "mood", "action", "message"):
             c.add_column(col, overflow="fold")
         for r in report.care:
-            c.add_row(f"{r['t']:.1f}", f"#{r.get('id', '?')}", str(r.get("mood", "")), str(r.get("action", "")),
-                      str(r.get("message", "")))
+            c.add_row(f"{r['t']:.1f}", f"#{text(r.get('id', '?'))}", text(r.get("mood", "")), text(r.get("action", "")),
+                      text(r.get("message", "")))
         out.append(c)
     return out
 
@@ -128,8 +145,9 @@ def plot(records: list[dict], path: Path, period_s: float = 1.0) -> Path:
     report = summarize(records, period_s)
     ids = [p.id for p in report.people] or [0]
     fig, ax = plt.subplots(figsize=(11, 1.2 + 0.6 * len(ids)), dpi=110)
+    moods = _moods_by_person(records)
     for row, pid in enumerate(ids):
-        rows = sorted((r for r in records if r["type"] == "mood" and r["id"] == pid), key=lambda r: r["t"])
+        rows = moods.get(pid, [])
         for i, r in enumerate(rows):
             nxt = rows[i + 1]["t"] if i + 1 < len(rows) else r["t"] + period_s
             ax.broken_barh([(r["t"], min(nxt - r["t"], 2 * period_s))], (row - 0.4, 0.8), facecolors=rgb(r["mood"]))
@@ -138,11 +156,17 @@ def plot(records: list[dict], path: Path, period_s: float = 1.0) -> Path:
         ax.text(r["t"], len(ids) - 0.45, str(r.get("action", "care")), fontsize=8, rotation=90, va="top")
     ax.set_yticks(range(len(ids)), [f"#{i}" for i in ids])
     ax.set_xlabel("time (s)")
-    ax.set_title(f"mood timeline - {Path(report.source).name} ({report.engine})")
+    ax.set_title(f"mood timeline - {shown(Path(report.source).name)} ({shown(report.engine)})".replace("$", r"\$"))
     used = sorted({r["mood"] for r in records if r["type"] == "mood"}, key=lambda m: MOOD_ORDER.index(m) if m in MOOD_ORDER else 99)
     ax.legend(handles=[Patch(color=rgb(m), label=m) for m in used], loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     ax.set_ylim(-0.6, len(ids) - 0.4)
     return save_figure(fig, path)
+
+
+def shown(value: str) -> str:
+    from emocare.sources import shown as _shown
+
+    return _shown(value)
 
 
 def save_figure(fig, path: Path) -> Path:

@@ -285,6 +285,15 @@ def as_dict(s: Settings) -> dict:
     return d
 
 
+def _toml_string(value: str) -> str:
+    """A TOML basic string whose every control character is escaped (JSON escapes ESC and NUL, not C1 controls
+    such as CSI, U+009B), so printing it can never drive the terminal."""
+    import json
+
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}"
+                   for c in json.dumps(value, ensure_ascii=False))
+
+
 def to_toml(s: Settings, origin: Mapping[str, str] | None = None) -> str:
     """The effective settings as TOML, each line commented with its origin."""
     import json
@@ -301,12 +310,12 @@ def to_toml(s: Settings, origin: Mapping[str, str] | None = None) -> str:
         elif isinstance(value, tuple):
             text = "[" + ", ".join(json.dumps(v) for v in value) + "]"
         else:
-            text = json.dumps(value, ensure_ascii=False)
+            text = _toml_string(value)
         note = f"  # {origin[f.name]}" if origin else ""
         lines.append(f"{f.name} = {text}{note}")
     for lang, table in (s.messages or {}).items():
         note = f"  # {origin['messages']}" if origin else ""
         lines.append(f"\n[messages.{lang}]{note}")
         for emo, texts in table.items():
-            lines.append(f"{emo} = [" + ", ".join(json.dumps(t, ensure_ascii=False) for t in texts) + "]")
+            lines.append(f"{emo} = [" + ", ".join(_toml_string(t) for t in texts) + "]")
     return "\n".join(lines) + "\n"

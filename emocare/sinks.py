@@ -45,9 +45,11 @@ class VideoSink:
         if self._writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             h, w = image.shape[:2]
-            self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
+            from emocare.sources import opencv_path
+
+            self._writer = cv2.VideoWriter(opencv_path(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
             if not self._writer.isOpened():
-                self.error = f"--record {self.path}: cannot write video{_disk_full(self.path)}"
+                self.error = f"--record {_shown(self.path)}: cannot write video{_disk_full(self.path)}"
                 self._writer, self.path = None, None
                 return
         self._writer.write(image)
@@ -63,14 +65,22 @@ class VideoSink:
         """The recording reads back with the frames written, or ``error`` says it is damaged and why."""
         import cv2
 
-        cap = cv2.VideoCapture(str(self.path))
+        from emocare.sources import opencv_path
+
+        cap = cv2.VideoCapture(opencv_path(self.path))
         try:
             got = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
         finally:
             cap.release()
         if got < self.written:
-            self.error = (f"--record {self.path}: damaged, {got} of the {self.written} frames written read back"
+            self.error = (f"--record {_shown(self.path)}: damaged, {got} of the {self.written} frames written read back"
                           f"{_disk_full(self.path)}")
+
+
+def _shown(path: Path) -> str:
+    from emocare.sources import shown
+
+    return shown(path)
 
 
 def _disk_full(path: Path) -> str:

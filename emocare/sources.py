@@ -73,13 +73,13 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     p = Path(path)
-    if not p.exists():
-        raise InputError(f"{p}: no such file", str(p))
-    if p.is_dir():
-        raise InputError(f"{p}: is a folder", str(p))
+    name = shown(p)
+    why = not_a_file(p, "an image")
+    if why is not None:
+        raise InputError(f"{name}: {why}", str(p))
     try:
         if p.stat().st_size == 0:
-            raise InputError(f"{p}: empty file", str(p))
+            raise InputError(f"{name}: empty file", str(p))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(p) as img:
@@ -96,17 +96,17 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
         raise
     except Image.DecompressionBombError:
         limit = (Image.MAX_IMAGE_PIXELS or 0) * 2 / 1e6
-        raise InputError(f"{p}: image too large to read safely (over {limit:.0f} megapixels)", str(p)) from None
+        raise InputError(f"{name}: image too large to read safely (over {limit:.0f} megapixels)", str(p)) from None
     except PermissionError:
-        raise InputError(f"{p}: permission denied", str(p)) from None
+        raise InputError(f"{name}: permission denied", str(p)) from None
     except UnidentifiedImageError:
         if p.suffix.lower() in VIDEO_EXTENSIONS:
-            raise InputError(f"{p}: a video, not a photo (follow it with 'emocare watch --source {p}')", str(p)) from None
-        raise InputError(f"{p}: not an image (unrecognised format)", str(p)) from None
+            raise InputError(f"{name}: a video, not a photo (follow it with 'emocare watch --source {name}')", str(p)) from None
+        raise InputError(f"{name}: not an image (unrecognised format)", str(p)) from None
     except (OSError, SyntaxError, ValueError, MemoryError) as exc:
-        raise InputError(f"{p}: corrupt or truncated image ({exc})", str(p)) from None
+        raise InputError(f"{name}: corrupt or truncated image ({shown(str(exc))})", str(p)) from None
     if rgb.size == 0:
-        raise InputError(f"{p}: image has no pixels", str(p))
+        raise InputError(f"{name}: image has no pixels", str(p))
     return np.ascontiguousarray(rgb[:, :, ::-1])
 
 
@@ -122,12 +122,12 @@ def expand_paths(paths: Sequence[str | os.PathLike], on_error: Callable[[InputEr
         p = Path(raw)
         if p.is_dir():
             if not os.access(p, os.R_OK | os.X_OK):
-                on_error(InputError(f"{p}: folder cannot be read (permission denied)", path=str(p)))
+                on_error(InputError(f"{shown(p)}: folder cannot be read (permission denied)", path=str(p)))
                 continue
             found: list[Path] = []
 
             def _walk_error(exc: OSError) -> None:
-                on_error(InputError(f"{exc.filename}: folder cannot be read ({exc.strerror})", path=str(exc.filename)))
+                on_error(InputError(f"{shown(str(exc.filename))}: folder cannot be read ({exc.strerror})", path=str(exc.filename)))
 
             for root, dirs, files in os.walk(p, onerror=_walk_error):
                 dirs.sort()
@@ -159,32 +159,109 @@ class VideoInfo:
     frame_count: int
 
 
-def _open_stream(url: str, timeout_s: float):
-    """``cv2.VideoCapture`` of a stream URL with open/read timeouts; Ctrl-C is not held up by a silent server.
+def redact(source: str) -> str:
+    """``source`` as it may be shown or written anywhere: a stream URL's password (``rtsp://user:secret@host``)
+    becomes ``***``; anything else is unchanged."""
+    import re
 
-    The open runs on a helper thread (OpenCV releases the GIL while it
-    blocks), so the main thread stays interruptible; it gives up after
-    ``timeout_s`` plus a second of grace even if FFmpeg ignores its timeout.
-    """
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/@:]*):[^/]*@", r"\1:***@", source)
+
+
+def shown(text: str | os.PathLike) -> str:
+    """A name as valid UTF-8 text for the terminal, JSON and the journal: bytes a file name holds that are not
+    UTF-8 (``caf\xe9.jpg``, read by Python as surrogate escapes) are written ``\xe9``, control characters
+    (ESC, NUL, ...) ``\x1b``; a stream URL's password is hidden (``redact``)."""
+    s = os.fspath(text)
+    s = s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    s = "".join(ch if ch.isprintable() or ch in "\t" else ch.encode("unicode_escape").decode("ascii") for ch in s)
+    return redact(s)
+
+
+_links: dict[str, str] = {}
+
+
+def opencv_path(path: str | os.PathLike) -> str:
+    """A name OpenCV can open ``path`` by: the name itself when it is valid UTF-8, else a link with a plain name
+    to it in a private folder removed at exit. OpenCV crashes (SIGSEGV) on a file name that is not UTF-8;
+    a link to a file not yet written lets FFmpeg create it under its real name."""
+    name = os.fspath(path)
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        pass
+    if name not in _links:
+        import atexit
+        import shutil
+        import tempfile
+
+        if not _links:
+            folder = tempfile.mkdtemp(prefix="emocare-names-")
+            _links[""] = folder
+            atexit.register(shutil.rmtree, folder, True)
+        suffix = Path(name).suffix
+        suffix = suffix if suffix.isascii() and suffix.isprintable() else ""
+        link = os.path.join(_links[""], f"{len(_links)}{suffix}")
+        os.symlink(os.path.abspath(name), link)
+        _links[name] = link
+    return _links[name]
+
+
+def not_a_file(path: Path, what: str) -> str | None:
+    """Why ``path`` cannot be read as a ``what`` file, or None: missing, a symbolic link loop, a folder, a named
+    pipe, a device or a socket (each named as what it is)."""
+    import errno
+    import stat
+
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link loop"
+        if exc.errno == errno.ENOENT:
+            return "a broken symbolic link" if os.path.islink(path) else "no such file"
+        return exc.strerror or str(exc)
+    if stat.S_ISDIR(st.st_mode):
+        return "is a folder"
+    if stat.S_ISFIFO(st.st_mode):
+        return f"a named pipe (FIFO), not {what} file"
+    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        return f"a device, not {what} file"
+    if stat.S_ISSOCK(st.st_mode):
+        return f"a socket, not {what} file"
+    return None
+
+
+def _open_in_thread(target: str, timeout_s: float, name: str, *args):
+    """``cv2.VideoCapture(target, *args)`` on a helper thread (OpenCV releases the GIL while it blocks), so the
+    main thread stays interruptible; None when it has not opened within ``timeout_s`` plus a second of grace, even
+    if FFmpeg ignores its own timeout (the helper is left behind, blocked, and ends with the process)."""
     cv2 = _cv2()
-    ms = int(max(0.1, timeout_s) * 1000)
     box: dict = {}
 
     def opener() -> None:
-        box["cap"] = cv2.VideoCapture(url, cv2.CAP_FFMPEG,
-                                      [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
+        box["cap"] = cv2.VideoCapture(target, *args)
 
-    worker = threading.Thread(target=opener, name=f"open:{url}", daemon=True)
+    worker = threading.Thread(target=opener, name=f"open:{name}", daemon=True)
     worker.start()
     deadline = time.monotonic() + timeout_s + 1.0
     while worker.is_alive() and time.monotonic() < deadline:
         worker.join(0.05)
-    cap = box.get("cap")
-    if worker.is_alive() or cap is None:
-        raise SourceError(f"{url}: no answer within {timeout_s:g} s (--stream-timeout)")
+    return None if worker.is_alive() else box.get("cap")
+
+
+def _open_stream(url: str, timeout_s: float):
+    """``cv2.VideoCapture`` of a stream URL with open/read timeouts; Ctrl-C is not held up by a silent server."""
+    cv2 = _cv2()
+    ms = int(max(0.1, timeout_s) * 1000)
+    name = redact(url)
+    cap = _open_in_thread(url, timeout_s, name, cv2.CAP_FFMPEG,
+                          [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
+    if cap is None:
+        raise SourceError(f"{name}: no answer within {timeout_s:g} s (--stream-timeout)")
     if not cap.isOpened():
         cap.release()
-        raise SourceError(f"{url}: cannot be opened as a stream (no answer within {timeout_s:g} s, or not a video)")
+        raise SourceError(f"{name}: cannot be opened as a stream (no answer within {timeout_s:g} s, or not a video)")
     return cap
 
 
@@ -210,16 +287,21 @@ def open_capture(source: str | int, size: tuple[int, int] | None = None, *, time
     if is_stream_url(source):
         return _open_stream(source, timeout_s)
     p = Path(source)
-    if not p.exists():
-        raise SourceError(f"{source}: no such file")
-    if p.is_dir():
-        raise SourceError(f"{source}: is a folder, not a video")
+    name = shown(source)
+    why = not_a_file(p, "a video")
+    if why is not None and not why.startswith(("a named pipe", "a device")):
+        raise SourceError(f"{name}: {why}" + (", not a video" if why == "is a folder" else ""))
     if not os.access(p, os.R_OK):
-        raise SourceError(f"{source}: permission denied")
-    cap = cv2.VideoCapture(str(source))
+        raise SourceError(f"{name}: permission denied")
+    if why is not None:  # a pipe or a device may never answer: opened where Ctrl-C and --stream-timeout still work
+        cap = _open_in_thread(opencv_path(p), timeout_s, name)
+        if cap is None:
+            raise SourceError(f"{name}: {why}, and nothing came from it within {timeout_s:g} s (--stream-timeout)")
+    else:
+        cap = cv2.VideoCapture(opencv_path(p))
     if not cap.isOpened():
         cap.release()
-        raise SourceError(f"{source}: cannot be opened as a video")
+        raise SourceError(f"{name}: cannot be opened as a video")
     return cap
 
 
@@ -283,8 +365,8 @@ class VideoFrames:
                     yield Frame(image=image, index=self.read, t=t)
                 self.read += 1
             if not self.read:
-                raise SourceError(f"{self.path}: no frame could be decoded (empty or corrupt video)")
-            self.cut_short = cut_short(self.path, self.read, self.declared)
+                raise SourceError(f"{shown(self.path)}: no frame could be decoded (empty or corrupt video)")
+            self.cut_short = cut_short(shown(self.path), self.read, self.declared)
         finally:
             cap.release()
 
@@ -479,5 +561,5 @@ def open_live(source: str | None, camera: int = 0, size: tuple[int, int] | None 
         return LiveSource(lambda: open_capture(camera, size), name=f"camera {camera}", pace=False,
                           reconnect_timeout_s=reconnect_timeout_s)
     is_file = not is_stream_url(source)
-    return LiveSource(lambda: open_capture(source, timeout_s=timeout_s), name=source, is_file=is_file, pace=is_file,
+    return LiveSource(lambda: open_capture(source, timeout_s=timeout_s), name=shown(source), is_file=is_file, pace=is_file,
                       reconnect_timeout_s=reconnect_timeout_s)

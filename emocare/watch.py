@@ -52,7 +52,10 @@ class WatchRun:
 
 
 def label_of(request: WatchRequest, settings) -> str:
-    return request.source if request.source is not None else f"camera {settings.camera}"
+    """What is watched, as shown and journalled: a stream URL without its password, a file name as UTF-8 text."""
+    from emocare.sources import shown
+
+    return shown(request.source) if request.source is not None else f"camera {settings.camera}"
 
 
 def open_source(settings, request: WatchRequest):
@@ -93,8 +96,9 @@ def run(settings, request: WatchRequest, sinks: Sequence[Sink] = (), *,
             stack.callback(live_source.close)  # released even if the engine or the journal fails next
         engine = (build_engine or engines.build_from_settings)(settings)
         stack.callback(engine.close)
+        journal = stack.enter_context(journal_mod.Journal(path, fresh=request.journal is None))
+        path = journal.path  # a default name another session took meanwhile: this one's is the next
         on_journal(path)
-        journal = stack.enter_context(journal_mod.Journal(path))
         journal.write("start", 0.0, source=label, engine=engine.name, detector=settings.detector,
                       mode="fast" if request.fast else "live", config=as_dict(settings),
                       started=datetime.now().isoformat(timespec="seconds"))

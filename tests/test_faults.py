@@ -437,11 +437,25 @@ README_CASES = {
     "its output piped into `head`, which stops reading": "test_output_cut_short_by_head_stops_quietly",
     "killed with kill -9": "test_a_reused_journal_after_kill_9_stays_readable",
     "offline": "test_analyze_and_watch_make_no_connection_at_all",
+    "`analyze --jobs` stopped (Ctrl-C, SIGTERM, or `head` leaving) with thousands of images still to do":
+        "test_analyze_jobs_exits_at_once_whatever_is_still_queued",
+    "an `analyze --jobs` process dies (killed, out of memory)": "test_a_lost_analysis_worker_loses_only_its_image",
+    "a damaged or truncated video": "test_a_damaged_video_read_in_part_says_so_and_exits_1",
+    "`--record` on a full disk": "test_a_recording_on_a_full_disk_is_an_error",
+    "a named pipe (FIFO) as `--source`, nobody writing to it": "test_a_named_pipe_with_no_writer_as_source_gives_up_and_ctrl_c_wins",
+    "two sessions given one `--journal`": "test_two_sessions_on_one_journal_the_second_is_refused",
+    "a file name that is not UTF-8 (`caf\\xe9.jpg`)": "test_file_names_that_are_not_utf8_work",
+    "who can read the journals": "test_journals_are_private",
 }
 EXPECTED_CODE = {"no camera": 3, "bad input file": 1, "a bad option or config value": 2, "the stream stalls": 3,
                  "camera or stream unplugged mid-session": 3, "disk full": 1, "killed with Ctrl-C or SIGTERM": 130,
                  "its terminal window closed (SIGHUP)": 130,
-                 "its output piped into `head`, which stops reading": 141, "killed with kill -9": 0, "offline": 0}
+                 "its output piped into `head`, which stops reading": 141, "killed with kill -9": 0, "offline": 0,
+                 "`analyze --jobs` stopped (Ctrl-C, SIGTERM, or `head` leaving) with thousands of images still to do": 130,
+                 "an `analyze --jobs` process dies (killed, out of memory)": 1, "a damaged or truncated video": 1,
+                 "`--record` on a full disk": 1, "a named pipe (FIFO) as `--source`, nobody writing to it": 3,
+                 "two sessions given one `--journal`": 2, "a file name that is not UTF-8 (`caf\\xe9.jpg`)": 0,
+                 "who can read the journals": 0}
 
 
 def test_every_readme_row_is_a_tested_case():
@@ -582,3 +596,185 @@ def test_a_recording_on_a_full_disk_is_an_error(tiny_disk, tmp_path):
     records = journal_lines(journal)
     assert records[-1]["type"] == "end" and records[-1]["reason"] == "recording failed"
     assert records[-1]["summary"]["frames"] == 72  # the session itself went on to the end
+
+
+def test_a_second_ctrl_c_still_ends_the_journal_and_prints_the_summary(tmp_path):
+    """Issue #30.6: GNU ``timeout -s INT`` signals twice; the second used to land in the shutdown and lose both."""
+    proc, journal = _start_watch(tmp_path)
+    for pause in (0.0, 0.05, 0.3):
+        time.sleep(pause)
+        proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    records = journal_lines(journal)
+    assert records[-1]["type"] == "end" and records[-1]["reason"] == "interrupted"
+    assert "journal:" in err and "session:" in err  # the summary too
+
+
+# ------------------------------------------------------------------ round 3: odd names, torn and shared journals
+def _odd_name(folder: Path, raw: bytes) -> str:
+    """A path in ``folder`` whose last part is ``raw`` bytes (not UTF-8), as Python spells it (surrogate escapes)."""
+    return os.fsdecode(os.fsencode(folder) + b"/" + raw)
+
+
+def test_file_names_that_are_not_utf8_work(tmp_path):
+    """Issue #30.7: OpenCV crashed (SIGSEGV) on such names; a strict UTF-8 stdout lost every result."""
+    photo = _odd_name(tmp_path, b"caf\xe9.jpg")
+    clip = _odd_name(tmp_path, b"caf\xe9.mp4")
+    shutil.copy(DATA / "pyfeat_single_face.jpg", photo)
+    shutil.copy(CLIP, clip)
+    annotated = tmp_path / "annotated"
+    r = run(["analyze", "--json", "--annotate", str(annotated), photo], env={"PYTHONIOENCODING": "utf-8:strict"})
+    assert r.returncode == 0 and "Traceback" not in r.stderr, (r.returncode, r.stderr)
+    result = json.loads(r.stdout)[0]
+    assert result["source"].endswith("caf\\xe9.jpg") and len(result["faces"]) == 1
+    assert len(list(annotated.iterdir())) == 1 and not list(annotated.glob("*.part"))
+    journal = tmp_path / "j.jsonl"
+    record = _odd_name(tmp_path, b"out\xe9.mp4")
+    r = run(["watch", "--source", clip, "--fast", "--no-window", "--audio", "none", "--journal", str(journal),
+             "--record", record])
+    assert r.returncode == 0 and "Traceback" not in r.stderr, (r.returncode, r.stderr)
+    records = journal_lines(journal)  # valid UTF-8 and JSON throughout
+    assert records[0]["source"].endswith("caf\\xe9.mp4") and records[-1]["type"] == "end"
+    cap = cv2.VideoCapture(str(tmp_path / "link.mp4")) if os.symlink(record, tmp_path / "link.mp4") is None else None
+    assert cap.isOpened() and int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 72
+    cap.release()
+
+
+def test_a_journal_torn_inside_a_cjk_character_is_read_and_appended_to(tmp_path):
+    """Issue #30.8: a line cut inside a multi-byte character made ``report`` refuse the whole journal, and a
+    ``watch`` appending to it ran the whole session, then exited 1 with no summary."""
+    journal = tmp_path / "j.jsonl"
+    start = '{"type": "start", "t": 0, "source": "x"}\n'
+    mood = '{"type": "mood", "t": 1.0, "id": 1, "mood": "sad", "note": "难过"}\n'
+    torn = '{"type": "care", "t": 2.0, "id": 1, "message": "我在这里陪着你"}'.encode()[:-9]  # inside a character
+    journal.write_bytes((start + mood).encode() + torn)
+    r = run(["report", str(journal)])
+    assert r.returncode == 0 and not emocare_lines(r.stderr), r.stderr
+    r = run(["watch", "--source", CLIP, "--fast", "--no-window", "--audio", "none", "--journal", str(journal)])
+    assert r.returncode == 0 and "session:" in r.stderr, r.stderr
+    r = run(["report", str(journal)])
+    assert r.returncode == 0 and "2 sessions" in r.stdout, r.stderr
+
+
+def test_markup_in_a_path_or_a_message_is_text(tmp_path):
+    """Issue #30.9: ``[/x]`` in a file path or a comfort message ended watch with a traceback (Rich markup), and
+    that journal could never be reported."""
+    folder = tmp_path / "[" / "x]"
+    folder.mkdir(parents=True)
+    clip = folder / "clip.mp4"
+    shutil.copy(CLIP, clip)
+    journal = folder / "j.jsonl"
+    r = run(["watch", "--source", str(clip), "--fast", "--no-window", "--audio", "none", "--journal", str(journal)])
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert f"journal: {journal}" in r.stderr
+    with open(journal, "a") as fh:
+        fh.write(json.dumps({"type": "care", "t": 1.0, "id": 1, "mood": "sad", "action": "message",
+                             "message": "[/x] [bold]be well[/bold]"}) + "\n")
+    r = run(["report", str(journal)], env={"COLUMNS": "300"})
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert "[/x] [bold]be well[/bold]" in r.stdout and "session:" in r.stdout
+
+
+def test_two_sessions_on_one_journal_the_second_is_refused(tmp_path):
+    """Issue #30.10: two sessions interleaved their lines in one journal; the second is now refused, exit 2."""
+    proc, journal = _start_watch(tmp_path)
+    try:
+        r = run(["watch", "--source", CLIP, "--fast", "--no-window", "--audio", "none", "--journal", str(journal)])
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+    assert_one_line(r, 2, "live.jsonl", "another emocare session")
+    records = journal_lines(journal)
+    assert [x["type"] for x in records].count("start") == 1 and records[-1]["type"] == "end"
+    assert {x.get("source") for x in records if x["type"] == "start"} == {LONG}
+
+
+def test_sessions_started_together_without_a_journal_each_get_their_own(tmp_path):
+    """Issue #30.10: two sessions without --journal started in the same second wrote into one file."""
+    env = {"XDG_DATA_HOME": str(tmp_path / "data")}
+    procs = [subprocess.Popen([EMOCARE, "watch", "--source", CLIP, "--fast", "--no-window", "--audio", "none"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+                              env={**os.environ, **env}) for _ in range(2)]
+    for p in procs:
+        p.communicate(timeout=120)
+        assert p.returncode == 0
+    journals = sorted((tmp_path / "data" / "emocare" / "journals").glob("*.jsonl"))
+    assert len(journals) == 2, journals
+    for j in journals:
+        assert [x["type"] for x in journal_lines(j)].count("start") == 1
+
+
+def test_a_journal_on_a_named_pipe_is_refused_at_once(tmp_path):
+    """Issue #30.5: ``--journal`` on a FIFO blocked for ever."""
+    fifo = tmp_path / "j.fifo"
+    os.mkfifo(fifo)
+    r = run(["watch", "--source", CLIP, "--fast", "--no-window", "--audio", "none", "--journal", str(fifo)], timeout=60)
+    assert_one_line(r, 1, "j.fifo", "named pipe")
+
+
+def test_a_named_pipe_with_no_writer_as_source_gives_up_and_ctrl_c_wins(tmp_path):
+    """Issue #30.5: a FIFO with no writer as ``--source`` ignored Ctrl-C and SIGTERM; only kill -9 stopped it."""
+    fifo = tmp_path / "video.fifo"
+    os.mkfifo(fifo)
+    r = run(["watch", "--source", str(fifo), "--no-window", "--stream-timeout", "1"], timeout=60)
+    assert_one_line(r, 3, "video.fifo", "named pipe")
+    proc = subprocess.Popen([EMOCARE, "watch", "--source", str(fifo), "--no-window", "--stream-timeout", "30",
+                             "--journal", str(tmp_path / "j.jsonl")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, stdin=subprocess.DEVNULL, preexec_fn=ctrl_c_reaches_child)
+    time.sleep(4)  # imports done, stuck in the open
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and time.monotonic() - sent < 3, (proc.returncode, err)
+    assert "Traceback" not in err
+
+
+# ------------------------------------------------------------------ round 3: privacy
+def test_journals_are_private(tmp_path):
+    """Issue #30.14: journals were world-readable (0644); they are a record of someone's moods."""
+    env = {"XDG_DATA_HOME": str(tmp_path / "data")}
+    r = run(["watch", "--source", CLIP, "--fast", "--no-window", "--audio", "none"], env=env)
+    assert r.returncode == 0, r.stderr
+    folder = tmp_path / "data" / "emocare" / "journals"
+    (journal,) = folder.glob("*.jsonl")
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert journal.stat().st_mode & 0o777 == 0o600
+    named = tmp_path / "mine.jsonl"
+    r = run(["watch", "--source", CLIP, "--fast", "--no-window", "--audio", "none", "--journal", str(named)])
+    assert r.returncode == 0 and named.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_stream_password_is_never_written_or_shown(tmp_path):
+    """Issue #30.13: ``rtsp://user:secret@host/`` was written to the journal and printed in the summary."""
+    journal = tmp_path / "s.jsonl"
+    with MjpegServer("ok", frames=15) as srv:
+        url = srv.url.replace("http://", "http://viewer:s3cr3t@")
+        r = run(["watch", "--source", url, "--no-window", "--audio", "none", "--stream-timeout", "3",
+                 "--reconnect-timeout", "1", "--journal", str(journal)], timeout=90)
+    assert "s3cr3t" not in r.stdout + r.stderr + journal.read_text(), r.stderr
+    assert "viewer:***@127.0.0.1" in journal.read_text()
+    with MjpegServer("stall") as srv:
+        url = srv.url.replace("http://", "http://viewer:s3cr3t@")
+        r = run(["watch", "--source", url, "--no-window", "--stream-timeout", "1"], timeout=60)
+    assert_one_line(r, 3, "viewer:***@")
+    assert "s3cr3t" not in r.stderr
+
+
+def test_control_characters_are_escaped_for_display(tmp_path):
+    """Issue #30.15: ESC, OSC and NUL in a config message reached the terminal raw."""
+    evil = "be well\x1b]0;owned\x07\x1b[2J\x00\x9b"
+    config = tmp_path / "c.toml"
+    config.write_text("[messages.en]\nsad = [" + json.dumps(evil) + "]\n", encoding="utf-8")
+    r = run(["config", "--config", str(config)])
+    assert r.returncode == 0, r.stderr
+    assert not any(ch in r.stdout for ch in "\x1b\x07\x00\x9b"), repr(r.stdout[-300:])
+    journal = tmp_path / "j.jsonl"
+    journal.write_text(json.dumps({"type": "start", "t": 0, "source": "clip\x1b[31m.mp4"}) + "\n"
+                       + json.dumps({"type": "care", "t": 1, "id": 1, "mood": "sad", "action": "message",
+                                     "message": evil}) + "\n", encoding="utf-8")
+    r = run(["report", str(journal)], env={"COLUMNS": "300"})
+    assert r.returncode == 0, r.stderr
+    assert not any(ch in r.stdout for ch in "\x1b\x07\x00\x9b"), repr(r.stdout)
+    assert "be well\\x1b]0;owned" in r.stdout
