@@ -1,9 +1,14 @@
 """What ``watch`` shows in the terminal while it runs.
 
-On a terminal: one live line (rich ``Live``, refreshed 4 times a second, on
-stderr): elapsed time, analysis fps, people, each person's steady mood, the
-last care action. Not on a terminal (a log file, a pipe): one plain line per
-event instead: a mood change or a care action. ``--quiet`` shows neither.
+Each event is a line of its own: a person's mood changing, or care given.
+On a terminal a live status line stays below them (rich ``Live``, 4 times a
+second, on stderr): the session's time (media time for a file, as in the
+event lines and the journal), each person in view by number (as in the
+window) with their mood, whom care follows ("main"), the last care, the
+rate. It is written to fit the terminal's width: on a narrow one it says
+less rather than being cut. Warnings logged meanwhile print as lines of
+their own above it, never glued to it. Not on a terminal (a log file, a
+pipe) only the event lines are written. ``--quiet`` shows neither.
 
 Fed by two hooks: ``on_faces`` (each analysed frame, from the analysis
 thread) and ``on_record`` (each journal line, from whichever thread wrote it);
@@ -12,12 +17,51 @@ one lock guards the state, and the clock is injected.
 
 from __future__ import annotations
 
+import logging
+import sys
 import threading
 import time
 from collections import deque
 from typing import Callable
 
 from emocare.faces import Faces
+
+SEP = " · "
+
+
+def event_line(rec: dict) -> str | None:
+    """The line a journal record prints as (mood changes and care), or None for the others."""
+    kind = rec.get("type")
+    if kind not in ("change", "care"):
+        return None
+    t = f"{float(rec.get('t', 0.0)):7.1f} s"
+    who = f"person {rec.get('id', '?')}"
+    if kind == "change":
+        return f"{t}  {who}: {rec.get('from')} → {rec.get('to')}"
+    return f"{t}  {who}: care given ({rec.get('action')}), mood {rec.get('mood', '?')}"
+
+
+class _Lines:
+    """A text stream whose every line is printed with ``console.print``: above a live display, not into it."""
+
+    def __init__(self, console):
+        self.console = console
+        self._buffer = ""
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            self._buffer += text
+            *lines, self._buffer = self._buffer.split("\n")
+        for line in lines:
+            self.console.print(line, markup=False, highlight=False, emoji=False, soft_wrap=True)
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            rest, self._buffer = self._buffer, ""
+        if rest:
+            self.console.print(rest, markup=False, highlight=False, emoji=False, soft_wrap=True)
 
 
 class StatusLine:
@@ -26,13 +70,13 @@ class StatusLine:
         self.live = live
         self.clock = clock
         self._lock = threading.Lock()
-        self._started = clock()
         self._ticks: deque[float] = deque(maxlen=60)
-        self._moods: dict[int, str] = {}
+        self._moods: dict[int, tuple[str, float]] = {}
         self._primary: int | None = None
-        self._care = "none yet"
+        self._care: tuple[str, float] | None = None  # (action, media time)
         self._t = 0.0
         self._live = None
+        self._handlers: list[tuple[logging.StreamHandler, object]] = []
 
     # ------------------------------------------------------------ hooks
     def on_faces(self, faces: Faces) -> None:
@@ -40,39 +84,64 @@ class StatusLine:
             self._ticks.append(self.clock())
             self._t = faces.t
             self._primary = faces.primary
-            self._moods = {f.track_id: f"{f.mood.label} {f.mood.confidence:.2f}" for f in faces
+            self._moods = {f.track_id: (f.mood.label, f.mood.confidence) for f in faces
                            if f.track_id is not None and f.mood is not None}
 
     def on_record(self, rec: dict) -> None:
-        kind = rec.get("type")
-        if kind == "care":
+        if rec.get("type") == "care":
             with self._lock:
-                self._care = f"{rec.get('action', '?')} at {rec.get('t', 0):.1f} s"
-        if self.live or kind not in ("change", "care"):
-            return
-        t = f"{float(rec.get('t', 0.0)):7.1f} s"
-        if kind == "change":
-            self.console.print(f"{t}  #{rec.get('id')} {rec.get('from')} → {rec.get('to')}", highlight=False)
-        else:
-            self.console.print(f"{t}  #{rec.get('id', '?')} care: {rec.get('action')} ({rec.get('mood', '?')})",
-                               highlight=False)
+                self._care = (str(rec.get("action", "?")), float(rec.get("t", 0.0)))
+        line = event_line(rec)
+        if line is not None:  # on a terminal this goes above the live line
+            self.console.print(line, highlight=False, markup=False, soft_wrap=True)
 
     # ------------------------------------------------------------ the line
     def fps(self) -> float:
         ticks = list(self._ticks)
         return (len(ticks) - 1) / (ticks[-1] - ticks[0]) if len(ticks) > 1 and ticks[-1] > ticks[0] else 0.0
 
-    def text(self) -> str:
+    def text(self, width: int = 10_000) -> str:
+        """The status line, as much of it as fits ``width`` columns (the most useful parts kept longest)."""
         with self._lock:
-            people = " · ".join(f"#{pid}{'*' if pid == self._primary else ''} {m}" for pid, m in sorted(self._moods.items()))
-            return (f"{self.clock() - self._started:6.1f} s · {self.fps():5.1f} fps · media {self._t:.1f} s · "
-                    f"{len(self._moods)} {'person' if len(self._moods) == 1 else 'people'}"
-                    f"{' · ' + people if people else ''} · care: {self._care}")
+            elapsed = f"{self._t:6.1f} s"  # the session's time, as the event lines and the journal count it
+            moods = sorted(self._moods.items(), key=lambda kv: (kv[0] != self._primary, kv[0]))  # main first
+            fps, care, primary = self.fps(), self._care, self._primary
+        n = len(moods)
 
-    def __rich__(self):
+        def person(pid, mood, conf, main):
+            return f"{pid} {mood} {conf * 100:.0f}%{' (main)' if main else ''}"
+
+        if not moods:
+            people = short = "nobody in view"
+        elif n == 1:
+            pid, (mood, conf) = moods[0]
+            people = short = f"person {person(pid, mood, conf, False)}"
+        else:
+            listed = ", ".join(person(pid, m, c, pid == primary) for pid, (m, c) in moods)
+            people = f"{n} people: {listed}"
+            pid, (mood, conf) = moods[0]
+            short = f"{n} people: {person(pid, mood, conf, pid == primary)}, +{n - 1}"
+        care_long = f"last care: {care[0]} at {care[1]:.1f} s" if care else "no care yet"
+        care_short = f"care {care[1]:.0f} s" if care else "no care yet"
+        rate = f"{fps:.1f} fps"
+        candidates = [
+            [elapsed, people, care_long, rate],
+            [elapsed, people, care_long],
+            [elapsed, people, care_short],
+            [elapsed, short, care_short],
+            [elapsed, short],
+            [short],
+        ]
+        for parts in candidates:
+            line = SEP.join(parts)
+            if len(line) <= width:
+                return line
+        return candidates[-1][0][:max(1, width)]
+
+    def __rich_console__(self, console, options):
         from rich.text import Text
 
-        return Text(self.text(), overflow="ellipsis", no_wrap=True)
+        yield Text(self.text(max(1, options.max_width - 1)), overflow="crop", no_wrap=True)
 
     def __enter__(self) -> "StatusLine":
         if self.live:
@@ -81,9 +150,21 @@ class StatusLine:
             self._live = Live(self, console=self.console, refresh_per_second=4, transient=True,
                               redirect_stdout=False, redirect_stderr=False)
             self._live.__enter__()
+            self._lines_above()
         return self
 
+    def _lines_above(self) -> None:
+        """Logging handlers writing to this terminal write through the console while the line is up."""
+        ours = {id(sys.stderr), id(sys.__stderr__), id(self.console.file)}
+        lines = _Lines(self.console)
+        for handler in logging.getLogger().handlers:
+            if isinstance(handler, logging.StreamHandler) and id(handler.stream) in ours:
+                self._handlers.append((handler, handler.setStream(lines)))
+
     def __exit__(self, *exc) -> None:
+        for handler, stream in self._handlers:
+            handler.setStream(stream)
+        self._handlers = []
         if self._live is not None:
             self._live.__exit__(*exc)
             self._live = None
