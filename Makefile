@@ -23,11 +23,11 @@ install:
 	@echo "installed: $(BIN)/emocare"
 
 # System packages the full test suite uses (a virtual screen, screenshots, a CJK font,
-# offline speech and audio tools). Debian/Ubuntu, as root.
+# offline speech and audio tools, a headless browser for serve's pages). Debian/Ubuntu, as root.
 system-deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		xvfb x11-utils xdotool imagemagick fonts-wqy-microhei fonts-dejavu-core fontconfig espeak-ng sox time libgl1 libglib2.0-0 >/dev/null
+		xvfb x11-utils xdotool imagemagick fonts-wqy-microhei fonts-dejavu-core fontconfig espeak-ng sox time libgl1 libglib2.0-0 chromium chromium-driver >/dev/null
 
 test:
 	$(BIN)/python -m pytest -q

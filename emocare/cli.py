@@ -411,6 +411,94 @@ def _watch(camera, source, fast, size, no_window, record, journal_path, stats, c
     return run.result.exit_code or (1 if run.result.problems else 0)
 
 
+# ---------------------------------------------------------------- serve
+@app.command(epilog="Exit codes: 0 ok, 1 cannot listen on --host/--port, 2 usage or config error, 3 camera/stream unavailable or lost, 4 engine unavailable, 5 weights missing, 130 Ctrl-C (how it is stopped).")
+def serve(
+    camera: Optional[int] = typer.Option(None, "--camera", help=f"Camera index (default {DEFAULTS.camera}).", metavar="N"),
+    source: Optional[str] = typer.Option(None, "--source", help="A video file or an RTSP/HTTP stream URL instead of a camera.", metavar="TEXT"),
+    no_camera: bool = typer.Option(False, "--no-camera", help="Watch nothing: serve the history and settings pages only.", metavar=""),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; anything but loopback needs the token printed at start on every page and stream.", metavar="ADDRESS"),
+    port: int = typer.Option(8765, "--port", help="Port to listen on (0: a free one).", metavar="N"),
+    window: bool = typer.Option(False, "--window", help="Also show the OpenCV window (off under serve).", metavar=""),
+    history: Optional[List[Path]] = typer.Option(None, "--history", help="More journals, or folders of them, for the history page (besides the user data folder's). Repeatable.", metavar="PATH"),
+    max_viewers: int = typer.Option(24, "--max-viewers", help="Browsers that may watch the live page at once (each holds a video and an event stream).", metavar="N"),
+    fast: bool = typer.Option(False, "--fast", help="Video files: analyse every frame as fast as possible.", metavar=""),
+    size: Optional[str] = typer.Option(None, "--size", help=f"Requested camera resolution (default {DEFAULTS.size}).", metavar="TEXT"),
+    record: Optional[Path] = typer.Option(None, "--record", help="Write the annotated video to this .mp4.", dir_okay=False, metavar="PATH"),
+    journal: Optional[Path] = typer.Option(None, "--journal", help="This session's journal (.jsonl), shown in the history too; default: a new timestamped file in the user data dir.", dir_okay=False, metavar="PATH"),
+    reconnect_timeout: Optional[float] = typer.Option(None, "--reconnect-timeout", help=f"Seconds to keep reconnecting a lost camera/stream (default {DEFAULTS.reconnect_timeout_s:g}).", metavar="SECONDS"),
+    stream_timeout: Optional[float] = typer.Option(None, "--stream-timeout", help=f"Seconds to wait for a stream to open, and for each frame (default {DEFAULTS.stream_timeout_s:g}).", metavar="SECONDS"),
+    engine: Optional[str] = EngineOpt,
+    detector: Optional[str] = DetectorOpt,
+    persist: Optional[float] = typer.Option(None, "--persist", help=f"Seconds of negative mood before comforting (default {DEFAULTS.persist_s:g}).", metavar="SECONDS"),
+    cooldown: Optional[float] = typer.Option(None, "--cooldown", help=f"Seconds between comforts (default {DEFAULTS.cooldown_s:g}).", metavar="SECONDS"),
+    quiet: Optional[bool] = typer.Option(None, "--quiet/--no-quiet", help="Visual comfort only: no sound, no speech, and no status line in the terminal.", metavar=""),
+    lang: Optional[str] = typer.Option(None, "--lang", help=f"Comfort and page language: {LANG_CHOICES} (default: system locale).", metavar="TEXT"),
+    audio: Optional[str] = typer.Option(None, "--audio", help="auto, none, or file:DIR (write the sounds it would play into DIR).", metavar="TEXT"),
+    config: Optional[Path] = ConfigOpt,
+) -> None:
+    """The companion as local web pages: live video, moods and comfort; history by day; settings and messages."""
+    if camera is not None and source is not None:
+        raise fail("--camera and --source cannot be used together", 2)
+    if no_camera and (camera is not None or source is not None or fast or record is not None or window):
+        raise fail("--no-camera serves the history and settings only: it takes no --camera, --source, --fast, --record or --window", 2)
+    code = run_guarded(_serve, source, fast, no_camera, window, host, port, history or [], max_viewers, record, journal,
+                       config, dict(engine=engine, detector=detector, persist_s=persist, cooldown_s=cooldown, quiet=quiet,
+                                    lang=lang, audio=audio, size=size, camera=camera,
+                                    reconnect_timeout_s=reconnect_timeout, stream_timeout_s=stream_timeout))
+    if code:
+        raise typer.Exit(code)
+
+
+def _serve(source, fast, no_camera, window, host, port, history, max_viewers, record, journal_path, config,
+           overrides) -> int:
+    from platformdirs import user_data_dir
+
+    from emocare import watch as watch_lib
+    from emocare.report import summarize, tables
+    from emocare.status import StatusLine
+    from emocare.web.server import ServeOptions, serve as serve_pages
+
+    settings, _ = load_settings(config, **overrides)
+    if not 1 <= max_viewers <= 200:
+        raise ConfigError(f"--max-viewers {max_viewers}: use 1 to 200")
+    for p in history:
+        if not p.exists():
+            raise ConfigError(f"--history {p}: no such file or folder")
+    if record is not None:
+        check_output(record, (".mp4", ".avi", ".mkv", ".mov"), "--record")
+    snapshots = Path(user_data_dir("emocare")) / "snapshots"
+    request = None if no_camera else watch_lib.WatchRequest(source=source, fast=fast, show_window=window, record=record,
+                                                            journal=journal_path, snapshot_dir=snapshots)
+    options = ServeOptions(host=host, port=port, max_streams=2 * max_viewers, history=tuple(history), config=config,
+                           overrides={k: v for k, v in overrides.items() if v is not None})
+    err = _stderr_console()
+
+    def ready(server) -> None:
+        typer.echo(f"emocare serve: {server.url}")
+        if server.token:
+            err.print("the token in this address is needed for every page and stream (anyone who can reach this "
+                      "machine could watch otherwise)", highlight=False)
+        err.print("Ctrl-C stops it", highlight=False)
+
+    def watched(run) -> None:
+        if run.journal_error is not None:
+            typer.echo(f"emocare: error: {run.journal_error}", err=True)
+            return
+        for table in tables(summarize(run.records)):
+            err.print(table)
+        err.print(f"journal: {run.journal}")
+        if run.result.reason == "source lost":
+            typer.echo(f"emocare: error: {run.label}: lost and did not come back; the journal is complete up to then", err=True)
+        if run.result.reason != "interrupted":
+            err.print("the source has ended; the pages stay up until Ctrl-C", highlight=False)
+
+    sinks = [] if settings.quiet or request is None else [StatusLine(err, live=err.is_terminal)]
+    run = serve_pages(settings, request, options, sinks=sinks, on_ready=ready, on_watched=watched,
+                      on_journal=lambda path: err.print(f"journal: {path}"))
+    return run.result.exit_code if run is not None else 0
+
+
 # ---------------------------------------------------------------- report
 @app.command()
 def report(

@@ -16,11 +16,15 @@ from typing import Callable, Protocol, Sequence
 
 from emocare import journal as journal_mod
 from emocare.errors import ConfigError
-from emocare.live import Session, WatchOptions, WatchResult
+from emocare.live import Display, Session, WatchOptions, WatchResult
 
 
 class Sink(Protocol):
-    """Something that follows a run as it goes (the terminal status line): a context manager with two callbacks."""
+    """Something that follows a run as it goes (the terminal status line): a context manager with two callbacks.
+
+    A sink that is also a ``live.Display`` (``emocare serve``'s page) gets the rendered frames and may send
+    pause, mute and snapshot, as the window's keys do.
+    """
 
     def __enter__(self): ...
 
@@ -110,7 +114,8 @@ def run(settings, request: WatchRequest, sinks: Sequence[Sink] = (), *,
         options = WatchOptions(source_label=label, show_window=request.show_window, record=request.record,
                                snapshot_dir=request.snapshot_dir, fps=fps, stats=request.stats)
         session = Session(Pipeline.from_settings(engine, settings), journal, options, carer=carer,
-                          observers=[sink.on_faces for sink in sinks], window_factory=window_factory)
+                          observers=[sink.on_faces for sink in sinks], window_factory=window_factory,
+                          displays=[sink for sink in sinks if isinstance(sink, Display)])
         if request.fast:
             result = session.run_frames(sources.iter_video(request.source))
         else:

@@ -1,0 +1,168 @@
+"""``emocare serve``: waitress serving ``app.create_app`` on its own threads, ``watch.run`` on the caller's.
+
+Why waitress: a production WSGI server in pure Python (no compiler, no C extension, runs wherever emocare's
+wheels do, Windows included), with a fixed pool of worker threads and bounded output buffers per connection.
+Flask's own server is for development, and gunicorn does not run on Windows.
+
+The pool is sized for ``max_streams`` long-lived responses (each viewer holds two: video and events) plus a
+few for pages; a stream beyond that is answered 503 instead of waiting for a thread. A connection that stops
+reading holds at most ``OUTBUF_BYTES`` before its worker waits (and the hub, which it no longer asks for
+frames, forgets it): nothing grows with time.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from emocare.errors import ConfigError, OutputError
+
+log = logging.getLogger(__name__)
+
+OUTBUF_BYTES = 512 * 1024  # per connection, before its worker waits for the viewer (about 8 video frames)
+PAGE_THREADS = 8
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost`` or a loopback address; no name is looked up."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_host(host: str) -> None:
+    """``--host`` must be an address (or localhost): a name would need a lookup, and could change under us."""
+    if host == "localhost":
+        return
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        raise ConfigError(f"--host {host!r}: give an IP address such as 127.0.0.1 or 0.0.0.0 (or localhost)") from None
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    host: str = "127.0.0.1"
+    port: int = 8765
+    max_streams: int = 48  # 24 viewers (video + events each)
+    history: Sequence[Path] = ()  # journals or folders of them, besides the user data folder's
+    token: str | None = None  # None: generated when the host is not loopback
+    cache_dir: Path | None = None  # the history's summaries (None: the user cache folder's emocare/history)
+    config: Path | None = None
+    overrides: dict = field(default_factory=dict)
+
+
+class Server:
+    """The bound waitress server and the app's hub; ``start`` serves on a thread, ``close`` ends every stream
+    and joins it. A context manager."""
+
+    def __init__(self, options: ServeOptions, *, lang: str, live: bool, places: Sequence[Path]):
+        from waitress import create_server
+
+        from emocare.web.app import WebConfig, create_app
+        from emocare.web.hub import LiveHub
+
+        check_host(options.host)
+        loopback = is_loopback(options.host)
+        if not 0 <= options.port <= 65535:
+            raise ConfigError(f"--port {options.port}: not a port (0-65535; 0 picks a free one)")
+        self.token = options.token or (None if loopback else secrets.token_urlsafe(24))
+        self.hub = LiveHub(max_streams=options.max_streams) if live else None
+        allowed = frozenset({"127.0.0.1", "localhost", "::1"}) if loopback else frozenset()
+        if options.cache_dir is not None:
+            cache_dir = options.cache_dir
+        else:
+            from platformdirs import user_cache_dir
+
+            cache_dir = Path(user_cache_dir("emocare")) / "history"
+        web = WebConfig(lang=lang, token=self.token, allowed_hosts=allowed, config=options.config,
+                        overrides=dict(options.overrides), places=tuple(places), cache_dir=cache_dir)
+        self.app = create_app(web, self.hub)
+        self.history = self.app.extensions["emocare"]["history"]
+        try:
+            self.server = create_server(self.app, host=options.host.strip("[]"), port=options.port,
+                                        threads=options.max_streams + PAGE_THREADS,
+                                        outbuf_high_watermark=OUTBUF_BYTES, channel_timeout=30,
+                                        connection_limit=options.max_streams + 4 * PAGE_THREADS,
+                                        asyncore_use_poll=True, ident="emocare", clear_untrusted_proxy_headers=True)
+        except (OSError, ValueError) as exc:  # in use, not ours, or not an address waitress can bind
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise OutputError(f"--host {options.host} --port {options.port}: cannot listen there "
+                              f"({why}; another port: --port N)") from None
+        self.host = options.host
+        self.port = int(self.server.effective_port)
+        self._thread = threading.Thread(target=self._run, name="serve-http", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host = self.host if self.host not in ("0.0.0.0", "::", "[::]") else "127.0.0.1"
+        host = f"[{host.strip('[]')}]" if ":" in host else host
+        return f"http://{host}:{self.port}/" + (f"?token={self.token}" if self.token else "")
+
+    def _run(self) -> None:
+        try:
+            self.server.run()
+        except (OSError, ValueError):  # the listening socket closed under the loop at shutdown
+            pass
+
+    def start(self) -> "Server":
+        self._thread.start()
+        # read every journal once now, so the history page's first load finds them summarised
+        threading.Thread(target=self.history.all, name="serve-history", daemon=True).start()
+        return self
+
+    def close(self) -> None:
+        if self.hub is not None:
+            self.hub.close()  # every stream ends at its next wake-up (within a second)
+            deadline = time.monotonic() + 3.0
+            while self.hub.streams and time.monotonic() < deadline:
+                time.sleep(0.05)
+        self.server.close()
+        if self._thread.ident is not None:
+            self._thread.join(timeout=10)
+
+    def __enter__(self) -> "Server":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def serve(settings, request, options: ServeOptions, *, sinks: Sequence = (),
+          on_ready: Callable[[Server], None] = lambda server: None,
+          on_watched: Callable[[object], None] = lambda run: None,
+          wait: Callable[[], None] | None = None, **watch_kw) -> object | None:
+    """Serve the pages; with a ``request`` (a camera, file or stream), watch it through ``watch.run`` with the
+    page as one more sink. After the source ends the pages stay up until ``wait`` returns (default: until
+    Ctrl-C). Returns the ``WatchRun`` (None with no request)."""
+    from emocare import journal as journal_mod
+    from emocare import watch
+
+    places = [journal_mod.journals_dir(), *options.history]
+    if request is not None and request.journal is not None:
+        places.append(request.journal)
+    run = None
+    with Server(options, lang=settings.language, live=request is not None, places=places) as server:
+        on_ready(server)
+        if request is not None:
+            run = watch.run(settings, request, [server.hub, *sinks], **watch_kw)
+            on_watched(run)
+            if run.result.reason == "interrupted":
+                return run
+        (wait or _until_interrupted)()
+    return run
+
+
+def _until_interrupted() -> None:
+    stop = threading.Event()
+    while not stop.wait(3600):
+        pass

@@ -1,0 +1,164 @@
+// emocare serve, live page: one EventSource for moods, comfort and events (pushed, no polling), the MJPEG
+// <img> for the video, and three buttons that POST a command (with the page's CSRF token).
+(function () {
+  "use strict";
+  const T = JSON.parse(document.getElementById("page-strings").textContent);
+  const COLORS = JSON.parse(document.getElementById("mood-colors").textContent);
+  const CSRF = document.querySelector('meta[name="csrf-token"]').content;
+  const EMOTIONS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"];
+  const $ = (id) => document.getElementById(id);
+  const el = (tag, cls, text) => {
+    const node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  };
+  const emo = (m) => T["emo_" + m] || m;
+  const clock = (t) => {
+    t = Math.max(0, Math.floor(t || 0));
+    return Math.floor(t / 60) + ":" + String(t % 60).padStart(2, "0");
+  };
+  let state = { paused: false, muted: false, running: false, ended: null };
+  let connected = false;
+
+  function renderStatus() {
+    const pill = $("status");
+    let text, cls;
+    if (!connected) { text = T.disconnected; cls = "pill-wait"; }
+    else if (!state.running && state.ended) { text = T.ended; cls = "pill-ended"; }
+    else {
+      const parts = [T.connected];
+      if (state.paused) parts.push(T.paused);
+      if (state.muted) parts.push(T.muted);
+      text = parts.join(" · "); cls = "pill-live";
+    }
+    pill.textContent = text;
+    pill.className = "pill " + cls;
+    $("btn-pause").textContent = state.paused ? T.resume : T.pause;
+    $("btn-pause").classList.toggle("active", !!state.paused);
+    $("btn-mute").textContent = state.muted ? T.unmute : T.mute;
+    $("btn-mute").classList.toggle("active", !!state.muted);
+  }
+
+  function renderPeople(moods) {
+    const box = $("people");
+    box.textContent = "";
+    const people = (moods && moods.people) || [];
+    if (!people.length) { box.appendChild(el("p", "muted", T.no_face)); }
+    for (const p of people) {
+      const card = el("div", "person");
+      card.dataset.person = p.id;
+      const head = el("div", "person-head");
+      const dot = el("span", "mood-dot");
+      dot.style.background = COLORS[p.mood || "uncertain"];
+      head.appendChild(dot);
+      const name = el("span", "mood-name", p.mood ? emo(p.mood) : T.mood_forming);
+      name.dataset.mood = p.mood || "";
+      head.appendChild(name);
+      const meta = el("span", "person-meta", T.person + " " + p.id);
+      if (p.primary) meta.appendChild(el("span", "badge", T.primary));
+      if (p.mood) meta.appendChild(el("div", "", T.steady_for + " " + Math.round(p.since_s) + " " + T.seconds_short));
+      head.appendChild(meta);
+      card.appendChild(head);
+      const grid = el("div", "scores");
+      for (const e of EMOTIONS) {
+        const v = p.scores[e] || 0;
+        grid.appendChild(el("span", "", emo(e)));
+        const bar = el("span", "bar");
+        const fill = el("i");
+        fill.style.width = (100 * v).toFixed(1) + "%";
+        fill.style.background = COLORS[e];
+        bar.appendChild(fill);
+        grid.appendChild(bar);
+        grid.appendChild(el("span", "num", Math.round(100 * v) + "%"));
+      }
+      card.appendChild(grid);
+      box.appendChild(card);
+    }
+    $("rate").textContent = moods && moods.fps ? T.analysis_rate + " " + moods.fps.toFixed(1) + " fps" : "";
+  }
+
+  function showComfort(ev, fresh) {
+    const text = $("comfort");
+    text.textContent = ev.message;
+    text.classList.remove("muted");
+    if (fresh) { text.classList.remove("fresh"); void text.offsetWidth; text.classList.add("fresh"); }
+    const meta = [clock(ev.t)];
+    if (ev.mood) meta.push(emo(ev.mood));
+    if (ev.action) meta.push(T["action_" + ev.action] || ev.action);
+    if (ev.note) meta.push(ev.note);
+    $("comfort-meta").textContent = meta.join(" · ");
+    $("comfort-card").dataset.comfort = "1";
+  }
+
+  function addEvent(ev, fresh) {
+    if (ev.type === "comfort" || ev.type === "care") showComfort(ev, fresh);
+    if (ev.type === "comfort") return;  // listed once its journal line (care) comes
+    const list = $("events");
+    const empty = list.querySelector(".empty");
+    if (empty) empty.remove();
+    const li = el("li");
+    li.dataset.type = ev.type;
+    li.appendChild(el("span", "when", clock(ev.t)));
+    const what = el("span", "what");
+    if (ev.type === "change") {
+      what.appendChild(el("span", "", T.person + " " + ev.id + ": " + emo(ev.from) + " → "));
+      const tag = el("span", "tag", emo(ev.to));
+      tag.style.background = COLORS[ev.to] || COLORS.uncertain;
+      what.appendChild(tag);
+    } else if (ev.type === "care") {
+      const tag = el("span", "tag", T.event_care);
+      tag.style.background = COLORS[ev.mood] || COLORS.sad;
+      what.appendChild(tag);
+      what.appendChild(document.createTextNode(" " + ev.message));
+    } else if (ev.type === "snapshot") {
+      what.textContent = T.event_snapshot + ": " + String(ev.path || "").split("/").pop();
+    } else if (ev.type === "start") {
+      what.textContent = T.event_start + (ev.source ? ": " + String(ev.source).split("/").pop() : "");
+    } else if (ev.type === "end") {
+      what.textContent = T.event_end + (ev.reason ? " (" + ev.reason + ")" : "");
+    } else {
+      what.textContent = T.event_error + ": " + (ev.message || "");
+    }
+    li.appendChild(what);
+    list.insertBefore(li, list.firstChild);
+    while (list.children.length > 40) list.lastChild.remove();
+  }
+
+  function connect() {
+    const source = new EventSource("events");
+    source.addEventListener("hello", (m) => {
+      const data = JSON.parse(m.data);
+      connected = true;
+      state = data.state;
+      $("events").textContent = "";
+      $("events").appendChild(el("li", "muted empty", T.events_none));
+      for (const ev of data.events) addEvent(ev, false);
+      renderPeople(data.moods);
+      renderStatus();
+    });
+    source.addEventListener("state", (m) => { state = JSON.parse(m.data); renderStatus(); });
+    source.addEventListener("moods", (m) => renderPeople(JSON.parse(m.data)));
+    source.addEventListener("event", (m) => addEvent(JSON.parse(m.data), true));
+    source.onerror = () => { connected = false; renderStatus(); };  // EventSource reconnects by itself
+  }
+
+  for (const button of document.querySelectorAll("button[data-command]")) {
+    button.addEventListener("click", () => {
+      fetch("control", {
+        method: "POST",
+        headers: { "X-CSRF-Token": CSRF, "Content-Type": "application/x-www-form-urlencoded" },
+        body: "command=" + encodeURIComponent(button.dataset.command),
+        credentials: "same-origin",
+      });
+    });
+  }
+
+  const video = $("video");
+  video.addEventListener("error", () => {  // the stream broke (server restarting): try again shortly
+    setTimeout(() => { video.src = "video.mjpg?" + Date.now(); }, 2000);
+  });
+
+  renderStatus();
+  connect();
+})();

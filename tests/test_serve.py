@@ -1,0 +1,571 @@
+"""emocare serve: every route through Flask's test client (token, CSRF, traversal, message edits), the hub's
+bounded slots, the real server with a session video, and a real headless Chromium on the live and history
+pages (screenshots in out/serve/)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import tomllib
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import DATA, ROOT, VENV_BIN
+from emocare.faces import EMOTIONS, Face, Faces, Mood
+from emocare.settings import Settings
+from emocare.web import config_edit
+from emocare.web.app import WebConfig, create_app, strings
+from emocare.web.history import NotAllowed, Places
+from emocare.web.hub import Busy, Cursor, LiveHub
+
+sys.path.insert(0, str(ROOT / "tools"))
+from make_journals import make as make_journals  # noqa: E402
+from truth_engine import TruthEngine  # noqa: E402
+
+OUT = ROOT / "out" / "serve"
+_REAL_GETADDRINFO = socket.getaddrinfo  # taken at import, before the no_network fixture replaces them
+_REAL_CREATE_CONNECTION = socket.create_connection
+SAD = DATA / "sessions" / "sad_sustained.mp4"
+QUICK = replace(Settings(), quiet=True, audio="none", lang="en", persist_s=2.0, window_s=1.5, hold_s=0.5)
+
+
+@pytest.fixture(autouse=True)
+def loopback_lookups(no_network, monkeypatch):
+    """The server resolves its numeric loopback address (waitress asks getaddrinfo) and the tests connect to
+    it; every other name and address stays offline."""
+    real = _REAL_GETADDRINFO
+    blocked = socket.getaddrinfo
+
+    def lookup(host, *args, **kw):
+        if host in ("127.0.0.1", "0.0.0.0", "::1", "localhost"):
+            return real(host, *args, **kw)
+        return blocked(host, *args, **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    blocked_connect = socket.create_connection
+
+    def connect(address, *args, **kw):
+        if address[0] in ("127.0.0.1", "localhost"):
+            return _REAL_CREATE_CONNECTION(address, *args, **kw)
+        return blocked_connect(address, *args, **kw)
+
+    monkeypatch.setattr(socket, "create_connection", connect)
+
+
+def journal_lines(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def small_journal(path: Path) -> Path:
+    return journal_lines(path, [
+        {"type": "start", "t": 0.0, "source": "camera 0", "engine": "emocare", "started": "2026-11-20T09:15:00"},
+        *({"type": "mood", "t": float(i), "id": 1, "mood": "sad" if i >= 5 else "neutral", "primary": True}
+          for i in range(12)),
+        {"type": "change", "t": 5.0, "id": 1, "from": "neutral", "to": "sad"},
+        {"type": "care", "t": 10.0, "id": 1, "mood": "sad", "action": "message", "message": "I'm here.", "lang": "en"},
+        {"type": "end", "t": 12.0, "reason": "quit", "summary": {}},
+    ])
+
+
+@pytest.fixture
+def folders(tmp_path):
+    """A journal folder with one session, a secret file beside it, and a symlink that leads out."""
+    journals = tmp_path / "journals"
+    journals.mkdir()
+    small_journal(journals / "watch-20261120-091500.jsonl")
+    secret = tmp_path / "secret.jsonl"
+    small_journal(secret)
+    (journals / "link-out.jsonl").symlink_to(secret)
+    return journals, secret
+
+
+def make_app(tmp_path, places=(), hub=None, **kw):
+    web = WebConfig(config=tmp_path / "config.toml", places=places, cache_dir=tmp_path / "cache", **kw)
+    app = create_app(web, hub)
+    return app, app.test_client(), app.extensions["emocare"]["csrf"]
+
+
+def mood_faces(label: str = "sad", t: float = 3.0) -> Faces:
+    p = np.full(7, 0.02)
+    p[EMOTIONS.index(label)] = 0.88
+    p = p / p.sum()
+    mood = Mood(label=label, confidence=float(p.max()), valence="negative", negative_for_s=2.0, scores=p, since=1.0)
+    return Faces(faces=(Face(box=(10, 10, 50, 50), scores=p, track_id=1, mood=mood),), t=t, primary=1)
+
+
+# ------------------------------------------------------------------ routes (test client)
+def test_every_route_answers(tmp_path, folders):
+    journals, _ = folders
+    hub = LiveHub()
+    hub.on_faces(mood_faces())
+    app, client, csrf = make_app(tmp_path, [journals], hub)
+    for url in ("/", "/history", "/history?week=2026-11-20", "/history/0/watch-20261120-091500.jsonl", "/settings",
+                "/api/state", "/static/style.css", "/static/live.js", "/static/history.js",
+                "/static/vendor/chart.js/chart.umd.min.js", "/static/vendor/chart.js/LICENSE.md"):
+        r = client.get(url)
+        assert r.status_code == 200, (url, r.status_code)
+    assert client.get("/api/state").json["moods"]["people"][0]["mood"] == "sad"
+    page = client.get("/history/0/watch-20261120-091500.jsonl").get_data(as_text=True)
+    assert "I&#39;m here." in page and "sessions-data" in page
+    history = client.get("/history").get_data(as_text=True)
+    assert "week-data" in history and "09:15" in history
+    r = client.post("/control", data={"command": "pause", "csrf_token": csrf})
+    assert r.status_code == 202 and hub.commands() == ["pause"]
+    assert client.post("/control", data={"command": "quit", "csrf_token": csrf}).status_code == 400
+    assert client.get("/nowhere").status_code == 404
+    assert client.get("/history?week=yesterday").status_code == 400
+    r = client.get("/")
+    assert "default-src 'self'" in r.headers["Content-Security-Policy"] and r.headers["Referrer-Policy"] == "no-referrer"
+    # the streams are in the live tests below; with no camera, the live routes are not there
+    _, bare, _ = make_app(tmp_path, [journals])
+    assert bare.get("/").status_code == 302 and bare.get("/video.mjpg").status_code == 404
+    assert bare.get("/events").status_code == 404 and bare.get("/api/state").status_code == 404
+
+
+def test_pages_in_both_languages_and_every_string_in_both():
+    en, zh = strings()["en"], strings()["zh"]
+    assert set(en) == set(zh)
+    assert all(f"emo_{e}" in en for e in (*EMOTIONS, "uncertain"))
+
+
+def test_language_follows_lang_then_the_viewer(tmp_path, folders):
+    _, client, _ = make_app(tmp_path, [folders[0]], lang="zh")
+    assert "你的历史" in client.get("/history").get_data(as_text=True)
+    r = client.get("/history?lang=en")
+    assert "Your history" in r.get_data(as_text=True) and "emocare_lang=en" in r.headers["Set-Cookie"]
+    assert "Your history" in client.get("/history").get_data(as_text=True)  # the cookie remembers it
+
+
+def test_token_is_needed_for_every_page_and_stream(tmp_path, folders):
+    hub = LiveHub()
+    _, client, _ = make_app(tmp_path, [folders[0]], hub, token="s3cret-token", allowed_hosts=frozenset())
+    for url in ("/", "/history", "/settings", "/static/style.css", "/video.mjpg", "/events", "/api/state"):
+        assert client.get(url).status_code == 403, url
+    assert client.get("/history?token=wrong").status_code == 403
+    r = client.get("/history?token=s3cret-token")
+    assert r.status_code == 200 and "HttpOnly" in r.headers["Set-Cookie"]
+    assert client.get("/settings").status_code == 200  # the cookie carries it from then on
+    fresh = client.application.test_client()
+    assert fresh.get("/api/state", headers={"X-Emocare-Token": "s3cret-token"}).status_code == 200
+
+
+def test_loopback_refuses_other_host_names(tmp_path):
+    """A site whose name points at 127.0.0.1 (DNS rebinding) cannot read the pages."""
+    _, client, _ = make_app(tmp_path)
+    assert client.get("/history", headers={"Host": "127.0.0.1:8765"}).status_code == 200
+    assert client.get("/history", headers={"Host": "localhost:8765"}).status_code == 200
+    assert client.get("/history", headers={"Host": "evil.example:8765"}).status_code == 400
+
+
+def test_posts_need_the_csrf_token_and_the_same_origin(tmp_path):
+    hub = LiveHub()
+    _, client, csrf = make_app(tmp_path, hub=hub)
+    assert client.post("/control", data={"command": "mute"}).status_code == 403
+    assert client.post("/control", data={"command": "mute", "csrf_token": "guess"}).status_code == 403
+    assert client.post("/control", data={"command": "mute", "csrf_token": csrf},
+                       headers={"Origin": "http://evil.example"}).status_code == 403
+    assert client.post("/control", data={"command": "mute", "csrf_token": csrf},
+                       headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
+    assert client.post("/settings/messages", data={"msg-en-sad": "hi"}).status_code == 403
+    assert hub.commands() == []
+    ok = client.post("/control", data={"command": "mute"},
+                     headers={"X-CSRF-Token": csrf, "Origin": "http://localhost"})
+    assert ok.status_code == 202 and hub.commands() == ["mute"]
+
+
+def test_journal_names_outside_the_listed_folders_are_refused(tmp_path, folders):
+    journals, secret = folders
+    _, client, _ = make_app(tmp_path, [journals])
+    assert client.get("/history/0/watch-20261120-091500.jsonl").status_code == 200
+    for url in ("/history/0/..%2Fsecret.jsonl", "/history/0/../secret.jsonl", "/history/0/%2E%2E%2Fsecret.jsonl",
+                f"/history/0/{secret}", "/history/0/%2Fetc%2Fpasswd", "/history/0/link-out.jsonl",
+                "/history/1/secret.jsonl", "/history/-1/x.jsonl", "/history/0/passwd", "/history/0/.hidden.jsonl"):
+        r = client.get(url)
+        assert r.status_code == 404, url
+        assert b"sessions-data\">[{" not in r.data
+    places = Places([journals])
+    for name in ("../secret.jsonl", str(secret), "link-out.jsonl", "a/b.jsonl", "..jsonl"):
+        with pytest.raises((NotAllowed, FileNotFoundError)):
+            places.resolve(0, name)
+    listed = [ref for ref, _ in places.journals()]
+    assert listed == ["0/watch-20261120-091500.jsonl"]  # the symlink out is not even listed
+
+
+def test_a_broken_journal_is_named_not_fatal(tmp_path, folders):
+    journals, _ = folders
+    (journals / "watch-20261121-100000.jsonl").write_text('{"type": "start", "t": 0}\nnot json\n{"type": "end", "t": 1}\n')
+    _, client, _ = make_app(tmp_path, [journals])
+    page = client.get("/history").get_data(as_text=True)
+    assert "watch-20261121-100000.jsonl" in page and "not a journal line" in page
+
+
+# ------------------------------------------------------------------ settings and messages
+def test_settings_page_shows_values_and_where_they_came_from(tmp_path):
+    (tmp_path / "config.toml").write_text("cooldown_s = 30.0\n")
+    _, client, _ = make_app(tmp_path, overrides={"persist_s": 7.0})
+    page = client.get("/settings").get_data(as_text=True)
+    assert f"config {tmp_path / 'config.toml'}" in page and "command line" in page
+    assert "30.0" in page and "7.0" in page
+
+
+def test_a_message_edit_is_saved_and_keeps_the_rest_of_the_file(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text("# my settings\ncooldown_s = 30.0\n\n[messages.en]\nangry = [\"Breathe.\"]\n")
+    _, client, csrf = make_app(tmp_path)
+    r = client.post("/settings/messages", data={"csrf_token": csrf, "msg-en-sad": "You are not alone.\n\nTea?",
+                                                "msg-zh-sad": "我在这里。", "msg-en-angry": "Breathe."})
+    assert r.status_code == 303 and "saved=1" in r.headers["Location"]
+    text = config.read_text()
+    assert text.startswith("# my settings\ncooldown_s = 30.0")
+    data = tomllib.loads(text)
+    assert data["messages"]["en"] == {"angry": ["Breathe."], "sad": ["You are not alone.", "Tea?"]}
+    assert data["messages"]["zh"] == {"sad": ["我在这里。"]}
+    from emocare import settings as settings_mod
+
+    loaded, origin = settings_mod.load(config)
+    assert loaded.messages["en"]["sad"] == ("You are not alone.", "Tea?") and loaded.cooldown_s == 30.0
+    page = client.get("/settings?saved=1").get_data(as_text=True)
+    assert "Saved to the config file." in page and "You are not alone." in page
+    # an empty box restores the packaged words: the override goes
+    client.post("/settings/messages", data={"csrf_token": csrf, "msg-en-sad": "", "msg-zh-sad": "", "msg-en-angry": ""})
+    assert "messages" not in tomllib.loads(config.read_text())
+
+
+@pytest.mark.parametrize("field, value, reason", [
+    ("msg-en-sad", "x" * 301, "longer than 300"),
+    ("msg-en-sad", "\n".join(f"line {i}" for i in range(13)), "at most 12"),
+    ("msg-en-sad", "bell \x07 here", "control character"),
+    ("msg-xx-sad", "hello", "not an editable"),
+    ("msg-en-joy", "hello", "not an editable"),
+])
+def test_invalid_message_edits_are_refused_and_the_old_file_kept(tmp_path, field, value, reason):
+    config = tmp_path / "config.toml"
+    before = "cooldown_s = 30.0\n"
+    config.write_text(before)
+    _, client, csrf = make_app(tmp_path)
+    r = client.post("/settings/messages", data={"csrf_token": csrf, field: value})
+    assert r.status_code == 400 and reason in r.get_data(as_text=True)
+    assert config.read_text() == before
+
+
+def test_a_broken_or_odd_config_file_is_never_overwritten(tmp_path):
+    config = tmp_path / "config.toml"
+    settings = replace(Settings())
+    for text, reason in (("cooldown_s = [\n", "not valid TOML"),
+                         ('messages = { en = { sad = ["a"] } }\n', "not written as [messages.LANG] tables")):
+        config.write_text(text)
+        with pytest.raises(config_edit.EditRefused, match=reason.replace("[", r"\[").replace("]", r"\]")):
+            config_edit.save(config, {"en": {"sad": ("new",)}, "zh": {}}, settings)
+        assert config.read_text() == text
+    config.write_text("cooldown_s = -5.0\n")  # an edit is refused when the file as a whole would not load
+    with pytest.raises(config_edit.EditRefused, match="cooldown_s"):
+        config_edit.save(config, {"en": {"sad": ("new",)}, "zh": {}}, settings)
+    assert config.read_text() == "cooldown_s = -5.0\n" and not list(tmp_path.glob(".config-*"))
+
+
+# ------------------------------------------------------------------ the hub: nothing grows per viewer
+def test_hub_latest_frame_wins_and_idle_means_no_encoding():
+    now = [0.0]
+    hub = LiveHub(clock=lambda: now[0], idle_s=3.0)
+    image = np.zeros((40, 60, 3), np.uint8)
+    hub.show(image, 0.0, None)
+    assert hub.frames_encoded == 0 and not hub.wants_frames  # nobody asked: nothing encoded
+    assert hub.next_frame(0, timeout=0.0) is None
+    assert hub.wants_frames
+    for i in range(5):
+        hub.show(image + i, 0.1 * i, None)
+    seq, jpeg = hub.next_frame(0, timeout=0.0)
+    assert seq == 5 and jpeg[:2] == b"\xff\xd8"  # a slow viewer gets the newest, not a backlog
+    now[0] = 10.0
+    assert not hub.wants_frames  # the viewer went away: encoding stops
+
+
+def test_hub_events_are_a_bounded_ring_and_streams_are_capped():
+    hub = LiveHub(recent=5, max_streams=2)
+    cursor = Cursor()
+    for i in range(50):
+        hub.on_record({"type": "change", "t": float(i), "id": 1, "from": "neutral", "to": "sad"})
+    news = hub.updates(cursor, timeout=0)
+    assert len([n for n in news if n[0] == "event"]) == 5 and hub.updates(cursor, timeout=0) == []
+    hub.on_record({"type": "mood", "t": 1.0, "id": 1, "mood": "sad"})  # not a line the page lists
+    assert hub.updates(cursor, timeout=0) == []
+    hub.acquire()
+    hub.acquire()
+    with pytest.raises(Busy):
+        hub.acquire()
+    hub.release()
+    hub.acquire()
+    for command in ("pause", "pause", "snapshot"):
+        hub.request(command)
+    assert hub.commands() == ["pause", "snapshot"] and hub.commands() == []
+    with pytest.raises(ValueError):
+        hub.request("quit")
+
+
+def test_hub_comfort_banner_is_an_event_once():
+    hub = LiveHub()
+    image = np.zeros((10, 10, 3), np.uint8)
+    for t in (1.0, 1.1, 1.2):
+        hub.show(image, t, ("I'm here.", "I'm here."))
+    data, _ = hub.snapshot()
+    assert [e["type"] for e in data["events"]] == ["comfort"] and data["events"][0]["message"] == "I'm here."
+
+
+# ------------------------------------------------------------------ the real server, a session video
+def _serve_thread(tmp_path, settings=QUICK, **options):
+    from emocare import watch
+    from emocare.web.server import ServeOptions, serve
+
+    stop, servers, runs = threading.Event(), [], []
+    request = watch.WatchRequest(source=str(SAD), show_window=False, journal=tmp_path / "live.jsonl",
+                                 snapshot_dir=tmp_path / "snaps")
+    engine = TruthEngine(SAD.with_suffix(".truth.csv"))
+
+    def target():
+        runs.append(serve(settings, request, ServeOptions(port=0, cache_dir=tmp_path / "cache", **options),
+                          build_engine=lambda s: engine, on_ready=servers.append, wait=stop.wait))
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not servers and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert servers, "the server did not start"
+    return servers[0], stop, thread, runs
+
+
+def _sse(port, seconds, until=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/events")
+    resp = conn.getresponse()
+    assert resp.status == 200 and resp.getheader("Content-Type").startswith("text/event-stream")
+    kinds, data, deadline = [], [], time.monotonic() + seconds
+    kind = None
+    while time.monotonic() < deadline:
+        line = resp.readline().decode()
+        if line.startswith("event:"):
+            kind = line.split(":", 1)[1].strip()
+        elif line.startswith("data:"):
+            kinds.append(kind)
+            data.append(json.loads(line[5:]))
+            if until is not None and until(kind, data[-1]):
+                break
+    conn.close()
+    return kinds, data
+
+
+def test_live_server_pushes_moods_and_comfort_and_a_gone_viewer_costs_nothing(tmp_path):
+    server, stop, thread, runs = _serve_thread(tmp_path)
+    try:
+        port = server.port
+        # a viewer that opens the video and never reads, and one that leaves at once
+        stalled = socket.create_connection(("127.0.0.1", port))
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.sendall(b"GET /video.mjpg HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        gone = socket.create_connection(("127.0.0.1", port))
+        gone.sendall(b"GET /video.mjpg HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        gone.recv(100)
+        gone.close()
+        threads_before = threading.active_count()
+        kinds, data = _sse(port, 40, until=lambda k, d: k == "event" and d.get("type") == "care")
+        assert kinds[0] == "hello" and "moods" in kinds
+        moods = [d for k, d in zip(kinds, data) if k == "moods" and d["people"]]
+        assert moods and set(moods[-1]["people"][0]["scores"]) == set(EMOTIONS)
+        assert any(d["people"][0]["mood"] == "sad" for d in moods)
+        care = data[-1]
+        assert care["type"] == "care" and care["mood"] == "sad" and care["message"]
+        # the video: a real multipart JPEG stream, ≥ 10 frames a second for a reader that keeps up
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/video.mjpg")
+        resp = conn.getresponse()
+        assert resp.getheader("Content-Type").startswith("multipart/x-mixed-replace")
+        frames, started = 0, time.monotonic()
+        while time.monotonic() - started < 2.0:
+            line = resp.readline()
+            if line.startswith(b"Content-Length:"):
+                frames += 1
+        conn.close()
+        assert frames / 2.0 >= 10, frames
+        assert threading.active_count() <= threads_before + 1  # no thread per viewer beyond waitress' pool
+        assert server.hub.streams <= 2  # the stalled viewer's slot at most (the gone one's came back)
+        stalled.close()
+    finally:
+        stop.set()
+        thread.join(60)
+    assert not thread.is_alive()
+    run = runs[0]
+    assert run.result.reason == "end of source"
+    assert any(r["type"] == "care" for r in run.records)
+
+
+def test_page_commands_reach_the_session(tmp_path):
+    server, stop, thread, runs = _serve_thread(tmp_path)
+    try:
+        csrf = server.app.extensions["emocare"]["csrf"]
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        conn.request("GET", "/video.mjpg")  # someone watching: frames are rendered
+        video = conn.getresponse()
+        assert video.read(2) == b"--"
+        for command in ("snapshot", "mute", "pause"):
+            post = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+            post.request("POST", "/control", body=f"command={command}",
+                         headers={"Content-Type": "application/x-www-form-urlencoded", "X-CSRF-Token": csrf})
+            assert post.getresponse().status == 202
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            data, _ = server.hub.snapshot()
+            if data["state"]["paused"] and data["state"]["muted"] and any(e["type"] == "snapshot" for e in data["events"]):
+                break
+            time.sleep(0.1)
+        assert data["state"]["paused"] and data["state"]["muted"]
+        assert list((tmp_path / "snaps").glob("emocare-*.png"))
+        server.hub.request("pause")  # resume, so the clip runs out
+        conn.close()
+    finally:
+        stop.set()
+        thread.join(60)
+    assert not thread.is_alive()
+
+
+# ------------------------------------------------------------------ the command line
+def test_cli_refuses_bad_hosts_and_busy_ports_in_one_line(tmp_path):
+    exe = str(VENV_BIN / "emocare")
+    out = subprocess.run([exe, "serve", "--no-camera", "--host", "example.com"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "emocare: error: --host 'example.com'" in out.stderr and "Traceback" not in out.stderr
+    out = subprocess.run([exe, "serve", "--no-camera", "--source", "x.mp4"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "--no-camera" in out.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        out = subprocess.run([exe, "serve", "--no-camera", "--port", str(port)], capture_output=True, text=True,
+                             timeout=60, env={**os.environ, "XDG_DATA_HOME": str(tmp_path)})
+    assert out.returncode == 1 and f"--port {port}: cannot listen there" in out.stderr and "Traceback" not in out.stderr
+    out = subprocess.run([exe, "serve", "--no-camera", "--history", str(tmp_path / "nope")], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 2 and "nope: no such file or folder" in out.stderr
+
+
+def test_cli_serves_history_only_prints_the_url_and_stops_on_ctrl_c(tmp_path):
+    import signal
+
+    from conftest import ctrl_c_reaches_child
+
+    small_journal(tmp_path / "watch-20261120-091500.jsonl")
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    proc = subprocess.Popen([str(VENV_BIN / "emocare"), "serve", "--no-camera", "--port", "0", "--host", "0.0.0.0",
+                             "--history", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, preexec_fn=ctrl_c_reaches_child)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("emocare serve: http://127.0.0.1:") and "?token=" in line, line
+        url = line.split(": ", 1)[1].strip()
+        port, token = int(url.split(":")[2].split("/")[0]), url.split("token=")[1]
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/history")
+        assert conn.getresponse().status == 403
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", f"/history?token={token}")
+        resp = conn.getresponse()
+        assert resp.status == 200 and b"09:15" in resp.read()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "Traceback" not in err
+
+
+def test_help_does_not_import_flask():
+    code = "import sys, emocare.cli\nprint([m for m in ('flask', 'waitress', 'jinja2') if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+# ------------------------------------------------------------------ a real browser
+def _chromium():
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if exe is None or driver is None:
+        pytest.skip("Debian's chromium and chromium-driver are needed (apt-get install chromium chromium-driver; "
+                    "make system-deps does)")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        pytest.skip("selenium is needed (pip install -e '.[test]')")
+    options = webdriver.ChromeOptions()
+    options.binary_location = exe
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1360,900",
+                "--force-device-scale-factor=1", "--lang=en-US", "--no-first-run", "--disable-extensions"):
+        options.add_argument(arg)
+    options.page_load_strategy = "eager"  # the MJPEG image never finishes loading
+    return webdriver.Chrome(service=Service(executable_path=driver), options=options)
+
+
+def test_browser_sees_a_mood_and_a_comfort_then_the_history(tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser = _chromium()
+    OUT.mkdir(parents=True, exist_ok=True)
+    month = tmp_path / "month"
+    make_journals(month, days=30)
+    server, stop, thread, runs = _serve_thread(tmp_path, history=(month,))
+    try:
+        url = f"http://127.0.0.1:{server.port}/"
+        started = time.monotonic()
+        browser.get(url)
+        WebDriverWait(browser, 30).until(lambda b: b.find_elements(By.CSS_SELECTOR, ".person .mood-name[data-mood='sad']"))
+        WebDriverWait(browser, 40).until(lambda b: b.find_element(By.ID, "comfort-card").get_attribute("data-comfort"))
+        comfort = browser.find_element(By.ID, "comfort").text
+        assert comfort in [m for ms in _packaged_en().values() for m in ms], comfort
+        assert browser.find_elements(By.CSS_SELECTOR, "#events li[data-type='care']")
+        assert "live" in browser.find_element(By.ID, "status").text
+        assert browser.execute_script("return document.getElementById('video').naturalWidth") > 0
+        assert len(browser.find_elements(By.CSS_SELECTOR, ".person .scores .bar")) == 7
+        browser.find_element(By.ID, "btn-mute").click()
+        WebDriverWait(browser, 15).until(lambda b: "muted" in b.find_element(By.ID, "status").text)
+        time.sleep(0.5)
+        browser.save_screenshot(str(OUT / "live.png"))
+        assert time.monotonic() - started < 60
+        # the history: this session beside a month of journals
+        browser.get(url + "history")
+        WebDriverWait(browser, 20).until(lambda b: b.execute_script(
+            "return window.Chart && Object.keys(Chart.instances).length > 0"))
+        days = browser.find_elements(By.CSS_SELECTOR, "section.day")
+        assert len(days) >= 30
+        time.sleep(0.5)
+        browser.save_screenshot(str(OUT / "history.png"))
+        first = browser.find_element(By.CSS_SELECTOR, "section.day .sessions a")
+        browser.get(first.get_attribute("href"))
+        WebDriverWait(browser, 20).until(lambda b: b.execute_script(
+            "return window.Chart && Object.keys(Chart.instances).length >= 2"))
+        time.sleep(0.5)
+        browser.save_screenshot(str(OUT / "session.png"))
+        browser.get(url + "settings?lang=zh")
+        WebDriverWait(browser, 10).until(lambda b: "安慰语" in b.page_source)
+        browser.save_screenshot(str(OUT / "settings-zh.png"))
+        logs = [e for e in browser.get_log("browser") if e["level"] == "SEVERE" and "favicon" not in e["message"]]
+        assert not logs, logs
+    finally:
+        browser.quit()
+        stop.set()
+        thread.join(60)
+    assert not thread.is_alive()
+
+
+def _packaged_en():
+    from emocare.care.messages import packaged
+
+    return packaged()["en"]
