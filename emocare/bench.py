@@ -174,6 +174,16 @@ def machine_info() -> dict:
 
 
 # ------------------------------------------------------------------ one engine, in a worker process
+def needing_missing_weights(names: Sequence[str]) -> list[str]:
+    """The engines among ``names`` that need DeepFace's emotion weights, when those are not on disk (none otherwise):
+    ``run`` records them as not run without starting a worker for each, and the CLI says so once."""
+    from emocare.engines import weights
+
+    if weights.emotion_weights_present():
+        return []
+    return [n for n in names if registry.get(n).needs_deepface_weights]
+
+
 def build_for_bench(spec: registry.EngineSpec, detector: str = "auto"):
     from emocare.engines import weights
 
@@ -389,7 +399,14 @@ def run(engine_names: Sequence[str], *, video: Path | None = None, images: Path 
         if items:
             dataset_path = os.path.join(tmp, "dataset.json")
             Path(dataset_path).write_text(json.dumps(items))
+        no_weights = set(needing_missing_weights(engine_names))
         for name in engine_names:
+            if name in no_weights:
+                from emocare.engines import weights
+
+                report.engines[name] = {"available": False, "reason": weights.missing_message(),
+                                        "needs_deepface_weights": True}
+                continue
             on_engine(name)
             report.engines[name] = _spawn(name, frames_path, dataset_path, crops, repeat, stills=images is not None,
                                           detector=detector, on_progress=on_progress)

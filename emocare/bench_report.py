@@ -41,9 +41,9 @@ def _speed_cost_tables(report):
     cost = _table("start-up, memory and size", ("cold start s", "peak RSS MB", "model MB", "deps MB"))
     notes: list[str] = []
     for name, r in report.engines.items():
-        if not r.get("available"):
-            speed.add_row(name, "[yellow]unavailable[/yellow]", *[""] * 4)
-            notes.append(f"{name}: {r.get('reason')}")
+        if not r.get("available"):  # no empty row: a line under the table says why (DeepFace's weights: the CLI did)
+            if not r.get("needs_deepface_weights"):
+                notes.append(f"not run: {name}: {r.get('reason')}")
             continue
         s = r.get("speed", {})
         if s:

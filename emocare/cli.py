@@ -697,14 +697,24 @@ def _bench_engines(names, plot_path, **options) -> dict:
 
     from emocare import bench as bench_mod
     from emocare import bench_report
+    from emocare.errors import ModelMissing
 
     err = _stderr_console()
+    no_weights = bench_mod.needing_missing_weights(names)
+    if no_weights:  # said once, here; bench.run records them as not run, and the tables leave them out
+        if len(no_weights) == len(names):
+            from emocare.engines import weights
+
+            raise ModelMissing(weights.missing_message())
+        typer.echo(f"{', '.join(no_weights)}: left out, they need DeepFace's weights "
+                   "('emocare models download' online, or 'emocare models import FILE')", err=True)
+    todo = [n for n in names if n not in no_weights]
     with Progress(console=err, transient=True) as progress:
-        task = progress.add_task("benchmarking", total=len(names))
+        task = progress.add_task("benchmarking", total=len(todo))
         inner = progress.add_task("", total=1)
 
         def step(name):
-            progress.update(task, description=f"benchmarking {name}", completed=names.index(name))
+            progress.update(task, description=f"benchmarking {name}", completed=todo.index(name))
             progress.update(inner, description=f"{name}: starting", completed=0, total=1)
 
         def detail(what, done, total):

@@ -62,6 +62,10 @@ def test_bench_json_has_every_key_and_reports_unavailable_engines(tmp_path, empt
     assert set(data["machine"]) >= {"cpu", "cores", "python", "versions"}
     deep = data["engines"]["deepface"]
     assert deep["available"] is False and "facial_expression_model_weights.h5" in deep["reason"]
+    # said once, in one line, and no empty row for it in the tables
+    assert [line for line in result.stderr.splitlines() if "DeepFace's weights" in line] == [
+        "deepface: left out, they need DeepFace's weights ('emocare models download' online, or 'emocare models import FILE')"]
+    assert "deepface" not in result.stdout.replace("emocare-", "") and "unavailable" not in result.stdout
     for name in ("fer", "emocare-fer"):
         e = data["engines"][name]
         assert e["available"] is True and e["reason"] is None
@@ -184,6 +188,12 @@ def test_time_loop_reports_the_median_run_and_the_first_runs_outputs():
 def test_pipeline_bench_without_weights_is_exit_5(empty_deepface_home):
     result = runner.invoke(app, ["bench", "--pipeline"])
     assert result.exit_code == 5
+
+
+def test_bench_of_only_deepface_engines_without_weights_is_exit_5(empty_deepface_home):
+    result = runner.invoke(app, ["bench", "--engines", "deepface,emocare-deepface"])
+    assert result.exit_code == 5 and result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1 and "emocare models download" in result.stderr
 
 
 def test_footprint_counts_installed_files():
