@@ -457,7 +457,13 @@ def train(dataset: Path | str, val: Path | str, out: Path | str, *, plan: TrainP
     on_line(f"training the {plan.arch} network on {device}, up to {plan.epochs} epochs, batch {plan.batch_size}, "
             f"checkpoints in {ckpt}")
     net = build_model(plan.seed, arch=plan.arch)
-    if init_weights is not None:
+    if init_weights is not None and init_weights.suffix == ".tflite":
+        from emocare.unfold import unfold
+
+        gap = unfold(init_weights, net, train_set.x[:4096])
+        on_line(f"starting from the network in {init_weights} (read back from its graph: it answers as the graph "
+                f"does, within {gap:.1g})")
+    elif init_weights is not None:
         _load_init(net, init_weights, plan.arch)
         on_line(f"starting from {init_weights}" + (f" (its {_arch(init_weights.parent)} network widened)"
                                                     if _arch(init_weights.parent) != plan.arch else ""))
@@ -669,6 +675,10 @@ def _best_weights(ckpt: Path | str | None, arch: str | None) -> Path | None:
     ``arch``: the network ``--init`` must hold (None: any)."""
     if ckpt is None:
         return None
+    if str(ckpt).endswith(".tflite") and arch is not None:  # --init: an exported model's network (``unfold``)
+        if not Path(ckpt).is_file():
+            raise InputError(f"--init {ckpt}: no such model", str(ckpt))
+        return Path(ckpt)
     weights = Path(ckpt) / "best.weights.h5"
     if not weights.is_file():
         raise InputError(f"{ckpt}: not a finished run's checkpoint folder (no best.weights.h5)", str(ckpt))

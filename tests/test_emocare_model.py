@@ -119,7 +119,7 @@ def test_auto_uses_emocares_model_without_deepface_weights(empty_deepface_home):
     assert engines.choose("auto").name == "emocare"
 
 
-def test_auto_uses_deepfaces_model_when_its_weights_are_on_disk(deepface_home):
+def test_auto_uses_deepfaces_model_when_its_weights_are_on_disk(unmarked_deepface_home):
     assert engines.choose("auto").name == "emocare-deepface"
 
 
@@ -635,3 +635,23 @@ def test_an_interrupted_run_resumes_after_its_last_finished_epoch(tmp_path):
     epochs = [line.split()[1] for line in lines if line.startswith("epoch")]
     assert epochs == ["2/3", "3/3"]
     assert [h["epoch"] for h in result.history] == [1, 2, 3] and out.is_file()
+
+
+def test_the_shipped_network_read_back_from_its_graph_answers_as_the_graph(tmp_path):
+    """--init MODEL.tflite: the folded graph's weights go back into the Keras network (batch norms re-derived),
+    which then answers as the graph does, so training can fine-tune the shipped network itself."""
+    from emocare.engines._quiet import quiet_imports
+    from emocare.errors import ConfigError
+    from emocare.train import build_model, load_dataset
+    from emocare.unfold import unfold
+
+    with quiet_imports():
+        import keras  # noqa: F401
+    faces = load_dataset(VAL).x
+    net = build_model(1)
+    assert unfold(MODEL_PATH, net, faces) < 1e-3  # unfold checks it and says by how much
+    before = [w.copy() for w in net.get_weights()]
+    wide = build_model(1, arch="wide")
+    with pytest.raises(ConfigError, match="nothing in its network fits|does not fit"):
+        unfold(MODEL_PATH, wide, faces)
+    assert all(np.array_equal(a, b) for a, b in zip(before, net.get_weights()))
