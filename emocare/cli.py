@@ -194,7 +194,7 @@ def analyze(
     paths: List[Path] = typer.Argument(..., help="Image files or folders (searched recursively).", exists=False, readable=False),
     engine: Optional[str] = EngineOpt,
     detector: Optional[str] = DetectorOpt,
-    as_json: bool = typer.Option(False, "--json", help="Only JSON on stdout: an array for files, JSON Lines (one object per image, as each is done) when a folder is given.", metavar=""),
+    as_json: bool = typer.Option(False, "--json", help="Only JSON on stdout: JSON Lines, one object per image (files and folders alike), each as it is done.", metavar=""),
     details: bool = typer.Option(False, "--details", help="A table per image with every face, instead of one row per image.", metavar=""),
     crops: bool = typer.Option(False, "--crops", help="Each image is already a face (FER2013-style crops): no detection.", metavar=""),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Cores for several images: one single-threaded process each (0 = every core).", metavar="N"),
@@ -215,30 +215,27 @@ def _analyze(paths, engine, detector, as_json, annotate, max_side, config, detai
     early, files = _image_files(paths)
     if annotate is not None:
         check_output_dir(annotate, "--annotate")
-    stream_json = as_json and any(Path(p).is_dir() for p in paths)
     out, err = _stdout_console(), _stderr_console()
-    if stream_json:
+    if as_json:  # JSON Lines, one object per image, whatever was given: inputs that failed already first
         for r in early:
             _json_line(r)
 
     def show(result: ImageResult) -> None:
         if result.error is not None:
             typer.echo(f"emocare: {result.error}", err=True)
-        if stream_json:
+        if as_json:
             _json_line(result)
-        elif details and not as_json and result.faces is not None:
+        elif details and result.faces is not None:
             out.print(_image_table(result))
 
     # progress on stderr only where it cannot tangle with what stdout prints as it goes
-    progress_ok = len(files) > 1 and err.is_terminal and not (stream_json and out.is_terminal) and not (details and out.is_terminal)
+    progress_ok = len(files) > 1 and err.is_terminal and not (as_json and out.is_terminal) and not (details and out.is_terminal)
     count = workers(jobs, files)
     with _progress(err, f"analysing ({count} process{'es' if count > 1 else ''})", len(files), progress_ok) as advance:
         batch = analyze_files(settings, files, jobs=jobs, annotate_dir=annotate, crops=crops,
                               on_result=lambda r: (show(r), advance()))
     results = early + batch.results
-    if as_json and not stream_json:
-        sys.stdout.write(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2) + "\n")
-    elif not as_json:
+    if not as_json:
         if not details:
             out.print(_images_table(results))
         if len(results) > 1:

@@ -16,8 +16,9 @@ from emocare.faces import EMOTIONS
 runner = CliRunner()
 
 
-def _json(stdout: str):
-    return json.loads(stdout)
+def _json(stdout: str) -> list:
+    """``analyze --json``'s output: JSON Lines, one object per image (files and folders alike)."""
+    return [json.loads(line) for line in stdout.splitlines()]
 
 
 def _check_schema(item):
@@ -35,6 +36,7 @@ def test_analyze_json_schema_and_exit_0(tmp_path):
     result = runner.invoke(app, ["analyze", "--engine", "fer", "--json",
                                  str(DATA / "pyfeat_single_face.jpg"), str(DATA / "deepface_patreon_banner.png")])
     assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 2  # one line per image, for files as for folders
     data = _json(result.stdout)
     assert [len(d["faces"]) for d in data] == [1, 0]  # no face is a result, not an error
     for item in data:
@@ -74,7 +76,7 @@ def test_unreadable_folder_is_reported(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(locked) else real_access(p, mode))
     result = runner.invoke(app, ["analyze", "--engine", "fer", "--json", str(locked), str(DATA / "deepface_img12.jpg")])
     assert result.exit_code == 1
-    data = [json.loads(line) for line in result.stdout.splitlines()]  # a folder was given: JSON Lines
+    data = _json(result.stdout)
     assert data[0] == {"source": str(locked), "error": f"{locked}: folder cannot be read (permission denied)"}
     assert len(data[1]["faces"]) == 1
 
@@ -86,7 +88,7 @@ def test_folders_are_searched_recursively(tmp_path):
     (tmp_path / "a" / "readme.txt").write_text("ignored")
     result = runner.invoke(app, ["analyze", "--engine", "fer", "--json", "--jobs", "1", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    lines = result.stdout.splitlines()  # a folder streams JSON Lines: one object per image as it is done
+    lines = result.stdout.splitlines()  # JSON Lines: one object per image as it is done
     assert sorted(Path(json.loads(line)["source"]).name for line in lines) == ["x.jpg", "y.PNG"]
 
 
@@ -195,7 +197,7 @@ def test_real_subprocess_json(tmp_path):
     out = subprocess.run([str(exe), "analyze", "--engine", "fer", "--json", str(DATA / "pyfeat_multi_face.jpg"),
                           str(tmp_path / "missing.png")], capture_output=True, text=True, timeout=300, env=env)
     assert out.returncode == 1
-    data = json.loads(out.stdout)  # stdout is only JSON: no library chatter
+    data = _json(out.stdout)  # stdout is only JSON Lines: no library chatter
     assert len(data[0]["faces"]) == 4
     _check_schema(data[0])
     assert data[1] == {"source": str(tmp_path / "missing.png"), "error": f"{tmp_path / 'missing.png'}: no such file"}

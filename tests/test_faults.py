@@ -158,7 +158,7 @@ def test_a_large_photo_under_the_limit_is_read_quietly(tmp_path):
     big = tmp_path / "big.png"
     cv2.imwrite(str(big), np.zeros((9500, 10000), np.uint8))  # 95 MP: over Pillow's warning, under its limit
     r = run(["analyze", "--json", str(big)])
-    assert r.returncode == 0 and r.stderr == "" and json.loads(r.stdout)[0]["faces"] == []
+    assert r.returncode == 0 and r.stderr == "" and json.loads(r.stdout)["faces"] == []  # one image: one JSON line
 
 
 # ------------------------------------------------------------------ signals
@@ -627,7 +627,7 @@ def test_file_names_that_are_not_utf8_work(tmp_path):
     annotated = tmp_path / "annotated"
     r = run(["analyze", "--json", "--annotate", str(annotated), photo], env={"PYTHONIOENCODING": "utf-8:strict"})
     assert r.returncode == 0 and "Traceback" not in r.stderr, (r.returncode, r.stderr)
-    result = json.loads(r.stdout)[0]
+    result = json.loads(r.stdout)  # one image: one JSON line
     assert result["source"].endswith("caf\\xe9.jpg") and len(result["faces"]) == 1
     assert len(list(annotated.iterdir())) == 1 and not list(annotated.glob("*.part"))
     journal = tmp_path / "j.jsonl"
