@@ -336,7 +336,9 @@ def analyze_files(settings, files: Sequence[Path], *, jobs: int = 0, annotate_di
     count = workers(jobs, files)
     started = clock()
     if count > 1:
-        results = analyze_parallel(engines.choose(settings.engine).name, settings.detector, files, jobs=count, **kw)
+        name = engines.choose(settings.engine).name
+        engines.announce_random_weights(name)  # once here, not once per worker
+        results = analyze_parallel(name, settings.detector, files, jobs=count, **kw)
         return Batch(results, clock() - started, count)
     if len(files) > 1:
         one_core()

@@ -194,6 +194,9 @@ def _coerce(name: str, value: Any) -> Any:
         raise ConfigError(f"{name}: cannot use {value!r} ({kind} expected)") from None
 
 
+MIN_MAX_SIDE = 128  # BlazeFace's input is 128x128: a detection copy smaller than that only loses faces
+
+
 def validate(s: Settings) -> Settings:
     from emocare.faces import EMOTIONS
 
@@ -207,6 +210,10 @@ def validate(s: Settings) -> Settings:
         raise ConfigError(f"lang: {s.lang!r} is not one of {', '.join(LANGS)}")
     if not (s.audio in ("auto", "none") or s.audio.startswith("file:")):
         raise ConfigError(f"audio: {s.audio!r} is not auto, none or file:DIR")
+    if s.audio.startswith("file:") and not s.audio[5:].strip():
+        raise ConfigError("audio: 'file:' needs a folder (file:DIR); it would write into the current folder")
+    if not 0 <= s.camera <= 2**31 - 1:
+        raise ConfigError(f"camera: {s.camera} is not a camera index (0, 1, ...; see 'emocare watch --list-cameras')")
     for name in ("negative", "positive"):
         bad = [e for e in getattr(s, name) if e not in EMOTIONS]
         if bad:
@@ -214,6 +221,9 @@ def validate(s: Settings) -> Settings:
     for name in ("window_s", "persist_s", "max_side", "stream_timeout_s"):
         if getattr(s, name) <= 0:
             raise ConfigError(f"{name}: must be > 0")
+    if s.max_side < MIN_MAX_SIDE:  # a face shrunk below a few pixels is never found
+        raise ConfigError(f"max_side: {s.max_side} is too small to find a face in (at least {MIN_MAX_SIDE}, "
+                          f"the face detector's own input size)")
     for name in ("hold_s", "cooldown_s", "gap_reset_s", "track_grace_s", "reset_s", "reconnect_timeout_s"):
         if getattr(s, name) < 0:
             raise ConfigError(f"{name}: must be >= 0")

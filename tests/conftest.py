@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import sys
 from pathlib import Path
@@ -74,6 +75,24 @@ def random_deepface_home(tmp_path_factory) -> Path:
 def deepface_home(random_deepface_home, monkeypatch) -> Path:
     monkeypatch.setenv("DEEPFACE_HOME", str(random_deepface_home))
     return random_deepface_home
+
+
+@pytest.fixture
+def unmarked_deepface_home(random_deepface_home, tmp_path, monkeypatch) -> Path:
+    """A DEEPFACE_HOME with those weights but without the mark ``models build-random`` leaves: weights as a real
+    download holds them, for what ``--engine auto`` picks (it never picks marked ones)."""
+    import h5py
+
+    from emocare.engines import weights
+
+    src = random_deepface_home / ".deepface" / "weights" / weights.EMOTION_WEIGHTS
+    target = tmp_path / "unmarked" / ".deepface" / "weights" / weights.EMOTION_WEIGHTS
+    target.parent.mkdir(parents=True)
+    shutil.copyfile(src, target)
+    with h5py.File(target, "a") as f:
+        del f.attrs[weights.RANDOM_MARK]
+    monkeypatch.setenv("DEEPFACE_HOME", str(tmp_path / "unmarked"))
+    return tmp_path / "unmarked"
 
 
 @pytest.fixture

@@ -90,7 +90,7 @@ def test_auto_uses_emocares_model_without_weights_and_never_probes_the_network(e
     assert choice.name == "emocare" and choice.reason is None
 
 
-def test_auto_prefers_deepface_with_weights(deepface_home):
+def test_auto_prefers_deepface_with_weights(unmarked_deepface_home):
     assert engines.choose("auto").name == "emocare-deepface"
 
 

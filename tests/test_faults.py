@@ -613,6 +613,15 @@ def test_a_second_ctrl_c_still_ends_the_journal_and_prints_the_summary(tmp_path)
 
 
 # ------------------------------------------------------------------ round 3: odd names, torn and shared journals
+def _json_results(stdout: str) -> list[dict]:
+    """``analyze --json``'s results: one array, or JSON Lines."""
+    try:
+        out = json.loads(stdout)
+    except json.JSONDecodeError:
+        return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+    return out if isinstance(out, list) else [out]
+
+
 def _odd_name(folder: Path, raw: bytes) -> str:
     """A path in ``folder`` whose last part is ``raw`` bytes (not UTF-8), as Python spells it (surrogate escapes)."""
     return os.fsdecode(os.fsencode(folder) + b"/" + raw)
@@ -778,3 +787,166 @@ def test_control_characters_are_escaped_for_display(tmp_path):
     assert r.returncode == 0, r.stderr
     assert not any(ch in r.stdout for ch in "\x1b\x07\x00\x9b"), repr(r.stdout)
     assert "be well\\x1b]0;owned" in r.stdout
+
+
+# ------------------------------------------------------------------ round 3: speech and the nine tracebacks
+@pytest.fixture
+def read_only_dir(tmp_path):
+    """A folder nothing can be written into, for root too (a read-only tmpfs) or else by its permissions."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    if os.geteuid() == 0:
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)], capture_output=True)
+        if r.returncode != 0:
+            pytest.skip(f"cannot mount a read-only tmpfs here: {r.stderr.decode().strip()}")
+        yield folder
+        subprocess.run(["umount", str(folder)], capture_output=True)
+    else:
+        folder.chmod(0o555)
+        yield folder
+        folder.chmod(0o755)
+
+
+def test_gtts_behind_a_stalled_proxy_gives_up_in_5_s_and_speaks_locally(tmp_path):
+    """Issue #30.5: gTTS had no timeout, so ``say`` (and spoken comfort) hung behind a stalled network or proxy."""
+    if not (shutil.which("espeak-ng") or shutil.which("espeak")):
+        pytest.skip("espeak-ng is not installed (make system-deps)")
+    with MjpegServer("stall") as proxy:
+        env = {"HTTPS_PROXY": f"http://127.0.0.1:{proxy.port}", "https_proxy": f"http://127.0.0.1:{proxy.port}",
+               "NO_PROXY": "", "no_proxy": "", "XDG_CACHE_HOME": str(tmp_path / "cache")}
+        started = time.monotonic()
+        r = run(["say", "--audio", f"file:{tmp_path / 'out'}", "a line for the stalled proxy"], env=env, timeout=60)
+        took = time.monotonic() - started
+    assert r.returncode == 0, r.stderr
+    assert "spoken via espeak-ng" in r.stdout and "Timeout" in r.stderr, (r.stdout, r.stderr)
+    assert took < 20, took
+
+
+def test_say_text_is_never_an_espeak_option(tmp_path):
+    """Issue #30.12: ``say -- "-f/etc/hostname"`` made espeak-ng read that file aloud."""
+    if not (shutil.which("espeak-ng") or shutil.which("espeak")):
+        pytest.skip("espeak-ng is not installed (make system-deps)")
+    import wave
+
+    long_text = tmp_path / "long.txt"
+    long_text.write_text("the quick brown fox jumps over the lazy dog. " * 200)  # minutes, if it were read
+    out = tmp_path / "out"
+    r = run(["say", "--audio", f"file:{out}", "--", f"-f{long_text}"], env={"XDG_CACHE_HOME": str(tmp_path / "c")})
+    assert r.returncode == 0, r.stderr
+    (spoken,) = out.glob("*.wav")
+    with wave.open(str(spoken)) as w:
+        seconds = w.getnframes() / w.getframerate()
+    assert seconds < 15, seconds  # it said the few words given, not the file
+
+
+def test_say_with_a_read_only_cache_still_speaks(read_only_dir, tmp_path):
+    if not (shutil.which("espeak-ng") or shutil.which("espeak")):
+        pytest.skip("espeak-ng is not installed (make system-deps)")
+    r = run(["say", "--audio", f"file:{tmp_path / 'out'}", "hello"], env={"XDG_CACHE_HOME": str(read_only_dir)})
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert len(emocare_lines(r.stderr)) <= 2 and "cannot write the speech cache" in r.stderr  # + gTTS offline
+    assert list((tmp_path / "out").glob("*.wav"))
+
+
+def test_audio_into_a_read_only_folder_is_one_line_and_the_journal_ends(read_only_dir, tmp_path):
+    journal = tmp_path / "j.jsonl"
+    r = run(["watch", "--source", CLIP, "--fast", "--no-window", "--audio", f"file:{read_only_dir / 'sounds'}",
+             "--journal", str(journal)])
+    assert_one_line(r, 0, "--audio", "cannot write")
+    assert journal_lines(journal)[-1]["type"] == "end"
+
+
+def test_models_import_into_a_read_only_home_is_one_line(random_deepface_home, read_only_dir):
+    from emocare.engines import weights
+
+    src = random_deepface_home / ".deepface" / "weights" / weights.EMOTION_WEIGHTS
+    r = run(["models", "import", str(src)], env={"DEEPFACE_HOME": str(read_only_dir)})
+    assert_one_line(r, 1, "cannot write", str(read_only_dir))
+
+
+@pytest.fixture
+def not_emotion_models(tmp_path) -> dict[str, Path]:
+    """A garbage ``.tflite`` and the BlazeFace detector, each with a description that matches it (sha256)."""
+    import hashlib
+
+    from emocare.engines import blazeface
+    from emocare.engines.emocare_model import MODEL_PATH
+
+    meta = json.loads(MODEL_PATH.with_suffix(".json").read_text())
+    meta.pop("ensemble", None)
+    found = {}
+    detector = blazeface.model_files()[0].path  # the face detector
+    for name, data in (("garbage", np.random.default_rng(3).integers(0, 256, 5000, dtype=np.uint8).tobytes()),
+                       ("blazeface", detector.read_bytes())):
+        model = tmp_path / name / "model.tflite"
+        model.parent.mkdir()
+        model.write_bytes(data)
+        model.with_suffix(".json").write_text(json.dumps({**meta, "sha256": hashlib.sha256(data).hexdigest()}))
+        found[name] = model
+    return found
+
+
+TRACEBACKS = [
+    # (id, args, env, exit code, words): issue #30.11, each once a traceback
+    ("--camera 3000000000", ["watch", "--camera", "3000000000", "--no-window"], {}, 2, ["camera", "3000000000"]),
+    ("EMOCARE_THREADS=abc", ["analyze", "{photo}"], {"EMOCARE_THREADS": "abc"}, 2, ["EMOCARE_THREADS", "abc"]),
+    ("a garbage .tflite with a matching json", ["analyze", "{photo}"], {"EMOCARE_MODEL": "{garbage}"}, 5,
+     ["model.tflite", "not a usable TFLite model"]),
+    ("the BlazeFace file as the emotion model", ["analyze", "{photo}"], {"EMOCARE_MODEL": "{blazeface}"}, 5,
+     ["model.tflite", "not an emotion model"]),
+    ("--audio file: with no folder", ["watch", "--source", CLIP, "--fast", "--no-window", "--audio", "file:"], {}, 2,
+     ["audio", "file:DIR"]),
+    ("--max-side 1", ["analyze", "{photo}", "--max-side", "1"], {}, 2, ["max_side", "128"]),
+]
+
+
+@pytest.mark.parametrize("name,args,env,code,needles", TRACEBACKS, ids=[t[0] for t in TRACEBACKS])
+def test_what_was_a_traceback_is_one_line(not_emotion_models, name, args, env, code, needles):
+    fill = {"photo": str(DATA / "pyfeat_single_face.jpg"), **{k: str(v) for k, v in not_emotion_models.items()}}
+    r = run([a.format(**fill) for a in args], env={k: v.format(**fill) for k, v in env.items()})
+    assert_one_line(r, code, *needles)
+
+
+def test_random_deepface_weights_are_never_picked_by_auto_and_announced_when_named(random_deepface_home):
+    """Issue #30.16: after ``models build-random`` the default engine used them, silently."""
+    env = {"DEEPFACE_HOME": str(random_deepface_home)}
+    photo = str(DATA / "pyfeat_single_face.jpg")
+    r = run(["analyze", "--json", photo], env=env)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert json.loads(r.stdout)["engine"] == "emocare"
+    for jobs in ("1", "2"):
+        r = run(["analyze", "--json", "--engine", "emocare-deepface", "--jobs", jobs, photo, photo], env=env)
+        assert r.returncode == 0 and json.loads(r.stdout.splitlines()[0])["engine"] == "emocare-deepface"
+        (line,) = emocare_lines(r.stderr)
+        assert "RANDOM" in line and "build-random" in line
+
+
+# ------------------------------------------------------------------ round 3: the smaller ones
+def test_reasons_name_what_a_path_is(tmp_path):
+    """A FIFO or a device was called an "empty file", a symbolic link loop "no such file"."""
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    loop = tmp_path / "loop.jpg"
+    os.symlink(loop, loop)
+    for path, words in ((fifo, "named pipe"), ("/dev/null", "a device"), (loop, "symbolic link loop")):
+        r = run(["analyze", str(path)], timeout=60)
+        assert_one_line(r, 1, str(path), words)
+
+
+def test_report_time_is_linear_in_people_and_lines(tmp_path):
+    """151 s for 10,000 people in 20 MB, against 1.8 s for one person: it went through every line per person."""
+    from emocare.report import summarize
+
+    def records(people: int, lines: int) -> list[dict]:
+        out = [{"type": "start", "t": 0.0, "source": "x"}]
+        out += [{"type": "mood", "t": float(k // people), "id": k % people, "mood": "sad"} for k in range(lines)]
+        return out
+
+    def seconds(people: int) -> float:
+        recs = records(people, 40000)
+        started = time.perf_counter()
+        summarize(recs)
+        return time.perf_counter() - started
+
+    one, many = seconds(1), seconds(4000)
+    assert many < 10 * one + 0.5, (one, many)

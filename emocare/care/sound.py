@@ -36,7 +36,10 @@ class Player:
         self._lock = threading.Lock()
         self.out_dir = Path(mode[5:]) if mode.startswith("file:") else None
         if self.out_dir is not None:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                self.out_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                self._cannot_write(exc)
 
     @property
     def enabled(self) -> bool:
@@ -49,7 +52,11 @@ class Player:
         if self.out_dir is not None:
             with self._lock:
                 dest = self.out_dir / f"{next(self._counter):04d}-{kind}{path.suffix}"
-            shutil.copyfile(path, dest)
+            try:
+                shutil.copyfile(path, dest)
+            except OSError as exc:
+                self._cannot_write(exc)
+                return None
             return dest
         self.stop()
         try:
@@ -61,6 +68,13 @@ class Player:
             self._disabled = True
             return None
         return path
+
+    def _cannot_write(self, exc: OSError) -> None:
+        """``--audio file:DIR`` that cannot be written: said once, like a missing audio device, and the comfort goes
+        on without sound."""
+        if not self._disabled:
+            log.warning("--audio file:%s: cannot write (%s): %s", self.out_dir, exc.strerror or exc, self.without_audio)
+        self._disabled = True
 
     def wait(self, timeout: float | None = None, stop_event: threading.Event | None = None) -> None:
         """Wait until the current sound ends (or ``timeout``/``stop_event``)."""

@@ -64,7 +64,7 @@ def choose(requested: str) -> EngineChoice:
         return EngineChoice(requested, None)
     from emocare.engines import weights
 
-    return EngineChoice(registry.resolve_auto(weights.emotion_weights_present), None)
+    return EngineChoice(registry.resolve_auto(weights.real_emotion_weights_present), None)  # never random weights
 
 
 def build(name: str, detector: str = registry.AUTO) -> Engine:
@@ -78,8 +78,19 @@ def build(name: str, detector: str = registry.AUTO) -> Engine:
 
 
 def build_from_settings(settings) -> Engine:
-    """The engine ``settings`` ask for (``auto``: among the models on disk, never a download)."""
-    return build(choose(settings.engine).name, detector=settings.detector)
+    """The engine ``settings`` ask for (``auto``: among the models on disk, never a download; never random weights,
+    which an engine named explicitly says it reads, on every run)."""
+    name = choose(settings.engine).name
+    announce_random_weights(name)
+    return build(name, detector=settings.detector)
+
+
+def announce_random_weights(name: str) -> None:
+    """The one warning line when engine ``name`` would read DeepFace weights made by ``models build-random``."""
+    if registry.get(name).needs_deepface_weights:
+        from emocare.engines import weights
+
+        weights.warn_if_random(name)
 
 
 def downscale(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:

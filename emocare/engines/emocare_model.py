@@ -152,6 +152,12 @@ class EmocareNet:
         self.info = info
         self.flip = bool(info.meta.get("test_time_flip", True)) if flip is None else flip  # as chosen on val
         self._interp = lite_interpreter(path, threads)
+        shape_in = tuple(int(v) for v in self._interp.get_input_details()[0]["shape"])
+        shape_out = tuple(int(v) for v in self._interp.get_output_details()[0]["shape"])
+        if shape_in[1:] not in ((INPUT, INPUT, 1), (INPUT * INPUT + FER_INPUT * FER_INPUT,)) or \
+                shape_out[1:] not in ((len(EMOTIONS),), (2 * len(EMOTIONS),)):
+            raise ModelMissing(f"{path}: not an emotion model (it takes {list(shape_in)} and answers {list(shape_out)}; "
+                               f"emocare's takes faces of {INPUT}x{INPUT} and answers {len(EMOTIONS)} scores)")
         self._in = self._interp.get_input_details()[0]["index"]
         self._out = self._interp.get_output_details()[0]["index"]
         self.blended = len(self._interp.get_input_details()[0]["shape"]) == 2  # FER's network is in the graph

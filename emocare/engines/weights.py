@@ -17,7 +17,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from emocare.errors import InputError, ModelMissing
+from emocare.errors import InputError, ModelMissing, OutputError
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,20 @@ def emotion_weights_path() -> Path:
 def emotion_weights_present() -> bool:
     p = emotion_weights_path()
     return p.is_file() and p.stat().st_size > 0
+
+
+def real_emotion_weights_present() -> bool:
+    """DeepFace's weights are on disk and are not random ones (``models build-random``, or such a file imported):
+    what ``--engine auto`` may pick."""
+    return emotion_weights_present() and not is_random(emotion_weights_path())
+
+
+def warn_if_random(engine: str) -> None:
+    """One line, on every run, when an engine chosen by name reads weights that ``models build-random`` made."""
+    path = emotion_weights_path()
+    if emotion_weights_present() and is_random(path):
+        log.warning("%s reads RANDOM weights (%s, from 'emocare models build-random'): its emotions mean nothing; "
+                    "for benchmarks only", engine, path)
 
 
 def deepface_installed() -> bool:
@@ -108,10 +122,18 @@ def import_weights(source: Path) -> Path:
     _check_h5(source)
     _check_emotion_layers(source)
     target = emotion_weights_path()
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".part")
-    shutil.copyfile(source, tmp)
-    os.replace(tmp, target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    except OSError as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise OutputError(f"{target}: cannot write the weights there ({exc.strerror or exc}); "
+                          "DEEPFACE_HOME moves the folder") from None
     return target
 
 
@@ -120,7 +142,11 @@ def download_weights() -> Path:
     import urllib.request
 
     target = emotion_weights_path()
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{target.parent}: cannot create the weights folder ({exc.strerror or exc}); "
+                          "DEEPFACE_HOME moves it") from None
     tmp = target.with_suffix(".part")
     last: Exception | None = None
     for url in EMOTION_URLS:
