@@ -80,8 +80,8 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
     try:
         if p.stat().st_size == 0:
             raise InputError(f"{name}: empty file", str(p))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with warnings.catch_warnings(record=True) as noted:  # Pillow's EXIF and size warnings: --verbose only
+            warnings.simplefilter("always")
             with Image.open(p) as img:
                 img = ImageOps.exif_transpose(img)
                 if img.mode in ("P", "PA", "LA", "RGBA"):
@@ -92,6 +92,8 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
                     rgb = np.repeat(_grey_to_8bit(img.mode, np.asarray(img))[:, :, None], 3, axis=2)
                 else:
                     rgb = np.asarray(img.convert("RGB"))
+        for w in noted:
+            log.debug("%s: %s", name, w.message)
     except InputError:
         raise
     except Image.DecompressionBombError:

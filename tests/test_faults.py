@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import time
 from pathlib import Path
@@ -950,3 +951,93 @@ def test_report_time_is_linear_in_people_and_lines(tmp_path):
 
     one, many = seconds(1), seconds(4000)
     assert many < 10 * one + 0.5, (one, many)
+
+
+def _with_a_pause(src: bytes, at: int, pause_s: float) -> bytes:
+    """An MP4 whose frame ``at`` is shown ``pause_s`` longer (its stts table rewritten): variable frame rate."""
+    def boxes(data, start, end):
+        i = start
+        while i < end:
+            size, kind = struct.unpack(">I4s", data[i:i + 8])
+            yield i, size, kind
+            i += size
+
+    path = []  # (offset, size) of moov, trak, mdia, minf, stbl
+    data = bytearray(src)
+    start, end = 0, len(data)
+    for want in (b"moov", b"trak", b"mdia", b"minf", b"stbl"):
+        for i, size, kind in boxes(data, start, end):
+            if kind == want:
+                path.append(i)
+                start, end = i + 8, i + size
+                break
+        else:
+            raise ValueError(f"no {want} box")
+    # timescale from mdhd
+    mdia = path[2]
+    for i, size, kind in boxes(data, mdia + 8, mdia + struct.unpack(">I", data[mdia:mdia + 4])[0]):
+        if kind == b"mdhd":
+            version = data[i + 8]
+            timescale = struct.unpack(">I", data[i + 20:i + 24] if version == 0 else data[i + 28:i + 32])[0]
+    for i, size, kind in boxes(data, start, end):
+        if kind == b"stts":
+            count = struct.unpack(">I", data[i + 12:i + 16])[0]
+            entries = [struct.unpack(">II", data[i + 16 + 8 * k:i + 24 + 8 * k]) for k in range(count)]
+            deltas = [d for n, d in entries for _ in range(n)]
+            deltas[at] += int(round(pause_s * timescale))
+            runs = []
+            for d in deltas:
+                if runs and runs[-1][1] == d:
+                    runs[-1][0] += 1
+                else:
+                    runs.append([1, d])
+            body = data[i + 8:i + 12] + struct.pack(">I", len(runs)) + b"".join(struct.pack(">II", n, d) for n, d in runs)
+            new = struct.pack(">I4s", 8 + len(body), b"stts") + body
+            grow = len(new) - size
+            data[i:i + size] = new
+            for p in path:
+                old = struct.unpack(">I", data[p:p + 4])[0]
+                data[p:p + 4] = struct.pack(">I", old + grow)
+            trak = path[1]
+            for j, size2, kind2 in boxes(data, trak + 8, trak + struct.unpack(">I", data[trak:trak + 4])[0]):
+                if kind2 == b"edts":  # its edit list would cut the track at the old duration: a free box instead
+                    data[j + 4:j + 8] = b"free"
+            return bytes(data)
+    raise ValueError("no stts box")
+
+
+def test_a_variable_frame_rate_video_keeps_its_own_times(tmp_path):
+    """Journal times came from frame index / fps: a clip with a 5 s pause ended 5 s early in its journal."""
+    cfr = tmp_path / "cfr.mp4"
+    cap = cv2.VideoCapture(CLIP)
+    writer = cv2.VideoWriter(str(cfr), cv2.VideoWriter_fourcc(*"mp4v"), 30, (int(cap.get(3)), int(cap.get(4))))
+    while True:
+        ok, image = cap.read()
+        if not ok:
+            break
+        writer.write(image)
+    writer.release()
+    cap.release()
+    vfr = tmp_path / "vfr.mp4"
+    vfr.write_bytes(_with_a_pause(cfr.read_bytes(), 36, 5.0))  # 72 frames, 7.4 s: frame 36 is held 5 s more
+    journal = tmp_path / "j.jsonl"
+    r = run(["watch", "--source", str(vfr), "--fast", "--no-window", "--audio", "none", "--journal", str(journal)])
+    assert r.returncode == 0, r.stderr
+    records = journal_lines(journal)
+    assert records[-1]["type"] == "end" and 7.2 < records[-1]["t"] < 7.5, records[-1]
+    assert 7.0 < records[-1]["summary"]["duration_s"] < 7.5
+    assert not [x for x in records if x["type"] == "mood" and 1.3 < x["t"] < 6.1]  # nothing inside the pause
+
+
+def test_pillow_exif_warnings_stay_quiet_without_verbose(tmp_path):
+    """Library noise: Pillow's "Tag data larger than file" and other EXIF warnings reached stderr."""
+    data = (DATA / "pyfeat_single_face.jpg").read_bytes()
+    tiff = b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", 1) + struct.pack("<HHII", 0x010E, 2, 5000, 100) \
+        + struct.pack("<I", 0)
+    app1 = b"Exif\x00\x00" + tiff
+    photo = tmp_path / "bad_exif.jpg"
+    photo.write_bytes(data[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + data[2:])
+    r = run(["analyze", str(photo)])
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    r = run(["--verbose", "analyze", str(photo)])
+    assert "Tag data larger than file" in r.stderr  # kept for --verbose
