@@ -5,7 +5,8 @@ the newest ``Faces``, the journal lines worth showing (comfort, mood changes, sn
 flags. The viewer side (the MJPEG and event streams, one waitress thread each) reads with a cursor and waits
 on a condition. Nothing is queued per viewer: a viewer that reads slowly skips to the newest frame, one that
 stops reading holds its own socket buffer and nothing else, and the session never waits for any of them.
-Frames are encoded only while someone has asked for one in the last ``idle_s`` seconds.
+Frames are drawn and encoded only while someone has asked for one in the last ``idle_s`` seconds, and at
+most ``max_fps`` a second whatever the source's rate.
 """
 
 from __future__ import annotations
@@ -64,9 +65,11 @@ def faces_json(faces: Faces) -> list[dict]:
 class LiveHub:
     """The sink and display ``emocare serve`` hands ``watch.run``; the page's streams read it."""
 
-    def __init__(self, *, max_streams: int = 48, jpeg_quality: int = 80, max_width: int = 960, idle_s: float = 3.0,
-                 recent: int = 50, moods_period_s: float = 0.2, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, *, max_streams: int = 48, jpeg_quality: int = 80, max_width: int = 960, max_fps: float = 15.0,
+                 idle_s: float = 3.0, recent: int = 50, moods_period_s: float = 0.2,
+                 clock: Callable[[], float] = time.monotonic):
         self.max_streams = max_streams
+        self.max_fps = max_fps
         self.jpeg_quality = jpeg_quality
         self.max_width = max_width
         self.idle_s = idle_s
@@ -88,6 +91,7 @@ class LiveHub:
         self._state_seq = 1
         self._pending: list[str] = []
         self._viewer_t = float("-inf")
+        self._shown_t = float("-inf")
         self._banner: str | None = None
         self._streams = 0
         self.closed = False
@@ -137,8 +141,12 @@ class LiveHub:
     # ------------------------------------------------------------------ the session's side (live.Display)
     @property
     def wants_frames(self) -> bool:
+        """A command waits, or someone looked in the last ``idle_s`` and the last frame is ``1 / max_fps`` old."""
         with self._lock:
-            return bool(self._pending) or self.clock() - self._viewer_t < self.idle_s
+            if self._pending:
+                return True
+            now = self.clock()
+            return now - self._viewer_t < self.idle_s and now - self._shown_t >= 0.95 / self.max_fps
 
     def show(self, image: np.ndarray, t: float, banner: tuple[str, str] | None) -> None:
         import cv2
@@ -150,6 +158,7 @@ class LiveHub:
             self._banner = text
             if self.clock() - self._viewer_t >= self.idle_s:
                 return  # nobody is looking: no encoding
+            self._shown_t = self.clock()
         h, w = image.shape[:2]
         if w > self.max_width:
             image = cv2.resize(image, (self.max_width, round(h * self.max_width / w)), interpolation=cv2.INTER_AREA)

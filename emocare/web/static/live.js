@@ -78,7 +78,12 @@
     $("rate").textContent = moods && moods.fps ? T.analysis_rate + " " + moods.fps.toFixed(1) + " fps" : "";
   }
 
+  let shown = null;  // the comfort on the card: its banner (at once) and its journal line (with the details) agree
+
   function showComfort(ev, fresh) {
+    if (shown && shown.message === ev.message && Math.abs(shown.t - ev.t) < 5 && !ev.action) return;
+    fresh = fresh && !(shown && shown.message === ev.message && Math.abs(shown.t - ev.t) < 5);
+    shown = { message: ev.message, t: ev.t };
     const text = $("comfort");
     text.textContent = ev.message;
     text.classList.remove("muted");
