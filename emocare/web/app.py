@@ -23,7 +23,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from flask import Flask, Response, abort, jsonify, redirect, render_template, request, url_for
 
@@ -55,7 +55,6 @@ class WebConfig:
     overrides: Mapping = field(default_factory=dict)  # the command line's settings
     places: Sequence[Path] = ()  # where journals may be read
     cache_dir: Path | None = None  # the history's summaries of journals (None: in memory only)
-    clock: Callable[[], float] = time.monotonic
 
 
 @lru_cache(maxsize=1)

@@ -13,7 +13,6 @@ frames, forgets it): nothing grows with time.
 from __future__ import annotations
 
 import ipaddress
-import logging
 import secrets
 import threading
 import time
@@ -22,8 +21,6 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from emocare.errors import ConfigError, OutputError
-
-log = logging.getLogger(__name__)
 
 OUTBUF_BYTES = 512 * 1024  # per connection, before its worker waits for the viewer (about 8 video frames)
 PAGE_THREADS = 8
