@@ -23,7 +23,19 @@ def tables(report):
         out += _accuracy_tables(report)
     if report.agreement:
         out.append(_agreement_table(report.agreement))
+    for t in out:
+        for table in (t.wide, t.narrow) if hasattr(t, "narrow") else (t,):
+            whole_words(table)
     return out
+
+
+def whole_words(table):
+    """No column narrower than its longest word (header or cell), so rich wraps at spaces and never cuts a word."""
+    for column in table.columns:
+        texts = [str(column.header), *(c for c in column._cells if isinstance(c, str))]
+        longest = max((len(w) for t in texts for w in t.split()), default=1)
+        column.min_width = max(column.min_width or 0, longest)
+    return table
 
 
 def _table(title: str, columns, first: str = "engine"):
@@ -92,11 +104,20 @@ def _votes_table(report):
 
 
 def _agreement_table(agreement: dict):
+    """A matrix of engines on a wide terminal; below 100 columns, where engine names as column headers would be cut
+    in two, a row per pair."""
+    from emocare.tables import ByWidth
+
     names = list(agreement)
-    ag = _table("agreement of dominant emotion on the same frames (both found a face)", names, first="")
+    title = "agreement of dominant emotion on the same frames (both found a face)"
+    ag = _table(title, names, first="")
     for a in names:
         ag.add_row(a, *["-" if a == b else _f(agreement[a].get(b), "{:.2f}") for b in names])
-    return ag
+    pairs = _table(title, ("agrees with", "share"), first="engine")
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            pairs.add_row(a, b, _f(agreement[a].get(b), "{:.2f}"))
+    return ByWidth(ag, pairs)
 
 
 def detector_tables(result):
@@ -249,22 +270,37 @@ def sessions_tables(result, per_session_max: int = 12):
     data = result.to_json() if hasattr(result, "to_json") else result
     out = []
     per = data["per_session"]
-    if len(data["sessions"]) <= per_session_max:
-        t = _table("care sessions: comfort times (s) and mood changes", list(per), first="session")
+    if len(data["sessions"]) <= per_session_max:  # a column per engine when wide, a row per session and engine below
+        from emocare.tables import ByWidth
+
+        title = "care sessions: comfort times (s) and mood changes"
+        t = _table(title, list(per), first="session")
+        from rich.table import Table
+
+        rows = Table(title=title, title_justify="left")
+        rows.add_column("session", no_wrap=True)  # names and engines are one word each: the last column wraps
+        rows.add_column("engine", no_wrap=True)
+        rows.add_column("comfort times (s) and mood changes")
         for i, path in enumerate(data["sessions"]):
             t.add_row(Path(path).name, *[_session_cell(per[e][i]) for e in per])
-        out.append(t)
+            for k, e in enumerate(per):
+                rows.add_row(Path(path).name if k == 0 else "", e, _session_cell(per[e][i]))
+        out.append(ByWidth(t, rows))
     t = _table(f"care sessions ({len(data['sessions'])} videos, watch --fast)",
-               ("comforted when due", "wrong comforts", "mood changes / min", "onset to comfort s", "mood right",
-                "frame right"))
+               ("comfort", "wrong", "changes", "delay s", "mood ok", "frame ok"))
+    t.columns[0].no_wrap = True  # engine names are one word: the headers wrap instead
     for engine, s in data["summary"].items():
         t.add_row(engine, f"{s['comforted']}/{s['due']}", str(s["wrong"]),
                   _f(s["changes_per_min"]), _f(s["mean_delay_s"]), _f(s["mood_right"], "{:.1%}"),
                   _f(s["raw_right"], "{:.1%}"))
-    t.caption = ("due: a negative stretch of at least window + hold + persist; wrong: comfort outside every "
-                 "negative stretch of at least persist_s (or window_s after it); right: the steady mood, and the "
-                 "frame's top emotion, against the truth once a second")
+    t.caption = ("comfort: sessions comforted of those due (a negative stretch of at least window + hold + "
+                 "persist); wrong: comfort outside every negative stretch of at least persist_s (or window_s after "
+                 "it); changes: mood changes a minute; delay: from the stretch's onset to comfort; ok: the steady "
+                 "mood, and the frame's top emotion, against the truth once a second")
     out.append(t)
+    for t in out:
+        for table in (t.wide, t.narrow) if hasattr(t, "narrow") else (t,):
+            whole_words(table)
     return out
 
 

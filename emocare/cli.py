@@ -41,14 +41,19 @@ EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for any tool who
 
 
 class _PlainHelp:
-    """Typer 0.29 lists its help flag as ``--help <bool>``; emocare's own flags carry no type placeholder, and
-    neither does this one."""
+    """``--help`` as ``emocare.helpfmt`` writes it: plain text that fits the terminal, no word split, no Python type
+    names, defaults one way. Typer 0.29 lists its help flag as ``--help <bool>``; it carries no placeholder here."""
 
     def get_help_option(self, ctx):
         option = super().get_help_option(ctx)
         if option is not None:
             option.metavar = ""
         return option
+
+    def format_help(self, ctx, formatter):
+        from emocare.helpfmt import render
+
+        formatter.write(render(self, ctx))
 
 
 class _Group(_PlainHelp, TyperGroup):
@@ -189,7 +194,7 @@ def run_guarded(fn, *args, **kwargs):
 
 
 # ---------------------------------------------------------------- analyze
-@app.command(epilog="Exit codes: 0 all inputs analysed (no face is a result), 1 some inputs failed, 2 usage error, 4 engine unavailable, 5 weights missing, 130 Ctrl-C, 141 output cut short (| head).")
+@app.command(epilog="Exit codes: 0 all inputs analyzed (no face is a result), 1 some inputs failed, 2 usage error, 4 engine unavailable, 5 weights missing, 130 Ctrl-C, 141 output cut short (| head).")
 def analyze(
     paths: List[Path] = typer.Argument(..., help="Image files or folders (searched recursively).", exists=False, readable=False),
     engine: Optional[str] = EngineOpt,
@@ -202,7 +207,7 @@ def analyze(
     max_side: Optional[int] = typer.Option(None, "--max-side", help="Detect on a copy whose longer side is at most this (boxes stay in original pixels).", metavar="N"),
     config: Optional[Path] = ConfigOpt,
 ) -> None:
-    """Analyse photos: faces, the 7 emotion scores, the dominant emotion; a summary for several."""
+    """Analyze photos: faces, the 7 emotion scores, the dominant emotion; a summary for several."""
     run_guarded(_analyze, paths, engine, detector, as_json, annotate, max_side, config, details, crops, jobs)
 
 
@@ -231,7 +236,7 @@ def _analyze(paths, engine, detector, as_json, annotate, max_side, config, detai
     # progress on stderr only where it cannot tangle with what stdout prints as it goes
     progress_ok = len(files) > 1 and err.is_terminal and not (as_json and out.is_terminal) and not (details and out.is_terminal)
     count = workers(jobs, files)
-    with _progress(err, f"analysing ({count} process{'es' if count > 1 else ''})", len(files), progress_ok) as advance:
+    with _progress(err, f"analyzing ({count} process{'es' if count > 1 else ''})", len(files), progress_ok) as advance:
         batch = analyze_files(settings, files, jobs=jobs, annotate_dir=annotate, crops=crops,
                               on_result=lambda r: (show(r), advance()))
     results = early + batch.results
@@ -328,7 +333,7 @@ def _image_table(result):
 def watch(
     camera: Optional[int] = typer.Option(None, "--camera", help=f"Camera index (default {DEFAULTS.camera}).", metavar="N"),
     source: Optional[str] = typer.Option(None, "--source", help="A video file or an RTSP/HTTP stream URL instead of a camera (a photo: emocare analyze).", metavar="TEXT"),
-    fast: bool = typer.Option(False, "--fast", help="Video files: analyse every frame as fast as possible (media time in the journal).", metavar=""),
+    fast: bool = typer.Option(False, "--fast", help="Video files: analyze every frame as fast as possible (media time in the journal).", metavar=""),
     size: Optional[str] = typer.Option(None, "--size", help=f"Requested camera resolution (default {DEFAULTS.size}).", metavar="TEXT"),
     no_window: bool = typer.Option(False, "--no-window", help="Headless: no window.", metavar=""),
     record: Optional[Path] = typer.Option(None, "--record", help="Write the annotated video to this .mp4.", dir_okay=False, metavar="PATH"),
@@ -341,7 +346,7 @@ def watch(
     detector: Optional[str] = DetectorOpt,
     window_s: Optional[float] = typer.Option(None, "--window", help=f"Rolling window in seconds (default {DEFAULTS.window_s:g}).", metavar="SECONDS"),
     hold_s: Optional[float] = typer.Option(None, "--hold", help=f"Seconds a new mood must lead before it is adopted (default {DEFAULTS.hold_s:g}).", metavar="SECONDS"),
-    care: Optional[str] = typer.Option(None, "--care", help=f"Whom care acts for: primary (largest face) or all (default {DEFAULTS.care}).", metavar="TEXT"),
+    care: Optional[str] = typer.Option(None, "--care", help=f"Whom care acts for: primary (the largest face, 'main' in the status line) or all (default {DEFAULTS.care}).", metavar="TEXT"),
     persist: Optional[float] = typer.Option(None, "--persist", help=f"Seconds of negative mood before comforting (default {DEFAULTS.persist_s:g}).", metavar="SECONDS"),
     cooldown: Optional[float] = typer.Option(None, "--cooldown", help=f"Seconds between comforts (default {DEFAULTS.cooldown_s:g}).", metavar="SECONDS"),
     quiet: Optional[bool] = typer.Option(None, "--quiet/--no-quiet", help="Visual comfort only: no sound, no speech, and no status line in the terminal.", metavar=""),
@@ -419,7 +424,7 @@ def serve(
     window: bool = typer.Option(False, "--window", help="Also show the OpenCV window (off under serve).", metavar=""),
     history: Optional[List[Path]] = typer.Option(None, "--history", help="More journals, or folders of them, for the history page (besides the user data folder's). Repeatable.", metavar="PATH"),
     max_viewers: int = typer.Option(24, "--max-viewers", help="Browsers that may watch the live page at once (each holds a video and an event stream).", metavar="N"),
-    fast: bool = typer.Option(False, "--fast", help="Video files: analyse every frame as fast as possible.", metavar=""),
+    fast: bool = typer.Option(False, "--fast", help="Video files: analyze every frame as fast as possible.", metavar=""),
     size: Optional[str] = typer.Option(None, "--size", help=f"Requested camera resolution (default {DEFAULTS.size}).", metavar="TEXT"),
     record: Optional[Path] = typer.Option(None, "--record", help="Write the annotated video to this .mp4.", dir_okay=False, metavar="PATH"),
     journal: Optional[Path] = typer.Option(None, "--journal", help="This session's journal (.jsonl), shown in the history too; default: a new timestamped file in the user data dir.", dir_okay=False, metavar="PATH"),
@@ -502,7 +507,7 @@ def report(
     journal: Optional[Path] = typer.Argument(None, help="A journal (.jsonl) written by 'emocare watch' (default: the latest in the user data dir).", metavar="JOURNAL"),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Draw the mood timeline into this PNG.", dir_okay=False, metavar="PATH"),
 ) -> None:
-    """Summarise a session journal: time in each mood per person, changes per minute, care events."""
+    """Summarize a session journal: time in each mood per person, changes per minute, care events."""
     run_guarded(_report, journal, plot)
 
 
@@ -600,7 +605,7 @@ def bench(
     crops: bool = typer.Option(False, "--crops", help="Dataset images are already-cropped faces (FER2013 style): no detection.", metavar=""),
     votes: Optional[Path] = typer.Option(None, "--votes", help="FER+ votes for the dataset's faces (CSV: path, then the ten FER+ counts): also score each engine against what ten annotators saw.", dir_okay=False, metavar="CSV"),
     limit: Optional[int] = typer.Option(None, "--limit", help="Use N dataset images, drawn with --seed.", metavar="N"),
-    seed: int = typer.Option(0, "--seed", metavar="N"),
+    seed: int = typer.Option(0, "--seed", help="Random seed that draws the --limit dataset images.", metavar="N"),
     repeat: int = typer.Option(3, "--repeat", help="Speed loops per engine; the median run is reported.", metavar="N"),
     no_speed: bool = typer.Option(False, "--no-speed", help="Accuracy only.", metavar=""),
     pipeline: bool = typer.Option(False, "--pipeline", help="The real-time comparison: DeepFace.analyze and FER loops vs emocare's pipeline, in one process.", metavar=""),
@@ -736,9 +741,9 @@ def train(
     out: Path = typer.Option(..., "--out", help="The model to write (.tflite; a .json description is written beside it).", dir_okay=False, metavar="PATH"),
     epochs: int = typer.Option(PLAN.epochs, "--epochs", help="Epochs planned (the learning rate decays over them).", metavar="N"),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from its last checkpoint.", metavar=""),
-    batch_size: int = typer.Option(PLAN.batch_size, "--batch-size", metavar="N"),
+    batch_size: int = typer.Option(PLAN.batch_size, "--batch-size", help="Faces per training step.", metavar="N"),
     patience: int = typer.Option(PLAN.patience, "--patience", help="Stop after this many epochs without a better validation accuracy.", metavar="N"),
-    seed: int = typer.Option(PLAN.seed, "--seed", metavar="N"),
+    seed: int = typer.Option(PLAN.seed, "--seed", help="Random seed: the order of the faces, their augmentation and the first weights.", metavar="N"),
     lr: float = typer.Option(PLAN.lr, "--lr", help="Peak learning rate (warm-up, then cosine decay); lower it to fine-tune from --init.", metavar="RATE"),
     checkpoints: Optional[Path] = typer.Option(None, "--checkpoints", help="Checkpoint folder (default: OUT with .ckpt instead of .tflite).", file_okay=False, metavar="PATH"),
     limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N faces of each split (a quick trial).", metavar="N"),
@@ -836,7 +841,7 @@ def models_download() -> None:
 
 
 @models_app.command("build-random")
-def models_build_random(seed: int = typer.Option(0, "--seed")) -> None:
+def models_build_random(seed: int = typer.Option(0, "--seed", help="Random seed the weights are drawn with.", metavar="N")) -> None:
     """Write DeepFace's emotion architecture with RANDOM weights (benchmarks and tests only: emotions mean nothing).
 
     Put it in a folder of its own: DEEPFACE_HOME=/tmp/df-random emocare models build-random

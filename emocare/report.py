@@ -100,8 +100,11 @@ def tables(report: Report):
     """Rich renderables: one table of moods per person, one of care events."""
     from rich.table import Table
 
+    from emocare.tables import ByWidth, plural
+
     title = f"session: {text(report.source)} | {text(report.engine)} | {report.duration_s:.1f} s | " \
-            f"{report.changes} mood changes ({report.changes_per_min:.1f}/min) | {len(report.care)} care events"
+            f"{plural(report.changes, 'mood change')} ({report.changes_per_min:.1f}/min) | " \
+            f"{plural(len(report.care), 'care event')}"
     if report.ended:
         title += f" | ended: {text(report.ended)}"
     moods = [m for m in MOOD_ORDER if any(m in p.seconds for p in report.people)]
@@ -116,7 +119,15 @@ def tables(report: Report):
         per_min = p.changes / (p.total_s / 60.0) if p.total_s > 0 else 0.0
         t.add_row(f"#{text(p.id)}{' (primary)' if p.primary else ''}",
                   *[f"{p.seconds.get(m, 0.0):.1f}" for m in moods], f"{per_min:.1f}")
-    out = [t]
+    # below 100 columns a column per mood would cut the headers in two: a row per mood, a column per person
+    n = Table(title=title, title_justify="left")
+    n.add_column("seconds in")
+    for p in report.people:
+        n.add_column(f"#{text(p.id)}{' (primary)' if p.primary else ''}", justify="right")
+    for m in moods:
+        n.add_row(m, *[f"{p.seconds.get(m, 0.0):.1f}" for p in report.people])
+    n.add_row("changes/min", *[f"{p.changes / (p.total_s / 60.0) if p.total_s > 0 else 0.0:.1f}" for p in report.people])
+    out = [ByWidth(t, n) if report.people else t]
     if report.care:
         c = Table(title="care events", title_justify="left")
         for col in ("t (s)", "person", "mood", "action", "message"):

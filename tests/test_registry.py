@@ -39,7 +39,7 @@ def test_settings_bench_and_help_derive_from_the_registry():
     for name in registry.names():
         assert name in watch_help
     listed = re.sub(r"[\s│]", "", bench_help)
-    assert ",".join(registry.names(choosable=False)) + "(default:all)" in listed  # whole, not cut with …
+    assert ",".join(registry.names(choosable=False)) + "(defaultall)" in listed  # whole, not cut with …
 
 
 def test_an_engine_name_is_written_only_in_the_registry():

@@ -1,0 +1,142 @@
+"""At 80 columns every --help and every table emocare prints keeps its words whole.
+
+The check: the words of the 80-column text are exactly the words of the same
+text laid out 400 columns wide. A word cut across two lines ("comforte",
+"d"), or cut short with "…", makes the two lists differ. The commands come
+from the CLI itself, so a new command is checked without being named here.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pytest
+from rich.console import Console
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from emocare import bench_report
+from emocare.cli import app
+from emocare.tables import ByWidth
+from test_tables import _report
+
+runner = CliRunner()
+BOX = re.compile(r"[\u2500-\u257f]")  # rich's table borders
+
+
+def words(text: str) -> list[str]:
+    return sorted(BOX.sub(" ", text).split())
+
+
+def commands(group=None, path=()):
+    """Every command path of the CLI, groups included: ("",), ("analyze",), ("models", "import"), ..."""
+    import typer
+
+    group = group or get_command(app)
+    yield path
+    if hasattr(group, "list_commands"):
+        ctx = typer.Context(group)
+        for name in group.list_commands(ctx):
+            yield from commands(group.get_command(ctx, name), (*path, name))
+
+
+def help_text(path, columns: int) -> str:
+    result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": str(columns)})
+    assert result.exit_code == 0, (path, result.output)
+    return result.stdout
+
+
+@pytest.mark.parametrize("path", list(commands()), ids=lambda p: " ".join(p) or "emocare")
+def test_help_fits_80_columns_with_every_word_whole(path):
+    narrow, wide = help_text(path, 80), help_text(path, 400)
+    assert max(len(line) for line in narrow.splitlines()) <= 80
+    assert words(narrow) == words(wide), path
+    assert "…" not in narrow
+    for python_type in ("{", "<list", "<str>", "<int>", "<path>", "<bool>", "[default"):
+        assert python_type not in narrow, (path, python_type)
+    assert "Analyse" not in narrow and "analysed" not in narrow  # one spelling: analyze
+    # no one-word column: beside the options, descriptions keep at least 40 columns, or go on the lines below
+    for line in narrow.splitlines():
+        m = re.match(r"^  (-\S.*?)  +(\S.*)$", line)
+        if m:
+            assert len(line) - m.start(2) >= 30 or len(line) < 60, line
+
+
+def test_every_option_has_a_description():
+    import typer
+
+    missing = []
+    for path in commands():
+        cmd = get_command(app)
+        ctx = typer.Context(cmd)
+        for name in path:
+            cmd = cmd.get_command(ctx, name)
+        for p in cmd.params:
+            if not getattr(p, "hidden", False) and not (getattr(p, "help", None) or "").strip():
+                missing.append(f"{' '.join(path)} {p.opts[0] if p.opts else p.name}")
+    assert not missing, missing
+
+
+def render(renderable, width: int) -> str:
+    buf = io.StringIO()
+    Console(file=buf, width=width, color_system=None, force_terminal=False).print(renderable)
+    return buf.getvalue()
+
+
+def assert_whole_at_80(renderables) -> None:
+    for r in renderables:
+        narrow = render(r, 80)
+        reference = render(r.narrow if isinstance(r, ByWidth) else r, 400)
+        assert max(len(line) for line in narrow.splitlines()) <= 80, narrow
+        assert "…" not in narrow, narrow
+        assert words(narrow) == words(reference), narrow
+
+
+def test_bench_tables_keep_their_words_at_80():
+    assert_whole_at_80(bench_report.tables(_report()))
+
+
+def test_bench_sessions_tables_keep_their_words_at_80():
+    engines = ("emocare", "emocare-fer", "emocare-deepface")
+    sessions = ["out/sessions/sad_sustained_a_long_session_name.mp4", "out/sessions/happy_calm_seed11.mp4"]
+    cell = {"care_t": [12.3, 75.0], "wrong": 1, "changes": 3}
+    data = {"sessions": sessions, "per_session": {e: [cell, cell] for e in engines},
+            "summary": {e: {"comforted": 14, "due": 15, "wrong": 2, "changes_per_min": 1.23, "mean_delay_s": 4.56,
+                            "mood_right": 0.876, "raw_right": 0.765} for e in engines}}
+    assert_whole_at_80(bench_report.sessions_tables(data))
+
+
+def _journal(tmp_path, people=(1, 2), care=1):
+    from emocare.faces import EMOTIONS
+
+    records = [{"type": "start", "t": 0, "source": "/a/very/long/path/to/a/session/recording.mp4",
+                "engine": "emocare-deepface"}]
+    for t in range(40):
+        for pid in people:
+            records.append({"type": "mood", "t": float(t), "id": pid, "mood": (*EMOTIONS, "uncertain")[(t + pid) % 8],
+                            "valence": "neutral", "primary": pid == 1})
+    for k in range(care):
+        records.append({"type": "care", "t": 12.3 + k, "id": 1, "mood": "sad", "action": "message",
+                        "message": "I'm here with you. It's okay to feel sad for a while; take the time you need."})
+    records.append({"type": "end", "t": 40.0, "reason": "end of source", "summary": {}})
+    path = tmp_path / "j.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path, records
+
+
+def test_report_tables_keep_their_words_at_80(tmp_path):
+    from emocare.report import summarize, tables
+
+    _, records = _journal(tmp_path)
+    assert_whole_at_80(tables(summarize(records)))
+
+
+def test_report_command_at_80_columns_says_one_care_event(tmp_path):
+    path, _ = _journal(tmp_path, care=1)
+    result = runner.invoke(app, ["report", str(path)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80 and "…" not in result.stdout
+    flat = " ".join(result.stdout.split())
+    assert "| 1 care event" in flat and "1 care events" not in flat
