@@ -502,7 +502,9 @@ class PanelLayer:
         x0, y0, x1, _ = r
         self.drawn.append((f"card:{number}", r))
         cr, number_text = chip.draw(canvas, x0, y0, number, color, style.title_px)
-        title = f"{mood} {conf * 100:.0f}%"
+        # a steady mood is held while another emotion briefly leads (hysteresis): its word, the bars say the rest;
+        # a photo's (no mood) is its top emotion, with its share
+        title = mood if face.mood is not None else f"{mood} {conf * 100:.0f}%"
         ty = y0 + (cr[3] - cr[1] - self.fonts.height(style.title_px)) // 2
         texts = [number_text, Text(cr[2] + style.pad // 2, ty, title, style.title_px, INK)]
         self.drawn.append(("label", (cr[2] + style.pad // 2, ty, cr[2] + style.pad // 2 + self.fonts.width(title, style.title_px),
