@@ -702,18 +702,21 @@ def test_two_sessions_on_one_journal_the_second_is_refused(tmp_path):
 
 
 def test_sessions_started_together_without_a_journal_each_get_their_own(tmp_path):
-    """Issue #30.10: two sessions without --journal started in the same second wrote into one file."""
-    env = {"XDG_DATA_HOME": str(tmp_path / "data")}
-    procs = [subprocess.Popen([EMOCARE, "watch", "--source", CLIP, "--fast", "--no-window", "--audio", "none"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
-                              env={**os.environ, **env}) for _ in range(2)]
-    for p in procs:
-        p.communicate(timeout=120)
-        assert p.returncode == 0
-    journals = sorted((tmp_path / "data" / "emocare" / "journals").glob("*.jsonl"))
-    assert len(journals) == 2, journals
-    for j in journals:
-        assert [x["type"] for x in journal_lines(j)].count("start") == 1
+    """Issue #30.10: two sessions without --journal started in the same second, from two shells, both chose the
+    same default name and wrote into one file. The name is taken when the file is created (O_EXCL), so the
+    second one created takes the next name."""
+    from datetime import datetime
+
+    from emocare import journal as journal_mod
+
+    now = datetime(2026, 11, 26, 18, 22, 55)
+    first, second = (journal_mod.default_journal_path(now, tmp_path) for _ in range(2))
+    assert first == second  # what each session chose, neither file existing yet
+    with journal_mod.Journal(first, fresh=True) as a, journal_mod.Journal(second, fresh=True) as b:
+        a.write("start", 0.0, source="one")
+        b.write("start", 0.0, source="two")
+    assert (a.path.name, b.path.name) == ("watch-20261126-182255.jsonl", "watch-20261126-182255-2.jsonl")
+    assert [journal_lines(j)[0]["source"] for j in (a.path, b.path)] == ["one", "two"]
 
 
 def test_a_journal_on_a_named_pipe_is_refused_at_once(tmp_path):
