@@ -355,7 +355,8 @@ class PipelineReport:
 class DetectorReport:
     """``bench --faces-videos/--no-face``: per file and detector, then a summary per detector."""
 
-    face_videos: dict[str, dict[str, dict]] = field(default_factory=dict)  # video -> detector -> frames, found_rate
+    # video, as the path was given -> detector -> frames, found_rate, and by_emotion when a truth.csv is beside it
+    face_videos: dict[str, dict[str, dict]] = field(default_factory=dict)
     no_face: dict[str, dict[str, dict]] = field(default_factory=dict)  # file -> detector -> frames, false faces
     summary: dict[str, dict] = field(default_factory=dict)  # detector -> found rates, false faces, ms
 
@@ -469,9 +470,12 @@ def run_detectors(face_videos: Sequence[Path] = (), no_face: Sequence[Path] = ()
                   on_step: Callable[[str], None] = lambda name: None) -> DetectorReport:
     """Each detector as ``watch --fast`` runs it (flow between detections included) on:
 
-    - videos where every frame holds a face: found-rate = frames with a face / frames;
+    - videos where every frame holds a face: found-rate = frames with a face / frames; when ``NAME.truth.csv``
+      (frame,t,label) is beside a video, also per true emotion (``by_emotion``: frames, found), and the summary
+      pools every video's frames per emotion and names the worst one;
     - no-face media (videos, and images analysed as photos): false faces.
-    ms per frame is the detection stage alone (detector + flow), not the classifier.
+    Rows are keyed by the path as given (two ``a.mp4`` in two folders are two rows). ms per frame is the
+    detection stage alone (detector + flow), not the classifier.
     """
     from emocare.engines.emocare_model import EmocareNet
     from emocare.engines.fast import FastEngine
@@ -486,20 +490,35 @@ def run_detectors(face_videos: Sequence[Path] = (), no_face: Sequence[Path] = ()
         engine = FastEngine(classifier, name=f"emocare/{det}", detector=det)
         ms: list[float] = []
         found_rates = []
+        pooled: dict[str, list[int]] = {}  # emotion -> [frames, found] over every video with a truth file
         for v in videos:
-            on_step(f"{det}: {v.name}")
-            n, with_face, _ = _scan_video(engine, v, ms)
+            on_step(f"{det}: {v}")
+            found: list[bool] = []
+            n, with_face, _ = _scan_video(engine, v, ms, found)
             found_rates.append(with_face / n if n else 0.0)
-            result.face_videos.setdefault(v.name, {})[det] = {"frames": n, "found_rate": found_rates[-1]}
+            entry = {"frames": n, "found_rate": found_rates[-1]}
+            by_emotion = _found_by_emotion(v, found)
+            if by_emotion is not None:
+                entry["by_emotion"] = by_emotion
+                for label, tally in by_emotion.items():
+                    total = pooled.setdefault(label, [0, 0])
+                    total[0] += tally["frames"]
+                    total[1] += tally["found"]
+            result.face_videos.setdefault(str(v), {})[det] = entry
         false_total = 0
         for m in quiet_media:
             on_step(f"{det}: {m.name}")
             entry = _false_faces(engine, m, ms)
             false_total += entry["false_faces"]
-            result.no_face.setdefault(m.name, {})[det] = entry
+            result.no_face.setdefault(str(m), {})[det] = entry
+        by_emotion = {e: pooled[e][1] / pooled[e][0] for e in EMOTIONS if pooled.get(e, [0])[0]}
+        worst = min(by_emotion, key=by_emotion.get) if by_emotion else None
         result.summary[det] = {
             "min_found_rate": min(found_rates) if found_rates else None,
             "mean_found_rate": float(np.mean(found_rates)) if found_rates else None,
+            "found_rate_by_emotion": by_emotion,
+            "worst_emotion": worst,
+            "worst_emotion_found_rate": by_emotion[worst] if worst else None,
             "false_faces": false_total,
             "ms_per_frame": float(np.mean(ms)) if ms else None,
             "p95_ms": percentile(ms, 95) if ms else None,
@@ -507,8 +526,9 @@ def run_detectors(face_videos: Sequence[Path] = (), no_face: Sequence[Path] = ()
     return result
 
 
-def _scan_video(engine, video: Path, ms: list[float]) -> tuple[int, int, int]:
-    """(frames, frames with a face, boxes) of ``video`` as a stream; each frame's detection ms appended to ``ms``."""
+def _scan_video(engine, video: Path, ms: list[float], found: list[bool] | None = None) -> tuple[int, int, int]:
+    """(frames, frames with a face, boxes) of ``video`` as a stream; each frame's detection ms appended to ``ms``
+    and, when ``found`` is given, whether it had a face."""
     from emocare.sources import iter_video
 
     engine.reset()
@@ -519,7 +539,24 @@ def _scan_video(engine, video: Path, ms: list[float]) -> tuple[int, int, int]:
         n += 1
         with_face += bool(faces)
         boxes += len(faces)
+        if found is not None:
+            found.append(bool(faces))
     return n, with_face, boxes
+
+
+def _found_by_emotion(video: Path, found: Sequence[bool]) -> dict[str, dict[str, int]] | None:
+    """Frames and frames with a face per true emotion, from ``NAME.truth.csv`` beside ``video`` (None without one;
+    frames past the shorter of the two are not counted)."""
+    from emocare.bench_sessions import read_truth, truth_path
+
+    if not truth_path(video).is_file():
+        return None
+    out: dict[str, dict[str, int]] = {}
+    for (_, label), hit in zip(read_truth(truth_path(video)), found):
+        tally = out.setdefault(label, {"frames": 0, "found": 0})
+        tally["frames"] += 1
+        tally["found"] += int(hit)
+    return {e: out[e] for e in EMOTIONS if e in out}
 
 
 def _false_faces(engine, media: Path, ms: list[float]) -> dict:

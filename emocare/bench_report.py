@@ -121,7 +121,8 @@ def _agreement_table(agreement: dict):
 
 
 def detector_tables(result):
-    """Found-rate per face video, false faces per no-face file, and a summary row per detector."""
+    """Found-rate per face video (with its worst emotion when a truth file gave them), per emotion over all the
+    videos, false faces per no-face file, and a summary row per detector (its worst emotion beside the mean)."""
     from rich.table import Table
 
     from emocare.bench import DetectorReport
@@ -142,15 +143,33 @@ def detector_tables(result):
             t.add_row(name, *[cell(per[d]) for d in dets])
         out.append(t)
 
-    per_file("frames with a face (every frame holds one)", "video", result["face_videos"],
-             lambda r: f"{r['found_rate']:.1%}")
+    def found(r) -> str:
+        cell = f"{r['found_rate']:.1%}"
+        rates = {e: t["found"] / t["frames"] for e, t in (r.get("by_emotion") or {}).items() if t["frames"]}
+        if len(rates) > 1:
+            worst = min(rates, key=rates.get)
+            cell += f" (worst {worst} {rates[worst]:.1%})"
+        return cell
+
+    per_file("frames with a face (every frame holds one)", "video", result["face_videos"], found)
+    emotions = [e for e in EMOTIONS if any(e in (s.get("found_rate_by_emotion") or {}) for s in result["summary"].values())]
+    if emotions:
+        t = Table(title="frames with a face, per true emotion (all videos with a truth.csv)", title_justify="left")
+        t.add_column("emotion")
+        for d in dets:
+            t.add_column(d, justify="right", overflow="fold")
+        for e in emotions:
+            t.add_row(e, *[_f((result["summary"][d].get("found_rate_by_emotion") or {}).get(e), "{:.1%}") for d in dets])
+        out.append(t)
     per_file("false faces on media with no face", "file", result["no_face"],
              lambda r: f"{r['false_faces']} in {r['frames_with_faces']}/{r['frames']}")
     t = Table(title="detectors", title_justify="left")
-    for col in ("detector", "min found", "mean found", "false faces", "ms/frame", "p95 ms"):
+    for col in ("detector", "min found", "mean found", "worst emotion", "false faces", "ms/frame", "p95 ms"):
         t.add_column(col, justify="right" if col != "detector" else "left", overflow="fold")
     for d, s in result["summary"].items():
-        t.add_row(d, _f(s["min_found_rate"], "{:.1%}"), _f(s["mean_found_rate"], "{:.1%}"), str(s["false_faces"]),
+        worst = s.get("worst_emotion")
+        t.add_row(d, _f(s["min_found_rate"], "{:.1%}"), _f(s["mean_found_rate"], "{:.1%}"),
+                  f"{worst} {s['worst_emotion_found_rate']:.1%}" if worst else "-", str(s["false_faces"]),
                   _f(s["ms_per_frame"], "{:.2f}"), _f(s["p95_ms"], "{:.1f}"))
     t.caption = "ms: detection stage as watch runs it (detector every 10th frame, optical flow between)"
     out.append(t)
