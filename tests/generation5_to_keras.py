@@ -81,6 +81,8 @@ def convert(pt, arch: str, out) -> Path:
 
 
 if __name__ == "__main__":
+    if "--help" in sys.argv[1:]:
+        sys.exit(print(__doc__))
     if len(sys.argv) != 4:
         sys.exit(__doc__)
     print(convert(sys.argv[1], sys.argv[2], sys.argv[3]))

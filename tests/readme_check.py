@@ -1,4 +1,4 @@
-"""Run every command of the README's ``sh`` blocks from the repository root, as written.
+"""Run every command of the README's ``sh`` blocks, and of every page in ``docs/``, from the repository root, as written.
 
 ``make readme-check`` runs this (and CI does, after ``make test``). A line may
 end with a comment that says what to expect:
@@ -48,12 +48,14 @@ def plan(line: str) -> tuple[str, int, bool]:
 def main() -> int:
     (ROOT / "out").mkdir(exist_ok=True)
     failures = 0
-    for n, line in commands(ROOT / "README.md"):
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    for page, n, line in ((p, n, line) for p in pages for n, line in commands(p)):
+        name = page.relative_to(ROOT).as_posix()
         command, expected, help_only = plan(line)
         if command in ("make install", "make test"):
             continue
         if "../shared/data" in command and not (ROOT.parent / "shared" / "data").is_dir():
-            print(f"README.md:{n}: skipped (no ../shared/data here): {command}", flush=True)
+            print(f"{name}:{n}: skipped (no ../shared/data here): {command}", flush=True)
             continue
         if help_only:
             command += " --help"
@@ -61,12 +63,13 @@ def main() -> int:
         r = subprocess.run(["bash", "-c", command], cwd=ROOT, capture_output=True, text=True, timeout=3600,
                            stdin=subprocess.DEVNULL)
         took = time.monotonic() - started
-        log = ROOT / "out" / "readme" / f"line-{n:03d}.txt"  # what each command printed: the README's figures
+        stem = "line" if name == "README.md" else page.stem  # what each command printed: the figures
+        log = ROOT / "out" / "readme" / f"{stem}-{n:03d}.txt"
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(f"$ {command}\n{r.stdout}\n--- stderr ---\n{r.stderr}", encoding="utf-8")
         ok = r.returncode == expected
         failures += not ok
-        print(f"README.md:{n}: {'ok' if ok else 'FAILED'} (exit {r.returncode}, expected {expected}, {took:.0f} s): "
+        print(f"{name}:{n}: {'ok' if ok else 'FAILED'} (exit {r.returncode}, expected {expected}, {took:.0f} s): "
               f"{command}", flush=True)
         if not ok:
             print((r.stdout + r.stderr)[-3000:], flush=True)
