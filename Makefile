@@ -11,7 +11,8 @@ FER    := fer==25.10.3
 install:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q -U pip 'setuptools<81' wheel
-	$(PIP) install -e '.[test]'
+	# the product plus every extra (deepface, fer's imports, plot, lab) and the tests' packages
+	$(PIP) install -e '.[all,test]'
 	# fer without facenet-pytorch (a multi-GB CUDA torch, only for its optional MTCNN)
 	# and without moviepy (only its Video class uses it); its real imports are all installed above.
 	$(PIP) install --no-deps $(FER)

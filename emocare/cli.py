@@ -24,6 +24,7 @@ from typing import Any, List, Optional
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from emocare import extras
 from emocare import window as window_keys
 from emocare.engines import registry
 from emocare.errors import ConfigError, EmocareError, caused_by_interrupt
@@ -190,6 +191,11 @@ def run_guarded(fn, *args, **kwargs):
             raise typer.Exit(130) from None
         if isinstance(exc, EmocareError):
             raise fail(str(exc), exc.exit_code)
+        from emocare.extras import from_import_error
+
+        missing = from_import_error(exc, f"emocare {sys.argv[1] if len(sys.argv) > 1 else ''}".strip())
+        if missing is not None:  # an optional extra's module, imported where no up-front check looked
+            raise fail(str(missing), missing.exit_code) from None
         raise
 
 
@@ -516,6 +522,7 @@ def _report(journal: Optional[Path], plot_path: Optional[Path]) -> None:
     from emocare.report import plot, summarize, tables
 
     if plot_path is not None:
+        extras.require("plot", "emocare report --plot")
         check_output(plot_path, PLOT_SUFFIXES, "--plot")
     if journal is None:
         journal = journal_mod.latest_journal()
@@ -619,6 +626,7 @@ def bench(
 
 def _bench(engines, video, images, dataset, crops, limit, seed, repeat, no_speed, pipeline, json_out, plot_path,
            detector="auto", faces_videos=(), no_face=(), sessions=(), votes=None) -> None:
+    extras.require("lab", "emocare bench")
     from emocare import bench as bench_mod
 
     if video is not None and images is not None:
@@ -771,6 +779,7 @@ def _train(dataset, val, out, epochs, resume, batch_size, patience, seed, checkp
            teacher=(), init=None, lr=PLAN.lr, distill=PLAN.distill, arch=PLAN.arch, merge="outputs",
            teacher_views=PLAN.teacher_views, teacher_temperature=PLAN.teacher_temperature, votes=None, val_votes=None,
            labels=PLAN.labels, class_weights=PLAN.class_weights) -> None:
+    extras.require("lab", "emocare train")
     from emocare.train import MERGES, average_runs, train as train_model
 
     if dataset is None and not average:
@@ -836,6 +845,7 @@ def models_download() -> None:
     """Fetch DeepFace's emotion weights (needs the network)."""
     from emocare.engines import weights
 
+    run_guarded(extras.require, "deepface", "emocare models download")  # h5py checks what was downloaded
     path = run_guarded(weights.download_weights)
     typer.echo(f"downloaded {path} ({path.stat().st_size / 1e6:.1f} MB, sha256 {weights.sha256(path)[:16]}...)")
 
@@ -848,6 +858,7 @@ def models_build_random(seed: int = typer.Option(0, "--seed", help="Random seed 
     """
     from emocare.engines import weights
 
+    run_guarded(extras.require, "deepface", "emocare models build-random")
     path = weights.emotion_weights_path()
     if path.exists() and not weights.is_random(path):
         raise fail(f"{path} holds real weights; set DEEPFACE_HOME to another folder for random ones", 1)
@@ -863,6 +874,7 @@ def models_import(file: Path = typer.Argument(..., help="A facial_expression_mod
     """Copy a weights file into the folder DeepFace reads (for offline machines)."""
     from emocare.engines import weights
 
+    run_guarded(extras.require, "deepface", "emocare models import")  # h5py checks the file
     path = run_guarded(weights.import_weights, file)
     typer.echo(f"imported {file} -> {path}")
 

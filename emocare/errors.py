@@ -31,6 +31,20 @@ class EngineUnavailable(EmocareError):
     exit_code = 4
 
 
+class ExtraMissing(EngineUnavailable):
+    """What was asked for needs an optional extra that is not installed (``pip install 'emocare[NAME]'``)."""
+
+    def __init__(self, message: str, extra: str):
+        super().__init__(message)
+        self.extra = extra
+
+
+class WindowUnavailable(EmocareError):
+    """A window was asked for and the OpenCV that Python loads cannot open one (a headless build)."""
+
+    exit_code = 4
+
+
 class ModelMissing(EmocareError):
     """Model weights are not on disk and cannot be fetched."""
 

