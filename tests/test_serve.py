@@ -15,7 +15,7 @@ import threading
 import time
 import tomllib
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -209,6 +209,139 @@ def test_a_broken_journal_is_named_not_fatal(tmp_path, folders):
     _, client, _ = make_app(tmp_path, [journals])
     page = client.get("/history").get_data(as_text=True)
     assert "watch-20261121-100000.jsonl" in page and "not a journal line" in page
+
+
+# ------------------------------------------------------------------ the history's fast reader
+def reference_views(path: Path) -> list[dict]:
+    """What the history showed before its fast reader: journal.read, journal.sessions, report.summarize."""
+    from emocare import journal
+    from emocare.report import MOOD_ORDER, summarize
+
+    mtime = datetime.fromtimestamp(path.stat().st_mtime)
+    out = []
+    for run in journal.sessions(journal.read(path)):
+        report = summarize(run)
+        lead = next((p for p in report.people if p.primary), report.people[0] if report.people else None)
+        moods = sorted((r for r in run if r["type"] == "mood" and lead is not None and r["id"] == lead.id),
+                       key=lambda r: r["t"])
+        segments = []
+        for i, r in enumerate(moods):
+            t = float(r["t"])
+            end = min(float(moods[i + 1]["t"]) if i + 1 < len(moods) else t + 1.0, t + 2.0)
+            if segments and segments[-1][2] == r["mood"] and t - segments[-1][1] <= 1e-6:
+                segments[-1][1] = end
+            else:
+                segments.append([t, end, r["mood"]])
+        start = run[0] if run[0]["type"] == "start" else {}
+        try:
+            started = datetime.fromisoformat(str(start["started"]))
+        except (KeyError, ValueError):
+            started = mtime - timedelta(seconds=max(r["t"] for r in run))
+        out.append({"started": started, "source": report.source, "engine": report.engine,
+                    "duration_s": report.duration_s, "changes": report.changes, "ended": report.ended,
+                    "seconds": {m: lead.seconds[m] for m in MOOD_ORDER if lead is not None and lead.seconds.get(m)},
+                    "segments": [tuple(s) for s in segments],
+                    "care": [{k: r[k] for k in ("t", "id", "mood", "action", "message", "lang", "note") if k in r}
+                             for r in report.care]})
+    return out
+
+
+def assert_same_as_report(path: Path) -> None:
+    from emocare.web.history import read_journal
+
+    view = read_journal("0/" + path.name, path)
+    assert view.error is None, view.error
+    want = reference_views(path)
+    assert len(view.sessions) == len(want)
+    for got, ref in zip(view.sessions, want):
+        assert (got.started, got.source, got.engine, got.changes, got.ended, list(got.care)) == \
+            (ref["started"], ref["source"], ref["engine"], ref["changes"], ref["ended"], ref["care"])
+        assert got.duration_s == pytest.approx(ref["duration_s"], abs=1e-9)
+        assert list(got.seconds) == list(ref["seconds"])
+        assert got.seconds == pytest.approx(ref["seconds"], abs=1e-9)
+        assert [s[2] for s in got.segments] == [s[2] for s in ref["segments"]]
+        assert [x for s in got.segments for x in s[:2]] == pytest.approx([x for s in ref["segments"] for x in s[:2]], abs=1e-9)
+
+
+def written_by_watch(path: Path) -> Path:
+    """A journal as watch writes it (Journal, MoodRecorder): two people, who is primary changing hands, one
+    leaving for a while, moods changing, a care line, a reused journal (two sessions)."""
+    from emocare.journal import Journal, MoodRecorder
+
+    def face(pid, label, t):
+        p = np.full(7, 0.02)
+        p[EMOTIONS.index(label)] = 0.88
+        mood = Mood(label=label, confidence=0.88, valence="negative" if label == "sad" else "neutral",
+                    negative_for_s=0.0, scores=p / p.sum(), since=0.0)
+        return Face(box=(10 * pid, 10, 50, 50), scores=p, track_id=pid, mood=mood)
+
+    for session in range(2):
+        with Journal(path) as journal:
+            journal.write("start", 0.0, source="camera 0", engine="emocare", started=f"2026-11-2{session}T10:00:00")
+            recorder = MoodRecorder(journal)
+            for k in range(400):
+                t = k / 7.5 + session * 0.0005
+                people = [face(1, "sad" if 100 < k < 220 else "neutral", t)]
+                if not 150 < k < 260:  # the second person leaves for a while
+                    people.append(face(2, "happy" if k % 90 < 45 else "surprise", t))
+                recorder.record(Faces(faces=tuple(people), t=t, primary=1 if k < 300 else 2))
+                if k == 160:
+                    journal.write("care", t, id=1, mood="sad", action="message", message="I'm here.", lang="en")
+            journal.write("end", 400 / 7.5, reason="quit", summary=recorder.summary())
+    return path
+
+
+def test_history_reads_journals_as_report_does(tmp_path):
+    from emocare.web.history import _LINE
+
+    watched = written_by_watch(tmp_path / "watched.jsonl")
+    # every mood line watch writes is read by its shape (no JSON parse): the speed of the history rests on it
+    lines = watched.read_bytes().splitlines()
+    assert sum(1 for t, *_ in _LINE.findall(watched.read_bytes()) if t) == sum(b'"type": "mood"' in x for x in lines) > 150
+    assert_same_as_report(watched)
+    for path in make_journals(tmp_path / "month", days=3):
+        assert_same_as_report(path)
+    assert_same_as_report(small_journal(tmp_path / "small.jsonl"))
+    odd = [  # lines of other shapes and writers, out of order, before any start, torn
+        {"type": "mood", "t": 3.0, "id": 7, "mood": "happy"},
+        {"type": "start", "t": 0, "source": "clip.mp4", "engine": "fer"},
+        {"type": "mood", "t": 2.5, "id": 1, "mood": "sad", "primary": True},
+        {"mood": "angry", "type": "mood", "t": 1.0, "id": 1, "primary": 1},
+        {"type": "mood", "t": 1.5, "id": "1", "mood": "fear", "primary": True},
+        {"type": "mood", "t": 1e1, "id": 1, "mood": "neutral", "confidence": 0.5, "primary": False},
+        {"type": "mood", "t": 4, "id": 1, "mood": "sad", "confidence": 0.5, "valence": "negative",
+         "negative_for_s": 1.0, "faces_seen": 3, "primary": True, "box": [1, 2, 3, 4], "raw": None},
+        {"type": "change", "t": 2.5, "id": 1, "from": "angry", "to": "sad"},
+        {"type": "end", "t": 11.0},
+    ]
+    path = journal_lines(tmp_path / "odd.jsonl", odd)
+    with open(path, "ab") as fh:
+        fh.write(b'\n  \n{"type": "mood", "t": 12.0, "id": 1, "mood": "sad", "confid')  # a torn last line
+    assert_same_as_report(path)
+    torn = tmp_path / "torn.jsonl"
+    torn.write_bytes(watched.read_bytes().replace(b'{"type": "start"', b'{"type": "mood", "t": 9\xe4\n{"type": "start"', 2)
+                     .replace(b'{"type": "start"', b'{"type": "start"', 1))
+    assert_same_as_report(torn)  # a torn line just before a session's start: skipped
+
+
+@pytest.mark.parametrize("bad, why", [
+    (b'{"type": "mood", "t": 1.0, "id": 1, "mood": "sad", "primary": true, "raw": "sad"', "Expecting"),
+    (b'{"type": "mood", "t": NaN, "id": 1, "mood": "sad", "primary": true}', "'t' must be a number"),
+    (b'{"type": "mood", "t": 1.0, "mood": "sad"}', "needs 'id'"),
+    (b'\xff\xfe', "not UTF-8 text"),
+])
+def test_history_refuses_what_the_journal_reader_refuses(tmp_path, bad, why):
+    from emocare.errors import JournalError
+    from emocare.journal import read
+    from emocare.web.history import read_journal
+
+    path = small_journal(tmp_path / "watch-20261120-091500.jsonl")
+    lines = path.read_bytes().split(b"\n")
+    path.write_bytes(b"\n".join([*lines[:4], bad, *lines[4:]]))
+    with pytest.raises(JournalError) as exc:
+        read(path)
+    view = read_journal("0/x", path)
+    assert view.error == str(exc.value) and why in view.error and ":5: not a journal line" in view.error
 
 
 # ------------------------------------------------------------------ settings and messages

@@ -7,7 +7,9 @@ each reading the MJPEG video and the event stream as a browser does (in a separa
 are). During the load one more viewer opens the video and never reads, and one opens it every few
 seconds and leaves at once. It reports the analysis rate in both phases, the frames each viewer got per
 second, the server's memory and thread count 10 s into the load and at its end, and the first load of the
-live page and of a history of ``--days`` days of journals.
+live page and of a history of ``--days`` days of journals: in a fresh process with no cache (the server
+just started, ``/history`` asked for at once), again, and from the summaries a first run left on disk.
+``--history-only`` measures just those.
 
     .venv/bin/python tools/bench_serve.py --viewers 20 --seconds 60 --json out/bench-serve.json
 
@@ -81,6 +83,37 @@ def run_viewers(port: int, count: int, seconds: float) -> None:
     for t in threads:
         t.join(timeout=seconds + 20)
     print(json.dumps([result.get(i, {"frames": 0, "fps": 0.0, "events": 0}) for i in range(count)]))
+
+
+# ------------------------------------------------------------------ the history from a cold start (a separate process)
+def history_client(month: Path) -> None:
+    """A fresh process with an empty cache folder: the server starts (and begins reading the journals, as
+    ``serve`` does), and ``/history`` is asked for at once; then again (in memory), then from a second server
+    that finds the summaries on disk. Prints the figures as JSON."""
+    import tempfile
+
+    from emocare.web.server import Server, ServeOptions
+
+    out: dict = {}
+    with tempfile.TemporaryDirectory() as cache:
+        for phase in ("cold", "disk cache"):
+            started = time.perf_counter()
+            with Server(ServeOptions(port=0, cache_dir=Path(cache)), lang="en", live=False, places=[month]) as server:
+                cpu = time.process_time()
+                out[phase + " ms"] = round(get_ms(server.port, "/history"), 1)
+                if phase == "cold":
+                    out["cold cpu s"] = round(time.process_time() - cpu, 3)
+                    out["server start s"] = round(time.perf_counter() - started - out["cold ms"] / 1000, 3)
+                    out["again ms"] = round(get_ms(server.port, "/history"), 1)
+    print(json.dumps(out))
+
+
+def cold_history(month: Path) -> dict:
+    done = subprocess.run([sys.executable, __file__, "--history-client", str(month)], capture_output=True, text=True,
+                          timeout=300)
+    if done.returncode:
+        raise RuntimeError(done.stderr[-2000:])
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 # ------------------------------------------------------------------ the server side
@@ -164,7 +197,12 @@ def main() -> int:
     parser.add_argument("--engine", default=None, help="engine name (default: the settings' auto)")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--viewer-client", nargs=3, metavar=("PORT", "COUNT", "SECONDS"), help=argparse.SUPPRESS)
+    parser.add_argument("--history-client", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--history-only", action="store_true", help="only the history's first loads (no video)")
     args = parser.parse_args()
+    if args.history_client:
+        history_client(args.history_client)
+        return 0
     if args.viewer_client:
         port, count, seconds = args.viewer_client
         run_viewers(int(port), int(count), float(seconds))
@@ -180,7 +218,6 @@ def main() -> int:
     from emocare.web.server import ServeOptions, serve
 
     work = ROOT / "out" / "bench-serve"
-    video = long_video(work / "long.mp4", seconds=args.warmup + 2 * args.seconds + 25)
     month = work / f"journals-{args.days}d"
     if not month.exists():
         make_journals(month, days=args.days)
@@ -191,6 +228,13 @@ def main() -> int:
     History(Places([month])).all()  # the month read from scratch, as the very first visit ever would
     cold_s = time.perf_counter() - started
     History(Places([month]), cache_dir=cache).all()  # and summarised on disk, as serve leaves it
+    first = cold_history(month)
+    if args.history_only:
+        figures = {"days_of_journals": args.days, "history_read_from_scratch_s": round(cold_s, 2),
+                   "history_first_load": first, "load_average": [round(x, 2) for x in os.getloadavg()]}
+        print(json.dumps(figures, indent=2))
+        return 0
+    video = long_video(work / "long.mp4", seconds=args.warmup + 2 * args.seconds + 25)
     settings, _ = load(None, {"engine": args.engine, "quiet": True, "audio": "none"})
     settings = replace(settings, quiet=True, audio="none")
     request = watch.WatchRequest(source=str(video), show_window=False, journal=work / "bench.jsonl",
@@ -211,6 +255,7 @@ def main() -> int:
                                 "history": round(get_ms(port, "/history"), 1)}
     figures["first_load_ms"]["history, again"] = round(get_ms(port, "/history"), 1)
     figures["history_read_from_scratch_s"] = round(cold_s, 2)
+    figures["history_first_load"] = first  # a fresh process, no cache: /history at once, again, then from disk
     while counter.frames == 0 and thread.is_alive():  # the engine is loading
         time.sleep(0.1)
     time.sleep(args.warmup)

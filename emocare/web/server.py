@@ -123,6 +123,8 @@ class Server:
             deadline = time.monotonic() + 3.0
             while self.hub.streams and time.monotonic() < deadline:
                 time.sleep(0.05)
+        # the workers first: one finishing a response wakes the loop through its trigger, which close() shuts
+        self.server.task_dispatcher.shutdown(timeout=5)
         self.server.close()
         if self._thread.ident is not None:
             self._thread.join(timeout=10)
