@@ -305,6 +305,9 @@ def test_history_reads_journals_as_report_does(tmp_path):
     odd = [  # lines of other shapes and writers, out of order, before any start, torn
         {"type": "mood", "t": 3.0, "id": 7, "mood": "happy"},
         {"type": "start", "t": 0, "source": "clip.mp4", "engine": "fer"},
+        {"type": "mood", "t": 3.5, "id": 7, "mood": "happy", "primary": 1},
+        {"type": "mood", "t": 4.5, "id": 7, "mood": "happy", "primary": 1, "raw": "x"},
+        {"type": "mood", "t": 5.5, "id": 7, "mood": "happy", "primary": 1},
         {"type": "mood", "t": 2.5, "id": 1, "mood": "sad", "primary": True},
         {"mood": "angry", "type": "mood", "t": 1.0, "id": 1, "primary": 1},
         {"type": "mood", "t": 1.5, "id": "1", "mood": "fear", "primary": True},

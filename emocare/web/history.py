@@ -20,7 +20,7 @@ import re
 import threading
 from collections import OrderedDict
 from itertools import compress, count, repeat
-from operator import add, itemgetter, lt, ne, not_, sub
+from operator import add, is_, itemgetter, lt, ne, not_, sub
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -186,10 +186,15 @@ def _started(start: dict, fallback: datetime) -> datetime:
 # change, care, end, a mood line of another shape or writer, a torn line) goes through json.loads, journal's
 # checks and journal.read's rule for torn lines, so what is refused, skipped or read is what journal.read does.
 _NUMBER = rb"(?:0|[1-9][0-9]*)(?:\.[0-9]+)?"  # as json.dumps writes a time; others (1e+16, -1.0) are parsed
-_LINE = re.compile(rb'^(?:\{"type": "mood", "t": (' + _NUMBER + rb'), "id": (0|[1-9][0-9]*), '
-                   rb'"mood": "([A-Za-z_]+)"[^\n]*"primary": (true|false)[^\n]*\}|(.*))$', re.M)
+_MOOD = rb'\{"type": "mood", "t": (%s), "id": (%s), "mood": "(%s)"'
+_FIELDS = (_NUMBER, rb"0|[1-9][0-9]*", rb"[A-Za-z_]+")
+# each line: (t, id, mood, b"") for a mood line of the usual shape, (b"", b"", b"", line) for any other
+_LINE = re.compile(rb"^(?:" + _MOOD % _FIELDS + rb"[^\n]*\}|(.*))$", re.M)
+# each line's "primary" value, asked only of a session with several people (one person is "the" person whatever
+# the flag says): ``true``/``false`` as written, none (b""), or another value (the line is parsed)
+_PRIMARY = re.compile(rb"^(?:" + _MOOD.replace(b"(%s)", b"(?:%s)") % _FIELDS + rb'[^\n]*"primary": ([^,}\n]*)[^\n]*\}|.*)$',
+                      re.M)
 _CARE_KEYS = ("t", "id", "mood", "action", "message", "lang", "note")
-_TRUE = b"true"
 
 
 class _Labels(dict):
@@ -220,14 +225,27 @@ class _Run:
 
 @dataclass
 class _Lines:
-    """A journal's lines as columns: for mood lines, time, person, mood and the primary flag; ``runs``."""
+    """A journal's lines as columns (for mood lines: time, person, mood) and its sessions (``runs``)."""
 
+    data: bytes
     is_mood: list
     times: list
     ids: list
     moods: list
-    primary: list
     runs: list[_Run]
+    parsed_primary: dict = field(default_factory=dict)  # line → the flag, for mood lines parsed as JSON
+    _primary: list | None = None
+
+    def primary(self) -> list:
+        """Each line's flag: whether its person is the one care acts for (``bool(record.get("primary"))``)."""
+        if self._primary is None:
+            flags = list(map({b"true": True, b"false": False, b"": False}.get, _PRIMARY.findall(self.data)))
+            for n in compress(count(), map(is_, flags, repeat(None))):  # another value: as JSON reads it
+                flags[n] = bool(json.loads(self.data.split(b"\n")[n]).get("primary"))
+            for n, flag in self.parsed_primary.items():
+                flags[n] = flag
+            self._primary = flags
+        return self._primary
 
 
 def _scan(path: Path) -> _Lines:
@@ -240,10 +258,11 @@ def _scan(path: Path) -> _Lines:
         raise JournalError(f"{shown(path)}: cannot read journal ({exc.strerror or exc})") from exc
     found = _LINE.findall(data)
     if not found:
-        return _Lines([], [], [], [], [], [])
-    times, ids, moods, primary, others = (list(map(itemgetter(i), found)) for i in range(5))
+        return _Lines(data, [], [], [], [], [])
+    times, ids, moods, others = (list(map(itemgetter(i), found)) for i in range(4))
     is_mood = list(map(bool, times))
     runs: list[_Run] = []
+    parsed_primary = {}
     for n in list(compress(count(), map(not_, is_mood))):  # the lines that are not mood lines of the usual shape
         raw = others[n]
         if not raw.strip():
@@ -270,7 +289,7 @@ def _scan(path: Path) -> _Lines:
             runs.append(_Run(first=0, start=None))
         if kind == "mood":  # a mood line of another shape: into the columns
             is_mood[n], times[n], ids[n], moods[n] = True, t, rec["id"], rec["mood"]
-            primary[n] = _TRUE if rec.get("primary") else b"false"
+            parsed_primary[n] = bool(rec.get("primary"))
             continue
         run = runs[-1]
         run.t_min, run.t_max = min(run.t_min, t), max(run.t_max, t)
@@ -284,15 +303,15 @@ def _scan(path: Path) -> _Lines:
         runs.append(_Run(first=0, start=None))
     if runs:
         runs[-1].last = len(found)
-    return _Lines(is_mood, times, ids, moods, primary, runs)
+    return _Lines(data, is_mood, times, ids, moods, runs, parsed_primary)
 
 
-def _person(times: list, moods: list, primary: list, t_max: float, period_s: float) -> tuple:
-    """One person's rows in time order: (seconds in each mood, primary rows, times, moods), summed as
+def _person(times: list, moods: list, primary: int, t_max: float, period_s: float) -> tuple:
+    """One person's rows in time order: (seconds in each mood, ``primary`` rows, times, moods), summed as
     ``report.summarize`` does (a row lasts until the next, at most two periods; the last one period)."""
     if times != sorted(times):
         order = sorted(range(len(times)), key=times.__getitem__)  # stable, as report's sort
-        times, moods, primary = [times[i] for i in order], [moods[i] for i in order], [primary[i] for i in order]
+        times, moods = [times[i] for i in order], [moods[i] for i in order]
     cap = 2 * period_s
     spans = list(map(min, map(sub, times[1:], times), repeat(cap)))
     t = times[-1]
@@ -301,7 +320,7 @@ def _person(times: list, moods: list, primary: list, t_max: float, period_s: flo
     bounds = [0, *compress(count(1), map(ne, moods[1:], moods)), len(moods)]
     for a, b in zip(bounds, bounds[1:]):
         seconds[moods[a]] = seconds.get(moods[a], 0.0) + sum(spans[a:b])
-    return seconds, primary.count(_TRUE), times, moods
+    return seconds, primary, times, moods
 
 
 def _timeline(times: list, moods: list) -> tuple[tuple[float, float, str], ...]:
@@ -327,16 +346,16 @@ def _summary(ref: str, index: int, lines: _Lines, run: _Run, mtime: datetime, pe
     if times:
         t_min, t_max = min(t_min, min(times)), max(t_max, max(times))
     moods = list(map(_LABELS.__getitem__, compress(lines.moods[a:b], sel)))
-    primary = list(compress(lines.primary[a:b], sel))
     ids = list(compress(lines.ids[a:b], sel))
     if len(set(ids)) > 1:  # several people: each one's rows, in the order they first appear
+        primary = list(compress(lines.primary()[a:b], sel))
         rows: dict = {}
         for i, key in enumerate(int(k) if isinstance(k, bytes) else k for k in ids):
             rows.setdefault(key, []).append(i)
-        people = [_person([times[i] for i in r], [moods[i] for i in r], [primary[i] for i in r], t_max, period_s)
+        people = [_person([times[i] for i in r], [moods[i] for i in r], sum(primary[i] for i in r), t_max, period_s)
                   for r in rows.values()]
-    else:
-        people = [_person(times, moods, primary, t_max, period_s)] if times else []
+    else:  # one person: the one care acted for, whatever the lines' flag says
+        people = [_person(times, moods, 1, t_max, period_s)] if times else []
     lead = None
     if people:
         lead = max(people, key=itemgetter(1))  # the one care acted for most: report.summarize's primary
