@@ -30,7 +30,7 @@ import numpy as np
 from emocare.faces import Faces
 from emocare.journal import Journal, MoodRecorder
 from emocare.overlay import (BannerLayer, FaceLayer, Fonts, HeaderInfo, HeaderLayer, HelpLayer, MoodStripLayer, PanelLayer,
-                             face_numbers, fit_frame, mood_of, overlaps, plan, window_size)
+                             Layout, face_numbers, fit_frame, mood_of, overlaps, plan, unit, window_size)
 from emocare.pipeline import Pipeline
 from emocare.sources import Frame, LiveSource
 from emocare import window as window_mod
@@ -77,9 +77,11 @@ class Carer(Protocol):
 class Display(Protocol):
     """A viewer of the rendered frames besides the window (``emocare serve``'s page).
 
-    ``wants_frames``: whether anyone looks (frames are rendered for it only then); ``max_width``: the widest
-    canvas it wants (drawn that size, not drawn larger and shrunk); ``show`` takes each rendered frame and the
-    comfort banner; ``commands`` hands over what was asked since the last call (pause, mute, snapshot);
+    ``wants_frames``: whether anyone looks (frames are drawn for it only then); ``max_width``: the widest
+    frame it wants (drawn that size, never larger than the source); ``show`` takes each frame with its faces'
+    boxes (``Renderer.video``: the page draws the moods, scores and banner itself), the comfort banner while it
+    shows (None once withdrawn) and its opacity (the window's ``BannerFade``: 1, then falling to 0 once nobody
+    in view is negative); ``commands`` hands over what was asked since the last call (pause, mute, snapshot);
     ``state`` is told the paused and muted flags after commands ran.
     """
 
@@ -88,7 +90,7 @@ class Display(Protocol):
     @property
     def wants_frames(self) -> bool: ...
 
-    def show(self, image: np.ndarray, t: float, banner: tuple[str, str] | None) -> None: ...
+    def show(self, image: np.ndarray, t: float, banner: tuple[str, str] | None, opacity: float = 1.0) -> None: ...
 
     def commands(self) -> list[str]: ...
 
@@ -274,6 +276,7 @@ class Renderer:
     def __init__(self, fonts: Fonts | None = None, fade: BannerFade | None = None):
         self.fonts = fonts or Fonts()
         self.faces = FaceLayer(self.fonts)
+        self.video_faces = FaceLayer(self.fonts)  # for ``video``: its own record of where things went
         self.panel = PanelLayer(self.fonts)
         self.header = HeaderLayer(self.fonts)
         self.strip = MoodStripLayer(60.0, self.fonts)
@@ -322,6 +325,22 @@ class Renderer:
         self.layout += [*self.faces.drawn, *self.panel.drawn, *over]
         self.opacity = opacity
         return canvas
+
+    def video(self, image: np.ndarray, faces: Faces, width: int | None = None) -> np.ndarray:
+        """The frame alone (at most ``width`` wide, never enlarged) with each face's box and number chip: what a
+        ``Display`` shows, a few milliseconds where a canvas takes tens."""
+        import cv2
+
+        h, w = image.shape[:2]
+        if width and w > width:
+            frame = cv2.resize(image, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)
+        else:
+            frame = image.copy()
+        H, W = frame.shape[:2]
+        lay = Layout(size=(W, H), u=unit(W, H), header=(0, 0, W, 0), stage=(0, 0, W, H), frame=(0, 0, W, H),
+                     panel=(W, 0, W, H), footer=(0, H, W, H), scale=W / w)
+        self.fonts.draw(frame, self.video_faces.draw(frame, faces, lay))
+        return frame
 
     def _header_info(self, faces: Faces, t: float, hud: Hud) -> HeaderInfo:
         primary = faces.primary_face()
@@ -434,16 +453,15 @@ class Session:
         return any(display.wants_frames for display in self.displays)
 
     def _to_displays(self, frame: Frame, faces: Faces, image: np.ndarray | None) -> np.ndarray | None:
-        """The rendered frame (and the comfort banner) to the displays that want it; the canvas, if one was drawn."""
+        """The frame with its faces' boxes, and the comfort banner faded as the window fades it (the renderer's
+        own ``BannerFade``), to the displays that want them; ``image``, the canvas if one was drawn, unchanged."""
         if not self._displays_want():
             return image
-        if image is None:
-            w, h = window_size(tuple(frame.image.shape[1::-1]))
-            limit = min(display.max_width for display in self.displays)
-            image = self.render(frame, faces, (limit, round(h * limit / w)) if w > limit else None)
+        video = self.renderer.video(frame.image, faces, min(display.max_width for display in self.displays))
         banner = self.carer.banner(frame.t) if self.carer is not None else None
+        opacity = self.renderer.fade.opacity(frame.t, banner[0] if banner else None, negative_in_view(faces))
         for display in self.displays:
-            display.show(image, frame.t, banner)
+            display.show(video, frame.t, banner if opacity > 0 else None, opacity)
         return image
 
     def _display_commands(self, frame: Frame, faces: Faces, image: np.ndarray | None, sinks: "_Sinks") -> str | None:

@@ -424,8 +424,8 @@ def test_hub_latest_frame_wins_and_idle_means_no_encoding():
         hub.show(image + i, 0.1 * i, None)
     seq, jpeg = hub.next_frame(0, timeout=0.0)
     assert seq == 5 and jpeg[:2] == b"\xff\xd8"  # a slow viewer gets the newest, not a backlog
-    assert not hub.wants_frames  # at most max_fps (15) frames a second are drawn for the page
-    now[0] += 1 / 15
+    assert not hub.wants_frames  # at most max_fps (20) frames a second are drawn for the page
+    now[0] += 1 / 20
     assert hub.wants_frames
     now[0] = 10.0
     assert not hub.wants_frames  # the viewer went away: encoding stops
@@ -460,6 +460,74 @@ def test_hub_comfort_banner_is_an_event_once():
         hub.show(image, t, ("I'm here.", "I'm here."))
     data, _ = hub.snapshot()
     assert [e["type"] for e in data["events"]] == ["comfort"] and data["events"][0]["message"] == "I'm here."
+
+
+def test_hub_banner_fades_as_the_window_s_then_is_withdrawn():
+    from emocare.live import BannerFade
+
+    now = [0.0]
+    hub, fade = LiveHub(clock=lambda: now[0]), BannerFade(fade_s=1.0)
+    image, comfort = np.zeros((36, 64, 3), np.uint8), ("There, there.", "There, there.")
+    hub.next_frame(0, timeout=0.0)  # someone watching
+    cursor, seen = Cursor(), []
+    for step in range(45):
+        t = step / 10
+        negative = t < 2.0  # calm from 2 s
+        opacity = fade.opacity(t, comfort[0], negative)
+        now[0] = t
+        hub.show(image, t, comfort if opacity > 0 else None, opacity)
+        seen += [(t, item["banner"]) for kind, item in hub.updates(cursor, timeout=0) if kind == "state"]
+    banners = [b and b["opacity"] for _, b in seen]
+    assert banners[0] == 1.0 and banners[-1] is None and banners.count(None) == 1  # shown, then withdrawn once
+    fading = [o for o in banners if o is not None and o < 1]
+    assert fading == sorted(fading, reverse=True) and len(fading) >= 5  # it fades (pushed in tenths)
+    withdrawn = next(t for t, b in seen if b is None)
+    assert 2.0 < withdrawn <= 3.1  # within the window's fade of the last negative moment
+    data, _ = hub.snapshot()
+    assert data["state"]["banner"] is None and [e["type"] for e in data["events"]] == ["comfort"]
+
+
+def test_the_page_gets_the_video_with_boxes_and_the_window_s_banner_fade(tmp_path):
+    """One BannerFade, the renderer's, decides for the window and the page; the page's frame is the video (with
+    the faces' boxes), not the window's canvas."""
+    import cv2
+
+    from emocare.journal import Journal
+    from emocare.live import Session, WatchOptions
+    from emocare.sources import Frame
+
+    class Carer:
+        muted = False
+
+        def observe(self, faces):
+            pass
+
+        def banner(self, t):
+            return ("There, there.", "There, there.") if t >= 1.0 else None
+
+    now = [0.0]
+    hub = LiveHub(clock=lambda: now[0])
+    image = np.full((360, 640, 3), 90, np.uint8)
+    with Journal(tmp_path / "j.jsonl") as journal:
+        session = Session(None, journal, WatchOptions(source_label="clip.mp4", show_window=False), carer=Carer(),
+                          displays=[hub])
+        states = []
+        for step in range(60):
+            t = step / 10
+            hub.next_frame(10**6, timeout=0.0)  # a viewer keeps asking
+            now[0] = t
+            faces = mood_faces("sad" if t < 3.0 else "neutral", t)
+            if t >= 3.0:
+                faces = Faces(faces=tuple(replace(f, mood=replace(f.mood, valence="neutral")) for f in faces), t=t, primary=1)
+            session._to_displays(Frame(image=image, index=step, t=t), faces, None)
+            states.append((t, hub.snapshot()[0]["state"]["banner"]))
+            session.render(Frame(image=image, index=step, t=t), faces)  # the window, on the same frame
+            assert session.renderer.opacity == pytest.approx(states[-1][1]["opacity"] if states[-1][1] else 0.0, abs=0.05)
+    shown = [t for t, b in states if b is not None]
+    assert shown and shown[0] == 1.0 and 3.0 < max(shown) <= 4.1 and states[-1][1] is None
+    frame = cv2.imdecode(np.frombuffer(hub.latest_frame(), np.uint8), cv2.IMREAD_COLOR)
+    assert frame.shape == image.shape  # the video itself, not a 1264x658 canvas with panel and header
+    assert (frame[10:50, 10:50] != 90).any()  # the face's box is drawn on it
 
 
 # ------------------------------------------------------------------ the real server, a session video
@@ -670,6 +738,8 @@ def test_browser_sees_a_mood_and_a_comfort_then_the_history(tmp_path):
         WebDriverWait(browser, 40).until(lambda b: b.find_element(By.ID, "comfort-card").get_attribute("data-comfort"))
         comfort = browser.find_element(By.ID, "comfort").text
         assert comfort in [m for ms in _packaged_en().values() for m in ms], comfort
+        banner = browser.find_element(By.ID, "banner")  # over the video, as the window has it
+        WebDriverWait(browser, 10).until(lambda b: banner.is_displayed() and banner.text == comfort)
         assert browser.find_elements(By.CSS_SELECTOR, "#events li[data-type='care']")
         assert "live" in browser.find_element(By.ID, "status").text
         assert browser.execute_script("return document.getElementById('video').naturalWidth") > 0
@@ -678,7 +748,10 @@ def test_browser_sees_a_mood_and_a_comfort_then_the_history(tmp_path):
         WebDriverWait(browser, 15).until(lambda b: "muted" in b.find_element(By.ID, "status").text)
         time.sleep(0.5)
         browser.save_screenshot(str(OUT / "live.png"))
-        assert time.monotonic() - started < 60
+        # the clip's person calms down: the banner fades and is withdrawn, as the window's; the card keeps it, dimmed
+        WebDriverWait(browser, 40).until(lambda b: not banner.is_displayed())
+        assert "withdrawn" in browser.find_element(By.ID, "comfort").get_attribute("class")
+        assert time.monotonic() - started < 75
         # the history: this session beside a month of journals
         browser.get(url + "history")
         WebDriverWait(browser, 20).until(lambda b: b.execute_script(

@@ -1,7 +1,9 @@
 """``LiveHub``: what ``watch.run`` tells ``emocare serve``'s live page, kept in slots that viewers read.
 
-The session side (``watch.run``'s sink and ``live.Display``) writes: the newest rendered frame (as one JPEG),
-the newest ``Faces``, the journal lines worth showing (comfort, mood changes, snapshots), the paused and muted
+The session side (``watch.run``'s sink and ``live.Display``) writes: the newest frame (the video with its faces'
+boxes, ``Renderer.video``, as one JPEG that every viewer is sent), the newest ``Faces``, the journal lines worth
+showing (comfort, mood changes, snapshots), the comfort banner as the window shows it (its opacity from the
+window's own ``BannerFade``: it fades once nobody in view is negative, and is withdrawn), the paused and muted
 flags. The viewer side (the MJPEG and event streams, one waitress thread each) reads with a cursor and waits
 on a condition. Nothing is queued per viewer: a viewer that reads slowly skips to the newest frame, one that
 stops reading holds its own socket buffer and nothing else, and the session never waits for any of them.
@@ -65,7 +67,7 @@ def faces_json(faces: Faces) -> list[dict]:
 class LiveHub:
     """The sink and display ``emocare serve`` hands ``watch.run``; the page's streams read it."""
 
-    def __init__(self, *, max_streams: int = 48, jpeg_quality: int = 80, max_width: int = 960, max_fps: float = 15.0,
+    def __init__(self, *, max_streams: int = 48, jpeg_quality: int = 80, max_width: int = 960, max_fps: float = 20.0,
                  idle_s: float = 3.0, recent: int = 50, moods_period_s: float = 0.2,
                  clock: Callable[[], float] = time.monotonic):
         self.max_streams = max_streams
@@ -87,7 +89,9 @@ class LiveHub:
         self._ticks: deque[float] = deque(maxlen=32)  # analysis times, for its rate
         self._events: deque[tuple[int, dict]] = deque(maxlen=recent)
         self._event_seq = 0
-        self._state = {"paused": False, "muted": False, "running": False, "ended": None, "source": None}
+        # banner: {"message", "t", "opacity"} while the comfort banner shows (opacity in tenths), else None
+        self._state = {"paused": False, "muted": False, "running": False, "ended": None, "source": None,
+                       "banner": None}
         self._state_seq = 1
         self._pending: list[str] = []
         self._viewer_t = float("-inf")
@@ -148,13 +152,22 @@ class LiveHub:
             now = self.clock()
             return now - self._viewer_t < self.idle_s and now - self._shown_t >= 0.95 / self.max_fps
 
-    def show(self, image: np.ndarray, t: float, banner: tuple[str, str] | None) -> None:
+    def show(self, image: np.ndarray, t: float, banner: tuple[str, str] | None, opacity: float = 1.0) -> None:
         import cv2
 
         text = banner[0] if banner else None
+        level = round(min(1.0, max(0.0, opacity)), 1)  # in tenths: a fade is a few state events, not one a frame
         with self._lock:
             if text is not None and text != self._banner:
                 self._add_event({"type": "comfort", "t": round(float(t), 3), "message": text, "english": banner[1]})
+                self._state["banner"] = {"message": text, "t": round(float(t), 3), "opacity": level}
+                self._bump_state()
+            elif text is None and self._state["banner"] is not None:  # withdrawn
+                self._state["banner"] = None
+                self._bump_state()
+            elif text is not None and self._state["banner"]["opacity"] != level:  # fading, or back
+                self._state["banner"]["opacity"] = level
+                self._bump_state()
             self._banner = text
             if self.clock() - self._viewer_t >= self.idle_s:
                 return  # nobody is looking: no encoding
@@ -247,7 +260,7 @@ class LiveHub:
         """Everything at once (the first message of each event stream, and ``/api/state``), and a cursor just
         past it."""
         with self._lock:
-            data = {"state": dict(self._state), "moods": self._moods(), "events": [e for _, e in self._events]}
+            data = {"state": self._state_copy(), "moods": self._moods(), "events": [e for _, e in self._events]}
             return data, Cursor(event=self._event_seq, faces=self._faces_seq, state=self._state_seq,
                                 moods_sent_at=self.clock())
 
@@ -263,6 +276,12 @@ class LiveHub:
         self._event_seq += 1
         self._events.append((self._event_seq, event))
         self._changes.notify_all()
+
+    def _state_copy(self) -> dict:
+        state = dict(self._state)
+        if state["banner"] is not None:
+            state["banner"] = dict(state["banner"])
+        return state
 
     def _bump_state(self) -> None:
         self._state_seq += 1
@@ -282,7 +301,7 @@ class LiveHub:
         out: list[tuple[str, dict]] = []
         if cursor.state != self._state_seq:
             cursor.state = self._state_seq
-            out.append(("state", dict(self._state)))
+            out.append(("state", self._state_copy()))
         for seq, event in self._events:
             if seq > cursor.event:
                 out.append(("event", event))

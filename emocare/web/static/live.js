@@ -78,6 +78,20 @@
     $("rate").textContent = moods && moods.fps ? T.analysis_rate + " " + moods.fps.toFixed(1) + " fps" : "";
   }
 
+  function renderBanner(banner) {  // state.banner: shown with the window's opacity, then withdrawn (null)
+    const node = $("banner");
+    if (banner) {
+      if (node.textContent !== banner.message) node.textContent = banner.message;
+      node.style.opacity = String(banner.opacity);
+      node.hidden = false;
+    } else {
+      node.hidden = true;
+      node.style.opacity = "0";
+    }
+    $("comfort").classList.toggle("withdrawn", !banner && $("comfort-card").dataset.comfort === "1");
+    $("comfort-card").dataset.banner = banner ? String(banner.opacity) : "";
+  }
+
   let shown = null;  // the comfort on the card: its banner (at once) and its journal line (with the details) agree
 
   function showComfort(ev, fresh) {
@@ -87,6 +101,7 @@
     const text = $("comfort");
     text.textContent = ev.message;
     text.classList.remove("muted");
+    text.classList.toggle("withdrawn", !state.banner);
     if (fresh) { text.classList.remove("fresh"); void text.offsetWidth; text.classList.add("fresh"); }
     const meta = [clock(ev.t)];
     if (ev.mood) meta.push(emo(ev.mood));
@@ -141,8 +156,9 @@
       for (const ev of data.events) addEvent(ev, false);
       renderPeople(data.moods);
       renderStatus();
+      renderBanner(state.banner);
     });
-    source.addEventListener("state", (m) => { state = JSON.parse(m.data); renderStatus(); });
+    source.addEventListener("state", (m) => { state = JSON.parse(m.data); renderStatus(); renderBanner(state.banner); });
     source.addEventListener("moods", (m) => renderPeople(JSON.parse(m.data)));
     source.addEventListener("event", (m) => addEvent(JSON.parse(m.data), true));
     source.onerror = () => { connected = false; renderStatus(); };  // EventSource reconnects by itself
