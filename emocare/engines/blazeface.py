@@ -15,7 +15,9 @@ Models (``model=``):
 A second model, ``face_landmark.tflite`` (468 points and a face-presence
 score), verifies new boxes: MediaPipe's detectors fire on some cartoon and
 title-card shapes that no score threshold separates from blurry real faces,
-and the landmark model's presence score does (``verify``).
+and the landmark model's presence score does (``verify``). ``detect`` keeps
+the boxes that reach it (photos); ``scored`` gives every box with its score,
+for a video's decision over several passes (``confirm.py``).
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ class Detection:
     box: tuple[int, int, int, int]
     score: float
     keypoints: np.ndarray  # (6, 2) pixels
+    presence: float | None = None  # the landmark model's face-presence score; None when not asked
 
 
 def data_dir() -> Path:
@@ -225,8 +228,15 @@ class BlazeFaceDetector:
         return views
 
     def detect(self, image: np.ndarray, *, known: list[tuple[int, int, int, int]] | None = None) -> list[Detection]:
-        """Faces of ``image``. Boxes overlapping one of ``known`` (faces already confirmed
-        in the previous frame) skip verification."""
+        """Faces of ``image``: the boxes whose presence score reaches ``verify``. Boxes overlapping one of
+        ``known`` (faces already confirmed in the previous frame) skip verification."""
+        if self._landmark is None:
+            return self.scored(image, known=known)
+        return [d for d in self.scored(image, known=known) if d.presence is None or d.presence >= self.verify_threshold]
+
+    def scored(self, image: np.ndarray, *, known: list[tuple[int, int, int, int]] | None = None) -> list[Detection]:
+        """Every box of ``image`` the detector finds, each with the landmark model's presence score (None on a box
+        overlapping one of ``known``, and when verification is off)."""
         rgb = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB if image.ndim == 2 else cv2.COLOR_BGR2RGB)
         H, W = rgb.shape[:2]
         found = []
@@ -243,14 +253,14 @@ class BlazeFaceDetector:
             x1, y1, x2, y2 = box
             if min(x2 - x1, y2 - y1) < self.min_face:
                 continue
-            if self._landmark is not None and not (len(known_xyxy) and _iou(box, known_xyxy).max() > 0.3):
-                if self.presence(rgb, box, pts) < self.verify_threshold:
-                    continue
             ix1, iy1 = int(round(max(0, x1))), int(round(max(0, y1)))
             ix2, iy2 = int(round(min(W, x2))), int(round(min(H, y2)))
             if ix2 - ix1 < 2 or iy2 - iy1 < 2:
                 continue
-            out.append(Detection((ix1, iy1, ix2 - ix1, iy2 - iy1), score, pts))
+            presence = None
+            if self._landmark is not None and not (len(known_xyxy) and _iou(box, known_xyxy).max() > 0.3):
+                presence = self.presence(rgb, box, pts)
+            out.append(Detection((ix1, iy1, ix2 - ix1, iy2 - iy1), score, pts, presence))
         return out
 
     def presence(self, rgb: np.ndarray, box: np.ndarray, pts: np.ndarray) -> float:

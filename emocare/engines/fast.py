@@ -7,7 +7,12 @@ Per frame:
    cascade (``--detector haar``, on a 320 px copy) every ``detect_every``
    frames of a stream; in between, each box is carried by sparse optical
    flow (Lucas-Kanade on corners inside the box, median shift). A box whose
-   points are lost re-triggers detection at once. Flow stays because it
+   points are lost re-triggers detection at once. In a stream, which of
+   BlazeFace's boxes are faces is decided over consecutive passes
+   (``confirm.py``): at once when the landmark model is sure, or when a box
+   the model merely doubts stays put for a few passes (the engine then
+   detects on every frame until it is decided); a confirmed face the detector
+   misses once is kept for one pass. Flow stays because it
    measurably helps: on the shared sessions BlazeFace every frame finds a
    face in 95.4-97.7% of frames, every 10th frame with flow 95.8-100%, at a
    third of the cost. Still images (``stream=False``) are always detected,
@@ -32,8 +37,14 @@ import time
 import cv2
 import numpy as np
 
+from emocare.engines.confirm import Candidate, Confirmer
 from emocare.engines.framing import Framing, level
 from emocare.faces import Face, normalise
+
+
+# How a BlazeFace stream decides which boxes are faces (``confirm.Confirmer``; measured in the README's
+# "Face detection: BlazeFace")
+CONFIRM = dict(accept=0.9, accept_score=0.5, floor=0.01, passes=3, still=0.05, streak_score=0.4, keep_missed=1)
 
 
 class HaarDetector:
@@ -137,7 +148,8 @@ class FastEngine:
         if detector == "blazeface":
             from emocare.engines.blazeface import BlazeFaceDetector
 
-            self.detector = BlazeFaceDetector("back")
+            # boxes down to the streak's score are candidates; only the confirmer's rules make them faces
+            self.detector = BlazeFaceDetector("back", min_score=min(CONFIRM["accept_score"], CONFIRM["streak_score"]))
         else:
             # video: a small copy is enough for a face at a desk
             self.detector = HaarDetector(detect_side=detect_side, min_neighbors=min_neighbors)
@@ -147,6 +159,9 @@ class FastEngine:
         self._boxes: list[tuple[int, int, int, int]] = []
         # each box's crop at its last detection, relative to the box (dx, dy, side, tilt); flow keeps the order
         self._crops: list[tuple[int, int, int, float] | None] = []
+        self._tracks: list[int] = []  # each box's face, as the confirmer names it (BlazeFace streams)
+        self._pending = False  # a box waits for confirmation: detect again on the next frame
+        self.confirmer = Confirmer(**CONFIRM) if detector == "blazeface" else None
         self.framing = Framing.read() if detector == "blazeface" else None
         self._since_detect = 0
         self.detections = 0  # how many frames ran the detector (for the bench)
@@ -174,13 +189,31 @@ class FastEngine:
         if isinstance(det, HaarDetector):
             boxes = det.detect(gray)
             return boxes, [None] * len(boxes)
-        # faces confirmed in the previous frame are not re-verified (a track carries a face the verifier doubts)
-        found = det.detect(image, known=self._boxes if stream else None)
-        crops = []
-        for d in found:
-            (x, y, side, _), roll = self.framing.square(d.box, d.keypoints)
-            crops.append((x - d.box[0], y - d.box[1], side, roll))
-        return [d.box for d in found], crops
+        if not stream:
+            found = det.detect(image)
+            return [d.box for d in found], [self._crop(d) for d in found]
+        # faces confirmed before are not re-verified (a track carries a face the verifier doubts)
+        found = det.scored(image, known=self._boxes)
+        verdict = self.confirmer.update([Candidate(d.box, d.score, d.presence) for d in found],
+                                        moved=dict(zip(self._tracks, self._boxes)))
+        boxes, crops, tracks = [], [], []
+        for k, track in zip(verdict.faces, verdict.tracks):
+            boxes.append(found[k].box)
+            crops.append(self._crop(found[k]))
+            tracks.append(track)
+        for kept in verdict.kept:  # missed by this pass: stays where the flow had it, with its crop
+            if kept.track in self._tracks:
+                i = self._tracks.index(kept.track)
+                boxes.append(self._boxes[i])
+                crops.append(self._crops[i])
+                tracks.append(kept.track)
+        self._tracks, self._pending = tracks, verdict.pending
+        return boxes, crops
+
+    def _crop(self, d) -> tuple[int, int, int, float]:
+        """A BlazeFace face's crop relative to its box (``framing.py``)."""
+        (x, y, side, _), roll = self.framing.square(d.box, d.keypoints)
+        return (x - d.box[0], y - d.box[1], side, roll)
 
     def faces_batch(self, gray: np.ndarray, boxes, crops) -> np.ndarray:
         """The classifier's input for each detector box: BlazeFace's cut by ``crops`` (relative to the box, so a box
@@ -200,7 +233,7 @@ class FastEngine:
         t0 = time.perf_counter()
         boxes = None
         if stream and self._prev is not None and self._prev.shape == gray.shape and self._boxes \
-                and self._since_detect < self.detect_every - 1:
+                and self._since_detect < self.detect_every - 1 and not self._pending:
             boxes = self.flow.propagate(self._prev, gray, self._boxes)
             if boxes is not None:
                 self._since_detect += 1
@@ -212,6 +245,8 @@ class FastEngine:
                 self.flow.start(gray, boxes)
         t1 = time.perf_counter()
         self._prev, self._boxes = (gray, boxes) if stream else (None, [])
+        if not stream:
+            self._tracks, self._pending = [], False
         if not boxes:
             self.last_detect_ms, self.last_classify_ms = (t1 - t0) * 1000, 0.0
             return []
@@ -227,6 +262,9 @@ class FastEngine:
 
     def reset(self) -> None:
         self._prev, self._boxes, self._crops, self._since_detect = None, [], [], 0
+        self._tracks, self._pending = [], False
+        if self.confirmer is not None:
+            self.confirmer.reset()
 
     def close(self) -> None:
         pass

@@ -1,0 +1,164 @@
+"""Which of a detection pass's boxes are faces: the verifier's word on this pass, and what the passes before said.
+
+The face-landmark model's face-presence score alone (``BlazeFaceDetector.presence``) is a verdict on one look:
+it keeps the detector off an animated title card, but it doubts frowning, screaming and afraid faces far more
+than calm ones, and refuses a real face over and over, pass after pass. Here a box becomes a face
+
+- at once, when the presence score reaches ``accept`` and BlazeFace's own score ``accept_score`` (as before);
+- or when it stays put for ``passes`` detection passes in a row, each time with a presence score of at least
+  ``floor`` and a BlazeFace score of at least ``streak_score``: a real face sits where it sat; a false box on
+  moving graphics drifts or flickers, and on still textures the landmark model's score stays near zero.
+
+A box over a face confirmed in the previous pass stays a face without a new verdict, and a confirmed face the
+detector misses once is kept for ``keep_missed`` passes (at its last box) before it is let go.
+
+Pure and clock-free: plain numbers in, indices out; the engine decides when a pass runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+Box = tuple[float, float, float, float]  # x, y, w, h in pixels
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One box of a detection pass: where it is, BlazeFace's score and the landmark model's presence score."""
+
+    box: Box
+    score: float
+    presence: float | None  # None: not asked (the box lies on a confirmed face)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A confirmed face the detector missed in this pass, kept at its last box (``track`` names it)."""
+
+    box: Box
+    track: int
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """``faces``: indices of the pass's candidates that are faces, and ``tracks`` the face each one is (its track,
+    stable from pass to pass); ``kept``: confirmed faces missed this pass and still kept; ``pending``: whether
+    some box is still waiting for confirmation (the engine looks again soon)."""
+
+    faces: tuple[int, ...]
+    tracks: tuple[int, ...]
+    kept: tuple[Kept, ...]
+    pending: bool
+
+
+def iou(a: Box, b: Box) -> float:
+    ax2, ay2, bx2, by2 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
+    iw = max(0.0, min(ax2, bx2) - max(a[0], b[0]))
+    ih = max(0.0, min(ay2, by2) - max(a[1], b[1]))
+    inter = iw * ih
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return inter / union if union > 0 else 0.0
+
+
+def stays_put(a: Box, b: Box, still: float) -> bool:
+    """Whether ``b`` is where ``a`` was: its centre moved at most ``still`` of the side, and its side changed by at
+    most that share."""
+    side_a, side_b = max(a[2], a[3]), max(b[2], b[3])
+    if side_a <= 0 or side_b <= 0:
+        return False
+    dx = (b[0] + b[2] / 2) - (a[0] + a[2] / 2)
+    dy = (b[1] + b[3] / 2) - (a[1] + a[3] / 2)
+    return (dx * dx + dy * dy) ** 0.5 <= still * side_a and abs(side_b / side_a - 1) <= still
+
+
+@dataclass
+class _Track:
+    box: Box
+    confirmed: bool
+    streak: int  # passes in a row the box was seen (and, while unconfirmed, met the floor)
+    missed: int = 0
+
+
+class Confirmer:
+    """Keeps the tracks of detection passes and says which boxes are faces (see the module's docstring).
+
+    ``known``: IoU above which a box is the same face as a confirmed one (no new verdict).
+    """
+
+    def __init__(self, *, accept: float = 0.9, floor: float = 0.05, passes: int = 3, still: float = 0.1,
+                 keep_missed: int = 1, known: float = 0.3, accept_score: float = 0.0, streak_score: float = 0.0):
+        if passes < 1:
+            raise ValueError("passes must be at least 1")
+        self.accept, self.floor, self.passes, self.still = accept, floor, passes, still
+        self.accept_score, self.streak_score = accept_score, streak_score
+        self.keep_missed, self.known = keep_missed, known
+        self._tracks: list[_Track] = []
+        self._next_id = 0
+        self._ids: list[int] = []
+
+    def reset(self) -> None:
+        self._tracks, self._ids = [], []
+
+    def known_boxes(self) -> list[Box]:
+        """The confirmed faces' boxes, as of the last pass (or as ``update``'s ``moved`` placed them)."""
+        return [t.box for t in self._tracks if t.confirmed]
+
+    def update(self, candidates: Sequence[Candidate], moved: dict[int, Box] | None = None) -> Verdict:
+        """One detection pass: its candidate boxes in, the verdict out. A candidate on a confirmed face needs no
+        presence score (None); one that is not asked and continues no face is dropped. ``moved``: where the caller's tracking carried confirmed faces
+        (track -> box) since the last pass."""
+        for k, tid in enumerate(self._ids):
+            if moved and tid in moved:
+                self._tracks[k].box = moved[tid]
+        tracks, ids = [], []
+        used: set[int] = set()
+        faces: list[tuple[int, int]] = []  # (candidate, track)
+        # 1. confirmed faces first: the best-overlapping candidate continues each
+        for t, tid in zip(self._tracks, self._ids):
+            if not t.confirmed:
+                continue
+            best = max((k for k in range(len(candidates)) if k not in used),
+                       key=lambda k: iou(t.box, candidates[k].box), default=None)
+            if best is not None and iou(t.box, candidates[best].box) > self.known:
+                used.add(best)
+                faces.append((best, tid))
+                tracks.append(_Track(candidates[best].box, True, t.streak + 1))
+                ids.append(tid)
+            elif t.missed < self.keep_missed:
+                tracks.append(_Track(t.box, True, t.streak, t.missed + 1))
+                ids.append(tid)
+        kept = tuple(Kept(t.box, tid) for t, tid in zip(tracks, ids) if t.missed)
+        # 2. the other candidates: accepted at once, or continuing (or starting) a streak
+        pending = False
+        waiting = [(t, tid) for t, tid in zip(self._tracks, self._ids) if not t.confirmed]
+        for k, c in enumerate(candidates):
+            if k in used or c.presence is None:
+                continue
+            if c.presence >= self.accept and c.score >= self.accept_score:
+                ids.append(self._new_id())
+                faces.append((k, ids[-1]))
+                tracks.append(_Track(c.box, True, 1))
+                continue
+            if c.presence < self.floor or c.score < self.streak_score:
+                continue
+            before = next(((t, tid) for t, tid in waiting if stays_put(t.box, c.box, self.still)), None)
+            streak = 1
+            if before is not None:
+                waiting.remove(before)
+                streak = before[0].streak + 1
+            tid = before[1] if before is not None else self._new_id()
+            confirmed = streak >= self.passes
+            if confirmed:
+                faces.append((k, tid))
+            else:
+                pending = True
+            tracks.append(_Track(c.box, confirmed, streak))
+            ids.append(tid)
+        self._tracks, self._ids = tracks, ids
+        faces.sort()
+        return Verdict(tuple(k for k, _ in faces), tuple(t for _, t in faces), kept, pending)
+
+    def _new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id

@@ -1,0 +1,103 @@
+"""The face check's decision logic on scripted detection passes (no model, no clock)."""
+
+import pytest
+
+from emocare.engines.confirm import Candidate, Confirmer, stays_put
+
+
+def doubted(x=100.0, y=80.0, side=120.0, presence=0.3):
+    """A box the landmark model doubts (below ``accept``, above ``floor``)."""
+    return Candidate((x, y, side, side), 0.7, presence)
+
+
+def test_a_box_the_verifier_trusts_is_a_face_at_once():
+    c = Confirmer(passes=3)
+    assert c.update([doubted(presence=0.95)]).faces == (0,)
+
+
+def test_a_stable_doubted_box_is_confirmed_on_the_third_pass():
+    c = Confirmer(passes=3, still=0.1)
+    verdicts = [c.update([doubted(x=100 + k, presence=p)]) for k, p in enumerate((0.2, 0.4, 0.1, 0.3))]
+    assert [v.faces for v in verdicts] == [(), (), (0,), (0,)]
+    assert [v.pending for v in verdicts] == [True, True, False, False]
+
+
+def test_a_flickering_box_is_never_confirmed():
+    c = Confirmer(passes=3, still=0.1)
+    # there, gone, there, gone...: no streak grows past one pass
+    for k in range(10):
+        v = c.update([doubted()] if k % 2 == 0 else [])
+        assert v.faces == () and not v.kept
+
+
+def test_a_drifting_box_is_never_confirmed():
+    c = Confirmer(passes=3, still=0.1)
+    for k in range(10):  # moves 15% of its side every pass, as the title card's false box does
+        assert c.update([doubted(x=100 + 18 * k)]).faces == ()
+
+
+def test_a_box_the_landmark_model_calls_no_face_is_never_confirmed_however_still():
+    c = Confirmer(passes=3, floor=0.05)
+    for _ in range(10):
+        assert c.update([doubted(presence=0.01)]).faces == ()
+
+
+def test_a_confirmed_face_survives_one_missed_pass_and_not_two():
+    c = Confirmer(accept=0.9, keep_missed=1)
+    assert c.update([doubted(presence=0.95)]).faces == (0,)
+    missed = c.update([])
+    assert missed.faces == () and [k.box for k in missed.kept] == [(100.0, 80.0, 120.0, 120.0)]
+    assert c.update([doubted(presence=0.0)]).faces == (0,)  # back where it was: the same face, no new verdict
+    c.update([])
+    assert not c.update([]).kept  # two passes in a row without it: let go
+
+
+def test_a_confirmed_face_needs_no_new_verdict_while_it_is_seen():
+    c = Confirmer(passes=2)
+    c.update([doubted()])
+    assert c.update([doubted(x=103)]).faces == (0,)
+    assert c.known_boxes() == [(103.0, 80.0, 120.0, 120.0)]
+    for k in range(5):  # carried on, whatever presence the candidate carries
+        assert c.update([doubted(x=110 + 5 * k, presence=0.0)]).faces == (0,)
+
+
+def test_two_faces_are_confirmed_each_on_its_own_and_keep_their_tracks():
+    c = Confirmer(passes=2)
+    left, right = doubted(x=20), doubted(x=400, presence=0.95)
+    first = c.update([left, right])
+    assert first.faces == (1,)
+    second = c.update([right, left])
+    assert second.faces == (0, 1) and second.tracks[0] == first.tracks[0] and second.tracks[1] != first.tracks[0]
+
+
+def test_a_face_the_caller_tracked_is_met_where_it_went():
+    c = Confirmer()
+    track = c.update([doubted(x=100, presence=0.95)]).tracks[0]
+    # between passes the engine's optical flow carried the face 100 px right; the detector finds it there
+    assert c.update([doubted(x=200, presence=0.0)], moved={track: (200.0, 80.0, 120.0, 120.0)}).tracks == (track,)
+
+
+def test_a_miss_breaks_a_streak_that_is_not_yet_confirmed():
+    c = Confirmer(passes=3)
+    c.update([doubted()])
+    c.update([doubted()])
+    c.update([])
+    assert c.update([doubted()]).faces == ()
+
+
+@pytest.mark.parametrize("moved,grown,still", [(0, 1.0, True), (10, 1.0, True), (13, 1.0, False), (0, 1.12, False)])
+def test_stays_put_measures_in_sides(moved, grown, still):
+    a = (100.0, 100.0, 120.0, 120.0)
+    b = (100.0 + moved, 100.0, 120.0 * grown, 120.0 * grown)
+    if grown != 1.0:  # grown about its centre
+        b = (100.0 - 60 * (grown - 1), 100.0 - 60 * (grown - 1), b[2], b[3])
+    assert stays_put(a, b, 0.1) is still
+
+
+def test_scores_gate_each_path():
+    c = Confirmer(accept=0.9, accept_score=0.5, passes=2, streak_score=0.4)
+    assert c.update([Candidate((0.0, 0.0, 100.0, 100.0), 0.45, 0.99)]).faces == ()  # sure, but too weak a box
+    assert c.update([Candidate((0.0, 0.0, 100.0, 100.0), 0.45, 0.99)]).faces == (0,)  # still there: a streak of 2
+    c = Confirmer(passes=2, streak_score=0.4)
+    for _ in range(4):
+        assert c.update([Candidate((0.0, 0.0, 100.0, 100.0), 0.35, 0.5)]).faces == ()
