@@ -70,6 +70,9 @@ def test_decoder_gives_the_hand_checked_box_and_eyes(video_detector):
     ("derived_rgba_face.png", 1),
     ("deepface_patreon_banner.png", 0),
     ("pyfeat_free-mountain-vector-01.jpg", 0),
+    ("skimage_brick.jpg", 0),  # a textured wall
+    ("skimage_chelsea.jpg", 0),  # a cat
+    ("synthetic_patterned_fabric.jpg", 0),  # dots and rings in pairs
 ])
 def test_counts_on_real_photos(photo_detector, name, count):
     assert len(photo_detector.detect(load_image(DATA / name))) == count
@@ -134,6 +137,32 @@ def test_no_false_face_on_the_title_card_video():
         faces += len(engine.analyze(frame.image, stream=True))
         frames += 1
     assert frames > 80 and faces == 0
+
+
+@pytest.mark.parametrize("name", [
+    "skimage_brick.jpg", "synthetic_patterned_fabric.jpg", "deepface_patreon_banner.png",
+    "pyfeat_free-mountain-vector-01.jpg",
+    pytest.param("skimage_chelsea.jpg", marks=pytest.mark.xfail(strict=True, reason=(
+        "known: zoomed 1.3-1.5x, the cat's face gets BlazeFace 0.56 and face-presence 0.98, a face to the old "
+        "one-look verifier (28 of 60 frames) and to the confirmer (34); as a photo it is refused"))),
+])
+def test_no_false_face_on_a_still_no_face_scene_held_before_the_camera(name):
+    """A still scene is the case consecutive passes cannot tell from a face (a box on it stays put): the landmark
+    model's floor must keep it out. 60 frames of a slow zoom with sensor noise, as watch reads them."""
+    from emocare.engines import build
+
+    image = load_image(DATA / name)
+    h, w = image.shape[:2]
+    rng = np.random.default_rng(0)
+    engine = build("emocare-fer")
+    faces = 0
+    for k in range(60):
+        zoom = 1 + k / 59
+        cw, ch = int(w / zoom), int(h / zoom)
+        view = cv2.resize(image[(h - ch) // 2:(h - ch) // 2 + ch, (w - cw) // 2:(w - cw) // 2 + cw], (640, 480))
+        view = np.clip(view + rng.normal(0, 2, view.shape), 0, 255).astype(np.uint8)
+        faces += len(engine.analyze(view, stream=True))
+    assert faces == 0
 
 
 def test_every_frame_of_a_face_video_has_the_face():
