@@ -24,7 +24,8 @@ noisy background, with ``NAME.truth.csv`` (frame,t,label) beside each video. Fou
 
 ``--kinds`` picks other kinds (a comma list). For the face detector (``emocare bench --faces-videos``, which
 reports the found-rate per emotion from the truth files): ``angry``, ``disgust``, ``fear``, ``surprise`` (neutral
-3-6 s, that emotion 8-14 s, neutral 3-6 s) and ``mixed`` (all seven emotions in a random order, 3-6 s each);
+3-6 s, that emotion 8-14 s, neutral 3-6 s), ``mixed`` (all seven emotions in a random order, 3-6 s each) and
+``tour`` (all seven in a random order, 1 s each: a clip small enough for ``tests/data``);
 ``--kinds detector`` is ``calm,happy,sad,angry,disgust,fear,surprise,mixed``, every emotion. ``--face-size
 80-120`` draws smaller faces (a person at a desk 1.5 m from the camera), ``--prefix`` starts each file name:
 
@@ -52,8 +53,8 @@ def plan(kind: str, rng: np.random.Generator) -> list[tuple[str, int]]:
         return int(rng.integers(a, b + 1))
     if kind in ("angry", "disgust", "fear", "surprise"):
         return [("neutral", r(3, 6)), (kind, r(8, 14)), ("neutral", r(3, 6))]
-    if kind == "mixed":
-        return [(EMOTIONS[i], r(3, 6)) for i in rng.permutation(len(EMOTIONS))]
+    if kind in ("mixed", "tour"):
+        return [(EMOTIONS[i], r(3, 6) if kind == "mixed" else 1) for i in rng.permutation(len(EMOTIONS))]
     return {"calm": [("neutral", r(20, 40))],
             "happy": [("neutral", r(6, 12)), ("happy", r(6, 14)), ("neutral", r(6, 12))],
             "sad": [("neutral", r(5, 10)), ("sad", r(10, 18)), ("neutral", r(5, 10))],

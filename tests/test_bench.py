@@ -228,3 +228,25 @@ def test_bench_on_photos_of_different_sizes(tmp_path):
                                  "--json", str(out)])
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text())["engines"]["emocare-fer"]["speed"]["frames"] == 3
+
+
+def test_detector_bench_reports_every_emotion_and_keys_rows_by_path(tmp_path):
+    """A 7 s session of small faces (80-120 px), one second per emotion (``make_sessions.py --kinds tour``), in two
+    folders under one name: two rows, each with the found-rate per true emotion, and the worst emotion named."""
+    import shutil
+
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        for f in (DATA / "detector_session").iterdir():
+            shutil.copy(f, tmp_path / folder / f.name)
+    result = bench.run_detectors([tmp_path / "a", tmp_path / "b"], [DATA / "skimage_chelsea.jpg"], detectors=["blazeface"])
+    assert sorted(result.face_videos) == [str(tmp_path / "a" / "tour.mp4"), str(tmp_path / "b" / "tour.mp4")]
+    entry = result.face_videos[str(tmp_path / "a" / "tour.mp4")]["blazeface"]
+    assert list(entry["by_emotion"]) == list(EMOTIONS) and all(t["frames"] == 15 for t in entry["by_emotion"].values())
+    summary = result.summary["blazeface"]
+    rates = summary["found_rate_by_emotion"]
+    # its disgusted face is one the landmark model doubts in every frame: the one-look verifier found it in 0 of 15
+    assert all(r >= 0.9 for r in rates.values()), rates
+    assert summary["worst_emotion"] == min(rates, key=rates.get)
+    assert summary["worst_emotion_found_rate"] == rates[summary["worst_emotion"]]
+    assert summary["false_faces"] == 0
