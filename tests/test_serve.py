@@ -424,11 +424,22 @@ def test_hub_latest_frame_wins_and_idle_means_no_encoding():
         hub.show(image + i, 0.1 * i, None)
     seq, jpeg = hub.next_frame(0, timeout=0.0)
     assert seq == 5 and jpeg[:2] == b"\xff\xd8"  # a slow viewer gets the newest, not a backlog
-    assert not hub.wants_frames  # at most max_fps (20) frames a second are drawn for the page
+    assert not hub.wants_frames  # at most max_fps (20) frames a second are drawn for the page, on average
+    now[0] += 4 / 20
+    assert not hub.wants_frames  # five at once took a quarter of a second's frames
     now[0] += 1 / 20
     assert hub.wants_frames
     now[0] = 10.0
     assert not hub.wants_frames  # the viewer went away: encoding stops
+    hub.next_frame(0, timeout=0.0)
+    shown = 0
+    for k in range(300):  # a 30 fps source for 10 s: max_fps (20) frames a second, two of every three
+        now[0] = 10.0 + k / 30
+        if hub.wants_frames:
+            hub.show(image, k / 30, None)
+            shown += 1
+        hub.latest_frame()  # the viewer is still there
+    assert 195 <= shown <= 201, shown
 
 
 def test_hub_events_are_a_bounded_ring_and_streams_are_capped():

@@ -8,7 +8,7 @@ flags. The viewer side (the MJPEG and event streams, one waitress thread each) r
 on a condition. Nothing is queued per viewer: a viewer that reads slowly skips to the newest frame, one that
 stops reading holds its own socket buffer and nothing else, and the session never waits for any of them.
 Frames are drawn and encoded only while someone has asked for one in the last ``idle_s`` seconds, and at
-most ``max_fps`` a second whatever the source's rate.
+most ``max_fps`` a second on average whatever the source's rate.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ class LiveHub:
         self._state_seq = 1
         self._pending: list[str] = []
         self._viewer_t = float("-inf")
-        self._shown_t = float("-inf")
+        self._due_t = float("-inf")  # when the next frame is due: max_fps a second on average
         self._banner: str | None = None
         self._streams = 0
         self.closed = False
@@ -145,12 +145,13 @@ class LiveHub:
     # ------------------------------------------------------------------ the session's side (live.Display)
     @property
     def wants_frames(self) -> bool:
-        """A command waits, or someone looked in the last ``idle_s`` and the last frame is ``1 / max_fps`` old."""
+        """A command waits, or someone looked in the last ``idle_s`` and a frame is due: ``max_fps`` a second on
+        average (a 30 fps source gives 20 by taking two frames of three, not 15 by taking every other)."""
         with self._lock:
             if self._pending:
                 return True
             now = self.clock()
-            return now - self._viewer_t < self.idle_s and now - self._shown_t >= 0.95 / self.max_fps
+            return now - self._viewer_t < self.idle_s and now >= self._due_t - 0.05 / self.max_fps
 
     def show(self, image: np.ndarray, t: float, banner: tuple[str, str] | None, opacity: float = 1.0) -> None:
         import cv2
@@ -171,7 +172,8 @@ class LiveHub:
             self._banner = text
             if self.clock() - self._viewer_t >= self.idle_s:
                 return  # nobody is looking: no encoding
-            self._shown_t = self.clock()
+            period, now = 1.0 / self.max_fps, self.clock()
+            self._due_t = max(self._due_t + period, now + period / 2)  # never two frames closer than half a period
         h, w = image.shape[:2]
         if w > self.max_width:
             image = cv2.resize(image, (self.max_width, round(h * self.max_width / w)), interpolation=cv2.INTER_AREA)
