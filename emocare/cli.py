@@ -761,24 +761,25 @@ def train(
     teacher_views: int = typer.Option(PLAN.teacher_views, "--teacher-views", help="With --teacher CKPT: the teachers also read this many augmented copies of each face (and its mirror image) before training, and training draws from those views with the teachers' answer for each (instead of augmenting afresh).", metavar="K"),
     teacher_temperature: float = typer.Option(PLAN.teacher_temperature, "--teacher-temperature", help="With --teacher: soften the teachers' probabilities at this temperature (above 1: less sure).", metavar="T"),
     arch: str = typer.Option(PLAN.arch, "--arch", help="The network: small (the shipped one's size, fast on a CPU), wide (it with 1.25x the channels past the first block: --init small widens), or a teacher for --teacher: vgg (4.7 M parameters), vgg10 or resnet18 (generation 5's).", metavar="NAME"),
-    init: Optional[Path] = typer.Option(None, "--init", help="Start from a finished run's best network (its checkpoint folder; a small one starts a wide one).", file_okay=False, metavar="CKPT"),
+    init: Optional[Path] = typer.Option(None, "--init", help="Start from a finished run's best network (its checkpoint folder; a small one starts a wide one), or from an exported model's (.tflite, for example the shipped emocare/models/emotion.tflite: fine-tuning).", metavar="CKPT|MODEL"),
     merge: str = typer.Option("outputs", "--merge", help="With --average: average the runs' outputs (each network runs) or their weights (one network's cost; for runs fine-tuned from one --init).", metavar="outputs|weights"),
     mirror: str = typer.Option("auto", "--mirror", help="Also read each face's mirror image: auto (when it wins by half a point on val), on, or off (it doubles the model's time).", metavar="auto|on|off"),
     votes: Optional[Path] = typer.Option(None, "--votes", help="FER+ votes for the training faces (CSV: path, then the ten FER+ counts): learn what ten annotators saw, not the folder label.", dir_okay=False, metavar="CSV"),
     val_votes: Optional[Path] = typer.Option(None, "--val-votes", help="FER+ votes for the validation faces: the best epoch, the head and the temperature are chosen against them.", dir_okay=False, metavar="CSV"),
     labels: str = typer.Option(PLAN.labels, "--labels", help="With --votes: soft (each face's vote distribution) or majority (its most-voted emotion).", metavar="soft|majority"),
     class_weights: bool = typer.Option(PLAN.class_weights, "--class-weights/--no-class-weights", help="Weigh each face by 1/sqrt(its class's count), so rare emotions count more."),
+    force: bool = typer.Option(False, "--force", help="Start afresh in a checkpoint folder that holds an earlier run (its files are kept in previous/)."),
 ) -> None:
     """Train emocare's emotion model (CPU or GPU); use it with --engine emocare after copying, or EMOCARE_MODEL=OUT."""
     run_guarded(_train, dataset, val, out, epochs, resume, batch_size, patience, seed, checkpoints, limit, average or [], mirror,
                 teacher or [], init, lr, distill, arch, merge, teacher_views, teacher_temperature, votes, val_votes, labels,
-                class_weights)
+                class_weights, force)
 
 
 def _train(dataset, val, out, epochs, resume, batch_size, patience, seed, checkpoints, limit, average=(), mirror="auto",
            teacher=(), init=None, lr=PLAN.lr, distill=PLAN.distill, arch=PLAN.arch, merge="outputs",
            teacher_views=PLAN.teacher_views, teacher_temperature=PLAN.teacher_temperature, votes=None, val_votes=None,
-           labels=PLAN.labels, class_weights=PLAN.class_weights) -> None:
+           labels=PLAN.labels, class_weights=PLAN.class_weights, force=False) -> None:
     extras.require("lab", "emocare train")
     from emocare.train import MERGES, average_runs, train as train_model
 
@@ -794,7 +795,7 @@ def _train(dataset, val, out, epochs, resume, batch_size, patience, seed, checkp
             raise EmocareError(f"{option} {p}: not found")
     if average:
         result = average_runs(list(average), val, out, on_line=lambda line: typer.echo(line, err=True), mirror=MIRROR[mirror],
-                              merge=merge)
+                              merge=merge, val_votes=val_votes)
         m = result.metrics
         typer.echo(f"{result.model}: {len(average)} run{'s' if len(average) > 1 else ''} {MERGES[merge]}; val accuracy {m['accuracy']:.1%}, "
                    f"balanced {m['balanced_accuracy']:.1%}, ECE {m['ece']:.3f}")
@@ -803,7 +804,7 @@ def _train(dataset, val, out, epochs, resume, batch_size, patience, seed, checkp
                      teacher_views=teacher_views, teacher_temperature=teacher_temperature, labels=labels,
                      class_weights=class_weights)
     result = train_model(dataset, val, out, plan=plan, resume=resume, checkpoints=checkpoints, limit=limit, mirror=MIRROR[mirror],
-                         teacher=list(teacher) or None, init=init, votes=votes, val_votes=val_votes,
+                         teacher=list(teacher) or None, init=init, votes=votes, val_votes=val_votes, force=force,
                          on_line=lambda line: typer.echo(line, err=True), progress_bar=sys.stderr.isatty())
     m = result.metrics
     typer.echo(f"{result.model}: best epoch {result.best_epoch} of {result.epochs_run}, {result.seconds / 60:.1f} min on "
