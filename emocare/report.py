@@ -119,14 +119,17 @@ def tables(report: Report):
         per_min = p.changes / (p.total_s / 60.0) if p.total_s > 0 else 0.0
         t.add_row(f"#{text(p.id)}{' (primary)' if p.primary else ''}",
                   *[f"{p.seconds.get(m, 0.0):.1f}" for m in moods], f"{per_min:.1f}")
-    # below 100 columns a column per mood would cut the headers in two: a row per mood, a column per person
+    # below 100 columns a column per mood would cut the headers in two, and a column per person does once a
+    # session has met a few people: a row per person, their moods as one list that wraps between its items
     n = Table(title=title, title_justify="left")
-    n.add_column("seconds in")
+    n.add_column("person")
+    n.add_column("seconds in each mood")
+    n.add_column("changes a minute", justify="right")
     for p in report.people:
-        n.add_column(f"#{text(p.id)}{' (primary)' if p.primary else ''}", justify="right")
-    for m in moods:
-        n.add_row(m, *[f"{p.seconds.get(m, 0.0):.1f}" for p in report.people])
-    n.add_row("changes/min", *[f"{p.changes / (p.total_s / 60.0) if p.total_s > 0 else 0.0:.1f}" for p in report.people])
+        per_min = p.changes / (p.total_s / 60.0) if p.total_s > 0 else 0.0
+        n.add_row(f"#{text(p.id)}{' (primary)' if p.primary else ''}",
+                  ", ".join(f"{m} {p.seconds[m]:.1f}" for m in moods if p.seconds.get(m, 0.0) > 0) or "-",
+                  f"{per_min:.1f}")
     out = [ByWidth(t, n) if report.people else t]
     if report.care:
         c = Table(title="care events", title_justify="left")
