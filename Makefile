@@ -6,7 +6,7 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check
 OPENCV := opencv-python==4.14.0.94
 FER    := fer==25.10.3
 
-.PHONY: install test readme-check docs-figures photos-1000 system-deps sounds clean
+.PHONY: install test test-fast readme-check docs-figures photos-1000 system-deps sounds clean
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ system-deps:
 
 test:
 	$(BIN)/python -m pytest -q
+
+# The unit tests only (no process per test, window, browser or training): a quick check while working.
+test-fast:
+	$(BIN)/python -m pytest -q -m "not slow"
 
 # Every command in the README, run as written (outputs in out/); CI runs it after the tests.
 readme-check:

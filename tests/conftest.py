@@ -29,6 +29,7 @@ def pytest_configure(config):
 
     prepare_tensorflow_env()
     config.addinivalue_line("markers", "extra(name): needs emocare's optional extra NAME; skipped without it")
+    config.addinivalue_line("markers", "slow: runs emocare as a whole (processes, a real window or browser, training)")
 
 
 # ---------------------------------------------------------------- extras
@@ -88,8 +89,17 @@ def needs_extra(extra: str) -> None:
         pytest.skip(f"needs the {extra} extra ({', '.join(missing)} not installed): {extras.install_hint(extra)}")
 
 
+# Modules whose tests run emocare as a whole: a process per test, a real window, Chromium, a training run, a
+# session played at its own pace. `make test` runs everything; `make test-fast` (-m "not slow") the rest.
+SLOW_MODULES = {"test_serve.py", "test_window_shots.py", "test_faults.py", "test_interrupts.py", "test_votes.py",
+                "test_emocare_model.py", "test_care.py", "test_watch.py", "test_bench.py", "test_bench_sessions.py",
+                "test_status.py", "test_api.py", "test_scripted.py", "test_install.py"}
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
+        if item.path.name in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
         extra = EXTRA_MODULES.get(item.path.name) or next(
             (e for e, names in EXTRA_TESTS.items() if item.name in names or getattr(item, "originalname", "") in names), None)
         if extra is not None:
