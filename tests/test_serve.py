@@ -327,6 +327,22 @@ def test_history_reads_journals_as_report_does(tmp_path):
     assert_same_as_report(torn)  # a torn line just before a session's start: skipped
 
 
+def test_history_summaries_go_to_disk_after_the_page_and_are_read_back(tmp_path, monkeypatch):
+    from emocare.web import history as history_mod
+
+    month = tmp_path / "month"
+    make_journals(month, days=3)
+    _, client, _ = make_app(tmp_path, [month])
+    page = client.get("/history")
+    assert page.status_code == 200 and not list((tmp_path / "cache").glob("*.json"))  # not on the page's way
+    page.close()  # as the server does once the page is sent
+    assert len(list((tmp_path / "cache").glob("*.json"))) == len(list(month.glob("*.jsonl")))
+    first, _ = history_mod.History(history_mod.Places([month])).all()
+    monkeypatch.setattr(history_mod, "read_journal", lambda *a: pytest.fail("parsed again despite its summary on disk"))
+    again, _ = history_mod.History(history_mod.Places([month]), cache_dir=tmp_path / "cache").all()  # a new serve
+    assert [s.to_json() for s in again] == [s.to_json() for s in first]
+
+
 @pytest.mark.parametrize("bad, why", [
     (b'{"type": "mood", "t": 1.0, "id": 1, "mood": "sad", "primary": true, "raw": "sad"', "Expecting"),
     (b'{"type": "mood", "t": NaN, "id": 1, "mood": "sad", "primary": true}', "'t' must be a number"),

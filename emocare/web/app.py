@@ -252,10 +252,12 @@ def create_app(web: WebConfig, hub: LiveHub | None = None) -> Flask:
             ending = date.fromisoformat(request.args["week"]) if "week" in request.args else last
         except ValueError:
             return _plain("week: expected a date such as 2026-11-26", 400)
-        return _page("history.html", nav="history", days=by_day(sessions), broken=broken,
+        resp = _page("history.html", nav="history", days=by_day(sessions), broken=broken,
                      week_json=json.dumps(week(sessions, ending)), week_end=ending, week_start=ending - timedelta(days=6),
                      week_prev=(ending - timedelta(days=7)).isoformat(),
                      week_next=(ending + timedelta(days=7)).isoformat() if ending < last else None)
+        resp.call_on_close(history.save)  # new summaries to disk once the page is sent
+        return resp
 
     @app.get("/history/<int:place>/<name>")
     def journal_page(place: int, name: str):
@@ -264,8 +266,10 @@ def create_app(web: WebConfig, hub: LiveHub | None = None) -> Flask:
         except (NotAllowed, FileNotFoundError):
             abort(404)
         view = history.journal(f"{place}/{name}", path)
-        return _page("journal.html", nav="history", view=view,
+        resp = _page("journal.html", nav="history", view=view,
                      sessions_json=json.dumps([s.to_json() for s in view.sessions], ensure_ascii=False))
+        resp.call_on_close(history.save)
+        return resp
 
     # ------------------------------------------------------------------ settings
     @app.get("/settings")

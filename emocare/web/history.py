@@ -383,7 +383,8 @@ def read_journal(ref: str, path: Path) -> JournalView:
 class History:
     """The journals of ``places``, each parsed again only when its size or modification time changes; the
     summaries are kept in memory and, when ``cache_dir`` is given, on disk (a summary that cannot be read or
-    written there is simply parsed again)."""
+    written there is simply parsed again). New summaries go to disk on ``save``, which the pages call once
+    they are sent, so a first visit does not wait for the writing."""
 
     VERSION = 1
 
@@ -394,6 +395,8 @@ class History:
         self._lock = threading.Lock()
         self._reading = threading.Lock()
         self._cache: OrderedDict[Path, tuple[tuple[int, int], JournalView]] = OrderedDict()
+        self._unsaved: dict[Path, tuple[tuple[int, int], JournalView]] = {}
+        self._names: set[str] | None = None  # the cache folder's files, listed once rather than tried one by one
 
     def journal(self, ref: str, path: Path) -> JournalView:
         try:
@@ -415,11 +418,12 @@ class History:
 
     def _read(self, ref: str, path: Path, key: tuple[int, int]) -> JournalView:
         view = self._load(ref, path, key)
-        if view is None:
+        fresh = view is None
+        if fresh:
             view = read_journal(ref, path)
-            if view.error is None:
-                self._store(path, key, view)
         with self._lock:
+            if fresh and view.error is None and self.cache_dir is not None and key != (0, 0):
+                self._unsaved[path] = (key, view)
             self._cache[path] = (key, view)
             while len(self._cache) > self.max_cached:
                 self._cache.popitem(last=False)
@@ -433,6 +437,13 @@ class History:
     def _load(self, ref: str, path: Path, key: tuple[int, int]) -> JournalView | None:
         file = self._cache_file(path)
         if file is None or key == (0, 0):
+            return None
+        if self._names is None:
+            try:
+                self._names = set(os.listdir(self.cache_dir))
+            except OSError:
+                self._names = set()
+        if file.name not in self._names:
             return None
         try:
             data = json.loads(file.read_text(encoding="utf-8"))
@@ -454,7 +465,16 @@ class History:
             tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
             os.replace(tmp, file)
         except OSError:
-            pass
+            return
+        if self._names is not None:
+            self._names.add(file.name)
+
+    def save(self) -> None:
+        """Write the summaries read since the last ``save`` to the cache folder."""
+        with self._lock:
+            unsaved, self._unsaved = self._unsaved, {}
+        for path, (key, view) in unsaved.items():
+            self._store(path, key, view)
 
     def all(self) -> tuple[list[SessionView], list[JournalView]]:
         """Every session, newest first, and the journals that could not be read."""

@@ -101,6 +101,7 @@ class Server:
         self.host = options.host
         self.port = int(self.server.effective_port)
         self._thread = threading.Thread(target=self._run, name="serve-http", daemon=True)
+        self._closing = threading.Event()
 
     @property
     def url(self) -> str:
@@ -117,10 +118,18 @@ class Server:
     def start(self) -> "Server":
         self._thread.start()
         # read every journal once now, so the history page's first load finds them summarised
-        threading.Thread(target=self.history.all, name="serve-history", daemon=True).start()
+        threading.Thread(target=self._read_history, name="serve-history", daemon=True).start()
         return self
 
+    def _read_history(self) -> None:
+        self.history.all()
+        # the summaries to disk a little later, so a first page asked for meanwhile does not wait for the writing
+        # (its own save, once it is sent, may have written them already); not at all once the server closes
+        if not self._closing.wait(3.0):
+            self.history.save()
+
     def close(self) -> None:
+        self._closing.set()
         if self.hub is not None:
             self.hub.close()  # every stream ends at its next wake-up (within a second)
             deadline = time.monotonic() + 3.0
