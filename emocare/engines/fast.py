@@ -11,8 +11,10 @@ Per frame:
    BlazeFace's boxes are faces is decided over consecutive passes
    (``confirm.py``): at once when the landmark model is sure, or when a box
    the model merely doubts stays put for a few passes (the engine then
-   detects on every frame until it is decided); a confirmed face the detector
-   misses once is kept for one pass. Flow stays because it
+   detects on every frame until it is decided). A confirmed face the detector
+   misses is not kept through the miss (``keep_missed=0``): kept, it lingered
+   as a second person when the next face came in elsewhere, which split one
+   person's sad stretch over two tracks and cost the comfort. Flow stays because it
    measurably helps: on the shared sessions BlazeFace every frame finds a
    face in 95.4-97.7% of frames, every 10th frame with flow 95.8-100%, at a
    third of the cost. Still images (``stream=False``) are always detected,
@@ -44,7 +46,7 @@ from emocare.faces import Face, normalise
 
 # How a BlazeFace stream decides which boxes are faces (``confirm.Confirmer``; measured in the README's
 # "Face detection: BlazeFace")
-CONFIRM = dict(accept=0.9, accept_score=0.5, floor=0.01, passes=3, still=0.05, streak_score=0.4, keep_missed=1)
+CONFIRM = dict(accept=0.9, accept_score=0.5, floor=0.01, passes=3, still=0.05, streak_score=0.4, keep_missed=0)
 
 
 class HaarDetector:
