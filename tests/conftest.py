@@ -70,7 +70,8 @@ EXTRA_TESTS = {
         "test_train_rejects_a_folder_without_labels", "test_train_with_teacher_views_end_to_end",
         "test_val_loss_is_the_training_loss_keras_would_report_on_val", "test_widening_keeps_what_the_small_network_computes",
         "test_bench_scores_engines_against_the_votes", "test_train_on_votes_end_to_end_and_its_description_scores_both_ways",
-        "test_train_refuses_an_unknown_label_mode_and_a_missing_votes_file",
+        "test_train_refuses_an_unknown_label_mode_and_a_missing_votes_file", "test_a_new_run_never_destroys_a_finished_one",
+        "test_train_into_an_unwritable_place_is_one_line_before_any_training",
         "test_bad_input_is_one_line_and_its_exit_code[bench a CSV with a bad row]",
     ),
     "plot": (
