@@ -12,9 +12,9 @@ Per frame:
    (``confirm.py``): at once when the landmark model is sure, or when a box
    the model merely doubts stays put for a few passes (the engine then
    detects on every frame until it is decided). A confirmed face the detector
-   misses is not kept through the miss (``keep_missed=0``): kept, it lingered
-   as a second person when the next face came in elsewhere, which split one
-   person's sad stretch over two tracks and cost the comfort. Flow stays because it
+   misses once is kept for one pass, unless that pass found another face: kept
+   beside the next face, it became a second person, which split one person's
+   sad stretch over two tracks and cost the comfort. Flow stays because it
    measurably helps: on the shared sessions BlazeFace every frame finds a
    face in 95.4-97.7% of frames, every 10th frame with flow 95.8-100%, at a
    third of the cost. Still images (``stream=False``) are always detected,
@@ -46,7 +46,7 @@ from emocare.faces import Face, normalise
 
 # How a BlazeFace stream decides which boxes are faces (``confirm.Confirmer``; measured in the README's
 # "Face detection: BlazeFace")
-CONFIRM = dict(accept=0.9, accept_score=0.5, floor=0.01, passes=3, still=0.05, streak_score=0.4, keep_missed=0)
+CONFIRM = dict(accept=0.9, accept_score=0.5, floor=0.01, passes=3, still=0.05, streak_score=0.4, keep_missed=1)
 
 
 class HaarDetector:
@@ -203,7 +203,9 @@ class FastEngine:
             boxes.append(found[k].box)
             crops.append(self._crop(found[k]))
             tracks.append(track)
-        for kept in verdict.kept:  # missed by this pass: stays where the flow had it, with its crop
+        # a face missed by this pass stays where the flow had it, with its crop, unless the pass found another face:
+        # kept beside a new face it became a second person, which split one person's sad stretch over two tracks
+        for kept in verdict.kept if not verdict.faces else ():
             if kept.track in self._tracks:
                 i = self._tracks.index(kept.track)
                 boxes.append(self._boxes[i])
