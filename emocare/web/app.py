@@ -181,14 +181,21 @@ def create_app(web: WebConfig, hub: LiveHub | None = None) -> Flask:
         data, _ = hub.snapshot()
         return jsonify(data)
 
-    @app.get("/video.mjpg")
-    def video():
+    def _slot():
+        """A stream slot for this viewer (``hub.acquire``), or the response that says why there is none."""
         if hub is None:
             abort(404)
         try:
             hub.acquire()
         except Busy as exc:
             return _plain(f"busy: {exc}", 503)
+        return None
+
+    @app.get("/video.mjpg")
+    def video():
+        refused = _slot()
+        if refused is not None:
+            return refused
 
         def frames():
             seq, last_sent = 0, time.monotonic()
@@ -209,12 +216,9 @@ def create_app(web: WebConfig, hub: LiveHub | None = None) -> Flask:
 
     @app.get("/events")
     def events():
-        if hub is None:
-            abort(404)
-        try:
-            hub.acquire()
-        except Busy as exc:
-            return _plain(f"busy: {exc}", 503)
+        refused = _slot()
+        if refused is not None:
+            return refused
 
         def stream():
             data, cursor = hub.snapshot()
