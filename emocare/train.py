@@ -673,14 +673,7 @@ def _checkpoint_dir(ckpt: Path, resume: bool, arch: str, force: bool = False) ->
     """The checkpoint folder, writable, noting its network. An earlier run's files are never deleted: a fresh
     run into a folder that holds one is refused (``ConfigError``), or with ``force`` they are moved aside into
     ``previous/`` (which replaces an older ``previous/``), so a new run that then fails has destroyed nothing."""
-    try:
-        ckpt.mkdir(parents=True, exist_ok=True)
-        probe = ckpt / ".writable"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise OutputError(f"{ckpt}: cannot write checkpoints there ({exc.strerror or exc}); "
-                          "choose another --out or --checkpoints") from None
+    _writable(ckpt, f"{ckpt}: cannot write checkpoints there", "; choose another --out or --checkpoints")
     if resume:
         held = _arch(ckpt) if (ckpt / "arch.json").is_file() else arch
         if held != arch:
@@ -704,14 +697,18 @@ def _checkpoint_dir(ckpt: Path, resume: bool, arch: str, force: bool = False) ->
 
 def _check_writable(out: Path) -> None:
     """``--out``'s folder takes files, checked before any training (a run must not end with nowhere to go)."""
-    folder = out.parent if str(out.parent) else Path(".")
+    _writable(out.parent if str(out.parent) else Path("."), f"--out {out}: cannot write there")
+
+
+def _writable(folder: Path, refusal: str, hint: str = "") -> None:
+    """``folder`` exists (made if need be) and takes a file, or an ``OutputError``: ``refusal (why)hint``."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".{out.name}.writable"
+        probe = folder / ".emocare-writable"
         probe.write_text("")
         probe.unlink()
     except OSError as exc:
-        raise OutputError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+        raise OutputError(f"{refusal} ({exc.strerror or exc}){hint}") from None
 
 
 def _best_weights(ckpt: Path | str | None, arch: str | None) -> Path | None:
@@ -982,27 +979,43 @@ def choose_head(log_ours: np.ndarray, log_fer: np.ndarray | None, y: np.ndarray)
     """
     neutral, fear = EMOTIONS.index("neutral"), EMOTIONS.index("fear")
     afraid = y == fear
-    weights = [0.0] + ([0.1, 0.2, 0.3, 0.4, 0.5] if log_fer is not None else [])
+
+    def judge(pred: np.ndarray) -> tuple[float, float]:  # (0 when afraid faces are seen, else 1; accuracy)
+        seen = not afraid.any() or float((pred[afraid] == fear).mean()) >= 0.5
+        return (0.0 if seen else 1.0), float((pred == y).mean())
+
     steps = [round(v, 1) for v in np.arange(0.0, 1.01, 0.1)]
+    return _search_head(log_ours, log_fer, (neutral, fear), steps, judge, lambda bn, bf: (bn, bf))
+
+
+def _search_head(log_ours: np.ndarray, log_fer: np.ndarray | None, classes: tuple[int, int], steps: list[float],
+                 judge: Callable[[np.ndarray], tuple[float, float]],
+                 size: Callable[[float, float], tuple]) -> tuple[float, np.ndarray]:
+    """The grid both heads are chosen on: every blend weight of FER's network (0, or 0.1 to 0.5 when it is in
+    the graph) with every bias in ``steps`` on the two ``classes``' log-scores. ``judge(predictions)`` gives
+    (how far the choice misses its limits, accuracy): among the choices that miss least, the most accurate,
+    then the lightest blend, then the smallest ``size(b1, b2)``. A blend must win by half a point (one model is
+    simpler and faster)."""
+    weights = [0.0] + ([0.1, 0.2, 0.3, 0.4, 0.5] if log_fer is not None else [])
     judged = {}
     for w in weights:
         base = blend(log_ours, log_fer, w, 0.0)
-        for bn in steps:
-            for bf in steps:
+        for b1 in steps:
+            for b2 in steps:
                 bias = np.zeros(len(EMOTIONS))
-                bias[neutral], bias[fear] = bn, bf
-                pred = (base + bias).argmax(axis=1)
-                seen = not afraid.any() or float((pred[afraid] == fear).mean()) >= 0.5
-                judged[(w, bn, bf)] = (seen, float((pred == y).mean()))
-    pool = [k for k, (seen, _) in judged.items() if seen] or list(judged)
-    best = max(pool, key=lambda k: (judged[k][1], -k[0], -k[1], -k[2]))
+                bias[classes[0]], bias[classes[1]] = b1, b2
+                judged[(w, b1, b2)] = judge((base + bias).argmax(axis=1))
+    least = min(miss for miss, _ in judged.values())
+    pool = [k for k, (miss, _) in judged.items() if miss <= least]
+    rank = lambda k: (judged[k][1], -k[0], *(-v for v in size(k[1], k[2])))  # noqa: E731
+    best = max(pool, key=rank)
     alone = [k for k in pool if k[0] == 0.0]
     if alone:
-        single = max(alone, key=lambda k: (judged[k][1], -k[1], -k[2]))
+        single = max(alone, key=rank)
         if judged[best][1] < judged[single][1] + 0.005:
             best = single
     bias = np.zeros(len(EMOTIONS))
-    bias[neutral], bias[fear] = best[1], best[2]
+    bias[classes[0]], bias[classes[1]] = best[1], best[2]
     return best[0], bias
 
 
@@ -1019,31 +1032,15 @@ def choose_head_votes(log_ours: np.ndarray, log_fer: np.ndarray | None, counts: 
     from emocare.votes import vote_metrics
 
     neutral, sad = EMOTIONS.index("neutral"), EMOTIONS.index("sad")
-    weights = [0.0] + ([0.1, 0.2, 0.3, 0.4, 0.5] if log_fer is not None else [])
+
+    def judge(pred: np.ndarray) -> tuple[float, float]:  # (how far outside HEAD_LIMITS; majority accuracy)
+        m = vote_metrics(_onehot(pred), counts)
+        miss = (max(0.0, m["clearly_neutral_read_negative"] - HEAD_LIMITS["clearly_neutral_read_negative"])
+                + max(0.0, HEAD_LIMITS["sad_read_negative"] - m["sad_read_negative"]))
+        return miss, m["majority_accuracy"]
+
     steps = [round(v, 1) for v in np.arange(-0.5, 0.51, 0.1)]
-    judged = {}
-    for w in weights:
-        base = blend(log_ours, log_fer, w, 0.0)
-        for bn in steps:
-            for bs in steps:
-                bias = np.zeros(len(EMOTIONS))
-                bias[neutral], bias[sad] = bn, bs
-                m = vote_metrics(_onehot((base + bias).argmax(axis=1)), counts)
-                miss = (max(0.0, m["clearly_neutral_read_negative"] - HEAD_LIMITS["clearly_neutral_read_negative"])
-                        + max(0.0, HEAD_LIMITS["sad_read_negative"] - m["sad_read_negative"]))
-                judged[(w, bn, bs)] = (miss, m["majority_accuracy"])
-    least = min(miss for miss, _ in judged.values())
-    pool = [k for k, (miss, _) in judged.items() if miss <= least]
-    rank = lambda k: (judged[k][1], -k[0], -abs(k[1]) - abs(k[2]))  # noqa: E731
-    best = max(pool, key=rank)
-    alone = [k for k in pool if k[0] == 0.0]
-    if alone:
-        single = max(alone, key=rank)
-        if judged[best][1] < judged[single][1] + 0.005:
-            best = single
-    bias = np.zeros(len(EMOTIONS))
-    bias[neutral], bias[sad] = best[1], best[2]
-    return best[0], bias
+    return _search_head(log_ours, log_fer, (neutral, sad), steps, judge, lambda bn, bs: (abs(bn) + abs(bs),))
 
 
 def votes_line(m: dict) -> str:
