@@ -309,6 +309,11 @@ def _ctrl_c_stays_here():
     if not hasattr(signal, "pthread_sigmask"):  # not POSIX: _worker's own handler is all there is
         yield
         return
+    # The first spawn also starts multiprocessing's resource tracker, which unblocks SIGINT once it has: started
+    # inside the block, it left the first worker open to Ctrl-C (seen in CI). Started here, it is already running.
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
     before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield

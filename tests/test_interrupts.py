@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -139,6 +140,35 @@ def test_analysis_workers_start_with_ctrl_c_blocked_and_the_parent_gets_it_back(
     assert not _sigint_blocked()
     assert out.get(timeout=60) is True
     worker.join(timeout=60)
+
+
+FIRST_WORKER = """
+import multiprocessing, signal, sys
+from emocare.analyze import _ctrl_c_stays_here
+
+def report(conn):
+    conn.send(signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, []))
+
+if __name__ == "__main__":
+    context = multiprocessing.get_context("spawn")
+    here, there = context.Pipe()  # no Queue: nothing has started the resource tracker before the first worker
+    with _ctrl_c_stays_here():
+        worker = context.Process(target=report, args=(there,))
+        worker.start()
+    print(here.recv(), signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, []))
+    worker.join()
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "pthread_sigmask"), reason="POSIX signal masks")
+def test_the_first_worker_of_a_fresh_process_starts_with_ctrl_c_blocked(tmp_path):
+    """The first spawn starts multiprocessing's resource tracker, which unblocks SIGINT behind our back: the first
+    worker of a run was open to Ctrl-C (a CI run printed its ``Fatal Python error: init_import_site``)."""
+    script = tmp_path / "first_worker.py"
+    script.write_text(FIRST_WORKER)
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["True", "False"]  # blocked in the worker; the parent has it back
 
 
 def _ready_then_interrupted(args, delay: float) -> subprocess.CompletedProcess:
