@@ -39,7 +39,7 @@ test-fast:
 
 # Every command in the README, run as written (outputs in out/); CI runs it after the tests.
 readme-check:
-	$(BIN)/python tests/readme_check.py
+	$(BIN)/python tools/readme_check.py
 
 # The figures in docs/ (overwrites the tracked PNGs: commit them with the numbers they show).
 docs-figures:
@@ -49,7 +49,7 @@ docs-figures:
 
 # 1,000 photos (1000x667, 1-5 faces) made from the test photos, for the analyze --jobs figure.
 photos-1000:
-	$(BIN)/python tests/make_photos.py out/photos-1000 1000
+	$(BIN)/python tools/make_photos.py out/photos-1000 1000
 
 sounds:
 	$(BIN)/python sounds/generate.py

@@ -1,7 +1,7 @@
 """``bench --sessions``: does each engine comfort when it should, and only then, on labelled care sessions?
 
 A care session is a video with ``NAME.truth.csv`` beside it (``frame,t,label``: the true emotion of every
-frame), like ``tests/data/sessions`` or the random ones ``tests/make_sessions.py`` renders from a labelled
+frame), like ``tests/data/sessions`` or the random ones ``tools/make_sessions.py`` renders from a labelled
 face set. Each engine watches every session as ``watch --fast`` does (the same pipeline, rolling window and
 carer as a live run; no audio, no window) and its journal is scored against the truth:
 

@@ -187,9 +187,9 @@ def build_model(seed: int = 0, name: str = "emocare_emotion", arch: str = "small
 
 
 def _generation5_teacher(inp, arch: str, seed: int, name: str):
-    """Generation 5's teachers, layer for layer as PyTorch built them (``tests/gpu_generation5.py``: 3x3
+    """Generation 5's teachers, layer for layer as PyTorch built them (``tools/gpu_generation5.py``: 3x3
     convolutions padded by one pixel on every side, batch-norm epsilon 1e-5), so that their trained weights load
-    here (``tests/generation5_to_keras.py``) and teach with ``--teacher``. ``vgg10``: ten 3x3 convolutions of 64
+    here (``tools/generation5_to_keras.py``) and teach with ``--teacher``. ``vgg10``: ten 3x3 convolutions of 64
     to 512 (7.6 M weights); ``resnet18``: a ResNet-18 of widths 48 to 384 (6.3 M). Layers are named after the
     PyTorch weights they hold."""
     import keras

@@ -11,6 +11,10 @@ from pathlib import Path
 import pytest
 
 DATA = Path(__file__).parent / "data"
+# research and data scripts (tools/): some tests check what they make, and import them by name
+TOOLS = Path(__file__).resolve().parent.parent / "tools"
+if str(TOOLS) not in sys.path:
+    sys.path.insert(0, str(TOOLS))
 
 
 def ctrl_c_reaches_child() -> None:

@@ -8,7 +8,7 @@ import cv2
 import pytest
 from typer.testing import CliRunner
 
-from conftest import DATA
+from conftest import DATA, TOOLS
 from emocare import bench_sessions as bs
 from emocare.cli import app
 from emocare.settings import DEFAULTS
@@ -107,7 +107,7 @@ def test_bench_sessions_on_the_shipped_sessions(tmp_path):
 
 
 def test_make_sessions_renders_videos_that_match_their_truth(tmp_path):
-    subprocess.run([sys.executable, str(DATA.parent / "make_sessions.py"), "--dataset", str(DATA / "crops"),
+    subprocess.run([sys.executable, str(TOOLS / "make_sessions.py"), "--dataset", str(DATA / "crops"),
                     "--out", str(tmp_path), "--per-kind", "1", "--seed", "3"], check=True, capture_output=True)
     videos = bs.session_videos([tmp_path])
     assert [v.stem for v in videos] == ["brief00", "calm00", "happy00", "sad00"]

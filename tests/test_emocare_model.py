@@ -466,13 +466,9 @@ def _write_state_dict(path, state, monkeypatch):
 
 
 def test_generation5_teachers_convert_from_pytorch_without_pytorch(tmp_path, monkeypatch):
-    """tests/generation5_to_keras.py: a PyTorch state dict (named as gpu_generation5.py's ResNet names its
+    """tools/generation5_to_keras.py: a PyTorch state dict (named as gpu_generation5.py's ResNet names its
     weights) becomes a checkpoint folder whose network holds every weight where PyTorch used it."""
-    sys.path.insert(0, str(DATA.parent))
-    try:
-        from generation5_to_keras import convert, load_state_dict
-    finally:
-        sys.path.remove(str(DATA.parent))
+    from generation5_to_keras import convert, load_state_dict
     from emocare.train import _arch, build_model
 
     rng = np.random.default_rng(4)

@@ -1,4 +1,4 @@
-"""Framing: a detected face is cut the way FER2013 cut its faces (emocare/engines/framing.py, tests/fit_framing.py)."""
+"""Framing: a detected face is cut the way FER2013 cut its faces (emocare/engines/framing.py, tools/fit_framing.py)."""
 
 import json
 
@@ -72,7 +72,7 @@ def test_the_shipped_framing_finds_fer2013_crops_in_frames_better_than_a_grown_b
 
 def test_the_shipped_framing_says_how_it_was_made():
     data = json.loads(framing.FRAMING_PATH.read_text())
-    assert data["fitted_by"].startswith("python tests/fit_framing.py --dataset ") and "train" in data["dataset"]
+    assert data["fitted_by"].startswith("python tools/fit_framing.py --dataset ") and "train" in data["dataset"]
     assert data["detected"] > 10000
     assert data["centre_y"] < -0.05 and 1.1 < data["side"] < 1.3  # more forehead than the box, a little wider
 

@@ -29,9 +29,8 @@ from emocare.web.app import WebConfig, create_app, strings
 from emocare.web.history import NotAllowed, Places
 from emocare.web.hub import Busy, Cursor, LiveHub
 
-sys.path.insert(0, str(ROOT / "tools"))
-from make_journals import make as make_journals  # noqa: E402
-from truth_engine import TruthEngine  # noqa: E402
+from make_journals import make as make_journals  # tools/, on sys.path by conftest
+from truth_engine import TruthEngine
 
 OUT = ROOT / "out" / "serve"
 _REAL_GETADDRINFO = socket.getaddrinfo  # taken at import, before the no_network fixture replaces them

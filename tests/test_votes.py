@@ -231,7 +231,7 @@ def test_make_sessions_draws_faces_annotators_agree_on_and_holds_them(tmp_path):
     import csv
     import sys
 
-    sys.path.insert(0, str(DATA.parent))
+    sys.path.insert(0, str(DATA.parent.parent / "tools"))
     import make_sessions
 
     faces = make_sessions.agreed_faces(GUARD, GUARD_VOTES, 0.7, ("neutral", "sad"))

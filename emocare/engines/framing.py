@@ -2,7 +2,7 @@
 
 Every emotion model here learnt from FER2013's crops, and a model reads a face
 best when it is cut the way its training faces were. FER2013 framed its faces
-with more forehead than BlazeFace's box: ``tests/fit_framing.py`` places
+with more forehead than BlazeFace's box: ``tools/fit_framing.py`` places
 FER2013 *training* crops in frames as the sessions place them, runs the
 detector, and measures where the crop itself was relative to the detector's
 box (the median, in the face's levelled frame and in units of the box's
@@ -54,7 +54,7 @@ def _centre_side(box: tuple[int, int, int, int]) -> tuple[tuple[float, float], f
 
 def targets(box: tuple[int, int, int, int], keypoints: np.ndarray, square: tuple[float, float, float]) -> np.ndarray:
     """Where ``square`` (centre x, centre y, side, in image pixels) sits relative to the detector's ``box`` of a
-    face with ``keypoints``: (dx, dy, scale) as ``Framing`` holds them (``tests/fit_framing.py`` measures these)."""
+    face with ``keypoints``: (dx, dy, scale) as ``Framing`` holds them (``tools/fit_framing.py`` measures these)."""
     centre, side = _centre_side(box)
     m = _turn(eye_roll(keypoints), centre)
     cx, cy = np.array([square[0], square[1], 1.0]) @ m.T

@@ -1,6 +1,6 @@
 """Render random care sessions from a labelled face set, for ``emocare bench --sessions``.
 
-    python tests/make_sessions.py --dataset ../shared/data/fer2013/val --out out/sessions --per-kind 15 --seed 11
+    python tools/make_sessions.py --dataset ../shared/data/fer2013/val --out out/sessions --per-kind 15 --seed 11
 
 ``--tilt DEG`` turns every face by DEG degrees, to the left or the right at random (a tilted head).
 
@@ -8,7 +8,7 @@
 drawn only from faces whose annotators agree on that label (at least that share of their emotion votes), not
 from FER2013's folder, so a "calm" session holds faces people call calm:
 
-    python tests/make_sessions.py --dataset ../shared/data/fer2013/val --votes ../shared/data/fer2013/ferplus_val.csv --agreement 0.7 --hold 1,3 --out out/sessions-votes --per-kind 15 --seed 11
+    python tools/make_sessions.py --dataset ../shared/data/fer2013/val --votes ../shared/data/fer2013/ferplus_val.csv --agreement 0.7 --hold 1,3 --out out/sessions-votes --per-kind 15 --seed 11
 
 ``--hold SECONDS`` keeps each face on screen that long (a person at a desk is one face for minutes); a list
 such as ``1,3`` alternates between the values from one session to the next (the value is in the file name).
@@ -29,7 +29,7 @@ reports the found-rate per emotion from the truth files): ``angry``, ``disgust``
 ``--kinds detector`` is ``calm,happy,sad,angry,disgust,fear,surprise,mixed``, every emotion. ``--face-size
 80-120`` draws smaller faces (a person at a desk 1.5 m from the camera), ``--prefix`` starts each file name:
 
-    python tests/make_sessions.py --dataset ../shared/data/fer2013/val --votes ../shared/data/fer2013/ferplus_val.csv --agreement 0.7 --kinds detector --per-kind 2 --hold 1,3 --face-size 80-120 --tilt 30 --prefix small-tilt30- --out out/detector-sessions
+    python tools/make_sessions.py --dataset ../shared/data/fer2013/val --votes ../shared/data/fer2013/ferplus_val.csv --agreement 0.7 --kinds detector --per-kind 2 --hold 1,3 --face-size 80-120 --tilt 30 --prefix small-tilt30- --out out/detector-sessions
 """
 
 from __future__ import annotations

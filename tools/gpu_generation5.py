@@ -11,11 +11,11 @@
    val logits, a log.
 
 Run (on a GPU machine with PyTorch and OpenCV; not an emocare dependency, so this script lives beside the tests):
-    python3 tests/gpu_generation5.py DEADLINE_S [--smoke]
+    python3 tools/gpu_generation5.py DEADLINE_S [--smoke]
 It reads ``.fer/fer.tar.xz`` (``tar cJf .fer/fer.tar.xz -C ../shared/data/fer2013 train val``) and
 ``.fer/w/soup.npz`` (the shipped network's weights, ``np.savez(path, *build_model().get_weights())`` after loading
 them), writes to ``$OUT``. ``--smoke``: a tiny run on the CPU that checks the whole path. The second device run,
-with two of these teachers, is ``tests/gpu_generation5_students.py``. Figures: docs/model-card.md, generation 5.
+with two of these teachers, is ``tools/gpu_generation5_students.py``. Figures: docs/model-card.md, generation 5.
 """
 import json
 import math

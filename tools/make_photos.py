@@ -6,7 +6,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 SOURCES = ["pyfeat_multi_face.jpg", "pyfeat_single_face.jpg", "deepface_img12.jpg", "derived_couple_small.jpg",
            "pyfeat_free-mountain-vector-01.jpg"]
 

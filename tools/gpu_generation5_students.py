@@ -2,7 +2,7 @@
 travel), with softened targets (temperature) and a low learning rate, so that they stay near their start and
 can be averaged (a weight soup). No val here: the students are judged on the other side.
 
-Run: python3 tests/gpu_generation5_students.py DEADLINE_S [--smoke]. It reads ``.fer/r2/train.tar.xz`` (the
+Run: python3 tools/gpu_generation5_students.py DEADLINE_S [--smoke]. It reads ``.fer/r2/train.tar.xz`` (the
 training split only, to fit the device's upload limit), ``.fer/r2/vgg_a.q.xz`` and ``.fer/r2/resnet.q.xz`` (two
 teachers of ``gpu_generation5.py``, each weight tensor int8 with one scale per output channel, lzma-packed) and
 ``.fer/w/soup.npz``."""

@@ -1,6 +1,6 @@
 """Render ``tests/data/synthetic_patterned_fabric.jpg``: a no-face input for the detector's false-face check.
 
-    python tests/make_fabric.py --out tests/data/synthetic_patterned_fabric.jpg
+    python tools/make_fabric.py --out tests/data/synthetic_patterned_fabric.jpg
 
 No patterned-fabric photo ships with a package emocare may install, so this draws one: a plaid woven in twill,
 printed with polka dots and small rings (dots and rings in pairs are what a face detector sees eyes in), with

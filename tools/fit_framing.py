@@ -1,7 +1,7 @@
 """Fit how a detected face is framed for the emotion models (``emocare/models/framing.json``), and check it.
 
-    python tests/fit_framing.py --dataset ../shared/data/fer2013/train --faces 14000 --seed 3
-    python tests/fit_framing.py --check ../shared/data/fer2013/val --json out/framing-check.json
+    python tools/fit_framing.py --dataset ../shared/data/fer2013/train --faces 14000 --seed 3
+    python tools/fit_framing.py --check ../shared/data/fer2013/val --json out/framing-check.json
 
 Fitting: each of ``--faces`` crops drawn from ``--dataset`` is placed in a 640x360 frame exactly as
 ``make_sessions.py`` places a session's faces (enlarged to 130-200 px on a grey, slightly noisy background),
@@ -106,7 +106,7 @@ def run_fit(args) -> None:
     y = np.array(y)
     med = np.median(y, axis=0)
     out = {
-        "fitted_by": "python tests/fit_framing.py " + " ".join(sys.argv[1:]),
+        "fitted_by": "python tools/fit_framing.py " + " ".join(sys.argv[1:]),
         "date": datetime.date.today().isoformat(),
         "dataset": str(args.dataset),
         "faces": len(files), "detected": len(y), "max_tilt_deg": args.tilt,

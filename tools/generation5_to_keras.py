@@ -1,13 +1,13 @@
-"""Generation 5's teachers (PyTorch state dicts written by ``tests/gpu_generation5.py``) as emocare checkpoint
+"""Generation 5's teachers (PyTorch state dicts written by ``tools/gpu_generation5.py``) as emocare checkpoint
 folders, so that ``emocare train --teacher CKPT`` reads them on any machine, with no PyTorch installed.
 
-    python3 tests/generation5_to_keras.py TEACHER.pt ARCH OUT.ckpt     # ARCH: vgg10 or resnet18
+    python3 tools/generation5_to_keras.py TEACHER.pt ARCH OUT.ckpt     # ARCH: vgg10 or resnet18
 
 A ``.pt`` file is a zip holding a pickle whose tensors point at raw storage files beside it; this reads it with
 the standard library and NumPy (only the few classes a state dict of tensors needs are allowed), puts every
 weight in the layer of ``emocare.train.build_model(arch=ARCH)`` named after it (PyTorch's (out, in, h, w)
 kernels as Keras' (h, w, in, out)), and writes ``best.weights.h5``, ``arch.json`` and ``run.json``.
-Not collected by pytest (no ``test_`` prefix); ``tests/test_emocare_model.py`` checks it on a small file.
+``tests/test_emocare_model.py`` checks it on a small file.
 """
 import collections
 import json
@@ -76,7 +76,7 @@ def convert(pt, arch: str, out) -> Path:
     net.save_weights(str(out / "best.weights.h5"))
     (out / "arch.json").write_text(json.dumps({"arch": arch}))
     (out / "run.json").write_text(json.dumps({"arch": arch, "converted_from": str(pt),
-                                              "trained_by": "tests/gpu_generation5.py"}, indent=2))
+                                              "trained_by": "tools/gpu_generation5.py"}, indent=2))
     return out
 
 
