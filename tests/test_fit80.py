@@ -17,7 +17,7 @@ from rich.console import Console
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from emocare import bench_report
+from emocare.lab import bench_report
 from emocare.cli import app
 from emocare.tables import ByWidth
 from test_tables import _report

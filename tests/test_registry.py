@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from emocare import bench, settings
+from emocare import settings
 from emocare.cli import app
 from emocare.engines import registry
 from emocare.errors import ConfigError, EngineUnavailable
+from emocare.lab import bench
 
 PACKAGE = Path(__file__).resolve().parent.parent / "emocare"
 

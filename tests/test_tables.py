@@ -10,7 +10,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from conftest import DATA
-from emocare import bench, bench_report
+from emocare.lab import bench, bench_report
 from emocare.cli import app
 from emocare.faces import EMOTIONS
 

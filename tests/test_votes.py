@@ -9,7 +9,7 @@ import pytest
 from conftest import DATA
 from emocare.errors import InputError
 from emocare.faces import EMOTIONS
-from emocare.votes import NO_MAJORITY, distribution, majority, read_votes, vote_metrics
+from emocare.lab.votes import NO_MAJORITY, distribution, majority, read_votes, vote_metrics
 
 HEADER = "path,ferplus_name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF\n"
 TRAIN, TRAIN_VOTES = DATA / "fer_train42", DATA / "ferplus_train42.csv"
@@ -123,7 +123,7 @@ def test_the_scorer_on_ten_faces_worked_by_hand():
 
 
 def test_loading_a_dataset_with_votes_gives_counts_majorities_and_the_folder_labels():
-    from emocare.train import load_dataset
+    from emocare.lab.train import load_dataset
 
     data = load_dataset(VAL, votes=VAL_VOTES)
     # FER+ has no row for one face of fer_val210, and two more are mostly "unknown" or "not a face"
@@ -136,7 +136,7 @@ def test_loading_a_dataset_with_votes_gives_counts_majorities_and_the_folder_lab
 
 
 def test_soft_labels_are_the_vote_distribution_and_majority_labels_are_one_hot():
-    from emocare.train import _arrays, load_dataset
+    from emocare.lab.train import _arrays, load_dataset
 
     data = load_dataset(TRAIN, votes=TRAIN_VOTES)
     _, soft, _ = _arrays(data, None, 0.0, "soft")
@@ -194,7 +194,7 @@ def test_the_shipped_model_reads_calm_faces_as_calm_and_still_sees_sadness():
     import cv2
 
     from emocare import engines
-    from emocare.train import load_dataset
+    from emocare.lab.train import load_dataset
 
     data = load_dataset(GUARD, votes=GUARD_VOTES)
     engine = engines.build("emocare")

@@ -5,7 +5,7 @@ folders, so that ``emocare train --teacher CKPT`` reads them on any machine, wit
 
 A ``.pt`` file is a zip holding a pickle whose tensors point at raw storage files beside it; this reads it with
 the standard library and NumPy (only the few classes a state dict of tensors needs are allowed), puts every
-weight in the layer of ``emocare.train.build_model(arch=ARCH)`` named after it (PyTorch's (out, in, h, w)
+weight in the layer of ``emocare.lab.train.build_model(arch=ARCH)`` named after it (PyTorch's (out, in, h, w)
 kernels as Keras' (h, w, in, out)), and writes ``best.weights.h5``, ``arch.json`` and ``run.json``.
 ``tests/test_emocare_model.py`` checks it on a small file.
 """
@@ -52,7 +52,7 @@ def load_state_dict(path) -> dict[str, np.ndarray]:
 
 def to_keras(state: dict[str, np.ndarray], arch: str):
     """``build_model(arch=arch)`` holding ``state``'s weights (every layer with weights must find them)."""
-    from emocare.train import build_model
+    from emocare.lab.train import build_model
 
     net = build_model(0, arch=arch)
     for layer in net.layers:

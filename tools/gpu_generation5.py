@@ -3,8 +3,8 @@
 1. Teachers: three larger networks (two VGG-style, one ResNet-18-style) trained side by side from scratch on
    FER2013's training split, SGD with Nesterov momentum and a cosine learning rate that reaches zero when the
    teacher phase's time is up (the schedule follows the clock, not an epoch count, so the run ends on time
-   whatever the GPU's speed). Augmentation on the GPU: the same recipe as ``emocare.train.augment``.
-2. Students: emocare's small network (the exact layers of ``emocare.train.build_model``), started from the
+   whatever the GPU's speed). Augmentation on the GPU: the same recipe as ``emocare.lab.train.augment``.
+2. Students: emocare's small network (the exact layers of ``emocare.lab.train.build_model``), started from the
    shipped network's weights, trained by function matching: every augmented view a student sees is read by
    the teachers at that moment, and the student learns their averaged probabilities (mixed with the label).
 3. Out: each student's weights in Keras' order (``build_model(...).set_weights``), the teachers' and students'
@@ -86,7 +86,7 @@ def standardise(x_u8):
 
 
 def augment(x, gen):
-    """emocare.train.augment on the GPU: mirror half; turn up to ±18°, zoom ±10%, shift ±10% (reflected edges);
+    """emocare.lab.train.augment on the GPU: mirror half; turn up to ±18°, zoom ±10%, shift ±10% (reflected edges);
     erase a 6-22 px rectangle (to 0, the mean) on half."""
     n = x.shape[0]
     dev = x.device
@@ -169,7 +169,7 @@ class ResNet18(nn.Module):
 
 
 class Small(nn.Module):
-    """emocare.train.build_model(arch="small"), layer for layer (Keras padding and batch-norm constants)."""
+    """emocare.lab.train.build_model(arch="small"), layer for layer (Keras padding and batch-norm constants)."""
     SPEC = ((64, 2, True), (128, 3, True), (256, 3, True), (512, 1, False))
 
     def __init__(self):

@@ -4,7 +4,7 @@
 
 ``--tilt DEG`` turns every face by DEG degrees, to the left or the right at random (a tilted head).
 
-``--votes CSV --agreement 0.7`` (FER+ votes for the dataset's faces, ``emocare.votes``): each second's face is
+``--votes CSV --agreement 0.7`` (FER+ votes for the dataset's faces, ``emocare.lab.votes``): each second's face is
 drawn only from faces whose annotators agree on that label (at least that share of their emotion votes), not
 from FER2013's folder, so a "calm" session holds faces people call calm:
 
@@ -167,9 +167,9 @@ def main(argv: list[str] | None = None) -> None:
 def agreed_faces(dataset: Path, votes: Path, agreement: float, labels) -> dict[str, list[Path]]:
     """The dataset's faces (any folder) whose FER+ votes give ``label`` at least ``agreement`` of their emotion
     votes, for each label."""
-    from emocare.datasets import labelled_images
+    from emocare.lab.datasets import labelled_images
     from emocare.faces import EMOTIONS
-    from emocare.votes import distribution, read_votes
+    from emocare.lab.votes import distribution, read_votes
 
     table = read_votes(votes)
     out: dict[str, list[Path]] = {label: [] for label in labels}

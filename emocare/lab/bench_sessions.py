@@ -140,7 +140,7 @@ class SessionsReport:
 
 def session_videos(paths: Sequence[Path]) -> list[Path]:
     """The session videos named (folders: every video in them), each checked to have its truth."""
-    from emocare.bench import VIDEO_EXT, media_files
+    from emocare.lab.bench import VIDEO_EXT, media_files
 
     videos = media_files(paths, VIDEO_EXT)
     if not videos:

@@ -139,7 +139,7 @@ def vote_metrics(probs: np.ndarray, counts: np.ndarray, bins: int = 15) -> dict:
     calm = target[:, EMOTIONS.index("neutral")] >= CLEARLY_NEUTRAL
     sad = target[:, EMOTIONS.index("sad")] >= SAD_SHARE
     p = np.clip(np.where(found[:, None], probs, 1.0 / len(EMOTIONS)), 1e-7, 1.0)
-    from emocare.calibration import expected_calibration_error
+    from emocare.lab.calibration import expected_calibration_error
 
     return {
         "n": int(len(counts)),

@@ -125,7 +125,7 @@ def detector_tables(result):
     videos, false faces per no-face file, and a summary row per detector (its worst emotion beside the mean)."""
     from rich.table import Table
 
-    from emocare.bench import DetectorReport
+    from emocare.lab.bench import DetectorReport
 
     result = result.to_json() if isinstance(result, DetectorReport) else result
 
@@ -180,7 +180,7 @@ def pipeline_table(result):
     """``bench --pipeline``'s table from a ``PipelineReport`` (or its JSON)."""
     from rich.table import Table
 
-    from emocare.bench import PipelineReport
+    from emocare.lab.bench import PipelineReport
     from emocare.engines import registry
 
     report = result if isinstance(result, PipelineReport) else PipelineReport.from_json(result)

@@ -1,6 +1,6 @@
 """``emocare bench``: FER vs DeepFace (and emocare's fast path) on speed, accuracy, memory, size.
 
-Each engine runs in a fresh worker process (``python -m emocare.bench``), so
+Each engine runs in a fresh worker process (``python -m emocare.lab.bench``), so
 its cold start (import + model load), peak memory and library side effects
 are its own. All engines see the same decoded frames. ``--pipeline`` instead
 runs the four real-time loops of the fast-path comparison in this one process.
@@ -23,7 +23,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from emocare.calibration import expected_calibration_error
+from emocare.lab.calibration import expected_calibration_error
 from emocare.engines import registry
 from emocare.engines.registry import FAST_DETECTORS as DETECTORS  # one list, in the registry
 from emocare.errors import EmocareError, InputError, ModelMissing
@@ -57,7 +57,7 @@ def load_frames(video: Path | None = None, images: Path | None = None, limit: in
 
 def load_dataset(path: Path, limit: int | None = None, seed: int = 0) -> list[tuple[str, str]]:
     """(image path, label) pairs from ``<label>/`` folders or a CSV of path,label (``datasets.labelled_images``)."""
-    from emocare.datasets import labelled_images
+    from emocare.lab.datasets import labelled_images
 
     items = [(str(f), label) for f, label in labelled_images(path)]
     if limit and limit < len(items):
@@ -68,8 +68,8 @@ def load_dataset(path: Path, limit: int | None = None, seed: int = 0) -> list[tu
 def attach_votes(items: list[tuple[str, str]], votes: Path, dataset: Path) -> list[tuple[str, str, list | None]]:
     """Each (image, label) with its FER+ vote counts (``votes.read_votes``), or None where the file has no
     row for it or its rule leaves it out; an ``InputError`` when no image of ``dataset`` has votes."""
-    from emocare.datasets import dataset_root
-    from emocare.votes import read_votes
+    from emocare.lab.datasets import dataset_root
+    from emocare.lab.votes import read_votes
 
     table, root = read_votes(votes), dataset_root(dataset)
     out = []
@@ -284,7 +284,7 @@ def _accuracy(engine, items: list[tuple[str, str]], crops: bool) -> dict:
     metrics["unreadable"] = unreadable
     voted = [(s, item[2]) for s, item in zip(scores, items) if len(item) > 2 and item[2] is not None]
     if voted:
-        from emocare.votes import vote_metrics
+        from emocare.lab.votes import vote_metrics
 
         probs = np.array([s if s is not None else [np.nan] * len(EMOTIONS) for s, _ in voted], float)
         metrics["votes"] = vote_metrics(probs, np.array([c for _, c in voted], float))
@@ -421,7 +421,7 @@ def run(engine_names: Sequence[str], *, video: Path | None = None, images: Path 
 
 def _spawn(name: str, frames_path, dataset_path, crops: bool, repeat: int, stills: bool = False,
            detector: str = "auto", on_progress: Callable[[str, int, int], None] = lambda w, d, t: None) -> dict:
-    cmd = [sys.executable, "-m", "emocare.bench", name, "--repeat", str(repeat), "--t0", repr(time.time()),
+    cmd = [sys.executable, "-m", "emocare.lab.bench", name, "--repeat", str(repeat), "--t0", repr(time.time()),
            "--detector", detector]
     if frames_path:
         cmd += ["--frames", frames_path]
@@ -547,7 +547,7 @@ def _scan_video(engine, video: Path, ms: list[float], found: list[bool] | None =
 def _found_by_emotion(video: Path, found: Sequence[bool]) -> dict[str, dict[str, int]] | None:
     """Frames and frames with a face per true emotion, from ``NAME.truth.csv`` beside ``video`` (None without one;
     frames past the shorter of the two are not counted)."""
-    from emocare.bench_sessions import read_truth, truth_path
+    from emocare.lab.bench_sessions import read_truth, truth_path
 
     if not truth_path(video).is_file():
         return None
@@ -652,7 +652,7 @@ def _real_weights() -> bool:
 def _main(argv: Sequence[str]) -> int:
     import argparse
 
-    ap = argparse.ArgumentParser(prog="python -m emocare.bench", description="one engine's bench worker")
+    ap = argparse.ArgumentParser(prog="python -m emocare.lab.bench", description="one engine's bench worker")
     ap.add_argument("engine")
     ap.add_argument("--frames")
     ap.add_argument("--dataset")

@@ -40,7 +40,7 @@ from typing import Callable
 
 import numpy as np
 
-from emocare.calibration import expected_calibration_error, fit_temperature
+from emocare.lab.calibration import expected_calibration_error, fit_temperature
 from emocare.engines.emocare_model import FER_INPUT, INPUT, blend, log_softmax, preprocess, sha256, softmax
 from emocare.errors import ConfigError, InputError, OutputError
 from emocare.faces import EMOTIONS
@@ -64,7 +64,7 @@ class Dataset:
 
     def scored(self) -> np.ndarray:
         """Which faces a label scores: all of them, or with votes those with a majority (no tie at the top)."""
-        from emocare.votes import NO_MAJORITY, majority
+        from emocare.lab.votes import NO_MAJORITY, majority
 
         return np.ones(len(self.y), bool) if self.votes is None else majority(self.votes) != NO_MAJORITY
 
@@ -76,17 +76,17 @@ def load_dataset(path: Path | str, on_progress: Callable[[int, int], None] | Non
                  keep_raw: bool = False, votes: Path | str | None = None) -> Dataset:
     """Every face of ``path`` through ``preprocess``; ``keep_raw`` also keeps the grey images (val, and the faces a
     teacher reads: the export and the teacher read them through the engine's own ``EmocareNet.preprocess``).
-    ``votes``: a FER+ votes file for these faces (``emocare.votes``): each face gets its counts and its
+    ``votes``: a FER+ votes file for these faces (``emocare.lab.votes``): each face gets its counts and its
     most-voted emotion as ``y``; faces the rule drops or without a row are left out (counted in ``left_out``)."""
     import cv2
 
-    from emocare.datasets import dataset_root, labelled_images
+    from emocare.lab.datasets import dataset_root, labelled_images
 
     rows = [(p, EMOTIONS.index(label)) for p, label in labelled_images(path)]
     counts: list[np.ndarray] = []
     left_out: dict[str, int] = {}
     if votes is not None:
-        from emocare.votes import read_votes
+        from emocare.lab.votes import read_votes
 
         table, root = read_votes(votes), dataset_root(path)
         voted = []
@@ -416,7 +416,7 @@ def train(dataset: Path | str, val: Path | str, out: Path | str, *, plan: TrainP
     finished runs' checkpoint folders (their networks averaged, each face with its mirror image), whose
     probabilities on each training face are mixed into its label with weight ``plan.distill`` (knowledge
     distillation: one network learns what the slower ensemble knows). ``init``: start from a finished run's
-    best network. ``votes``/``val_votes``: FER+ votes files for the training/validation faces (``emocare.votes``):
+    best network. ``votes``/``val_votes``: FER+ votes files for the training/validation faces (``emocare.lab.votes``):
     training learns each face's vote distribution (``plan.labels`` soft) or its most-voted emotion (majority),
     and val is scored against its votes (the best epoch by majority accuracy; the head, the bias and the
     temperature chosen against them). On a Keras backend other than TensorFlow (no TFLite converter) the run ends with its best
@@ -462,7 +462,7 @@ def train(dataset: Path | str, val: Path | str, out: Path | str, *, plan: TrainP
             f"checkpoints in {ckpt}")
     net = build_model(plan.seed, arch=plan.arch)
     if init_weights is not None and init_weights.suffix == ".tflite":
-        from emocare.unfold import unfold
+        from emocare.lab.unfold import unfold
 
         gap = unfold(init_weights, net, train_set.x[:4096])
         on_line(f"starting from the network in {init_weights} (read back from its graph: it answers as the graph "
@@ -843,7 +843,7 @@ def _arrays(train_set: Dataset, soft: np.ndarray | None, distill: float, labels:
     The label of a face is its class, one-hot, or with votes (``labels`` soft) its vote distribution.
     ``soft``: a teacher's probabilities per training face (N, 7), or per view of each (V, N, 7), mixed into
     those labels with ``distill``. ``weighted``: each face's loss weighed by its class (``class_weights``)."""
-    from emocare.votes import distribution
+    from emocare.lab.votes import distribution
 
     k = len(EMOTIONS)
     weights = (class_weights(train_set.y)[train_set.y] if weighted else np.ones(len(train_set.y))).astype(np.float32)
@@ -894,7 +894,7 @@ def _epoch_lines(net, ckpt: Path, val_set: Dataset, epochs: int, schedule, histo
     whose top votes tie are not scored)."""
     import keras
 
-    from emocare.votes import distribution
+    from emocare.lab.votes import distribution
 
     hist_path = ckpt / "history.json"
     scored = val_set.scored()
@@ -1029,7 +1029,7 @@ def choose_head_votes(log_ours: np.ndarray, log_fer: np.ndarray | None, counts: 
     choices that read at most 10% of clearly neutral faces and at least 85% of sad faces as negative
     (``HEAD_LIMITS``); when none does, the one that misses those limits least. A blend must win by half a
     point (one model is simpler and faster); of equal choices the smallest bias wins."""
-    from emocare.votes import vote_metrics
+    from emocare.lab.votes import vote_metrics
 
     neutral, sad = EMOTIONS.index("neutral"), EMOTIONS.index("sad")
 
@@ -1111,7 +1111,7 @@ def describe(blob: bytes, out: Path, val_set: Dataset, extra: dict | None = None
         temperature = fit_temperature(scores, val_set.y)
         metrics = classification_metrics(softmax(scores / temperature), val_set.y)
     else:  # the temperature fitted to the most-voted emotion; the folder labels scored as a second line
-        from emocare.votes import vote_metrics
+        from emocare.lab.votes import vote_metrics
 
         # Fitted to the vote distributions instead, the probabilities would say how far annotators agree (cross-
         # entropy 0.76 against 0.84 on val) but be under-confident about the emotion they name (ECE 0.10, not 0.01)
