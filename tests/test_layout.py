@@ -1,4 +1,5 @@
-"""The window's layers never hide one another, the banner withdraws, group photos key each card to its face.
+"""Layout. The window's: its layers never hide one another, the banner withdraws, group photos key each card to its
+face. The package's (at the end): emocare's import graph has no cycle, and the product never imports the lab.
 
 Rendered by the real ``Session.render`` at several canvas sizes with faces
 near the top, the middle, the bottom, two and eight of them, with the
@@ -7,7 +8,9 @@ comfort banner and the key help both up. The screenshots land in
 in a real window, are in ``test_window_shots.py``.
 """
 
+import ast
 import os
+import re
 from pathlib import Path
 
 import cv2
@@ -129,3 +132,115 @@ def test_a_group_photo_gets_a_numbered_card_for_every_face(tmp_path):
         assert np.array_equal(out[chip[1] + 2, chip[0] + 3], out[card[1] + 2, card[0] + 3])
     if os.environ.get("EMOCARE_SHOTS"):
         cv2.imwrite(str(Path(os.environ["EMOCARE_SHOTS"]) / "annotate-12.png"), out)
+
+
+# ---------------------------------------------------------------- the package's layout
+# Every import emocare's modules make (inside functions too, where most of them are lazy; not those under
+# ``if TYPE_CHECKING:``, which never run), read from the source: the import graph has no cycle, and nothing the
+# product runs imports the lab (``emocare/lab/``: training and the benchmarks, the ``lab`` extra's code).
+PACKAGE = Path(__file__).resolve().parent.parent / "emocare"
+PRODUCT_ENTRIES = ("emocare", "emocare.api", "emocare.cli", "emocare.watch", "emocare.analyze", "emocare.report",
+                   "emocare.web.server", "emocare.care")
+LAB_COMMANDS = {"bench", "train"}  # cli.py's commands that import the lab: the ones named after them, their _helpers
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return out
+
+
+def _imports(path: Path, name: str, modules: dict[str, Path], skip_functions=lambda f: False,
+             strings: bool = False) -> set[str]:
+    """The emocare modules ``path`` imports: ``from emocare.x import y`` is ``emocare.x.y`` when that is a module.
+    ``strings``: also the modules that ``"emocare.x:function"`` strings name (the engine registry's factories)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+
+    def known(dotted: str) -> str:
+        while dotted not in modules:
+            dotted = dotted.rpartition(".")[0]
+        return dotted
+
+    found: set[str] = set()
+
+    def visit(node) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+                continue
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)) and skip_functions(child.name):
+                continue
+            if isinstance(child, ast.Import):
+                found.update(known(a.name) for a in child.names if a.name.split(".")[0] == "emocare")
+            elif isinstance(child, ast.ImportFrom):
+                base = child.module or ""
+                if child.level:  # relative: from the package, up level - 1
+                    up = package.split(".")[:len(package.split(".")) - child.level + 1]
+                    base = ".".join([*up, base] if base else up)
+                if base.split(".")[0] == "emocare":
+                    found.update(known(f"{base}.{a.name}") for a in child.names)
+            elif strings and isinstance(child, ast.Constant) and isinstance(child.value, str):
+                if re.fullmatch(r"emocare(\.\w+)+:\w+", child.value):
+                    found.add(known(child.value.partition(":")[0]))
+            visit(child)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")))
+    return found - {name}
+
+
+def _import_graph(skip_functions=lambda module, function: False, strings: bool = False) -> dict[str, set[str]]:
+    modules = _modules()
+    return {name: _imports(path, name, modules, lambda f, n=name: skip_functions(n, f), strings)
+            for name, path in modules.items()}
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle (its modules, the first repeated at the end), or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def walk(module: str) -> list[str] | None:
+        state[module] = 1
+        path.append(module)
+        for target in sorted(graph.get(module, ())):
+            if state.get(target) == 1:
+                return path[path.index(target):] + [target]
+            if target not in state and (found := walk(target)):
+                return found
+        state[module] = 2
+        path.pop()
+        return None
+
+    for module in sorted(graph):
+        if module not in state and (found := walk(module)):
+            return found
+    return None
+
+
+def test_the_import_graph_has_no_cycle():
+    graph = _import_graph()
+    assert len(graph) > 40 and "emocare.engines.crops" in graph["emocare.engines.framing"]  # the walk sees imports
+    cycle = _cycle(graph)
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_the_cycle_check_finds_a_cycle():
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set(), "c": {"a", "b"}}) is None
+
+
+def test_the_product_never_imports_the_lab():
+    """What analyze, watch, report, serve, say, models, config and the Python API run reaches no ``emocare.lab``
+    module; only ``emocare bench`` and ``emocare train`` (after their check for the lab extra) import it."""
+    graph = _import_graph(lambda module, f: module == "emocare.cli" and f.lstrip("_").split("_")[0] in LAB_COMMANDS,
+                          strings=True)
+    seen, todo = set(), list(PRODUCT_ENTRIES) + [m for m in graph if m.startswith("emocare.web.")]
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo.extend(graph[module])
+    assert "emocare.engines.emocare_model" in seen and "emocare.web.app" in seen  # the walk reaches the engines, serve
+    assert not [m for m in seen if m.startswith("emocare.lab")]
+    assert {"emocare.lab.train", "emocare.lab.bench"} <= _import_graph()["emocare.cli"]  # bench and train do

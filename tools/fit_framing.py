@@ -146,7 +146,8 @@ def check_photos(photos: Path, fitted: framing.Framing, fer: dict, report: dict)
 
 def run_check(args) -> None:
     from emocare.engines.classifiers import FerTFLite
-    from emocare.engines.emocare_model import EmocareNet, cut
+    from emocare.engines.crops import cut
+    from emocare.engines.emocare_model import EmocareNet
 
     fitted = framing.Framing.read(args.framing)
     detector = BlazeFaceDetector("back")

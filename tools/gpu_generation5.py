@@ -78,7 +78,7 @@ def load_data():
 
 
 def standardise(x_u8):
-    """emocare_model.preprocess on a batch: zero mean, unit contrast (std floored at 5% of 255)."""
+    """crops.preprocess on a batch: zero mean, unit contrast (std floored at 5% of 255)."""
     x = x_u8.float()
     mean = x.mean(dim=(1, 2), keepdim=True)
     std = x.var(dim=(1, 2), keepdim=True, unbiased=False).sqrt().clamp_min(0.05 * 255.0)

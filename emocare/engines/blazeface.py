@@ -145,9 +145,9 @@ def weighted_nms(boxes: np.ndarray, scores: np.ndarray, points: np.ndarray, iou:
 def _interpreter(path: Path, threads: int | None):
     if importlib.util.find_spec("ai_edge_litert") is None:
         raise EngineUnavailable("the BlazeFace detector needs ai-edge-litert (pip install ai-edge-litert)")
-    from emocare.engines._quiet import lite_interpreter
+    from emocare.engines.litert import litert_interpreter
 
-    return lite_interpreter(path, threads)
+    return litert_interpreter(path, threads)
 
 
 class BlazeFaceDetector:

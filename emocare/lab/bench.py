@@ -28,6 +28,7 @@ from emocare.engines import registry
 from emocare.engines.registry import FAST_DETECTORS as DETECTORS  # one list, in the registry
 from emocare.errors import EmocareError, InputError, ModelMissing
 from emocare.faces import EMOTIONS
+from emocare.lab.bench_sessions import media_files, read_truth, truth_path
 from emocare.sources import IMAGE_EXTENSIONS as IMAGE_EXT
 from emocare.sources import VIDEO_EXTENSIONS as VIDEO_EXT
 from emocare.timing import Speed, percentile, time_loop
@@ -451,20 +452,6 @@ def _spawn(name: str, frames_path, dataset_path, crops: bool, repeat: int, still
 
 
 # ------------------------------------------------------------------ --detectors: found faces and false faces
-def media_files(paths: Sequence[Path], exts: Sequence[str]) -> list[Path]:
-    """The files named, and every file with one of ``exts`` in the folders named (recursively), sorted per folder."""
-    out: list[Path] = []
-    for p in paths:
-        p = Path(p)
-        if p.is_dir():
-            out += sorted(f for f in p.rglob("*") if f.suffix.lower() in exts)
-        elif p.is_file():
-            out.append(p)
-        else:
-            raise InputError(f"{p}: no such file or folder", str(p))
-    return out
-
-
 def run_detectors(face_videos: Sequence[Path] = (), no_face: Sequence[Path] = (),
                   detectors: Sequence[str] = DETECTORS,
                   on_step: Callable[[str], None] = lambda name: None) -> DetectorReport:
@@ -547,7 +534,6 @@ def _scan_video(engine, video: Path, ms: list[float], found: list[bool] | None =
 def _found_by_emotion(video: Path, found: Sequence[bool]) -> dict[str, dict[str, int]] | None:
     """Frames and frames with a face per true emotion, from ``NAME.truth.csv`` beside ``video`` (None without one;
     frames past the shorter of the two are not counted)."""
-    from emocare.lab.bench_sessions import read_truth, truth_path
 
     if not truth_path(video).is_file():
         return None

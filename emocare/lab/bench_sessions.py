@@ -138,11 +138,25 @@ class SessionsReport:
                 "per_session": {e: [x.to_json() for x in s] for e, s in self.scores.items()}}
 
 
+def media_files(paths: Sequence[Path], exts: Sequence[str]) -> list[Path]:
+    """The files named, and every file with one of ``exts`` in the folders named (recursively), sorted per folder."""
+    out: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            out += sorted(f for f in p.rglob("*") if f.suffix.lower() in exts)
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise InputError(f"{p}: no such file or folder", str(p))
+    return out
+
+
 def session_videos(paths: Sequence[Path]) -> list[Path]:
     """The session videos named (folders: every video in them), each checked to have its truth."""
-    from emocare.lab.bench import VIDEO_EXT, media_files
+    from emocare.sources import VIDEO_EXTENSIONS
 
-    videos = media_files(paths, VIDEO_EXT)
+    videos = media_files(paths, VIDEO_EXTENSIONS)
     if not videos:
         raise InputError(f"{', '.join(map(str, paths))}: no session videos", str(paths[0]) if paths else None)
     for v in videos:

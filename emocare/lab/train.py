@@ -2,7 +2,7 @@
 
 Data: a folder of ``<label>/`` sub-folders (the seven labels of
 ``EMOTIONS``) or a CSV of ``path,label`` rows (paths relative to the CSV).
-Every image goes through ``emocare_model.preprocess``, the same function the
+Every image goes through ``crops.preprocess``, the same function the
 engine uses on a detected face.
 
 Recipe (chosen for 2 CPU cores; a GPU is used when Keras' backend sees one):
@@ -41,7 +41,8 @@ from typing import Callable
 import numpy as np
 
 from emocare.lab.calibration import expected_calibration_error, fit_temperature
-from emocare.engines.emocare_model import FER_INPUT, INPUT, blend, log_softmax, preprocess, sha256, softmax
+from emocare.engines.crops import FER_INPUT, INPUT, preprocess
+from emocare.engines.emocare_model import blend, log_softmax, sha256, softmax
 from emocare.errors import ConfigError, InputError, OutputError
 from emocare.faces import EMOTIONS
 from emocare.settings import TrainPlan
@@ -1084,7 +1085,7 @@ def describe(blob: bytes, out: Path, val_set: Dataset, extra: dict | None = None
 
     k = len(EMOTIONS)
     desc = {"labels": list(EMOTIONS), "temperature": 1.0, "sha256": "", "input": [INPUT, INPUT, 1],
-            "preprocess": "emocare.engines.emocare_model.preprocess", "test_time_flip": True, "ensemble": {"fer": 0.0}}
+            "preprocess": "emocare.engines.crops.preprocess", "test_time_flip": True, "ensemble": {"fer": 0.0}}
     _write_model(blob, out, desc)
     heads = {}
     net = EmocareNet(out)

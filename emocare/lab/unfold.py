@@ -30,10 +30,10 @@ _WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 def _units(path: Path) -> dict[tuple, list]:
     """Emocare's network in the graph, as units keyed by (kind, output shape): ``conv`` (kernel, bias), ``sep``
     (depthwise kernel, pointwise kernel, bias), ``dense`` (kernel, bias); each key's units in graph order."""
-    from emocare.engines._quiet import lite_interpreter
-    from emocare.engines.emocare_model import INPUT
+    from emocare.engines.crops import INPUT
+    from emocare.engines.litert import litert_interpreter
 
-    it = lite_interpreter(path, None)
+    it = litert_interpreter(path, None)
     tensors = {d["index"]: d for d in it.get_tensor_details()}
     ops = [op for op in it._get_ops_details() if op["op_name"] != "DELEGATE"]
     start = next((k for k, op in enumerate(ops) if op["op_name"] == "CONV_2D"
@@ -128,6 +128,6 @@ def _check(path: Path, net, x: np.ndarray) -> float:
 
 
 def _preprocessed(grey: np.ndarray) -> np.ndarray:
-    from emocare.engines.emocare_model import preprocess
+    from emocare.engines.crops import preprocess
 
     return preprocess(grey)
