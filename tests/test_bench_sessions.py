@@ -15,6 +15,7 @@ from emocare.settings import DEFAULTS
 
 runner = CliRunner()
 SESSIONS = DATA / "sessions"
+AGREED = DATA / "sessions_agreed"
 FPS = 15
 
 
@@ -93,10 +94,11 @@ def test_bad_session_input_is_one_line(tmp_path):
 
 
 def test_bench_sessions_on_the_shipped_sessions(tmp_path):
-    """The real command: the shipped model comforts the sustained sadness and not the brief dip."""
+    """The real command: the shipped model comforts the sustained sadness and not the brief dip (sessions of faces
+    FER+ annotators agree on: the model is trained on their votes)."""
     out = tmp_path / "s.json"
-    r = runner.invoke(app, ["bench", "--sessions", str(SESSIONS / "sad_sustained.mp4"), "--sessions",
-                            str(SESSIONS / "sad_brief.mp4"), "--engines", "emocare", "--json", str(out)])
+    r = runner.invoke(app, ["bench", "--sessions", str(AGREED / "sad_sustained.mp4"), "--sessions",
+                            str(AGREED / "sad_brief.mp4"), "--engines", "emocare", "--json", str(out)])
     assert r.exit_code == 0, r.output
     assert "care sessions (2 videos" in r.output
     summary = json.loads(out.read_text())["care_sessions"]["summary"]["emocare"]
@@ -119,6 +121,20 @@ def test_make_sessions_renders_videos_that_match_their_truth(tmp_path):
     labels = [label for _, label in bs.read_truth(tmp_path / "sad00.truth.csv")]
     assert labels[0] == "neutral" and "sad" in labels and labels[-1] == "neutral"
     assert labels.count("sad") >= 10 * FPS
+
+
+def test_make_sessions_renders_a_fixed_plan_and_refuses_a_bad_one(tmp_path):
+    """--plan: the shared sessions' shapes (tests/data/sessions_agreed was made so), fractional seconds included."""
+    tool = [sys.executable, str(TOOLS / "make_sessions.py"), "--dataset", str(DATA / "crops"), "--out", str(tmp_path),
+            "--per-kind", "1", "--seed", "3"]
+    subprocess.run([*tool, "--plan", "neutral:2,sad:1.47,happy:1", "--name", "dip"], check=True, capture_output=True)
+    labels = [label for _, label in bs.read_truth(tmp_path / "dip.truth.csv")]
+    assert labels == ["neutral"] * 2 * FPS + ["sad"] * round(1.47 * FPS) + ["happy"] * FPS
+    cap = cv2.VideoCapture(str(tmp_path / "dip.mp4"))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == len(labels)
+    cap.release()
+    r = subprocess.run([*tool, "--plan", "neutral:2,glum:3"], capture_output=True, text=True)
+    assert r.returncode != 0 and "--plan neutral:2,glum:3" in r.stderr and "'glum:3'" in r.stderr
 
 
 def test_mood_and_frame_agreement_are_counted_once_a_journal_line():

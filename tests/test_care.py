@@ -16,7 +16,13 @@ from emocare.cli import app
 from emocare.overlay import BannerLayer, find_font
 
 runner = CliRunner()
-SESSIONS = DATA / "sessions"
+SESSIONS = DATA / "sessions"  # FER2013's folder labels: what FER's network (fer, emocare-fer) was trained on
+AGREED = DATA / "sessions_agreed"  # the same shapes from faces FER+ annotators agree on: emocare's own model, trained
+# on the votes, reads many of FER2013's "sad" faces as the calm faces annotators call them (docs/model-card.md)
+
+
+def sessions_for(engine: str):
+    return AGREED if engine == "auto" else SESSIONS
 
 
 def decode(path: Path) -> tuple[float, float]:
@@ -40,8 +46,8 @@ def decode(path: Path) -> tuple[float, float]:
     return n / rate, 20 * np.log10(max(rms, 1e-12))
 
 
-def sad_span(name):
-    rows = list(csv.DictReader(open(SESSIONS / f"{name}.truth.csv")))
+def sad_span(name, folder=SESSIONS):
+    rows = list(csv.DictReader(open(folder / f"{name}.truth.csv")))
     sad = [float(r["t"]) for r in rows if r["label"] == "sad"]
     return min(sad), max(sad)
 
@@ -49,7 +55,7 @@ def sad_span(name):
 def watch(tmp_path, name, *extra, engine="fer"):
     j = tmp_path / f"{name}.jsonl"
     audio = tmp_path / f"audio-{name}"
-    result = runner.invoke(app, ["watch", "--source", str(SESSIONS / f"{name}.mp4"), "--fast", "--no-window",
+    result = runner.invoke(app, ["watch", "--source", str(sessions_for(engine) / f"{name}.mp4"), "--fast", "--no-window",
                                  "--engine", engine, "--journal", str(j), "--audio", f"file:{audio}", "--lang", "en", *extra])
     assert result.exit_code == 0, result.output
     return [json.loads(line) for line in j.read_text().splitlines()], audio
@@ -60,7 +66,7 @@ def watch(tmp_path, name, *extra, engine="fer"):
 def test_sad_sustained_is_comforted_inside_the_sad_part(tmp_path, engine):
     recs, audio = watch(tmp_path, "sad_sustained", engine=engine)
     care = [r for r in recs if r["type"] == "care"]
-    start, end = sad_span("sad_sustained")
+    start, end = sad_span("sad_sustained", sessions_for(engine))
     assert care, "no comfort during 14 s of sadness"
     negative = [r["t"] for r in recs if r["type"] == "mood" and r["primary"] and r["valence"] == "negative"]
     assert len([t for t in negative if start <= t <= end]) >= 5  # the steady mood turns negative in the sad part
@@ -161,7 +167,7 @@ def test_a_session_without_audio_says_so_in_one_line(tmp_path):
 
     from conftest import VENV_BIN
 
-    cmd = [str(VENV_BIN / "emocare"), "watch", "--source", str(DATA / "sessions" / "sad_sustained.mp4"), "--fast",
+    cmd = [str(VENV_BIN / "emocare"), "watch", "--source", str(AGREED / "sad_sustained.mp4"), "--fast",
            "--no-window", "--journal", str(tmp_path / "j.jsonl")]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
     assert r.returncode == 0, r.stderr

@@ -146,7 +146,7 @@ def _in_a_terminal(args, cols: int, rows: int = 30, timeout: float = 300) -> str
 def test_in_a_terminal_events_print_above_a_status_line_that_fits(tmp_path):
     cols = 72
     raw = _in_a_terminal(["watch", "--no-window", "--fast", "--audio", "none", "--journal", str(tmp_path / "j.jsonl"),
-                          "--source", str(DATA / "sessions" / "sad_sustained.mp4")], cols)
+                          "--source", str(DATA / "sessions_agreed" / "sad_sustained.mp4")], cols)
     rows = [_plain(r) for r in re.split(r"[\r\n]", raw)]
     changes = [r for r in rows if re.match(r"^\s+\d+\.\d s  person \d+: \w+ → \w+$", r)]
     care = [r for r in rows if re.match(r"^\s+\d+\.\d s  person \d+: care given \(\w+\), mood \w+$", r)]

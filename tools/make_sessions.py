@@ -84,7 +84,7 @@ def compose(background: np.ndarray, face: np.ndarray, x: int, y: int, turn: np.n
     return canvas
 
 
-def render(path: Path, segments: list[tuple[str, int]], faces: dict[str, list[Path]], rng: np.random.Generator,
+def render(path: Path, segments: list[tuple[str, float]], faces: dict[str, list[Path]], rng: np.random.Generator,
            tilt: float = 0.0, hold: float = 1.0, size_range: tuple[int, int] = FACE_SIZE) -> None:
     """One session video and its truth file; ``tilt``: each face turned by that many degrees, either way;
     ``hold``: seconds each face stays (the last face of a segment stays what is left of it); ``size_range``: the
@@ -95,11 +95,11 @@ def render(path: Path, segments: list[tuple[str, int]], faces: dict[str, list[Pa
     rows, frame = ["frame,t,label"], 0
     try:
         for label, seconds in segments:
-            shown = 0
-            while shown < seconds * FPS:
+            shown, length = 0, int(round(seconds * FPS))
+            while shown < length:
                 face = cv2.imread(str(faces[label][int(rng.integers(len(faces[label])))]), cv2.IMREAD_GRAYSCALE)
                 face, x, y, turn = place(face, rng, tilt, size_range)
-                frames = min(int(round(hold * FPS)), seconds * FPS - shown)
+                frames = min(int(round(hold * FPS)), length - shown)
                 shown += frames
                 for f in range(frames):
                     canvas = compose(noise[f % FPS], face, x, y, turn)
@@ -125,10 +125,16 @@ def main(argv: list[str] | None = None) -> None:
                     help=f"session kinds, a comma list; 'detector' is {','.join(DETECTOR_KINDS)}")
     ap.add_argument("--face-size", default=f"{FACE_SIZE[0]}-{FACE_SIZE[1]}", help="the faces' sides in pixels, MIN-MAX")
     ap.add_argument("--prefix", default="", help="put before each session's file name")
+    ap.add_argument("--plan", help="one fixed session instead of --kinds: LABEL:SECONDS,... such as "
+                                   "neutral:6,sad:14,neutral:6 (the shared sad_sustained's)")
+    ap.add_argument("--name", help="with --plan: the file name (without .mp4); several sessions get 00, 01, ...")
     args = ap.parse_args(argv)
     kinds = [k for part in args.kinds.split(",") for k in (DETECTOR_KINDS if part == "detector" else (part,))]
+    fixed = fixed_plan(args.plan) if args.plan else None
+    if fixed:
+        kinds = ["plan"]
     rng_probe = np.random.default_rng(0)
-    for kind in kinds:
+    for kind in kinds if not fixed else ():
         try:
             plan(kind, rng_probe)
         except KeyError:
@@ -145,7 +151,8 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"--hold {args.hold}: expected seconds, or a list such as 1,3") from None
     if not holds or min(holds) * FPS < 1:
         raise SystemExit(f"--hold {args.hold}: each value must be at least 1/{FPS} s")
-    labels = tuple(e for e in EMOTIONS if any(e == label for kind in kinds for label, _ in plan(kind, rng_probe)))
+    labels = tuple(e for e in EMOTIONS if any(e == label for kind in kinds
+                                              for label, _ in (fixed or plan(kind, rng_probe))))
     if args.votes:
         faces = agreed_faces(args.dataset, args.votes, args.agreement, labels)
     else:
@@ -160,8 +167,26 @@ def main(argv: list[str] | None = None) -> None:
         for i in range(args.per_kind):
             hold = holds[i % len(holds)]
             name = f"{args.prefix}{kind}{i:02d}" + (f"-hold{hold:g}s" if len(holds) > 1 or hold != 1 else "")
-            render(args.out / f"{name}.mp4", plan(kind, rng), faces, rng, args.tilt, hold, size_range)
+            if fixed and args.name:
+                name = args.name + (f"{i:02d}" if args.per_kind > 1 else "")
+            render(args.out / f"{name}.mp4", fixed or plan(kind, rng), faces, rng, args.tilt, hold, size_range)
     print(f"{len(kinds) * args.per_kind} sessions in {args.out}")
+
+
+def fixed_plan(text: str) -> list[tuple[str, float]]:
+    """``--plan neutral:6,sad:14,neutral:6`` as (label, seconds) segments."""
+    out = []
+    for part in text.split(","):
+        label, _, seconds = part.strip().partition(":")
+        try:
+            value = float(seconds)
+        except ValueError:
+            value = -1.0
+        if label not in EMOTIONS or not 0 < value <= 3600:
+            raise SystemExit(f"--plan {text}: expected LABEL:SECONDS,... with labels {', '.join(EMOTIONS)}; "
+                             f"got {part.strip()!r}")
+        out.append((label, value))
+    return out
 
 
 def agreed_faces(dataset: Path, votes: Path, agreement: float, labels) -> dict[str, list[Path]]:
