@@ -78,7 +78,9 @@ def _interrupted() -> None:
         sys.stderr.flush()
     except (OSError, ValueError):  # no terminal left to say it on (hung up): the exit code still says it
         _silence()
-    sys.exit(130)
+    from emocare.exits import Exit
+
+    sys.exit(Exit.INTERRUPTED)
 
 
 def _silence() -> None:

@@ -5,10 +5,8 @@ and renders its result. ``EmocareError`` subclasses map to exit codes here
 and nowhere else. Heavy modules (cv2, TensorFlow, deepface, fer) are
 imported inside the commands, so ``emocare --help`` is instant.
 
-Exit codes: 0 ok; 1 some inputs failed (analyze) or a runtime failure;
-2 usage or config error; 3 camera/stream unavailable; 4 engine unavailable;
-5 model weights missing; 130 interrupted (Ctrl-C, SIGTERM, SIGHUP); 141 the reader of
-stdout went away (``emocare … | head``): stopped early, quietly.
+Exit codes: the table in ``exits.py`` (``Exit``), which every exit here takes
+its number from.
 """
 
 from __future__ import annotations
@@ -28,17 +26,14 @@ from emocare import extras
 from emocare import window as window_keys
 from emocare.engines import registry
 from emocare.errors import ConfigError, EmocareError, caused_by_interrupt
+from emocare.exits import Exit, describe
 from emocare.settings import DEFAULTS, LANGS, TrainPlan
 
 PLAN = TrainPlan()
 LANG_CHOICES = " or ".join(LANGS)
 PLOT_SUFFIXES = (".png", ".jpg", ".jpeg", ".pdf", ".svg")
 
-EXIT_CODES_HELP = (
-    "Exit codes: 0 ok, 1 some inputs failed, 2 usage or config error, 3 camera/stream unavailable, "
-    "4 engine unavailable, 5 model weights missing, 130 interrupted, 141 output cut short (| head)."
-)
-EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for any tool whose reader left (`yes | head`)
+EXIT_CODES_HELP = describe(*Exit)
 
 
 class _PlainHelp:
@@ -124,7 +119,7 @@ def setup_logging(verbose: bool = False) -> None:
         logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.ERROR)
 
 
-def fail(message: str, code: int) -> typer.Exit:
+def fail(message: str, code: Exit) -> typer.Exit:
     typer.echo(f"emocare: error: {message}", err=True)
     return typer.Exit(code)
 
@@ -140,7 +135,7 @@ def _print_version(value: bool) -> None:
         from emocare import __version__
 
         typer.echo(f"emocare {__version__}")
-        raise typer.Exit(0)
+        raise typer.Exit(Exit.OK)
 
 
 @app.callback()
@@ -185,10 +180,10 @@ def run_guarded(fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
     except KeyboardInterrupt:
-        raise typer.Exit(130)  # main() says "interrupted", once, whatever path the Ctrl-C took
+        raise typer.Exit(Exit.INTERRUPTED)  # main() says "interrupted", once, whatever path the Ctrl-C took
     except Exception as exc:
         if caused_by_interrupt(exc):  # Ctrl-C inside a native module's import comes back as an ImportError
-            raise typer.Exit(130) from None
+            raise typer.Exit(Exit.INTERRUPTED) from None
         if isinstance(exc, EmocareError):
             raise fail(str(exc), exc.exit_code)
         from emocare.extras import from_import_error
@@ -200,7 +195,9 @@ def run_guarded(fn, *args, **kwargs):
 
 
 # ---------------------------------------------------------------- analyze
-@app.command(epilog="Exit codes: 0 all inputs analyzed (no face is a result), 1 some inputs failed, 2 usage error, 4 engine unavailable, 5 weights missing, 130 Ctrl-C, 141 output cut short (| head).")
+@app.command(epilog=describe((Exit.OK, "all inputs analyzed (no face is a result)"), Exit.FAILED, (Exit.USAGE, "usage error"),
+                             Exit.ENGINE, (Exit.WEIGHTS, "weights missing"), (Exit.INTERRUPTED, "Ctrl-C"),
+                             Exit.OUTPUT_CLOSED))
 def analyze(
     paths: List[Path] = typer.Argument(..., help="Image files or folders (searched recursively).", exists=False, readable=False),
     engine: Optional[str] = EngineOpt,
@@ -254,7 +251,7 @@ def _analyze(paths, engine, detector, as_json, annotate, max_side, config, detai
         if annotate is not None:
             err.print(f"annotated images: {annotate}", markup=False, highlight=False)
     if any(r.error for r in results):
-        raise typer.Exit(1)
+        raise typer.Exit(Exit.FAILED)
 
 
 def _image_files(paths):
@@ -335,7 +332,9 @@ def _image_table(result):
 
 
 # ---------------------------------------------------------------- watch
-@app.command(epilog=window_keys.keys_summary() + " Exit codes: 0 ok, 2 usage, 3 camera/stream unavailable or lost, 4 engine unavailable, 5 weights missing, 130 Ctrl-C.")
+@app.command(epilog=window_keys.keys_summary() + " " + describe(
+    Exit.OK, (Exit.USAGE, "usage"), (Exit.SOURCE, "camera/stream unavailable or lost"), Exit.ENGINE,
+    (Exit.WEIGHTS, "weights missing"), (Exit.INTERRUPTED, "Ctrl-C")))
 def watch(
     camera: Optional[int] = typer.Option(None, "--camera", help=f"Camera index (default {DEFAULTS.camera}).", metavar="N"),
     source: Optional[str] = typer.Option(None, "--source", help="A video file or an RTSP/HTTP stream URL instead of a camera (a photo: emocare analyze).", metavar="TEXT"),
@@ -367,12 +366,12 @@ def watch(
         found = probe()
         if not found:
             typer.echo("no camera found (checked /dev/video0-9)", err=True)
-            raise typer.Exit(3)
+            raise typer.Exit(Exit.SOURCE)
         for index, name in found:
             typer.echo(f"{index}: {name}")
         return
     if camera is not None and source is not None:
-        raise fail("--camera and --source cannot be used together", 2)
+        raise fail("--camera and --source cannot be used together", Exit.USAGE)
     from emocare.interrupts import one_interrupt
 
     with one_interrupt():  # a second Ctrl-C (timeout -s INT sends two) waits for the end line and the summary
@@ -420,7 +419,9 @@ def _watch(camera, source, fast, size, no_window, record, journal_path, stats, c
 
 
 # ---------------------------------------------------------------- serve
-@app.command(epilog="Exit codes: 0 ok, 1 cannot listen on --host/--port, 2 usage or config error, 3 camera/stream unavailable or lost, 4 engine unavailable, 5 weights missing, 130 Ctrl-C (how it is stopped).")
+@app.command(epilog=describe(Exit.OK, (Exit.FAILED, "cannot listen on --host/--port"), Exit.USAGE,
+                             (Exit.SOURCE, "camera/stream unavailable or lost"), Exit.ENGINE, (Exit.WEIGHTS, "weights missing"),
+                             (Exit.INTERRUPTED, "Ctrl-C (how it is stopped)")))
 def serve(
     camera: Optional[int] = typer.Option(None, "--camera", help=f"Camera index (default {DEFAULTS.camera}).", metavar="N"),
     source: Optional[str] = typer.Option(None, "--source", help="A video file or an RTSP/HTTP stream URL instead of a camera.", metavar="TEXT"),
@@ -447,9 +448,9 @@ def serve(
 ) -> None:
     """The companion as local web pages: live video, moods and comfort; history by day; settings and messages."""
     if camera is not None and source is not None:
-        raise fail("--camera and --source cannot be used together", 2)
+        raise fail("--camera and --source cannot be used together", Exit.USAGE)
     if no_camera and (camera is not None or source is not None or fast or record is not None or window):
-        raise fail("--no-camera serves the history and settings only: it takes no --camera, --source, --fast, --record or --window", 2)
+        raise fail("--no-camera serves the history and settings only: it takes no --camera, --source, --fast, --record or --window", Exit.USAGE)
     code = run_guarded(_serve, source, fast, no_camera, window, host, port, history or [], max_viewers, record, journal,
                        config, dict(engine=engine, detector=detector, persist_s=persist, cooldown_s=cooldown, quiet=quiet,
                                     lang=lang, audio=audio, size=size, camera=camera,
@@ -599,7 +600,9 @@ def _voices_cache(lang, config) -> None:
 
 
 # ---------------------------------------------------------------- bench
-@app.command(epilog="Without arguments: a quick speed comparison on a sample clip shipped with emocare. Exit codes: 0 ok, 1 bad input, 2 usage, 5 weights missing (--pipeline), 130 Ctrl-C, 141 output cut short (| head).")
+@app.command(epilog="Without arguments: a quick speed comparison on a sample clip shipped with emocare. " + describe(
+    Exit.OK, (Exit.FAILED, "bad input"), (Exit.USAGE, "usage"), (Exit.WEIGHTS, "weights missing (--pipeline)"),
+    (Exit.INTERRUPTED, "Ctrl-C"), Exit.OUTPUT_CLOSED))
 def bench(
     engines: Optional[str] = typer.Option(None, "--engines", help="Comma-separated, from: " + ", ".join(registry.names(choosable=False)) + " (default: all).", metavar="TEXT"),
     detector: str = typer.Option("auto", "--detector", help=f"Face detector of emocare's fast-path engines: auto (blazeface), {' or '.join(registry.FAST_DETECTORS)}.", metavar="TEXT"),
@@ -742,7 +745,8 @@ def _bench_engines(names, plot_path, **options) -> dict:
 # ---------------------------------------------------------------- train
 MIRROR = {"auto": None, "on": True, "off": False}  # --mirror: None = chosen on val
 
-@app.command(epilog="Exit codes: 0 trained, 1 unreadable data, 2 usage, 130 Ctrl-C (the last finished epoch is kept: rerun with --resume).")
+@app.command(epilog=describe((Exit.OK, "trained"), (Exit.FAILED, "unreadable data"), (Exit.USAGE, "usage"),
+                             (Exit.INTERRUPTED, "Ctrl-C (the last finished epoch is kept: rerun with --resume)")))
 def train(
     dataset: Optional[Path] = typer.Option(None, "--dataset", help="Training faces: <label>/ folders (FER2013's Kaggle export) or a CSV of path,label (needed unless --average).", metavar="PATH"),
     val: Path = typer.Option(..., "--val", help="Validation faces, same layout: picks the best epoch, stops early, fits the temperature.", metavar="PATH"),
@@ -862,7 +866,7 @@ def models_build_random(seed: int = typer.Option(0, "--seed", help="Random seed 
     run_guarded(extras.require, "deepface", "emocare models build-random")
     path = weights.emotion_weights_path()
     if path.exists() and not weights.is_random(path):
-        raise fail(f"{path} holds real weights; set DEEPFACE_HOME to another folder for random ones", 1)
+        raise fail(f"{path} holds real weights; set DEEPFACE_HOME to another folder for random ones", Exit.FAILED)
     from emocare.engines._quiet import quiet_imports
 
     with quiet_imports():  # TensorFlow's start-up and CUDA probe lines stay off the terminal (replayed on failure)
@@ -901,26 +905,26 @@ def main() -> None:
         code = app(standalone_mode=False)
     except SystemExit:
         if _reader_gone(stdout_was):  # Typer and Rich answer EPIPE with exit 1, which here means "inputs failed"
-            sys.exit(EXIT_OUTPUT_CLOSED)
+            sys.exit(Exit.OUTPUT_CLOSED)
         raise
     except cx.NoArgsIsHelpError as exc:
         typer.echo(exc.ctx.get_help() if exc.ctx is not None else "emocare --help")
-        sys.exit(0)
+        sys.exit(Exit.OK)
     except cx.UsageError as exc:
         where = f"{exc.ctx.command_path}: " if exc.ctx is not None else ""
         typer.echo(f"emocare: error: {where}{exc.format_message()}", err=True)
-        sys.exit(2)
+        sys.exit(Exit.USAGE)
     except cx.ClickException as exc:
         typer.echo(f"emocare: error: {exc.format_message()}", err=True)
-        sys.exit(exc.exit_code)
+        sys.exit(exc.exit_code)  # Click's own number for what it raises: 1 (Exit.FAILED), as usage errors are 2
     except typer.Exit as exc:
         code = exc.exit_code
     except ConfigError as exc:  # raised before a command could map it
         typer.echo(f"emocare: error: {exc}", err=True)
-        sys.exit(2)
-    if code == 130:  # Ctrl-C in a command (run_guarded), a watch session, or Typer's own parsing and lazy imports,
+        sys.exit(Exit.USAGE)
+    if code == Exit.INTERRUPTED:  # Ctrl-C in a command (run_guarded), a watch session, or Typer's own parsing and lazy imports,
         typer.echo("emocare: interrupted", err=True)  # which Typer turns into a bare exit 130
-    sys.exit(code if isinstance(code, int) else 0)
+    sys.exit(code if isinstance(code, int) else Exit.OK)
 
 
 def _file_identity(fd: int):

@@ -1,18 +1,20 @@
-"""Typed errors. Library code raises these; only ``cli.py`` maps them to exit codes."""
+"""Typed errors. Library code raises these; only ``cli.py`` maps them to exit codes (``exits.Exit``)."""
 
 from __future__ import annotations
+
+from emocare.exits import Exit
 
 
 class EmocareError(Exception):
     """Base of every error emocare reports to the user as one line."""
 
-    exit_code = 1
+    exit_code: Exit = Exit.FAILED
 
 
 class InputError(EmocareError):
     """An input file or folder cannot be read as an image or video."""
 
-    exit_code = 1
+    exit_code = Exit.FAILED
 
     def __init__(self, message: str, path: str | None = None):
         super().__init__(message)
@@ -22,13 +24,13 @@ class InputError(EmocareError):
 class SourceError(EmocareError):
     """A camera or stream cannot be opened (or was lost for good)."""
 
-    exit_code = 3
+    exit_code = Exit.SOURCE
 
 
 class EngineUnavailable(EmocareError):
     """The chosen emotion engine (or its detector) is not installed."""
 
-    exit_code = 4
+    exit_code = Exit.ENGINE
 
 
 class ExtraMissing(EngineUnavailable):
@@ -42,31 +44,31 @@ class ExtraMissing(EngineUnavailable):
 class WindowUnavailable(EmocareError):
     """A window was asked for and the OpenCV that Python loads cannot open one (a headless build)."""
 
-    exit_code = 4
+    exit_code = Exit.ENGINE
 
 
 class ModelMissing(EmocareError):
     """Model weights are not on disk and cannot be fetched."""
 
-    exit_code = 5
+    exit_code = Exit.WEIGHTS
 
 
 class ConfigError(EmocareError):
     """The config file or a setting is invalid."""
 
-    exit_code = 2
+    exit_code = Exit.USAGE
 
 
 class JournalError(EmocareError):
     """A journal file cannot be read or written."""
 
-    exit_code = 1
+    exit_code = Exit.FAILED
 
 
 class OutputError(EmocareError):
     """An output (recording, plot, annotated images, JSON) cannot be written."""
 
-    exit_code = 1
+    exit_code = Exit.FAILED
 
 
 def caused_by_interrupt(exc: BaseException) -> bool:

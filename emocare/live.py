@@ -27,6 +27,7 @@ from typing import Callable, Sequence, Iterable, Protocol, runtime_checkable
 
 import numpy as np
 
+from emocare.exits import Exit
 from emocare.faces import Faces
 from emocare.journal import Journal, MoodRecorder
 from emocare.overlay import (BannerLayer, FaceLayer, Fonts, HeaderInfo, HeaderLayer, HelpLayer, MoodStripLayer, PanelLayer,
@@ -119,9 +120,9 @@ class WatchResult:
     problems: list[str] = field(default_factory=list)  # a file cut short, a recording not written: one line each
 
     @property
-    def exit_code(self) -> int:
-        return {"interrupted": 130, "source lost": 3, "journal write failed": 1, "video cut short": 1,
-                "recording failed": 1}.get(self.reason, 0)
+    def exit_code(self) -> Exit:
+        return {"interrupted": Exit.INTERRUPTED, "source lost": Exit.SOURCE, "journal write failed": Exit.FAILED,
+                "video cut short": Exit.FAILED, "recording failed": Exit.FAILED}.get(self.reason, Exit.OK)
 
     def stats_text(self) -> str:
         """``watch --stats``: display and analysis rates, analysis latency percentiles (``timing.percentile``)."""

@@ -27,6 +27,7 @@ from emocare.lab.calibration import expected_calibration_error
 from emocare.engines import registry
 from emocare.engines.registry import FAST_DETECTORS as DETECTORS  # one list, in the registry
 from emocare.errors import EmocareError, InputError, ModelMissing
+from emocare.exits import Exit
 from emocare.faces import EMOTIONS
 from emocare.lab.bench_sessions import media_files, read_truth, truth_path
 from emocare.sources import IMAGE_EXTENSIONS as IMAGE_EXT
@@ -653,7 +654,7 @@ def _main(argv: Sequence[str]) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     result = run_worker(a.engine, a.frames, a.dataset, a.crops, a.repeat, a.t0, a.stills, a.detector)
     sys.stdout.write(json.dumps(result) + "\n")
-    return 0
+    return Exit.OK
 
 
 if __name__ == "__main__":
