@@ -51,3 +51,13 @@ def test_every_long_running_command_says_ctrl_c_exits_130():
     for command in (["analyze"], ["watch"], ["bench"], ["train"]):
         result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
         assert "130 Ctrl-C" in " ".join(result.stdout.split()), command
+
+
+def test_train_help_speaks_plainly():
+    """No project history in the options' help: 'generation 5' means nothing to whoever trains a model (issue #28)."""
+    result = runner.invoke(app, ["train", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split()).lower()
+    assert "--arch" in text and "vgg10" in text
+    for jargon in ("generation", "distil:", "the head", "temperature."):
+        assert jargon not in text, jargon
