@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Union
 
 from emocare.errors import ConfigError, EmocareError, InputError
+from emocare.records import CareRecord, ChangeRecord, MoodRecord, Record
 
 if TYPE_CHECKING:  # pragma: no cover  (numpy, cv2 and the engines load with the first call)
     import numpy as np
@@ -219,18 +220,17 @@ class _Callbacks:
         if self._on_faces is not None:
             self._on_faces(faces)
 
-    def on_record(self, record: dict) -> None:
-        kind, t = record.get("type"), float(record.get("t", 0.0))
-        if kind == "mood" and self._on_mood is not None and record["id"] not in self._seen:
-            self._seen.add(record["id"])
-            self._on_mood(MoodChange(t, record["id"], record["mood"], None, record["confidence"], record["valence"]))
-        elif kind == "change" and self._on_mood is not None:
-            self._seen.add(record["id"])
-            self._on_mood(MoodChange(t, record["id"], record["to"], record["from"], record["confidence"],
-                                     record["valence"]))
-        elif kind == "care" and self._on_care is not None:
-            self._on_care(CareEvent(t, record["id"], record["mood"], record["action"], record["message"],
-                                    record.get("lang", ""), tuple(record.get("audio", ()))))
+    def on_record(self, record: Record) -> None:
+        t = float(record.t)
+        if isinstance(record, MoodRecord) and self._on_mood is not None and record.id not in self._seen:
+            self._seen.add(record.id)
+            self._on_mood(MoodChange(t, record.id, record.mood, None, record.confidence, record.valence))
+        elif isinstance(record, ChangeRecord) and self._on_mood is not None:
+            self._seen.add(record.id)
+            self._on_mood(MoodChange(t, record.id, record.to, record.from_, record.confidence, record.valence))
+        elif isinstance(record, CareRecord) and self._on_care is not None:
+            self._on_care(CareEvent(t, record.id, record.mood, record.action, record.message, record.lang or "",
+                                    tuple(record.audio or ())))
 
 
 def watch(source: str | os.PathLike[str] | int = 0, on_mood: Callable[[MoodChange], object] | None = None,

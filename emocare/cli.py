@@ -533,8 +533,9 @@ def _report(journal: Optional[Path], plot_path: Optional[Path]) -> None:
         raise EmocareError(f"{journal}: empty journal")
     records = runs[-1]
     console = _stdout_console()
-    if len(runs) > 1:
-        console.print(f"{journal}: {len(runs)} sessions; this is the last one (started {records[0].get('started', '?')})",
+    if len(runs) > 1:  # each session after the first begins with its start line
+        started = getattr(records[0], "started", None)
+        console.print(f"{journal}: {len(runs)} sessions; this is the last one (started {'?' if started is None else started})",
                       markup=False, highlight=False)
     for table in tables(summarize(records)):
         console.print(table)

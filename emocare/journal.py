@@ -1,10 +1,9 @@
 """The session journal: JSON Lines, written and flushed line by line.
 
-Every line has a ``type`` and a ``t`` (seconds: media time for files, time
-since start for cameras). Types: ``start`` (config, engine, source), ``mood``
-(once a second per tracked person), ``change`` (a person's mood changed),
-``care`` (a comfort action), ``error``, ``end`` (summary). A killed process
-loses at most the line being written. No images are stored here.
+Each line is a record of ``records.py`` (``start``, ``mood``, ``change``,
+``care``, ``snapshot``, ``error``, ``end``): ``Journal.write`` takes one and
+``read`` gives them back. A killed process loses at most the line being
+written. No images are stored here.
 """
 
 from __future__ import annotations
@@ -15,10 +14,12 @@ import threading
 from collections import deque
 from datetime import datetime
 from pathlib import Path
+from dataclasses import replace
 from typing import IO, Any
 
 from emocare.errors import ConfigError, JournalError
 from emocare.faces import Faces
+from emocare.records import ChangeRecord, EndRecord, MoodRecord, Record, StartRecord, from_json
 from emocare.sources import shown
 
 
@@ -82,7 +83,7 @@ class Journal:
         self._starts: deque[int] = deque(maxlen=16)  # where the last lines begin (room for the end line on a full disk)
         self.lines = 0
         self.error: str | None = None
-        self.listeners: list = []  # called with each record once it is on disk (e.g. the status line)
+        self.listeners: list = []  # called with each Record once it is on disk (e.g. the status line)
 
     def __enter__(self) -> "Journal":
         try:
@@ -157,10 +158,12 @@ class Journal:
                 pass
             self._fh = None
 
-    def write(self, type_: str, t: float, **fields: Any) -> dict:
-        record = {"type": type_, "t": round(float(t), 3), **fields}
+    def write(self, record: Record) -> Record:
+        """Append ``record`` (its time rounded to the millisecond) and tell the listeners; returns what was written."""
+        record = replace(record, t=round(float(record.t), 3))
         # valid UTF-8 whatever a file name holds: bytes that are not UTF-8 are written \xe9 (``sources.shown``)
-        data = (json.dumps(record, ensure_ascii=False, default=_default) + "\n").encode("utf-8", "surrogateescape")
+        line = json.dumps(record.to_json(), ensure_ascii=False, default=_default) + "\n"
+        data = line.encode("utf-8", "surrogateescape")
         data = data.decode("utf-8", "backslashreplace").encode("utf-8")
         with self._lock:
             if self._fh is not None:
@@ -170,7 +173,7 @@ class Journal:
                     self._good += len(data)
                     self.lines += 1
                 except OSError as exc:
-                    self._failed(exc, record["t"])
+                    self._failed(exc, record.t)
                     return record
             else:
                 return record
@@ -185,13 +188,11 @@ class Journal:
         fh, self._fh = self._fh, None
         ends = [self._good, *reversed(self._starts)]
         for dropped, size in enumerate(ends):
-            record = {"type": "end", "t": t, "reason": "journal write failed"}
-            if dropped:
-                record["dropped"] = dropped
+            record = EndRecord(t=t, reason="journal write failed", dropped=dropped or None)
             try:
                 fh.truncate(size)
                 fh.seek(size)
-                _write_all(fh, (json.dumps(record) + "\n").encode())
+                _write_all(fh, (json.dumps(record.to_json()) + "\n").encode())
                 break
             except OSError:
                 continue
@@ -287,16 +288,16 @@ class MoodRecorder:
             changed = previous is not None and previous != mood.label
             if changed:
                 self.changes += 1
-                self.journal.write("change", faces.t, id=tid, **{"from": previous, "to": mood.label},
-                                   confidence=round(mood.confidence, 4), valence=mood.valence)
+                self.journal.write(ChangeRecord(t=faces.t, id=tid, from_=previous, to=mood.label,
+                                                confidence=round(mood.confidence, 4), valence=mood.valence))
             self._last_label[tid] = mood.label
             last = self._last_mood_t.get(tid)
             if changed or last is None or faces.t - last >= self.period_s - 1e-9:
                 self._last_mood_t[tid] = faces.t
-                self.journal.write("mood", faces.t, id=tid, mood=mood.label, confidence=round(mood.confidence, 4),
-                                   valence=mood.valence, negative_for_s=round(mood.negative_for_s, 3),
-                                   faces_seen=self._seen[tid], primary=(tid == faces.primary),
-                                   box=list(face.box), raw=face.dominant)
+                self.journal.write(MoodRecord(t=faces.t, id=tid, mood=mood.label, confidence=round(mood.confidence, 4),
+                                              valence=mood.valence, negative_for_s=round(mood.negative_for_s, 3),
+                                              faces_seen=self._seen[tid], primary=(tid == faces.primary),
+                                              box=list(face.box), raw=face.dominant))
 
     def summary(self) -> dict:
         return {
@@ -308,25 +309,7 @@ class MoodRecorder:
         }
 
 
-REQUIRED = {"mood": ("id", "mood"), "change": ("id",)}  # what report reads without .get
-
-
-def _check(rec: Any) -> str | None:
-    """Why ``rec`` is not a journal record, or None."""
-    if not isinstance(rec, dict) or not isinstance(rec.get("type"), str):
-        return "needs a 'type'"
-    t = rec.get("t")
-    if isinstance(t, bool) or not isinstance(t, (int, float)) or t != t or t in (float("inf"), float("-inf")):
-        return "'t' must be a number of seconds"
-    missing = [k for k in REQUIRED.get(rec["type"], ()) if k not in rec]
-    if missing:
-        return f"a {rec['type']} line needs {', '.join(repr(m) for m in missing)}"
-    if rec["type"] == "mood" and not (isinstance(rec["mood"], str) and isinstance(rec["id"], (int, str))):
-        return "a mood line needs a string 'mood' and an 'id'"
-    return None
-
-
-def read(path: Path) -> list[dict]:
+def read(path: Path) -> list[Record]:
     """The records of a journal.
 
     A torn line (a killed process was writing it, maybe inside a multi-byte
@@ -352,18 +335,18 @@ def read(path: Path) -> list[dict]:
                 continue  # the line a killed process was writing
             why = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
             raise JournalError(f"{shown(p)}:{n}: not a journal line ({why})") from None
-        why = _check(rec)
-        if why:
-            raise JournalError(f"{shown(p)}:{n}: not a journal line ({why})")
-        records.append(rec)
+        try:
+            records.append(from_json(rec))
+        except ValueError as exc:  # records.check's reason
+            raise JournalError(f"{shown(p)}:{n}: not a journal line ({exc})") from None
     return records
 
 
-def sessions(records: list[dict]) -> list[list[dict]]:
+def sessions(records: list[Record]) -> list[list[Record]]:
     """The records split at each ``start`` line (a journal path reused by several runs is appended to)."""
-    out: list[list[dict]] = []
+    out: list[list[Record]] = []
     for r in records:
-        if r["type"] == "start" or not out:
+        if isinstance(r, StartRecord) or not out:
             out.append([])
         out[-1].append(r)
     return out

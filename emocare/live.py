@@ -33,6 +33,7 @@ from emocare.journal import Journal, MoodRecorder
 from emocare.overlay import (BannerLayer, FaceLayer, Fonts, HeaderInfo, HeaderLayer, HelpLayer, MoodStripLayer, PanelLayer,
                              Layout, face_numbers, fit_frame, mood_of, overlaps, plan, unit, window_size)
 from emocare.pipeline import Pipeline
+from emocare.records import EndRecord, ErrorRecord
 from emocare.sources import Frame, LiveSource
 from emocare import window as window_mod
 from emocare.sinks import SnapshotSink, VideoSink
@@ -511,11 +512,11 @@ class Session:
         for problem, why in ((cut_short, "video cut short"), (getattr(sinks.video, "error", None), "recording failed")):
             if problem:
                 problems.append(problem)
-                self.journal.write("error", t, message=problem)
+                self.journal.write(ErrorRecord(t=t, message=problem))
                 if reason in ("end of source", "quit", "window closed"):
                     reason = why
         summary = self.analysis.recorder.summary()
-        self.journal.write("end", t, reason=reason, summary=summary)
+        self.journal.write(EndRecord(t=t, reason=reason, summary=summary))
         return WatchResult(reason=reason, summary=summary, snapshots=list(sinks.snapshots.saved),
                            latency_ms=self.shared.latencies(), analysed_frames=self.analysis.count,
                            displayed_frames=self.displayed, wall_s=wall_s, problems=problems)
@@ -572,7 +573,7 @@ class Session:
                 reason = "interrupted"
         if reason == "end of source" and source.error:
             reason = "source lost"
-            self.journal.write("error", self.shared.last_t, message=source.error)
+            self.journal.write(ErrorRecord(t=self.shared.last_t, message=source.error))
         return self._finish(reason, self.shared.last_t, self.clock() - started, sinks,
                             cut_short=getattr(source, "cut_short", None))
 

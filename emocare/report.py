@@ -1,12 +1,17 @@
-"""Summaries of a session journal: time in each mood, changes per minute, care events; a timeline plot."""
+"""Summaries of a session journal: time in each mood, changes per minute, care events; a timeline plot.
+
+They read ``records.py``'s records (``journal.read``); a record's JSON object (a line read with ``json.loads``, a
+hand-made one) is read as its record."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable, Mapping
 
 from emocare.faces import EMOTIONS, UNCERTAIN
+from emocare.records import CareRecord, ChangeRecord, EndRecord, MoodRecord, Record, StartRecord, as_records
 
 MOOD_ORDER = EMOTIONS + (UNCERTAIN,)
 
@@ -31,7 +36,7 @@ class Report:
     duration_s: float
     people: list[PersonSummary]
     changes: int
-    care: list[dict]
+    care: list[CareRecord]
     ended: str | None
 
     @property
@@ -39,50 +44,59 @@ class Report:
         return self.changes / (self.duration_s / 60.0) if self.duration_s > 0 else 0.0
 
 
-def summarize(records: list[dict], period_s: float = 1.0) -> Report:
-    start = next((r for r in records if r["type"] == "start"), {})
-    end = next((r for r in reversed(records) if r["type"] == "end"), None)
+Records = Iterable[Record | Mapping]  # records, or their JSON objects
+
+
+def summarize(records: Records, period_s: float = 1.0) -> Report:
+    records = as_records(records)
+    start = next((r for r in records if isinstance(r, StartRecord)), None)
+    end = next((r for r in reversed(records) if isinstance(r, EndRecord)), None)
     moods = _moods_by_person(records)
     people: dict[int, PersonSummary] = {}
-    end_t = max((x["t"] for x in records), default=0.0)  # once, not once per person: linear in the journal
+    end_t = max((x.t for x in records), default=0.0)  # once, not once per person: linear in the journal
     for pid, rows in moods.items():
         person = people[pid] = PersonSummary(id=pid)
         for i, r in enumerate(rows):
-            nxt = rows[i + 1]["t"] if i + 1 < len(rows) else min(r["t"] + period_s, max(end_t, r["t"]))
-            span = max(0.0, min(nxt - r["t"], 2 * period_s))
-            person.seconds[r["mood"]] = person.seconds.get(r["mood"], 0.0) + span
-        person.primary_rows = sum(bool(r.get("primary")) for r in rows)
+            nxt = rows[i + 1].t if i + 1 < len(rows) else min(r.t + period_s, max(end_t, r.t))
+            span = max(0.0, min(nxt - r.t, 2 * period_s))
+            person.seconds[r.mood] = person.seconds.get(r.mood, 0.0) + span
+        person.primary_rows = sum(bool(r.primary) for r in rows)
     # one person is "the primary": the one care acted for most of the time (the largest face can change hands)
     lead = max(people.values(), key=lambda p: p.primary_rows, default=None)
     for p in people.values():
         p.primary = p is lead and p.primary_rows > 0
     changes = 0
     for r in records:
-        if r["type"] == "change":
+        if isinstance(r, ChangeRecord):
             changes += 1
-            if r["id"] in people:
-                people[r["id"]].changes += 1
-    ts = [r["t"] for r in records]
+            if r.id in people:
+                people[r.id].changes += 1
+    ts = [r.t for r in records]
     duration = (max(ts) - min(ts)) if ts else 0.0
     return Report(
-        source=str(start.get("source", "?")),
-        engine=str(start.get("engine", "?")),
+        source=str(_or(start and start.source, "?")),
+        engine=str(_or(start and start.engine, "?")),
         duration_s=duration,
         people=sorted(people.values(), key=lambda p: -p.total_s),
         changes=changes,
-        care=[r for r in records if r["type"] == "care"],
-        ended=end.get("reason") if end else None,
+        care=[r for r in records if isinstance(r, CareRecord)],
+        ended=end.reason if end else None,
     )
 
 
-def _moods_by_person(records: list[dict]) -> dict:
+def _or(value, default):
+    """``value``, or ``default`` where the journal did not say (a field read as ``None``)."""
+    return default if value is None else value
+
+
+def _moods_by_person(records: list[Record]) -> dict[int | str, list[MoodRecord]]:
     """Each person's mood lines, in time order (one pass over the journal)."""
     moods: dict = defaultdict(list)
     for r in records:
-        if r["type"] == "mood":
-            moods[r["id"]].append(r)
+        if isinstance(r, MoodRecord):
+            moods[r.id].append(r)
     for rows in moods.values():
-        rows.sort(key=lambda r: r["t"])
+        rows.sort(key=lambda r: r.t)
     return moods
 
 
@@ -136,13 +150,13 @@ def tables(report: Report):
         for col in ("t (s)", "person", "mood", "action", "message"):
             c.add_column(col, overflow="fold")
         for r in report.care:
-            c.add_row(f"{r['t']:.1f}", f"#{text(r.get('id', '?'))}", text(r.get("mood", "")), text(r.get("action", "")),
-                      text(r.get("message", "")))
+            c.add_row(f"{r.t:.1f}", f"#{text(_or(r.id, '?'))}", text(_or(r.mood, "")), text(_or(r.action, "")),
+                      text(_or(r.message, "")))
         out.append(c)
     return out
 
 
-def plot(records: list[dict], path: Path, period_s: float = 1.0) -> Path:
+def plot(records: Records, path: Path, period_s: float = 1.0) -> Path:
     """A mood timeline per person (one row each, coloured by mood), with care events marked."""
     import matplotlib
 
@@ -156,6 +170,7 @@ def plot(records: list[dict], path: Path, period_s: float = 1.0) -> Path:
         b, g, r = COLORS.get(label, COLORS[UNCERTAIN])
         return (r / 255, g / 255, b / 255)
 
+    records = as_records(records)
     report = summarize(records, period_s)
     ids = [p.id for p in report.people] or [0]
     fig, ax = plt.subplots(figsize=(11, 1.2 + 0.6 * len(ids)), dpi=110)
@@ -163,15 +178,16 @@ def plot(records: list[dict], path: Path, period_s: float = 1.0) -> Path:
     for row, pid in enumerate(ids):
         rows = moods.get(pid, [])
         for i, r in enumerate(rows):
-            nxt = rows[i + 1]["t"] if i + 1 < len(rows) else r["t"] + period_s
-            ax.broken_barh([(r["t"], min(nxt - r["t"], 2 * period_s))], (row - 0.4, 0.8), facecolors=rgb(r["mood"]))
+            nxt = rows[i + 1].t if i + 1 < len(rows) else r.t + period_s
+            ax.broken_barh([(r.t, min(nxt - r.t, 2 * period_s))], (row - 0.4, 0.8), facecolors=rgb(r.mood))
     for r in report.care:
-        ax.axvline(r["t"], color="black", linestyle="--", linewidth=1)
-        ax.text(r["t"], len(ids) - 0.45, str(r.get("action", "care")), fontsize=8, rotation=90, va="top")
+        ax.axvline(r.t, color="black", linestyle="--", linewidth=1)
+        ax.text(r.t, len(ids) - 0.45, str(_or(r.action, "care")), fontsize=8, rotation=90, va="top")
     ax.set_yticks(range(len(ids)), [f"#{i}" for i in ids])
     ax.set_xlabel("time (s)")
     ax.set_title(f"mood timeline - {shown(Path(report.source).name)} ({shown(report.engine)})".replace("$", r"\$"))
-    used = sorted({r["mood"] for r in records if r["type"] == "mood"}, key=lambda m: MOOD_ORDER.index(m) if m in MOOD_ORDER else 99)
+    used = sorted({r.mood for r in records if isinstance(r, MoodRecord)},
+                  key=lambda m: MOOD_ORDER.index(m) if m in MOOD_ORDER else 99)
     ax.legend(handles=[Patch(color=rgb(m), label=m) for m in used], loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     ax.set_ylim(-0.6, len(ids) - 0.4)
     return save_figure(fig, path)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from emocare.records import SnapshotRecord
+
 log = logging.getLogger(__name__)
 
 
@@ -110,5 +112,5 @@ class SnapshotSink:
             log.warning("%s: cannot write the snapshot", path)
             return None
         self.saved.append(path)
-        self.journal.write("snapshot", t, path=str(path))
+        self.journal.write(SnapshotRecord(t=t, path=str(path)))
         return path

@@ -25,20 +25,20 @@ from collections import deque
 from typing import Callable
 
 from emocare.faces import Faces
+from emocare.records import CareRecord, ChangeRecord, Record
 
 SEP = " · "
 
 
-def event_line(rec: dict) -> str | None:
+def event_line(rec: Record) -> str | None:
     """The line a journal record prints as (mood changes and care), or None for the others."""
-    kind = rec.get("type")
-    if kind not in ("change", "care"):
+    if not isinstance(rec, (ChangeRecord, CareRecord)):
         return None
-    t = f"{float(rec.get('t', 0.0)):7.1f} s"
-    who = f"person {rec.get('id', '?')}"
-    if kind == "change":
-        return f"{t}  {who}: {rec.get('from')} → {rec.get('to')}"
-    return f"{t}  {who}: care given ({rec.get('action')}), mood {rec.get('mood', '?')}"
+    t = f"{float(rec.t):7.1f} s"
+    who = f"person {'?' if rec.id is None else rec.id}"
+    if isinstance(rec, ChangeRecord):
+        return f"{t}  {who}: {rec.from_} → {rec.to}"
+    return f"{t}  {who}: care given ({rec.action}), mood {'?' if rec.mood is None else rec.mood}"
 
 
 class _Lines:
@@ -87,10 +87,10 @@ class StatusLine:
             self._moods = {f.track_id: (f.mood.label, f.mood.confidence) for f in faces
                            if f.track_id is not None and f.mood is not None}
 
-    def on_record(self, rec: dict) -> None:
-        if rec.get("type") == "care":
+    def on_record(self, rec: Record) -> None:
+        if isinstance(rec, CareRecord):
             with self._lock:
-                self._care = (str(rec.get("action", "?")), float(rec.get("t", 0.0)))
+                self._care = (str("?" if rec.action is None else rec.action), float(rec.t))
         line = event_line(rec)
         if line is not None:  # on a terminal this goes above the live line
             self.console.print(line, highlight=False, markup=False, soft_wrap=True)

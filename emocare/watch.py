@@ -17,6 +17,7 @@ from typing import Callable, Protocol, Sequence
 from emocare import journal as journal_mod
 from emocare.errors import ConfigError, WindowUnavailable
 from emocare.live import Display, Session, WatchOptions, WatchResult
+from emocare.records import Record, StartRecord
 
 
 class Sink(Protocol):
@@ -51,7 +52,7 @@ class WatchRun:
     result: WatchResult
     label: str  # what was watched
     journal: Path
-    records: list[dict] = field(default_factory=list)  # this run's journal lines (read back)
+    records: list[Record] = field(default_factory=list)  # this run's journal lines (read back)
     journal_error: str | None = None
 
 
@@ -116,9 +117,9 @@ def run(settings, request: WatchRequest, sinks: Sequence[Sink] = (), *,
         journal = stack.enter_context(journal_mod.Journal(path, fresh=request.journal is None))
         path = journal.path  # a default name another session took meanwhile: this one's is the next
         on_journal(path)
-        journal.write("start", 0.0, source=label, engine=engine.name, detector=settings.detector,
-                      mode="fast" if request.fast else "live", config=as_dict(settings),
-                      started=datetime.now().isoformat(timespec="seconds"))
+        journal.write(StartRecord(t=0.0, source=label, engine=engine.name, detector=settings.detector,
+                                  mode="fast" if request.fast else "live", config=as_dict(settings),
+                                  started=datetime.now().isoformat(timespec="seconds")))
         carer = build_carer(settings, journal)
         stack.callback(carer.close)
         for sink in sinks:

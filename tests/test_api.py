@@ -16,6 +16,7 @@ import pytest
 import emocare
 from conftest import DATA, ROOT
 from emocare.faces import EMOTIONS, Face, Faces
+from emocare.records import from_json
 
 
 def readme_examples() -> list[str]:
@@ -198,8 +199,8 @@ def test_watch_calls_back_on_care():
 
     cares = []
     sink = _Callbacks(None, cares.append, None)
-    sink.on_record({"type": "care", "t": 6.0, "id": 1, "mood": "sad", "action": "speech", "message": "I'm here.",
-                    "lang": "en", "audio": ["a.mp3"]})
+    sink.on_record(from_json({"type": "care", "t": 6.0, "id": 1, "mood": "sad", "action": "speech", "message": "I'm here.",
+                              "lang": "en", "audio": ["a.mp3"]}))
     assert cares == [CareEvent(6.0, 1, "sad", "speech", "I'm here.", "en", ("a.mp3",))]
 
 

@@ -711,13 +711,14 @@ def test_sessions_started_together_without_a_journal_each_get_their_own(tmp_path
     from datetime import datetime
 
     from emocare import journal as journal_mod
+    from emocare.records import StartRecord
 
     now = datetime(2026, 11, 26, 18, 22, 55)
     first, second = (journal_mod.default_journal_path(now, tmp_path) for _ in range(2))
     assert first == second  # what each session chose, neither file existing yet
     with journal_mod.Journal(first, fresh=True) as a, journal_mod.Journal(second, fresh=True) as b:
-        a.write("start", 0.0, source="one")
-        b.write("start", 0.0, source="two")
+        a.write(StartRecord(t=0.0, source="one"))
+        b.write(StartRecord(t=0.0, source="two"))
     assert (a.path.name, b.path.name) == ("watch-20261126-182255.jsonl", "watch-20261126-182255-2.jsonl")
     assert [journal_lines(j)[0]["source"] for j in (a.path, b.path)] == ["one", "two"]
 

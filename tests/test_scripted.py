@@ -25,6 +25,7 @@ from dataclasses import replace
 from emocare.care import build_carer
 from emocare.faces import EMOTIONS, Face
 from emocare.journal import Journal
+from emocare.records import StartRecord
 from emocare.live import Session, WatchOptions
 from emocare.pipeline import Pipeline
 from emocare.settings import Settings
@@ -49,7 +50,7 @@ settings = replace(Settings(), quiet=True, audio="none", lang="en")
 frames = (Frame(image=np.zeros((240, 320, 3), np.uint8), index=i, t=i / fps) for i in range(int(26 * fps)))
 started = time.perf_counter()
 with Journal(sys.argv[1]) as journal:
-    journal.write("start", 0.0, source="scripted")
+    journal.write(StartRecord(t=0.0, source="scripted"))
     carer = build_carer(settings, journal)
     session = Session(Pipeline.from_settings(ScriptedEngine(fps), settings), journal,
                       WatchOptions(source_label="scripted", show_window=False, record=None, snapshot_dir=None, fps=fps),

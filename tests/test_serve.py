@@ -23,6 +23,7 @@ import pytest
 
 from conftest import DATA, ROOT, VENV_BIN
 from emocare.faces import EMOTIONS, Face, Faces, Mood
+from emocare.records import CareRecord, EndRecord, StartRecord, from_json
 from emocare.settings import Settings
 from emocare.web import config_edit
 from emocare.web.app import WebConfig, create_app, strings
@@ -220,6 +221,7 @@ def reference_views(path: Path) -> list[dict]:
     out = []
     for run in journal.sessions(journal.read(path)):
         report = summarize(run)
+        run = [r.to_json() for r in run]  # the lines as they are on disk
         lead = next((p for p in report.people if p.primary), report.people[0] if report.people else None)
         moods = sorted((r for r in run if r["type"] == "mood" and lead is not None and r["id"] == lead.id),
                        key=lambda r: r["t"])
@@ -241,7 +243,7 @@ def reference_views(path: Path) -> list[dict]:
                     "seconds": {m: lead.seconds[m] for m in MOOD_ORDER if lead is not None and lead.seconds.get(m)},
                     "segments": [tuple(s) for s in segments],
                     "care": [{k: r[k] for k in ("t", "id", "mood", "action", "message", "lang", "note") if k in r}
-                             for r in report.care]})
+                             for r in (c.to_json() for c in report.care)]})
     return out
 
 
@@ -276,7 +278,7 @@ def written_by_watch(path: Path) -> Path:
 
     for session in range(2):
         with Journal(path) as journal:
-            journal.write("start", 0.0, source="camera 0", engine="emocare", started=f"2026-11-2{session}T10:00:00")
+            journal.write(StartRecord(t=0.0, source="camera 0", engine="emocare", started=f"2026-11-2{session}T10:00:00"))
             recorder = MoodRecorder(journal)
             for k in range(400):
                 t = k / 7.5 + session * 0.0005
@@ -285,8 +287,8 @@ def written_by_watch(path: Path) -> Path:
                     people.append(face(2, "happy" if k % 90 < 45 else "surprise", t))
                 recorder.record(Faces(faces=tuple(people), t=t, primary=1 if k < 300 else 2))
                 if k == 160:
-                    journal.write("care", t, id=1, mood="sad", action="message", message="I'm here.", lang="en")
-            journal.write("end", 400 / 7.5, reason="quit", summary=recorder.summary())
+                    journal.write(CareRecord(t=t, id=1, mood="sad", action="message", message="I'm here.", lang="en"))
+            journal.write(EndRecord(t=400 / 7.5, reason="quit", summary=recorder.summary()))
     return path
 
 
@@ -461,10 +463,10 @@ def test_hub_events_are_a_bounded_ring_and_streams_are_capped():
     hub = LiveHub(recent=5, max_streams=2)
     cursor = Cursor()
     for i in range(50):
-        hub.on_record({"type": "change", "t": float(i), "id": 1, "from": "neutral", "to": "sad"})
+        hub.on_record(from_json({"type": "change", "t": float(i), "id": 1, "from": "neutral", "to": "sad"}))
     news = hub.updates(cursor, timeout=0)
     assert len([n for n in news if n[0] == "event"]) == 5 and hub.updates(cursor, timeout=0) == []
-    hub.on_record({"type": "mood", "t": 1.0, "id": 1, "mood": "sad"})  # not a line the page lists
+    hub.on_record(from_json({"type": "mood", "t": 1.0, "id": 1, "mood": "sad"}))  # not a line the page lists
     assert hub.updates(cursor, timeout=0) == []
     hub.acquire()
     hub.acquire()
@@ -641,7 +643,7 @@ def test_live_server_pushes_moods_and_comfort_and_a_gone_viewer_costs_nothing(tm
     assert not thread.is_alive()
     run = runs[0]
     assert run.result.reason == "end of source"
-    assert any(r["type"] == "care" for r in run.records)
+    assert any(isinstance(r, CareRecord) for r in run.records)
 
 
 def test_page_commands_reach_the_session(tmp_path):

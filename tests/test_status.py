@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from conftest import DATA, VENV_BIN
 from emocare.cli import app
 from emocare.faces import Face, Faces, Mood
+from emocare.records import from_json
 from emocare.status import StatusLine
 
 
@@ -36,7 +37,7 @@ def test_the_line_says_elapsed_fps_people_mood_and_last_care():
     for i in range(11):
         now[0] = 100.0 + i * 0.1
         status.on_faces(_faces(i * 0.1, "sad"))
-    status.on_record({"type": "care", "t": 0.9, "id": 1, "action": "message", "mood": "sad"})
+    status.on_record(from_json({"type": "care", "t": 0.9, "id": 1, "action": "message", "mood": "sad"}))
     line = status.text()
     assert line == "   1.0 s · person 1 sad 71% · last care: message at 0.9 s · 10.0 fps"
     assert "*" not in line and "#" not in line  # people are named in words, by the number the window shows
@@ -45,7 +46,7 @@ def test_the_line_says_elapsed_fps_people_mood_and_last_care():
 def test_on_a_narrow_terminal_the_line_says_less_instead_of_being_cut():
     status = StatusLine(Console(file=io.StringIO(), width=120), live=True, clock=lambda: 0.0)
     status.on_faces(_faces(3.0, "sad", ids=(2, 1, 3)))
-    status.on_record({"type": "care", "t": 2.5, "id": 2, "action": "speech", "mood": "sad"})
+    status.on_record(from_json({"type": "care", "t": 2.5, "id": 2, "action": "speech", "mood": "sad"}))
     wide = status.text()
     assert "3 people: 2 sad 71% (main), 1 sad 71%, 3 sad 71%" in wide and "last care: speech at 2.5 s" in wide
     for width in (100, 80, 60, 40, 30):
@@ -59,9 +60,9 @@ def test_events_are_lines_of_their_own_on_a_terminal_and_elsewhere():
         buf = io.StringIO()
         status = StatusLine(Console(file=buf, width=120, force_terminal=live), live=live, clock=lambda: 0.0)
         with status:
-            status.on_record({"type": "mood", "t": 1.0, "id": 1, "mood": "sad"})  # not an event
-            status.on_record({"type": "change", "t": 2.0, "id": 1, "from": "neutral", "to": "sad"})
-            status.on_record({"type": "care", "t": 7.5, "id": 1, "action": "message", "mood": "sad"})
+            status.on_record(from_json({"type": "mood", "t": 1.0, "id": 1, "mood": "sad"}))  # not an event
+            status.on_record(from_json({"type": "change", "t": 2.0, "id": 1, "from": "neutral", "to": "sad"}))
+            status.on_record(from_json({"type": "care", "t": 7.5, "id": 1, "action": "message", "mood": "sad"}))
         lines = [x.strip() for x in re.split(r"[\r\n]", _plain(buf.getvalue())) if x.strip()]
         assert "2.0 s  person 1: neutral → sad" in lines, lines
         assert "7.5 s  person 1: care given (message), mood sad" in lines, lines

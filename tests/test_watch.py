@@ -19,6 +19,7 @@ from emocare.cli import app
 from emocare.journal import Journal
 from emocare.live import Session, WatchOptions
 from emocare.pipeline import Pipeline
+from emocare.records import MoodRecord, StartRecord
 from emocare.sources import LiveSource, iter_video
 
 runner = CliRunner()
@@ -106,7 +107,7 @@ def test_source_failing_midway_reconnects_then_exits_cleanly(tmp_path, fer_engin
     src = LiveSource(opener, name="camera 0", fps=30, pace=True, reconnect_timeout_s=1.0)
     path = tmp_path / "j.jsonl"
     with Journal(path) as journal:
-        journal.write("start", 0.0, source="camera 0")
+        journal.write(StartRecord(t=0.0, source="camera 0"))
         session = Session(Pipeline(fer_engine), journal, WatchOptions(source_label="camera 0", show_window=False))
         with src:
             result = session.run_live(src)
@@ -146,12 +147,12 @@ def test_sessions_started_in_the_same_second_get_journals_of_their_own(tmp_path)
 def test_journal_is_flushed_line_by_line(tmp_path):
     path = tmp_path / "j.jsonl"
     with Journal(path) as j:
-        j.write("start", 0.0, source="x")
-        j.write("mood", 1.0, id=1, mood="sad")
+        j.write(StartRecord(t=0.0, source="x"))
+        j.write(MoodRecord(t=1.0, id=1, mood="sad"))
         assert len(path.read_text().splitlines()) == 2  # on disk before close
     with open(path, "a") as fh:
         fh.write('{"type": "mood", "t": 2.0, "id"')  # a killed process's torn last line
-    assert [r["type"] for r in journal_mod.read(path)] == ["start", "mood"]
+    assert [r.type for r in journal_mod.read(path)] == ["start", "mood"]
 
 
 def test_report_summary_and_plot(tmp_path):
@@ -183,7 +184,7 @@ def test_report_without_a_journal_reads_the_latest_watch_wrote(tmp_path, monkeyp
     journals = sorted(journal_mod.journals_dir().glob("*.jsonl"))
     assert len(journals) == 2 and journals[0].parent == tmp_path / "data" / "emocare" / "journals"
     newest = journal_mod.latest_journal()
-    assert journal_mod.read(newest)[0]["source"].endswith("happy_calm.mp4")
+    assert journal_mod.read(newest)[0].source.endswith("happy_calm.mp4")
     result = runner.invoke(app, ["report"], env={"COLUMNS": "200"})
     assert result.exit_code == 0 and f"journal: {newest}" in result.stderr and "happy" in result.stdout
 

@@ -59,7 +59,7 @@ class Events:
         self.faces += 1
 
     def on_record(self, record):
-        self.records.append(record["type"])
+        self.records.append(record.type)
 
 
 def test_fast_run_returns_the_journal_lines_and_closes_engine_and_sinks(tmp_path):
@@ -69,9 +69,9 @@ def test_fast_run_returns_the_journal_lines_and_closes_engine_and_sinks(tmp_path
     run = watch.run(SETTINGS, request, [sink], build_engine=lambda s: engine)
     assert run.result.reason == "end of source" and run.result.exit_code == 0
     assert run.label == str(clip) and run.journal == tmp_path / "j.jsonl"
-    types = [r["type"] for r in run.records]
+    types = [r.type for r in run.records]
     assert types[0] == "start" and types[-1] == "end"
-    assert run.records[0]["engine"] == "scripted" and run.records[0]["mode"] == "fast"
+    assert run.records[0].engine == "scripted" and run.records[0].mode == "fast"
     assert sink.entered and sink.left and sink.faces == run.result.analysed_frames == engine.i
     assert sink.records == types[1:]  # every line after start reached the sink as it was written
     assert engine.closed

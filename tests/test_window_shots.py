@@ -41,6 +41,7 @@ import numpy as np
 from emocare.care import build_carer
 from emocare.faces import EMOTIONS, Face
 from emocare.journal import Journal
+from emocare.records import StartRecord
 from emocare.live import Session, WatchOptions
 from emocare.pipeline import Pipeline
 from emocare.settings import Settings
@@ -79,7 +80,7 @@ image = cv2.resize(cv2.imread(sys.argv[2]), (640, 360))
 settings = replace(Settings(), quiet=True, audio="none", lang="en", window_s=1.0, hold_s=0.5, persist_s=1.0)
 taken = {}
 with Journal(out / "journal.jsonl") as journal:
-    journal.write("start", 0.0, source="scripted")
+    journal.write(StartRecord(t=0.0, source="scripted"))
     carer = build_carer(settings, journal)
     session = Session(Pipeline.from_settings(Scripted(), settings), journal,
                       WatchOptions(source_label="scripted", show_window=True, fps=FPS), carer=carer)

@@ -15,6 +15,8 @@ import random
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from emocare.records import CareRecord, ChangeRecord, EndRecord, MoodRecord, Record, StartRecord
+
 MOODS = ("neutral", "happy", "sad", "surprise", "angry", "fear", "disgust")
 WEIGHTS = (45, 22, 14, 6, 6, 4, 3)
 MESSAGES = {
@@ -26,28 +28,28 @@ MESSAGES = {
 
 
 def write_session(fh, started: datetime, minutes: float, rng: random.Random) -> None:
-    def line(**record) -> None:
-        fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+    def line(record: Record) -> None:  # as journal.Journal writes it
+        fh.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
 
-    line(type="start", t=0.0, source="camera 0", engine="emocare", detector="blazeface", mode="live",
-         config={}, started=started.isoformat(timespec="seconds"))
+    line(StartRecord(t=0.0, source="camera 0", engine="emocare", detector="blazeface", mode="live",
+                     config={}, started=started.isoformat(timespec="seconds")))
     t, end, previous, last_care = 0.0, minutes * 60.0, None, -1e9
     while t < end:
         mood = rng.choices(MOODS, WEIGHTS)[0]
         spell = min(end - t, rng.uniform(20, 240))
         if previous is not None and mood != previous:
-            line(type="change", t=round(t, 3), id=1, **{"from": previous, "to": mood}, confidence=0.7, valence="neutral")
+            line(ChangeRecord(t=round(t, 3), id=1, from_=previous, to=mood, confidence=0.7, valence="neutral"))
         for k in range(int(spell)):
-            line(type="mood", t=round(t + k, 3), id=1, mood=mood, confidence=round(rng.uniform(0.45, 0.9), 4),
-                 valence="negative" if mood in MESSAGES else "neutral", negative_for_s=0.0, faces_seen=k + 1,
-                 primary=True, box=[200, 100, 160, 160], raw=mood)
+            line(MoodRecord(t=round(t + k, 3), id=1, mood=mood, confidence=round(rng.uniform(0.45, 0.9), 4),
+                            valence="negative" if mood in MESSAGES else "neutral", negative_for_s=0.0, faces_seen=k + 1,
+                            primary=True, box=[200, 100, 160, 160], raw=mood))
         if mood in MESSAGES and spell > 8 and t - last_care > 60:
             last_care = t + 6
-            line(type="care", t=round(t + 6, 3), id=1, mood=mood, action=rng.choice(("message", "speech")),
-                 message=MESSAGES[mood], lang="en", negative_for_s=6.0, audio=[])
+            line(CareRecord(t=round(t + 6, 3), id=1, mood=mood, action=rng.choice(("message", "speech")),
+                            message=MESSAGES[mood], lang="en", negative_for_s=6.0, audio=[]))
         t += spell
         previous = mood
-    line(type="end", t=round(end, 3), reason="quit", summary={})
+    line(EndRecord(t=round(end, 3), reason="quit", summary={}))
 
 
 def make(folder: Path, days: int = 30, seed: int = 7, today: datetime | None = None) -> list[Path]:

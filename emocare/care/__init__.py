@@ -21,6 +21,7 @@ from emocare.care.policy import CareAction, CarePolicy
 from emocare.care.sound import CHIME, TRACKS, Player, sound_path
 from emocare.care.speech import Speech
 from emocare.faces import Faces
+from emocare.records import CareRecord
 
 log = logging.getLogger(__name__)
 
@@ -111,13 +112,8 @@ class AudioWorker:
 
 def write_care(journal, job: CareJob, *, audio: list[str], speech: str | None, note: str | None = None) -> None:
     a = job.action
-    fields = dict(id=a.person, mood=a.mood, action=a.level, message=job.text, lang=job.lang,
-                  negative_for_s=round(a.negative_for_s, 3), audio=audio)
-    if speech is not None:
-        fields["speech"] = speech
-    if note:
-        fields["note"] = note
-    journal.write("care", a.t, **fields)
+    journal.write(CareRecord(t=a.t, id=a.person, mood=a.mood, action=a.level, message=job.text, lang=job.lang,
+                             negative_for_s=round(a.negative_for_s, 3), audio=audio, speech=speech, note=note or None))
 
 
 class Carer:

@@ -24,9 +24,10 @@ import csv
 import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from emocare.errors import InputError
+from emocare.records import MoodRecord, Record, as_records
 
 
 def truth_path(video: Path) -> Path:
@@ -83,27 +84,29 @@ class SessionScore:
         return asdict(self)
 
 
-def score(records: list[dict], truth: Sequence[tuple[float, str]], settings, session: str = "", engine: str = "") -> SessionScore:
-    """One watch run's journal records against its truth (see the module's rules)."""
+def score(records: Iterable[Record | Mapping], truth: Sequence[tuple[float, str]], settings, session: str = "",
+          engine: str = "") -> SessionScore:
+    """One watch run's journal records (or their JSON objects) against its truth (see the module's rules)."""
     from emocare.report import summarize
 
+    records = as_records(records)
     frame_s = (truth[-1][0] - truth[0][0]) / max(1, len(truth) - 1) if len(truth) > 1 else 0.0
     stretches = negative_stretches(truth, settings.negative, frame_s)
     due_s = settings.window_s + settings.hold_s + settings.persist_s
     allowed = [(a, b + settings.window_s) for a, b in stretches if b - a >= settings.persist_s]
     due = [(a, b + settings.window_s) for a, b in stretches if b - a >= due_s]
     report = summarize(records)
-    care_t = tuple(float(c["t"]) for c in report.care)
+    care_t = tuple(float(c.t) for c in report.care)
     wrong = sum(1 for t in care_t if not any(a <= t <= b for a, b in allowed))
     firsts = [next((t for t in care_t if a <= t <= b), None) for a, b in due]
     times = [ft for ft, _ in truth]
-    moods = [(r, _label_at(truth, times, float(r["t"]))) for r in records
-             if r["type"] == "mood" and r.get("primary", True)]
+    moods = [(r, _label_at(truth, times, float(r.t))) for r in records  # a line without the flag counts
+             if isinstance(r, MoodRecord) and (r.primary is None or r.primary)]
     return SessionScore(session, engine, round(max(report.duration_s, truth[-1][0] + frame_s), 3), report.changes,
                         care_t, len(due), sum(f is not None for f in firsts), wrong,
                         tuple(round(f - a, 3) for (a, _), f in zip(due, firsts) if f is not None),
-                        len(moods), sum(r["mood"] == label for r, label in moods),
-                        sum(r.get("raw") == label for r, label in moods))
+                        len(moods), sum(r.mood == label for r, label in moods),
+                        sum(r.raw == label for r, label in moods))
 
 
 def _label_at(truth: Sequence[tuple[float, str]], times: Sequence[float], t: float) -> str:

@@ -26,8 +26,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Sequence
 
-from emocare import journal as journal_mod
 from emocare.errors import JournalError
+from emocare.records import CareRecord, ChangeRecord, EndRecord, MoodRecord, StartRecord, from_json
 from emocare.report import MOOD_ORDER
 from emocare.sources import shown
 
@@ -113,7 +113,7 @@ class SessionView:
     duration_s: float
     seconds: dict[str, float]  # time in each mood of the person care acted for
     segments: tuple[tuple[float, float, str], ...]  # (from, to, mood) of that person
-    care: tuple[dict, ...]  # the comfort actions: t, mood, action, message, lang, note
+    care: tuple[dict, ...]  # the comfort actions (a CareRecord's JSON): t, mood, action, message, lang, note
     changes: int
     ended: str | None
 
@@ -171,10 +171,10 @@ class JournalView:
     error: str | None = None
 
 
-def _started(start: dict, fallback: datetime) -> datetime:
+def _started(start: StartRecord, fallback: datetime) -> datetime:
     try:
-        return datetime.fromisoformat(str(start["started"]))
-    except (KeyError, ValueError):
+        return fallback if start.started is None else datetime.fromisoformat(str(start.started))
+    except ValueError:
         return fallback
 
 
@@ -183,7 +183,7 @@ def _started(start: dict, fallback: datetime) -> datetime:
 # summarising record by record took seconds; here a mood line of the shape MoodRecorder writes (json.dumps'
 # separators, its keys in its order) is read by that shape, all lines of a journal in one regular-expression
 # pass, and each person's rows are summed a spell at a time over whole columns. Every other line (start,
-# change, care, end, a mood line of another shape or writer, a torn line) goes through json.loads, journal's
+# change, care, end, a mood line of another shape or writer, a torn line) goes through json.loads, the records'
 # checks and journal.read's rule for torn lines, so what is refused, skipped or read is what journal.read does.
 _NUMBER = rb"(?:0|[1-9][0-9]*)(?:\.[0-9]+)?"  # as json.dumps writes a time; others (1e+16, -1.0) are parsed
 _MOOD = rb'\{"type": "mood", "t": (%s), "id": (%s), "mood": "(%s)"'
@@ -214,11 +214,11 @@ class _Run:
     """One session of a journal while it is read: where its lines are, and what its other lines said."""
 
     first: int  # its lines are found[first:last]
-    start: dict | None
+    start: StartRecord | None
     last: int = 0
     care: list = field(default_factory=list)
     changes: int = 0
-    end: dict | None = None
+    end: EndRecord | None = None
     t_min: float = float("inf")  # of its lines other than mood lines
     t_max: float = float("-inf")
 
@@ -237,11 +237,11 @@ class _Lines:
     _primary: list | None = None
 
     def primary(self) -> list:
-        """Each line's flag: whether its person is the one care acts for (``bool(record.get("primary"))``)."""
+        """Each line's flag: whether its person is the one care acts for (``bool(MoodRecord.primary)``)."""
         if self._primary is None:
             flags = list(map({b"true": True, b"false": False, b"": False}.get, _PRIMARY.findall(self.data)))
             for n in compress(count(), map(is_, flags, repeat(None))):  # another value: as JSON reads it
-                flags[n] = bool(json.loads(self.data.split(b"\n")[n]).get("primary"))
+                flags[n] = bool(from_json(json.loads(self.data.split(b"\n")[n])).primary)
             for n, flag in self.parsed_primary.items():
                 flags[n] = flag
             self._primary = flags
@@ -275,11 +275,12 @@ def _scan(path: Path) -> _Lines:
                 continue  # the line a killed process was writing
             why = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
             raise JournalError(f"{shown(path)}:{n + 1}: not a journal line ({why})") from None
-        why = journal_mod._check(rec)
-        if why:
-            raise JournalError(f"{shown(path)}:{n + 1}: not a journal line ({why})")
-        kind, t = rec["type"], rec["t"]
-        if kind == "start":  # a new session (journal.sessions): lines before the first start are one too
+        try:
+            rec = from_json(rec)
+        except ValueError as exc:  # records.check's reason
+            raise JournalError(f"{shown(path)}:{n + 1}: not a journal line ({exc})") from None
+        t = rec.t
+        if isinstance(rec, StartRecord):  # a new session (journal.sessions): lines before the first start are one too
             if runs:
                 runs[-1].last = n
             elif any(is_mood[:n]):
@@ -287,17 +288,18 @@ def _scan(path: Path) -> _Lines:
             runs.append(_Run(first=n, start=rec))
         elif not runs:
             runs.append(_Run(first=0, start=None))
-        if kind == "mood":  # a mood line of another shape: into the columns
-            is_mood[n], times[n], ids[n], moods[n] = True, t, rec["id"], rec["mood"]
-            parsed_primary[n] = bool(rec.get("primary"))
+        if isinstance(rec, MoodRecord):  # a mood line of another shape: into the columns
+            is_mood[n], times[n], ids[n], moods[n] = True, t, rec.id, rec.mood
+            parsed_primary[n] = bool(rec.primary)
             continue
         run = runs[-1]
         run.t_min, run.t_max = min(run.t_min, t), max(run.t_max, t)
-        if kind == "change":
+        if isinstance(rec, ChangeRecord):
             run.changes += 1
-        elif kind == "care":
-            run.care.append({key: rec[key] for key in _CARE_KEYS if key in rec})
-        elif kind == "end":
+        elif isinstance(rec, CareRecord):
+            care = rec.to_json()
+            run.care.append({key: care[key] for key in _CARE_KEYS if key in care})
+        elif isinstance(rec, EndRecord):
             run.end = rec
     if not runs and any(is_mood):  # mood lines only
         runs.append(_Run(first=0, start=None))
@@ -361,12 +363,13 @@ def _summary(ref: str, index: int, lines: _Lines, run: _Run, mtime: datetime, pe
         lead = max(people, key=itemgetter(1))  # the one care acted for most: report.summarize's primary
         if lead[1] == 0:
             lead = max(people, key=lambda p: sum(p[0].values()))  # for nobody: the one seen longest
-    start = run.start or {}
+    start = run.start or StartRecord(t=0.0)  # lines before a session's start line: what the journal did not say
     return SessionView(ref=ref, index=index, started=_started(start, mtime - timedelta(seconds=t_max)),
-                       source=str(start.get("source", "?")), engine=str(start.get("engine", "?")),
+                       source=str("?" if start.source is None else start.source),
+                       engine=str("?" if start.engine is None else start.engine),
                        duration_s=t_max - t_min, seconds={m: lead[0][m] for m in MOOD_ORDER if lead[0].get(m)} if lead else {},
                        segments=_timeline(lead[2], lead[3]) if lead else (), care=tuple(run.care),
-                       changes=run.changes, ended=run.end.get("reason") if run.end else None)
+                       changes=run.changes, ended=run.end.reason if run.end else None)
 
 
 def read_journal(ref: str, path: Path) -> JournalView:

@@ -22,6 +22,7 @@ from typing import Callable
 import numpy as np
 
 from emocare.faces import EMOTIONS, Faces
+from emocare.records import Record
 
 COMMANDS = ("pause", "mute", "snapshot")  # what the page may ask; the window's quit and help stay with the window
 SHOWN_RECORDS = ("start", "care", "change", "snapshot", "error", "end")  # journal lines the page lists
@@ -124,21 +125,22 @@ class LiveHub:
                 self._faces_notified = now
                 self._changes.notify_all()
 
-    def on_record(self, record: dict) -> None:
-        kind = record.get("type")
+    def on_record(self, record: Record) -> None:
+        kind = record.type
         if kind not in SHOWN_RECORDS:
             return
-        event = {key: record[key] for key in ("type", "t", "id", "mood", "from", "to", "action", "message", "lang",
-                                              "note", "speech", "reason", "source", "engine", "path")
-                 if key in record}
+        data = record.to_json()  # the page's event: the line's JSON, these keys only
+        event = {key: data[key] for key in ("type", "t", "id", "mood", "from", "to", "action", "message", "lang",
+                                            "note", "speech", "reason", "source", "engine", "path")
+                 if key in data}
         if kind == "snapshot":
             event["path"] = str(event.get("path", ""))
         with self._lock:
             if kind == "start":
-                self._state["source"] = record.get("source")
+                self._state["source"] = data.get("source")
                 self._bump_state()
             elif kind == "end":
-                self._state["ended"] = record.get("reason", "ended")
+                self._state["ended"] = data.get("reason", "ended")
                 self._bump_state()
             self._add_event(event)
 
