@@ -28,7 +28,8 @@ class Exit(IntEnum):
     OK = (0, "ok", "ok (no face is a result, not an error)")
     FAILED = (1, "some inputs failed",
               "some inputs failed (unreadable image, bad journal line), or an output cannot be written")
-    USAGE = (2, "usage or config error", "usage or config error (unknown option, bad value, wrong shape in the config file)")
+    USAGE = (2, "usage or config error",
+             "usage or config error (unknown option, bad value, wrong shape in the config file)")
     SOURCE = (3, "camera/stream unavailable", "camera or stream unavailable, or lost for good")
     ENGINE = (4, "engine unavailable", "engine unavailable (a library or detector not installed)")
     WEIGHTS = (5, "model weights missing", "model weights missing or altered (named in the line)")
