@@ -12,8 +12,8 @@ class FakeJournal:
     def __init__(self):
         self.lines = []
 
-    def write(self, type_, t, **fields):
-        self.lines.append({"type": type_, "t": t, **fields})
+    def write(self, record):
+        self.lines.append(record.to_json())
 
 
 def faces_at(t, valence="negative", neg_for=0.0, label="sad", tid=1, primary=1, extra=()):
