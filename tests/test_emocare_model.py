@@ -19,7 +19,10 @@ from emocare.faces import EMOTIONS
 VAL = DATA / "fer_val210"
 TRAIN = DATA / "fer_train42"
 # measured on tests/data/fer_val210 with the shipped model (docs/model-card.md): a regression guard, not the benchmark
-ACCURACY_FLOOR = 0.64  # the shipped model reads 70.0% (147 of 210) of these crops
+MAJORITY_FLOOR = 0.78  # the shipped model (generation 8) gives 168 of the 200 faces with a FER+ majority their most-
+# voted emotion (84.0%; generation 4, trained on FER2013's folders: 139, 69.5%)
+FOLDER_FLOOR = 0.52  # and FER2013's folder label to 124 of the 210 (59.0%; generation 4: 70.0%): trained on the
+# annotators' votes, it disagrees with the folders where they do (a sanity check, not a target)
 
 
 def _crops(folder):
@@ -46,16 +49,26 @@ def test_loading_the_model_does_not_import_tensorflow():
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
-def test_accuracy_on_fixed_crops_stays_above_its_floor():
+def test_accuracy_on_fixed_crops_stays_above_its_floors():
     engine = engines.build("emocare")
     items = _crops(VAL)
     assert len(items) == 210
-    hits = 0
+    from emocare.lab.votes import read_votes, majority
+
+    table = read_votes(DATA / "ferplus_val210.csv")
+    hits = agreed = voted = 0
     for path, label in items:
         image = cv2.imread(str(path))
         face = engine.classify(image, [(0, 0, image.shape[1], image.shape[0])])[0]
         hits += face.dominant == label
-    assert hits / len(items) >= ACCURACY_FLOOR
+        counts = table.get(path, VAL)
+        top = -1 if counts is None else int(majority(counts[None])[0])
+        if top >= 0:
+            voted += 1
+            agreed += face.dominant == EMOTIONS[top]
+    assert voted == 200
+    assert agreed / voted >= MAJORITY_FLOOR
+    assert hits / len(items) >= FOLDER_FLOOR
 
 
 def test_training_and_inference_share_one_preprocessing(monkeypatch):
