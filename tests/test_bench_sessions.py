@@ -146,3 +146,17 @@ def test_mood_and_frame_agreement_are_counted_once_a_journal_line():
     assert s.mood_right == 6 + 14  # neutral 0-5, sad 6-19; sad at 20 s is already neutral truth, uncertain never right
     assert s.raw_right == 0
     assert bs.summary([s])["mood_right"] == pytest.approx(20 / 26)
+
+
+def test_care_replay_scores_other_settings_on_the_recorded_answers(tmp_path):
+    """tools/care_replay.py: the engine runs once; each setting is then scored as bench --sessions scores it."""
+    record = tmp_path / "answers.pkl"
+    cmd = [sys.executable, str(TOOLS / "care_replay.py"), str(AGREED / "sad_sustained.mp4"), "--record", str(record)]
+    r = subprocess.run([*cmd, "persist_s=5,30"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    lines = [line for line in r.stdout.splitlines() if line.startswith("persist_s=")]
+    assert lines[0].startswith("persist_s=5.0: comforted 1/1 when due, 0 wrong")
+    assert lines[1].startswith("persist_s=30.0: comforted 0/0 when due, 0 wrong")  # 14 s of sadness: none due
+    assert record.is_file()
+    again = subprocess.run([*cmd, "bogus=1"], capture_output=True, text=True, timeout=300)
+    assert again.returncode != 0 and "no setting 'bogus'" in again.stderr
