@@ -19,10 +19,13 @@ if str(TOOLS) not in sys.path:
 
 def ctrl_c_reaches_child() -> None:
     """``preexec_fn`` for a child that a test interrupts: a shell running the suite in the background
-    ignores SIGINT for its jobs, and that would be inherited; a user's terminal delivers it."""
+    ignores SIGINT for its jobs, and ``nohup make test`` ignores SIGHUP, and that would be inherited (emocare
+    rightly keeps an ignored SIGHUP ignored); a user's terminal delivers both."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
 ROOT = Path(__file__).parent.parent
 VENV_BIN = Path(sys.executable).parent
 
