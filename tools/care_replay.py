@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from emocare import engines, watch
+from emocare.engines.emocare_model import softmax
 from emocare.lab.bench_sessions import read_truth, score, session_videos, summary, truth_path
 from emocare.settings import load
 
@@ -53,14 +54,13 @@ class Replay:
     def analyze(self, image, **kw):
         found = self.answers[self.i]
         self.i += 1
+        if self.rescale == 1.0:
+            return list(found)
         return [dataclasses.replace(f, scores=self._rescaled(f.scores)) for f in found]
 
     def _rescaled(self, scores):
-        if self.rescale == 1.0:
-            return scores
-        z = np.log(np.clip(np.asarray(scores, np.float64), 1e-12, 1.0)) * self.rescale
-        p = np.exp(z - z.max())
-        return (p / p.sum()).astype(np.float32)
+        log_p = np.log(np.clip(np.asarray(scores, np.float64), 1e-12, 1.0))
+        return softmax(log_p * self.rescale).astype(np.float32)
 
     def close(self) -> None:
         pass

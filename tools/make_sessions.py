@@ -133,10 +133,14 @@ def main(argv: list[str] | None = None) -> None:
     fixed = fixed_plan(args.plan) if args.plan else None
     if fixed:
         kinds = ["plan"]
+
+    def segments(kind: str, rng: np.random.Generator) -> list[tuple[str, float]]:
+        return fixed if fixed else plan(kind, rng)
+
     rng_probe = np.random.default_rng(0)
-    for kind in kinds if not fixed else ():
+    for kind in kinds:
         try:
-            plan(kind, rng_probe)
+            segments(kind, rng_probe)
         except KeyError:
             raise SystemExit(f"--kinds: unknown kind {kind!r}") from None
     try:
@@ -151,8 +155,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"--hold {args.hold}: expected seconds, or a list such as 1,3") from None
     if not holds or min(holds) * FPS < 1:
         raise SystemExit(f"--hold {args.hold}: each value must be at least 1/{FPS} s")
-    labels = tuple(e for e in EMOTIONS if any(e == label for kind in kinds
-                                              for label, _ in (fixed or plan(kind, rng_probe))))
+    labels = tuple(e for e in EMOTIONS if any(e == label for kind in kinds for label, _ in segments(kind, rng_probe)))
     if args.votes:
         faces = agreed_faces(args.dataset, args.votes, args.agreement, labels)
     else:
@@ -169,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
             name = f"{args.prefix}{kind}{i:02d}" + (f"-hold{hold:g}s" if len(holds) > 1 or hold != 1 else "")
             if fixed and args.name:
                 name = args.name + (f"{i:02d}" if args.per_kind > 1 else "")
-            render(args.out / f"{name}.mp4", fixed or plan(kind, rng), faces, rng, args.tilt, hold, size_range)
+            render(args.out / f"{name}.mp4", segments(kind, rng), faces, rng, args.tilt, hold, size_range)
     print(f"{len(kinds) * args.per_kind} sessions in {args.out}")
 
 

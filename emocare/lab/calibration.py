@@ -50,7 +50,9 @@ def fit_temperature_votes(logits: np.ndarray, votes: np.ndarray, y: np.ndarray, 
     they say how often the top emotion is right. The highest temperature between them that stays calibrated on
     the majority keeps most of what the votes say."""
     t_major = fit_temperature(logits[scored], y[scored])
-    t_votes = fit_temperature(logits, votes / votes.sum(axis=1, keepdims=True))
+    from emocare.lab.votes import distribution
+
+    t_votes = fit_temperature(logits, distribution(votes))
     best = t_major
     for t in np.geomspace(t_major, t_votes, steps + 1)[1:]:
         if expected_calibration_error(softmax(logits[scored] / t), y[scored]) > limit:
