@@ -311,10 +311,11 @@ def test_the_votes_temperature_stays_calibrated_on_the_majority():
     votes[np.arange(n), y] += 4.0  # annotators split: the votes want it soft
     scored = np.ones(n, bool)
     t_major = fit_temperature(logits, y)
-    t_votes = fit_temperature(logits, votes / votes.sum(axis=1, keepdims=True))
+    shares = votes / votes.sum(axis=1, keepdims=True)
+    t_votes = fit_temperature(logits, shares)
     assert t_votes > t_major * 1.2
-    t = fit_temperature_votes(logits, votes, y, scored, limit=0.05)
+    t = fit_temperature_votes(logits, shares, y, scored, limit=0.05)
     assert t_major <= t <= t_votes
     assert expected_calibration_error(softmax(logits / t), y) <= 0.05
-    assert fit_temperature_votes(logits, votes, y, scored, limit=0.0) == pytest.approx(t_major)
-    assert fit_temperature_votes(logits, votes, y, scored, limit=1.0) == pytest.approx(t_votes, rel=1e-6)
+    assert fit_temperature_votes(logits, shares, y, scored, limit=0.0) == pytest.approx(t_major)
+    assert fit_temperature_votes(logits, shares, y, scored, limit=1.0) == pytest.approx(t_votes, rel=1e-6)

@@ -39,10 +39,10 @@ ECE_LIMIT = 0.03  # with votes: the expected calibration error against the major
 # target is 0.05: the margin is for faces it was not fitted on)
 
 
-def fit_temperature_votes(logits: np.ndarray, votes: np.ndarray, y: np.ndarray, scored: np.ndarray,
+def fit_temperature_votes(logits: np.ndarray, shares: np.ndarray, y: np.ndarray, scored: np.ndarray,
                           limit: float = ECE_LIMIT, steps: int = 60) -> float:
-    """With annotators' votes: the temperature whose probabilities come closest to the vote distributions (least
-    cross-entropy against them), brought back towards the one fitted to the most-voted emotion (``y`` where
+    """With annotators' votes (``shares``: each face's vote distribution, ``emocare.lab.votes.distribution``): the
+    temperature whose probabilities come closest to them (least cross-entropy), brought back towards the one fitted to the most-voted emotion (``y`` where
     ``scored``) until the expected calibration error against that emotion is at most ``limit``.
 
     The two pull apart: fitted to the votes, the probabilities say how far annotators agree (a face 6 votes sad and
@@ -50,9 +50,7 @@ def fit_temperature_votes(logits: np.ndarray, votes: np.ndarray, y: np.ndarray, 
     they say how often the top emotion is right. The highest temperature between them that stays calibrated on
     the majority keeps most of what the votes say."""
     t_major = fit_temperature(logits[scored], y[scored])
-    from emocare.lab.votes import distribution
-
-    t_votes = fit_temperature(logits, distribution(votes))
+    t_votes = fit_temperature(logits, shares)
     best = t_major
     for t in np.geomspace(t_major, t_votes, steps + 1)[1:]:
         if expected_calibration_error(softmax(logits[scored] / t), y[scored]) > limit:

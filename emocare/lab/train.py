@@ -1113,12 +1113,12 @@ def describe(blob: bytes, out: Path, val_set: Dataset, extra: dict | None = None
         metrics = classification_metrics(softmax(scores / temperature), val_set.y)
     else:  # the temperature closest to the votes that stays calibrated on the most-voted emotion (ECE <= 0.03);
         # the folder labels scored as a second line
-        from emocare.lab.votes import vote_metrics
+        from emocare.lab.votes import distribution, vote_metrics
 
         # Fitted to the most-voted emotion alone (generation 8 on val: cross-entropy against the votes 0.856, ECE
         # 0.011) or to the vote distributions alone (0.764 and 0.110), one of the two figures misses its target
         scored = val_set.scored()
-        temperature = fit_temperature_votes(scores, val_set.votes, val_set.y, scored)
+        temperature = fit_temperature_votes(scores, distribution(val_set.votes), val_set.y, scored)
         metrics = classification_metrics(softmax(scores[scored] / temperature), val_set.y[scored])
         metrics["votes"] = vote_metrics(softmax(scores / temperature), val_set.votes)
         metrics["votes_uncalibrated"] = vote_metrics(softmax(scores), val_set.votes)

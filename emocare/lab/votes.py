@@ -33,6 +33,7 @@ import numpy as np
 
 from emocare.errors import InputError
 from emocare.faces import EMOTIONS
+from emocare.lab.calibration import expected_calibration_error
 
 # FER+'s column names, in emocare's EMOTIONS order
 FERPLUS = {"angry": "anger", "disgust": "disgust", "fear": "fear", "happy": "happiness", "sad": "sadness",
@@ -139,8 +140,6 @@ def vote_metrics(probs: np.ndarray, counts: np.ndarray, bins: int = 15) -> dict:
     calm = target[:, EMOTIONS.index("neutral")] >= CLEARLY_NEUTRAL
     sad = target[:, EMOTIONS.index("sad")] >= SAD_SHARE
     p = np.clip(np.where(found[:, None], probs, 1.0 / len(EMOTIONS)), 1e-7, 1.0)
-    from emocare.lab.calibration import expected_calibration_error
-
     return {
         "n": int(len(counts)),
         "n_majority": int(has.sum()),
