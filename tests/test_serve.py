@@ -293,7 +293,7 @@ def written_by_watch(path: Path) -> Path:
 
 
 def test_history_reads_journals_as_report_does(tmp_path):
-    from emocare.web.history import _LINE
+    from emocare.web.journal_read import _LINE
 
     watched = written_by_watch(tmp_path / "watched.jsonl")
     # every mood line watch writes is read by its shape (no JSON parse): the speed of the history rests on it
