@@ -1,9 +1,13 @@
 """The command line: a thin shell over the library.
 
-Each command parses options, builds ``Settings``, calls one library function
-and renders its result. ``EmocareError`` subclasses map to exit codes here
-and nowhere else. Heavy modules (cv2, TensorFlow, deepface, fer) are
-imported inside the commands, so ``emocare --help`` is instant.
+Each command declares its options, help and exit codes, and hands the parsed
+values to its body: ``emocare/commands/`` for the product's (each builds
+``Settings``, calls one library function and renders its result),
+``emocare/lab/cli.py`` for ``bench`` and ``train``, imported only once the
+``lab`` extra is found installed. ``EmocareError`` subclasses map to exit
+codes here and nowhere else. The bodies, and the heavy modules (cv2,
+TensorFlow, deepface, fer), are imported inside the commands, so
+``emocare --help`` is instant.
 
 Exit codes: the table in ``exits.py`` (``Exit``), which every exit here takes
 its number from.
@@ -11,13 +15,11 @@ its number from.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import List, Optional
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -31,7 +33,6 @@ from emocare.settings import DEFAULTS, LANGS, TrainPlan
 
 PLAN = TrainPlan()
 LANG_CHOICES = " or ".join(LANGS)
-PLOT_SUFFIXES = (".png", ".jpg", ".jpeg", ".pdf", ".svg")
 
 EXIT_CODES_HELP = describe(*Exit)
 
@@ -89,18 +90,6 @@ EngineOpt = typer.Option(None, "--engine", help=registry.engine_help(), metavar=
 DetectorOpt = typer.Option(None, "--detector", help=f"Face detector: auto (blazeface for the fast path, opencv for the libraries), {', '.join(registry.FAST_DETECTORS)}; the libraries also take their own (fer: mtcnn).", metavar="NAME")
 
 
-def _stderr_console():
-    from rich.console import Console
-
-    return Console(stderr=True)
-
-
-def _stdout_console():
-    from rich.console import Console
-
-    return Console()
-
-
 def setup_logging(verbose: bool = False) -> None:
     root = logging.getLogger()
     for h in list(root.handlers):
@@ -124,12 +113,6 @@ def fail(message: str, code: Exit) -> typer.Exit:
     return typer.Exit(code)
 
 
-def load_settings(config: Optional[Path], **overrides: Any):
-    from emocare import settings as settings_mod
-
-    return settings_mod.load(config, overrides)
-
-
 def _print_version(value: bool) -> None:
     if value:
         from emocare import __version__
@@ -143,36 +126,6 @@ def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log detai
           version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True,
                                        callback=_print_version, metavar="")) -> None:
     setup_logging(verbose)
-
-
-def check_output(path: Path, suffixes: tuple[str, ...], option: str) -> None:
-    """Fail now, in one line, if ``path`` cannot be written or has a format emocare cannot write."""
-    from emocare.errors import OutputError
-
-    if path.suffix.lower() not in suffixes:
-        raise ConfigError(f"{option} {path}: unsupported format {path.suffix or '(none)'} (use {', '.join(suffixes)})")
-    if path.is_dir():
-        raise OutputError(f"{option} {path}: is a folder")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        existed = path.exists()
-        with open(path, "ab"):
-            pass
-        if not existed:
-            path.unlink()
-    except OSError as exc:
-        raise OutputError(f"{option} {path}: cannot write ({exc.strerror or exc})") from None
-
-
-def check_output_dir(path: Path, option: str) -> None:
-    from emocare.errors import OutputError
-
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"{option} {path}: cannot create folder ({exc.strerror or exc})") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise OutputError(f"{option} {path}: folder is not writable")
 
 
 def run_guarded(fn, *args, **kwargs):
@@ -211,124 +164,9 @@ def analyze(
     config: Optional[Path] = ConfigOpt,
 ) -> None:
     """Analyze photos: faces, the 7 emotion scores, the dominant emotion; a summary for several."""
-    run_guarded(_analyze, paths, engine, detector, as_json, annotate, max_side, config, details, crops, jobs)
+    from emocare.commands.analyze import analyze as body
 
-
-def _analyze(paths, engine, detector, as_json, annotate, max_side, config, details=False, crops=False, jobs=0) -> None:
-    from emocare.analyze import ImageResult, analyze_files, summarize_results, summary_table, workers
-
-    settings, _ = load_settings(config, engine=engine, detector=detector, max_side=max_side)
-    if jobs < 0:
-        raise ConfigError(f"--jobs {jobs}: use 0 (one per core) or a positive number")
-    early, files = _image_files(paths)
-    if annotate is not None:
-        check_output_dir(annotate, "--annotate")
-    out, err = _stdout_console(), _stderr_console()
-    if as_json:  # JSON Lines, one object per image, whatever was given: inputs that failed already first
-        for r in early:
-            _json_line(r)
-
-    def show(result: ImageResult) -> None:
-        if result.error is not None:
-            typer.echo(f"emocare: {result.error}", err=True)
-        if as_json:
-            _json_line(result)
-        elif details and result.faces is not None:
-            out.print(_image_table(result))
-
-    # progress on stderr only where it cannot tangle with what stdout prints as it goes
-    progress_ok = len(files) > 1 and err.is_terminal and not (as_json and out.is_terminal) and not (details and out.is_terminal)
-    count = workers(jobs, files)
-    with _progress(err, f"analyzing ({count} process{'es' if count > 1 else ''})", len(files), progress_ok) as advance:
-        batch = analyze_files(settings, files, jobs=jobs, annotate_dir=annotate, crops=crops,
-                              on_result=lambda r: (show(r), advance()))
-    results = early + batch.results
-    if not as_json:
-        if not details:
-            out.print(_images_table(results))
-        if len(results) > 1:
-            out.print(summary_table(summarize_results(results, batch.wall_s, batch.workers)))
-        if annotate is not None:
-            err.print(f"annotated images: {annotate}", markup=False, highlight=False)
-    if any(r.error for r in results):
-        raise typer.Exit(Exit.FAILED)
-
-
-def _image_files(paths):
-    """(results for inputs that failed already, the image files to analyse); each failure is one line now."""
-    from emocare.analyze import ImageResult
-    from emocare.errors import InputError
-    from emocare.sources import expand_paths
-
-    early = []
-
-    def report_error(exc: InputError) -> None:
-        early.append(ImageResult(source=exc.path or "?", error=str(exc)))
-        typer.echo(f"emocare: {exc}", err=True)
-
-    files = expand_paths(paths, report_error)
-    if not files and not early:
-        raise InputError(f"{', '.join(map(str, paths))}: no image files found")
-    return early, files
-
-
-def _json_line(result) -> None:
-    sys.stdout.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
-    sys.stdout.flush()
-
-
-@contextlib.contextmanager
-def _progress(console, description: str, total: int, enabled: bool):
-    """A transient progress bar on ``console``; yields the function that advances it by one."""
-    from rich.progress import Progress
-
-    with Progress(console=console, transient=True, redirect_stdout=False, redirect_stderr=False,
-                  disable=not enabled) as progress:
-        task = progress.add_task(description, total=total)
-        yield lambda: progress.advance(task)
-
-
-def _images_table(results):
-    """One row per image: what a folder of photos looks like at a glance (fits 80 columns)."""
-    from rich.table import Table
-
-    table = Table(title="photos", title_justify="left")
-    table.add_column("image", overflow="fold")
-    table.add_column("faces", justify="right", overflow="fold")
-    table.add_column("emotions (confidence)", overflow="fold")
-    table.add_column("ms", justify="right", overflow="fold")
-    from rich.markup import escape
-
-    from emocare.sources import shown
-
-    for r in results:
-        name = escape(shown(Path(r.source).name))  # a file name is text, never markup
-        if r.error is not None or r.faces is None:
-            table.add_row(name, "-", "[red]failed[/red]", "-")
-            continue
-        found = ", ".join(f"{f.dominant} {f.confidence:.2f}" for f in r.faces) or "no face found"
-        table.add_row(name, str(len(r.faces)), found, f"{r.faces.ms:.0f}")
-    return table
-
-
-def _image_table(result):
-    from rich.table import Table
-
-    from rich.markup import escape
-
-    from emocare.sources import shown
-
-    faces = result.faces
-    title = f"{escape(shown(result.source))}  ({faces.size[0]}x{faces.size[1]}, {faces.engine}, {faces.ms:.0f} ms)"
-    table = Table(title=title, title_justify="left")
-    for col in ("face", "box x,y,w,h", "emotion", "conf", "top 3"):
-        table.add_column(col, overflow="fold")
-    if not len(faces):
-        table.add_row("-", "-", "no face found", "-", "-")
-    for i, face in enumerate(faces, 1):
-        top = ", ".join(f"{name} {p:.2f}" for name, p in face.top(3))
-        table.add_row(str(i), ",".join(str(v) for v in face.box), face.dominant, f"{face.confidence:.2f}", top)
-    return table
+    run_guarded(body, paths, engine, detector, as_json, annotate, max_side, config, details, crops, jobs)
 
 
 # ---------------------------------------------------------------- watch
@@ -360,62 +198,21 @@ def watch(
     config: Optional[Path] = ConfigOpt,
 ) -> None:
     """Watch a camera or video live: steady mood per person, overlay window, journal, comfort."""
-    if list_cameras:
-        from emocare.sources import list_cameras as probe
+    from emocare.commands import watch as body
 
-        found = probe()
-        if not found:
-            typer.echo("no camera found (checked /dev/video0-9)", err=True)
-            raise typer.Exit(Exit.SOURCE)
-        for index, name in found:
-            typer.echo(f"{index}: {name}")
-        return
+    if list_cameras:
+        return body.list_cameras()
     if camera is not None and source is not None:
         raise fail("--camera and --source cannot be used together", Exit.USAGE)
     from emocare.interrupts import one_interrupt
 
     with one_interrupt():  # a second Ctrl-C (timeout -s INT sends two) waits for the end line and the summary
-        code = run_guarded(_watch, camera, source, fast, size, no_window, record, journal, stats, config,
+        code = run_guarded(body.watch, camera, source, fast, size, no_window, record, journal, stats, config,
                            dict(engine=engine, detector=detector, window_s=window_s, hold_s=hold_s, care=care,
                                 persist_s=persist, cooldown_s=cooldown, quiet=quiet, lang=lang, audio=audio, size=size,
                                 camera=camera, reconnect_timeout_s=reconnect_timeout, stream_timeout_s=stream_timeout))
     if code:
         raise typer.Exit(code)
-
-
-def _watch(camera, source, fast, size, no_window, record, journal_path, stats, config, overrides) -> int:
-    from platformdirs import user_data_dir
-
-    from emocare import watch as watch_lib
-    from emocare.report import summarize, tables
-    from emocare.status import StatusLine
-
-    settings, _ = load_settings(config, **overrides)
-    err = _stderr_console()
-    if record is not None:
-        check_output(record, (".mp4", ".avi", ".mkv", ".mov"), "--record")
-    request = watch_lib.WatchRequest(source=source, fast=fast, show_window=not no_window, record=record,
-                                     journal=journal_path, snapshot_dir=Path(user_data_dir("emocare")) / "snapshots",
-                                     stats=stats)
-    # a live line on a terminal, a line per mood change or care action elsewhere; nothing with --quiet
-    sinks = [] if settings.quiet else [StatusLine(err, live=err.is_terminal)]
-    run = watch_lib.run(settings, request, sinks,
-                        on_journal=lambda path: err.print(f"journal: {path}", markup=False, highlight=False))
-    if run.journal_error is not None:
-        typer.echo(f"emocare: error: {run.journal_error}", err=True)
-        return run.result.exit_code
-    for table in tables(summarize(run.records)):
-        err.print(table)
-    if run.result.snapshots:
-        err.print(f"snapshots: {run.result.snapshots[0].parent}", markup=False, highlight=False)
-    if stats:
-        err.print(run.result.stats_text())
-    err.print(f"journal: {run.journal}", markup=False, highlight=False)
-    if run.result.reason == "source lost":
-        typer.echo(f"emocare: error: {run.label}: lost and did not come back; the journal is complete up to then", err=True)
-    for problem in run.result.problems:  # a damaged video read in part, a recording the disk did not take
-        typer.echo(f"emocare: error: {problem}", err=True)
-    return run.result.exit_code or (1 if run.result.problems else 0)
 
 
 # ---------------------------------------------------------------- serve
@@ -451,61 +248,14 @@ def serve(
         raise fail("--camera and --source cannot be used together", Exit.USAGE)
     if no_camera and (camera is not None or source is not None or fast or record is not None or window):
         raise fail("--no-camera serves the history and settings only: it takes no --camera, --source, --fast, --record or --window", Exit.USAGE)
-    code = run_guarded(_serve, source, fast, no_camera, window, host, port, history or [], max_viewers, record, journal,
+    from emocare.commands.serve import serve as body
+
+    code = run_guarded(body, source, fast, no_camera, window, host, port, history or [], max_viewers, record, journal,
                        config, dict(engine=engine, detector=detector, persist_s=persist, cooldown_s=cooldown, quiet=quiet,
                                     lang=lang, audio=audio, size=size, camera=camera,
                                     reconnect_timeout_s=reconnect_timeout, stream_timeout_s=stream_timeout))
     if code:
         raise typer.Exit(code)
-
-
-def _serve(source, fast, no_camera, window, host, port, history, max_viewers, record, journal_path, config,
-           overrides) -> int:
-    from platformdirs import user_data_dir
-
-    from emocare import watch as watch_lib
-    from emocare.report import summarize, tables
-    from emocare.status import StatusLine
-    from emocare.web.server import ServeOptions, serve as serve_pages
-
-    settings, _ = load_settings(config, **overrides)
-    if not 1 <= max_viewers <= 200:
-        raise ConfigError(f"--max-viewers {max_viewers}: use 1 to 200")
-    for p in history:
-        if not p.exists():
-            raise ConfigError(f"--history {p}: no such file or folder")
-    if record is not None:
-        check_output(record, (".mp4", ".avi", ".mkv", ".mov"), "--record")
-    snapshots = Path(user_data_dir("emocare")) / "snapshots"
-    request = None if no_camera else watch_lib.WatchRequest(source=source, fast=fast, show_window=window, record=record,
-                                                            journal=journal_path, snapshot_dir=snapshots)
-    options = ServeOptions(host=host, port=port, max_streams=2 * max_viewers, history=tuple(history), config=config,
-                           overrides={k: v for k, v in overrides.items() if v is not None})
-    err = _stderr_console()
-
-    def ready(server) -> None:
-        typer.echo(f"emocare serve: {server.url}")
-        if server.token:
-            err.print("the token in this address is needed for every page and stream (anyone who can reach this "
-                      "machine could watch otherwise)", highlight=False)
-        err.print("Ctrl-C stops it", highlight=False)
-
-    def watched(run) -> None:
-        if run.journal_error is not None:
-            typer.echo(f"emocare: error: {run.journal_error}", err=True)
-            return
-        for table in tables(summarize(run.records)):
-            err.print(table)
-        err.print(f"journal: {run.journal}")
-        if run.result.reason == "source lost":
-            typer.echo(f"emocare: error: {run.label}: lost and did not come back; the journal is complete up to then", err=True)
-        if run.result.reason != "interrupted":
-            err.print("the source has ended; the pages stay up until Ctrl-C", highlight=False)
-
-    sinks = [] if settings.quiet or request is None else [StatusLine(err, live=err.is_terminal)]
-    run = serve_pages(settings, request, options, sinks=sinks, on_ready=ready, on_watched=watched,
-                      on_journal=lambda path: err.print(f"journal: {path}"))
-    return run.result.exit_code if run is not None else 0
 
 
 # ---------------------------------------------------------------- report
@@ -515,33 +265,9 @@ def report(
     plot: Optional[Path] = typer.Option(None, "--plot", help="Draw the mood timeline into this PNG.", dir_okay=False, metavar="PATH"),
 ) -> None:
     """Summarize a session journal: time in each mood per person, changes per minute, care events."""
-    run_guarded(_report, journal, plot)
+    from emocare.commands.report import report as body
 
-
-def _report(journal: Optional[Path], plot_path: Optional[Path]) -> None:
-    from emocare import journal as journal_mod
-    from emocare.report import plot, summarize, tables
-
-    if plot_path is not None:
-        extras.require("plot", "emocare report --plot")
-        check_output(plot_path, PLOT_SUFFIXES, "--plot")
-    if journal is None:
-        journal = journal_mod.latest_journal()
-        _stderr_console().print(f"journal: {journal}", highlight=False, soft_wrap=True, markup=False)
-    runs = journal_mod.sessions(journal_mod.read(journal))
-    if not runs:
-        raise EmocareError(f"{journal}: empty journal")
-    records = runs[-1]
-    console = _stdout_console()
-    if len(runs) > 1:  # each session after the first begins with its start line
-        started = getattr(records[0], "started", None)
-        console.print(f"{journal}: {len(runs)} sessions; this is the last one (started {'?' if started is None else started})",
-                      markup=False, highlight=False)
-    for table in tables(summarize(records)):
-        console.print(table)
-    if plot_path is not None:
-        plot(records, plot_path)
-        console.print(f"plot: {plot_path}", markup=False, highlight=False)
+    run_guarded(body, journal, plot)
 
 
 # ---------------------------------------------------------------- say / voices
@@ -553,24 +279,9 @@ def say(
     config: Optional[Path] = ConfigOpt,
 ) -> None:
     """Speak a line (gTTS, cached; local TTS offline) to test your audio setup."""
-    run_guarded(_say, text, lang, audio, config)
+    from emocare.commands.speech import say as body
 
-
-def _say(text, lang, audio, config) -> None:
-    from emocare.care.sound import Player
-    from emocare.care.speech import Speech
-
-    settings, _ = load_settings(config, lang=lang, audio=audio)
-    rendered = Speech().render(text, settings.language)
-    if rendered.path is None:
-        raise EmocareError("no speech available: gTTS is unreachable and no local TTS is installed (apt-get install espeak-ng)")
-    player = Player(settings.audio, without_audio="nothing was played (the speech stays in its file)")
-    where = player.play(rendered.path, f"say-{settings.language}")
-    player.wait(timeout=120)
-    if where is None:  # --audio none, or no audio output (which the player has said, once)
-        typer.echo(f"not played; speech via {rendered.via}: {rendered.path}")
-    else:
-        typer.echo(f"spoken via {rendered.via}: {rendered.path}" + (f" -> {where}" if where != rendered.path else ""))
+    run_guarded(body, text, lang, audio, config)
 
 
 @voices_app.command("cache")
@@ -579,25 +290,9 @@ def voices_cache(
     config: Optional[Path] = ConfigOpt,
 ) -> None:
     """Pre-render every comfort message with gTTS while online, so they are spoken offline later."""
-    run_guarded(_voices_cache, lang, config)
+    from emocare.commands.speech import voices_cache as body
 
-
-def _voices_cache(lang, config) -> None:
-    from rich.progress import track
-
-    from emocare.care.messages import Messages
-    from emocare.care.speech import Speech
-
-    settings, _ = load_settings(config)
-    speech = Speech(retry_after_s=1e9)
-    items = [(t, lg) for t, lg in Messages(settings.messages).all() if lang is None or lg == lang]
-    via: dict[str, int] = {}
-    for text, lg in track(items, description="rendering", console=_stderr_console()):
-        r = speech.render(text, lg, prefer_online=True)
-        via[r.via] = via.get(r.via, 0) + 1
-    typer.echo(f"{len(items)} messages in {speech.cache_dir}: " + ", ".join(f"{n} via {k}" for k, n in sorted(via.items())))
-    if "gtts" not in via and "cache" not in via:
-        typer.echo("emocare: warning: gTTS was unreachable; messages were rendered with the local TTS instead", err=True)
+    run_guarded(body, lang, config)
 
 
 # ---------------------------------------------------------------- bench
@@ -628,124 +323,14 @@ def bench(
                 detector, faces_videos or [], no_face or [], sessions or [], votes)
 
 
-def _bench(engines, video, images, dataset, crops, limit, seed, repeat, no_speed, pipeline, json_out, plot_path,
-           detector="auto", faces_videos=(), no_face=(), sessions=(), votes=None) -> None:
-    extras.require("lab", "emocare bench")
-    from emocare.lab import bench as bench_mod
+def _bench(*args) -> None:
+    extras.require("lab", "emocare bench")  # before anything of the lab is imported
+    from emocare.lab.cli import bench as body
 
-    if video is not None and images is not None:
-        raise ConfigError("--video and --images cannot be used together")
-    for p in (video, images, dataset, votes, *faces_videos, *no_face):
-        if p is not None and not p.exists():
-            raise EmocareError(f"{p}: no such file or folder")
-    if votes is not None and dataset is None:
-        raise ConfigError("--votes goes with --dataset DIR (the faces the votes describe)")
-    if plot_path is not None:
-        check_output(plot_path, PLOT_SUFFIXES, "--plot")
-    if json_out is not None:
-        check_output(json_out, (".json",), "--json")
-    if detector not in ("auto", *bench_mod.DETECTORS):
-        raise ConfigError(f"--detector {detector!r}: choose auto, {', '.join(bench_mod.DETECTORS)}")
-    if sessions:
-        data = _bench_sessions(sessions, engines, detector)
-    elif faces_videos or no_face:
-        data = _bench_detectors(faces_videos, no_face)
-    elif pipeline:
-        data = _bench_pipeline(video, repeat, detector)
-    else:
-        names = [n.strip() for n in engines.split(",")] if engines else list(bench_mod.ENGINES)
-        unknown = [n for n in names if n not in bench_mod.ENGINES]
-        if unknown:
-            raise ConfigError(f"--engines: unknown {', '.join(unknown)} (choose from {', '.join(bench_mod.ENGINES)})")
-        if no_speed and dataset is None:
-            raise ConfigError("--no-speed needs --dataset")
-        data = _bench_engines(names, plot_path, video=video, images=images, dataset=dataset, crops=crops, limit=limit,
-                              seed=seed, repeat=repeat, speed=not no_speed, detector=detector, votes=votes)
-    if json_out is not None:
-        json_out.write_text(json.dumps(data, indent=2) + "\n")
-        _stderr_console().print(f"json: {json_out}")
-
-
-def _bench_detectors(faces_videos, no_face) -> dict:
-    from emocare.lab import bench as bench_mod
-    from emocare.lab import bench_report
-
-    with _stderr_console().status("running each detector...") as status:
-        result = bench_mod.run_detectors(faces_videos, no_face, on_step=lambda k: status.update(f"detecting: {k}"))
-    for table in bench_report.detector_tables(result):
-        _stdout_console().print(table)
-    return {"machine": bench_mod.machine_info(), "detectors": result.to_json()}
-
-
-def _bench_sessions(paths, engines, detector) -> dict:
-    from emocare.lab import bench as bench_mod
-    from emocare.lab import bench_report, bench_sessions
-
-    videos = bench_sessions.session_videos(paths)
-    names = [n.strip() for n in engines.split(",")] if engines else bench_mod.session_engines()
-    unknown = [n for n in names if n not in registry.names()]
-    if unknown:
-        raise ConfigError(f"--engines: {', '.join(unknown)} cannot watch (choose from {', '.join(registry.names())})")
-    settings, _ = load_settings(None, detector=detector)
-    with _stderr_console().status("watching the sessions...") as status:
-        result = bench_sessions.run_sessions(videos, names, settings,
-                                             on_step=lambda what, done, total: status.update(f"{done + 1}/{total} {what}"))
-    for table in bench_report.sessions_tables(result):
-        _stdout_console().print(table)
-    return {"machine": bench_mod.machine_info(), "care_sessions": result.to_json()}
-
-
-def _bench_pipeline(video, repeat, detector) -> dict:
-    from emocare.lab import bench as bench_mod
-    from emocare.lab import bench_report
-
-    with _stderr_console().status("running the five loops (DeepFace.analyze, FER, emocare x3)...") as status:
-        result = bench_mod.run_pipeline(video, repeat=repeat, detector=detector,
-                                        on_step=lambda k: status.update(f"timing {k}..."))
-    _stdout_console().print(bench_report.pipeline_table(result))
-    return {"machine": bench_mod.machine_info(), "pipeline": result.to_json()}
-
-
-def _bench_engines(names, plot_path, **options) -> dict:
-    from rich.progress import Progress
-
-    from emocare.lab import bench as bench_mod
-    from emocare.lab import bench_report
-    from emocare.errors import ModelMissing
-
-    err = _stderr_console()
-    no_weights = bench_mod.needing_missing_weights(names)
-    if no_weights:  # said once, here; bench.run records them as not run, and the tables leave them out
-        if len(no_weights) == len(names):
-            from emocare.engines import weights
-
-            raise ModelMissing(weights.missing_message())
-        typer.echo(f"{', '.join(no_weights)}: left out, they need DeepFace's weights "
-                   "('emocare models download' online, or 'emocare models import FILE')", err=True)
-    todo = [n for n in names if n not in no_weights]
-    with Progress(console=err, transient=True) as progress:
-        task = progress.add_task("benchmarking", total=len(todo))
-        inner = progress.add_task("", total=1)
-
-        def step(name):
-            progress.update(task, description=f"benchmarking {name}", completed=todo.index(name))
-            progress.update(inner, description=f"{name}: starting", completed=0, total=1)
-
-        def detail(what, done, total):
-            progress.update(inner, description=what, completed=done, total=max(1, total))
-
-        report = bench_mod.run(names, on_engine=step, on_progress=detail, **options)
-    for table in bench_report.tables(report):
-        _stdout_console().print(table)
-    if plot_path is not None:
-        bench_report.plot(report, plot_path)
-        err.print(f"plot: {plot_path}")
-    return report.to_json()
+    body(*args)
 
 
 # ---------------------------------------------------------------- train
-MIRROR = {"auto": None, "on": True, "off": False}  # --mirror: None = chosen on val
-
 @app.command(epilog=describe((Exit.OK, "trained"), (Exit.FAILED, "unreadable data"), (Exit.USAGE, "usage"),
                              (Exit.INTERRUPTED, "Ctrl-C (the last finished epoch is kept: rerun with --resume)")))
 def train(
@@ -781,40 +366,11 @@ def train(
                 class_weights, force)
 
 
-def _train(dataset, val, out, epochs, resume, batch_size, patience, seed, checkpoints, limit, average=(), mirror="auto",
-           teacher=(), init=None, lr=PLAN.lr, distill=PLAN.distill, arch=PLAN.arch, merge="outputs",
-           teacher_views=PLAN.teacher_views, teacher_temperature=PLAN.teacher_temperature, votes=None, val_votes=None,
-           labels=PLAN.labels, class_weights=PLAN.class_weights, force=False) -> None:
-    extras.require("lab", "emocare train")
-    from emocare.lab.train import MERGES, average_runs, train as train_model
+def _train(*args) -> None:
+    extras.require("lab", "emocare train")  # before anything of the lab is imported
+    from emocare.lab.cli import train as body
 
-    if dataset is None and not average:
-        raise ConfigError("--dataset is needed (or --average CKPT ... to average finished runs)")
-    if mirror not in MIRROR:
-        raise ConfigError(f"--mirror: expected auto, on or off, got {mirror!r}")
-    if merge != "outputs" and not average:
-        raise ConfigError("--merge goes with --average CKPT ...")
-    for option, p in (("--dataset", dataset), ("--val", val), *(("--average", a) for a in average),
-                      *(("--teacher", t) for t in teacher), ("--init", init), ("--votes", votes), ("--val-votes", val_votes)):
-        if p is not None and not p.exists():
-            raise EmocareError(f"{option} {p}: not found")
-    if average:
-        result = average_runs(list(average), val, out, on_line=lambda line: typer.echo(line, err=True), mirror=MIRROR[mirror],
-                              merge=merge, val_votes=val_votes)
-        m = result.metrics
-        typer.echo(f"{result.model}: {len(average)} run{'s' if len(average) > 1 else ''} {MERGES[merge]}; val accuracy {m['accuracy']:.1%}, "
-                   f"balanced {m['balanced_accuracy']:.1%}, ECE {m['ece']:.3f}")
-        return
-    plan = TrainPlan(epochs=epochs, batch_size=batch_size, patience=patience, seed=seed, lr=lr, distill=distill, arch=arch,
-                     teacher_views=teacher_views, teacher_temperature=teacher_temperature, labels=labels,
-                     class_weights=class_weights)
-    result = train_model(dataset, val, out, plan=plan, resume=resume, checkpoints=checkpoints, limit=limit, mirror=MIRROR[mirror],
-                         teacher=list(teacher) or None, init=init, votes=votes, val_votes=val_votes, force=force,
-                         on_line=lambda line: typer.echo(line, err=True), progress_bar=sys.stderr.isatty())
-    m = result.metrics
-    typer.echo(f"{result.model}: best epoch {result.best_epoch} of {result.epochs_run}, {result.seconds / 60:.1f} min on "
-               f"{result.device}; val accuracy {m['accuracy']:.1%}, balanced {m['balanced_accuracy']:.1%}, "
-               f"ECE {m['ece']:.3f}")
+    body(*args)
 
 
 # ---------------------------------------------------------------- models
@@ -823,27 +379,9 @@ def models(ctx: typer.Context) -> None:
     """Table of engines: installed or not, weights files, where, size, present."""
     if ctx.invoked_subcommand is not None:
         return
-    from rich.table import Table
+    from emocare.commands.models import print_table
 
-    from emocare.engines import weights
-
-    table = Table(title="emocare engines and models")
-    for col in ("engine", "installed", "file", "path", "size MB", "present"):
-        table.add_column(col, overflow="fold")
-    for source in registry.MODEL_SOURCES:
-        files, installed = source.model_files(), source.is_installed()
-        if not files:
-            table.add_row(source.name, "no", "-", "-", "-", "-")
-        for f in files:
-            present = "yes" if f.present else "[red]no[/red]"
-            if f.present and f.path.suffix == ".h5" and weights.is_random(f.path):
-                present = "[yellow]random (benchmarks only)[/yellow]"
-            table.add_row(source.name, "yes" if installed else "no", f.role, str(f.path),
-                          f"{f.size_mb:.2f}" if f.present else "-", present)
-    _stdout_console().print(table)
-    if not weights.emotion_weights_present():
-        typer.echo("DeepFace's weights are optional: without them --engine auto uses emocare's own model. "
-                   + weights.missing_message(), err=True)
+    print_table()
 
 
 @models_app.command("download")
@@ -890,6 +428,7 @@ def models_import(file: Path = typer.Argument(..., help="A facial_expression_mod
 def config_cmd(config: Optional[Path] = ConfigOpt) -> None:
     """Print the effective settings (TOML) and where each value came from."""
     from emocare import settings as settings_mod
+    from emocare.commands import load_settings
 
     s, origin = run_guarded(load_settings, config)
     path = settings_mod.config_path(config)

@@ -1,0 +1,66 @@
+"""The bodies of emocare's product commands, and what they share.
+
+``emocare/cli.py`` declares each command (its options, help and exit codes) and hands the parsed values to a
+body here: ``analyze``, ``watch``, ``serve``, ``report``, ``speech`` (say, voices cache) and ``models``. The lab's
+commands (``bench``, ``train``) have theirs in ``emocare/lab/cli.py``. Each module imports only light modules at
+its top (the heavy ones inside its functions), and nothing here imports ``emocare.cli``: the CLI imports these.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+from emocare.errors import ConfigError
+
+PLOT_SUFFIXES = (".png", ".jpg", ".jpeg", ".pdf", ".svg")
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov")  # what --record writes
+
+
+def stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def stdout_console():
+    from rich.console import Console
+
+    return Console()
+
+
+def load_settings(config: Optional[Path], **overrides: Any):
+    from emocare import settings as settings_mod
+
+    return settings_mod.load(config, overrides)
+
+
+def check_output(path: Path, suffixes: tuple[str, ...], option: str) -> None:
+    """Fail now, in one line, if ``path`` cannot be written or has a format emocare cannot write."""
+    from emocare.errors import OutputError
+
+    if path.suffix.lower() not in suffixes:
+        raise ConfigError(f"{option} {path}: unsupported format {path.suffix or '(none)'} (use {', '.join(suffixes)})")
+    if path.is_dir():
+        raise OutputError(f"{option} {path}: is a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        existed = path.exists()
+        with open(path, "ab"):
+            pass
+        if not existed:
+            path.unlink()
+    except OSError as exc:
+        raise OutputError(f"{option} {path}: cannot write ({exc.strerror or exc})") from None
+
+
+def check_output_dir(path: Path, option: str) -> None:
+    from emocare.errors import OutputError
+
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{option} {path}: cannot create folder ({exc.strerror or exc})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise OutputError(f"{option} {path}: folder is not writable")

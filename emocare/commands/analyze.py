@@ -1,0 +1,132 @@
+"""``emocare analyze``'s body: the photos analysed, each shown as it is done (a table row, a table, or a JSON line),
+then the table of photos and the summary."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from emocare.commands import check_output_dir, load_settings, stderr_console, stdout_console
+from emocare.errors import ConfigError
+from emocare.exits import Exit
+
+
+def analyze(paths, engine, detector, as_json, annotate, max_side, config, details=False, crops=False, jobs=0) -> None:
+    from emocare.analyze import ImageResult, analyze_files, summarize_results, summary_table, workers
+
+    settings, _ = load_settings(config, engine=engine, detector=detector, max_side=max_side)
+    if jobs < 0:
+        raise ConfigError(f"--jobs {jobs}: use 0 (one per core) or a positive number")
+    early, files = _image_files(paths)
+    if annotate is not None:
+        check_output_dir(annotate, "--annotate")
+    out, err = stdout_console(), stderr_console()
+    if as_json:  # JSON Lines, one object per image, whatever was given: inputs that failed already first
+        for r in early:
+            _json_line(r)
+
+    def show(result: ImageResult) -> None:
+        if result.error is not None:
+            typer.echo(f"emocare: {result.error}", err=True)
+        if as_json:
+            _json_line(result)
+        elif details and result.faces is not None:
+            out.print(_image_table(result))
+
+    # progress on stderr only where it cannot tangle with what stdout prints as it goes
+    progress_ok = len(files) > 1 and err.is_terminal and not (as_json and out.is_terminal) and not (details and out.is_terminal)
+    count = workers(jobs, files)
+    with _progress(err, f"analyzing ({count} process{'es' if count > 1 else ''})", len(files), progress_ok) as advance:
+        batch = analyze_files(settings, files, jobs=jobs, annotate_dir=annotate, crops=crops,
+                              on_result=lambda r: (show(r), advance()))
+    results = early + batch.results
+    if not as_json:
+        if not details:
+            out.print(_images_table(results))
+        if len(results) > 1:
+            out.print(summary_table(summarize_results(results, batch.wall_s, batch.workers)))
+        if annotate is not None:
+            err.print(f"annotated images: {annotate}", markup=False, highlight=False)
+    if any(r.error for r in results):
+        raise typer.Exit(Exit.FAILED)
+
+
+def _image_files(paths):
+    """(results for inputs that failed already, the image files to analyse); each failure is one line now."""
+    from emocare.analyze import ImageResult
+    from emocare.errors import InputError
+    from emocare.sources import expand_paths
+
+    early = []
+
+    def report_error(exc: InputError) -> None:
+        early.append(ImageResult(source=exc.path or "?", error=str(exc)))
+        typer.echo(f"emocare: {exc}", err=True)
+
+    files = expand_paths(paths, report_error)
+    if not files and not early:
+        raise InputError(f"{', '.join(map(str, paths))}: no image files found")
+    return early, files
+
+
+def _json_line(result) -> None:
+    sys.stdout.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+@contextlib.contextmanager
+def _progress(console, description: str, total: int, enabled: bool):
+    """A transient progress bar on ``console``; yields the function that advances it by one."""
+    from rich.progress import Progress
+
+    with Progress(console=console, transient=True, redirect_stdout=False, redirect_stderr=False,
+                  disable=not enabled) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda: progress.advance(task)
+
+
+def _images_table(results):
+    """One row per image: what a folder of photos looks like at a glance (fits 80 columns)."""
+    from rich.table import Table
+
+    table = Table(title="photos", title_justify="left")
+    table.add_column("image", overflow="fold")
+    table.add_column("faces", justify="right", overflow="fold")
+    table.add_column("emotions (confidence)", overflow="fold")
+    table.add_column("ms", justify="right", overflow="fold")
+    from rich.markup import escape
+
+    from emocare.sources import shown
+
+    for r in results:
+        name = escape(shown(Path(r.source).name))  # a file name is text, never markup
+        if r.error is not None or r.faces is None:
+            table.add_row(name, "-", "[red]failed[/red]", "-")
+            continue
+        found = ", ".join(f"{f.dominant} {f.confidence:.2f}" for f in r.faces) or "no face found"
+        table.add_row(name, str(len(r.faces)), found, f"{r.faces.ms:.0f}")
+    return table
+
+
+def _image_table(result):
+    from rich.table import Table
+
+    from rich.markup import escape
+
+    from emocare.sources import shown
+
+    faces = result.faces
+    title = f"{escape(shown(result.source))}  ({faces.size[0]}x{faces.size[1]}, {faces.engine}, {faces.ms:.0f} ms)"
+    table = Table(title=title, title_justify="left")
+    for col in ("face", "box x,y,w,h", "emotion", "conf", "top 3"):
+        table.add_column(col, overflow="fold")
+    if not len(faces):
+        table.add_row("-", "-", "no face found", "-", "-")
+    for i, face in enumerate(faces, 1):
+        top = ", ".join(f"{name} {p:.2f}" for name, p in face.top(3))
+        table.add_row(str(i), ",".join(str(v) for v in face.box), face.dominant, f"{face.confidence:.2f}", top)
+    return table

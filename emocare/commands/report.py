@@ -1,0 +1,36 @@
+"""``emocare report``'s body: a journal's last session summarised (its tables, and its timeline with --plot)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from emocare import extras
+from emocare.commands import PLOT_SUFFIXES, check_output, stderr_console, stdout_console
+from emocare.errors import EmocareError
+
+
+def report(journal: Optional[Path], plot_path: Optional[Path]) -> None:
+    from emocare import journal as journal_mod
+    from emocare.report import plot, summarize, tables
+
+    if plot_path is not None:
+        extras.require("plot", "emocare report --plot")
+        check_output(plot_path, PLOT_SUFFIXES, "--plot")
+    if journal is None:
+        journal = journal_mod.latest_journal()
+        stderr_console().print(f"journal: {journal}", highlight=False, soft_wrap=True, markup=False)
+    runs = journal_mod.sessions(journal_mod.read(journal))
+    if not runs:
+        raise EmocareError(f"{journal}: empty journal")
+    records = runs[-1]
+    console = stdout_console()
+    if len(runs) > 1:  # each session after the first begins with its start line
+        started = getattr(records[0], "started", None)
+        console.print(f"{journal}: {len(runs)} sessions; this is the last one (started {'?' if started is None else started})",
+                      markup=False, highlight=False)
+    for table in tables(summarize(records)):
+        console.print(table)
+    if plot_path is not None:
+        plot(records, plot_path)
+        console.print(f"plot: {plot_path}", markup=False, highlight=False)

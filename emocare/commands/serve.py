@@ -1,0 +1,59 @@
+"""``emocare serve``'s body: the web pages up, the session they watch summarised when its source ends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from emocare.commands import VIDEO_SUFFIXES, check_output, load_settings, stderr_console
+from emocare.errors import ConfigError
+
+
+def serve(source, fast, no_camera, window, host, port, history, max_viewers, record, journal_path, config,
+          overrides) -> int:
+    from platformdirs import user_data_dir
+
+    from emocare import watch as watch_lib
+    from emocare.report import summarize, tables
+    from emocare.status import StatusLine
+    from emocare.web.server import ServeOptions, serve as serve_pages
+
+    settings, _ = load_settings(config, **overrides)
+    if not 1 <= max_viewers <= 200:
+        raise ConfigError(f"--max-viewers {max_viewers}: use 1 to 200")
+    for p in history:
+        if not p.exists():
+            raise ConfigError(f"--history {p}: no such file or folder")
+    if record is not None:
+        check_output(record, VIDEO_SUFFIXES, "--record")
+    snapshots = Path(user_data_dir("emocare")) / "snapshots"
+    request = None if no_camera else watch_lib.WatchRequest(source=source, fast=fast, show_window=window, record=record,
+                                                            journal=journal_path, snapshot_dir=snapshots)
+    options = ServeOptions(host=host, port=port, max_streams=2 * max_viewers, history=tuple(history), config=config,
+                           overrides={k: v for k, v in overrides.items() if v is not None})
+    err = stderr_console()
+
+    def ready(server) -> None:
+        typer.echo(f"emocare serve: {server.url}")
+        if server.token:
+            err.print("the token in this address is needed for every page and stream (anyone who can reach this "
+                      "machine could watch otherwise)", highlight=False)
+        err.print("Ctrl-C stops it", highlight=False)
+
+    def watched(run) -> None:
+        if run.journal_error is not None:
+            typer.echo(f"emocare: error: {run.journal_error}", err=True)
+            return
+        for table in tables(summarize(run.records)):
+            err.print(table)
+        err.print(f"journal: {run.journal}")
+        if run.result.reason == "source lost":
+            typer.echo(f"emocare: error: {run.label}: lost and did not come back; the journal is complete up to then", err=True)
+        if run.result.reason != "interrupted":
+            err.print("the source has ended; the pages stay up until Ctrl-C", highlight=False)
+
+    sinks = [] if settings.quiet or request is None else [StatusLine(err, live=err.is_terminal)]
+    run = serve_pages(settings, request, options, sinks=sinks, on_ready=ready, on_watched=watched,
+                      on_journal=lambda path: err.print(f"journal: {path}"))
+    return run.result.exit_code if run is not None else 0
