@@ -12,6 +12,9 @@ Two loops, one per source policy:
 
 Both write the journal, ask the care component what to do, and draw with
 the same overlay layers.
+
+The analysis step and what its thread shares live in ``analysis``, the
+drawing of a frame in ``render``; both are re-exported here.
 """
 
 from __future__ import annotations
@@ -27,52 +30,18 @@ from typing import Callable, Sequence, Iterable, Protocol, runtime_checkable
 
 import numpy as np
 
+from emocare.analysis import Analysis, Carer, FPSMeter, Shared
 from emocare.exits import Exit
 from emocare.faces import Faces
-from emocare.journal import Journal, MoodRecorder
-from emocare.overlay import (BannerLayer, FaceLayer, Fonts, HeaderInfo, HeaderLayer, HelpLayer, MoodStripLayer, PanelLayer,
-                             Layout, face_numbers, fit_frame, mood_of, overlaps, plan, unit, window_size)
+from emocare.journal import Journal
 from emocare.pipeline import Pipeline
 from emocare.records import EndRecord, ErrorRecord
+from emocare.render import BannerFade, Hud, Renderer, negative_in_view  # noqa: F401  (BannerFade, Hud: re-exported)
 from emocare.sources import Frame, LiveSource
 from emocare import window as window_mod
 from emocare.sinks import SnapshotSink, VideoSink
 
 log = logging.getLogger(__name__)
-
-
-class FPSMeter:
-    """Events per second over the last ``span_s`` seconds (clock injected)."""
-
-    def __init__(self, span_s: float = 2.0, clock: Callable[[], float] = time.monotonic):
-        self.span_s = span_s
-        self.clock = clock
-        self._ticks: deque[float] = deque()
-
-    def tick(self) -> None:
-        now = self.clock()
-        self._ticks.append(now)
-        while self._ticks and self._ticks[0] < now - self.span_s:
-            self._ticks.popleft()
-
-    @property
-    def fps(self) -> float:
-        if len(self._ticks) < 2:
-            return 0.0
-        span = self._ticks[-1] - self._ticks[0]
-        return (len(self._ticks) - 1) / span if span > 0 else 0.0
-
-
-class Carer(Protocol):
-    """What the session needs from the care component (``emocare.care``)."""
-
-    muted: bool
-
-    def observe(self, faces: Faces) -> None: ...
-
-    def banner(self, t: float) -> tuple[str, str] | None: ...
-
-    def close(self) -> None: ...
 
 
 @runtime_checkable
@@ -136,231 +105,6 @@ class WatchResult:
         return (f"stats: {display}, analysis {analysis_fps:.1f} fps "
                 f"({self.analysed_frames} frames in {self.wall_s:.1f} s), analysis latency "
                 f"p50 {percentile(self.latency_ms, 50):.1f} ms, p95 {percentile(self.latency_ms, 95):.1f} ms")
-
-
-class Shared:
-    """What the display loop and the analysis thread share, behind one lock."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._latest = Faces.empty()
-        self._paused = False
-        self._latency_ms: list[float] = []
-        self._last_t = 0.0
-
-    def publish(self, faces: Faces) -> None:
-        with self._lock:
-            self._latest = faces
-
-    def latest(self) -> Faces:
-        with self._lock:
-            return self._latest
-
-    def seen(self, t: float) -> None:
-        with self._lock:
-            self._last_t = t
-
-    @property
-    def last_t(self) -> float:
-        with self._lock:
-            return self._last_t
-
-    def add_latency(self, ms: float) -> None:
-        with self._lock:
-            self._latency_ms.append(ms)
-
-    def latencies(self) -> list[float]:
-        with self._lock:
-            return list(self._latency_ms)
-
-    @property
-    def paused(self) -> bool:
-        with self._lock:
-            return self._paused
-
-    @paused.setter
-    def paused(self, value: bool) -> None:
-        with self._lock:
-            self._paused = value
-
-
-class Analysis:
-    """One analysis step: pipeline, journal lines, care, meters and mood history; returns the ``Faces``."""
-
-    def __init__(self, pipeline: Pipeline, journal: Journal, carer: Carer | None,
-                 observers: Sequence[Callable[[Faces], None]], meter: FPSMeter):
-        self.pipeline = pipeline
-        self.recorder = MoodRecorder(journal)
-        self.carer = carer
-        self.observers = list(observers)  # e.g. the terminal status line
-        self.meter = meter
-        self.history: deque[tuple[float, str]] = deque(maxlen=4000)  # (t, primary mood) at each change
-        self.count = 0
-
-    def step(self, frame: Frame) -> Faces:
-        faces = self.pipeline.step(frame.image, frame.index, frame.t)
-        self.meter.tick()
-        self.recorder.record(faces)
-        primary = faces.primary_face()
-        if primary is not None and primary.mood is not None:
-            if not self.history or self.history[-1][1] != primary.mood.label:
-                self.history.append((faces.t, primary.mood.label))
-        if self.carer is not None:
-            self.carer.observe(faces)
-        for observe in self.observers:
-            observe(faces)
-        self.count += 1
-        return faces
-
-
-@dataclass(frozen=True)
-class Hud:
-    """Everything drawn besides the faces."""
-
-    display_fps: float
-    analysis_fps: float
-    engine: str
-    source: str
-    status: str
-    history: tuple[tuple[float, str], ...]
-    banner: tuple[str, str] | None
-    show_help: bool
-    stats: bool = False  # the rates in the header (watch --stats)
-
-
-def negative_in_view(faces: Faces) -> bool:
-    """Whether anyone in view is, steadily, in a negative mood (what the comfort banner is for)."""
-    return any(f.mood is not None and f.mood.valence == "negative" for f in faces)
-
-
-class BannerFade:
-    """The comfort banner is withdrawn once nobody in view is negative any more.
-
-    ``opacity(t, text, negative)`` is 1 while someone is negative, then
-    falls to 0 over ``fade_s`` seconds of media time once nobody is, and
-    that message stays withdrawn (a new message starts afresh). Someone
-    turning negative again before it has faded brings it back.
-    """
-
-    def __init__(self, fade_s: float = 1.0):
-        self.fade_s = fade_s
-        self._text: str | None = None
-        self._calm_since: float | None = None
-        self._gone = False
-
-    def opacity(self, t: float, text: str | None, negative: bool) -> float:
-        if text != self._text:
-            self._text, self._calm_since, self._gone = text, None, False
-        if text is None or self._gone:
-            return 0.0
-        if negative:
-            self._calm_since = None
-            return 1.0
-        if self._calm_since is None:
-            self._calm_since = t
-        left = 1.0 - (t - self._calm_since) / self.fade_s
-        if left <= 0:
-            self._gone = True
-            return 0.0
-        return min(1.0, left)
-
-
-class Renderer:
-    """The layers' styles; ``render`` draws a canvas and records where each layer went (``layout``).
-
-    The canvas is ``size`` (the window's, or ``overlay.window_size`` of the
-    frame): header, the frame fitted into the stage, the panel of cards,
-    the footer with the mood strip. Over the stage go the face boxes, the
-    banner (at the bottom, or the top when the bottom would cover the
-    person) and the help box, which never covers the banner.
-    """
-
-    def __init__(self, fonts: Fonts | None = None, fade: BannerFade | None = None):
-        self.fonts = fonts or Fonts()
-        self.faces = FaceLayer(self.fonts)
-        self.video_faces = FaceLayer(self.fonts)  # for ``video``: its own record of where things went
-        self.panel = PanelLayer(self.fonts)
-        self.header = HeaderLayer(self.fonts)
-        self.strip = MoodStripLayer(60.0, self.fonts)
-        self.banner = BannerLayer(fonts=self.fonts)
-        self.help = HelpLayer(self.fonts)
-        self.fade = fade or BannerFade()
-        self.layout: list[tuple[str, tuple[int, int, int, int]]] = []
-
-    def render(self, image: np.ndarray, t: float, faces: Faces, hud: Hud,
-               size: tuple[int, int] | None = None) -> np.ndarray:
-        h, w = image.shape[:2]
-        W, H = size or window_size((w, h))
-        lay = plan((W, H), (w, h))
-        canvas = np.empty((H, W, 3), np.uint8)
-        fit_frame(canvas, image, lay)
-        self.layout = [("header", lay.header), ("stage", lay.stage), ("frame", lay.frame), ("panel", lay.panel),
-                       ("footer", lay.footer)]
-        over: list[tuple[str, tuple[int, int, int, int]]] = []
-        opacity = self.fade.opacity(t, hud.banner[0] if hud.banner else None, negative_in_view(faces))
-        if hud.banner and opacity > 0:
-            text = self.banner.text_for(*hud.banner)
-            boxes = [lay.to_canvas(f.box) for f in faces]
-            spots = [self.banner.rect(text, lay.frame, lay.u, at) for at in ("bottom", "top")]
-            spot = min(spots, key=lambda r: sum(_area(r, b) for b in boxes))  # the bottom unless it hides more of a face
-            over.append(("banner", spot))
-        if hud.show_help:
-            hw, hh = self.help.size(lay.u)
-            pad = max(8, round(12 * lay.u))
-            sx0, sy0, sx1, sy1 = lay.frame
-            candidates = [(sx0 + pad, sy0 + pad, sx0 + pad + hw, sy0 + pad + hh),
-                          (sx0 + pad, sy1 - pad - hh, sx0 + pad + hw, sy1 - pad),
-                          (lay.panel[0] + pad, lay.panel[1] + pad, lay.panel[0] + pad + hw, lay.panel[1] + pad + hh)]
-            taken = [r for _, r in over]
-            spot = next((r for r in candidates if not any(overlaps(r, o) for o in taken)), candidates[-1])
-            over.append(("help", spot))
-        texts = self.faces.draw(canvas, faces, lay, avoid=[r for _, r in over])
-        texts += self.panel.draw(canvas, list(faces), lay.panel, lay.u)
-        texts += self.header.draw(canvas, lay.header, self._header_info(faces, t, hud), lay.u)
-        texts += self.strip.draw(canvas, lay.footer, list(hud.history), t, lay.u)
-        self.fonts.draw(canvas, texts)  # the banner and the help go over all of it
-        for name, rect in over:
-            if name == "banner":
-                self.banner.draw(canvas, hud.banner[0], fallback=hud.banner[1], rect=rect, opacity=opacity, u=lay.u)
-            else:
-                self.fonts.draw(canvas, self.help.draw(canvas, rect, lay.u))
-        self.layout += [*self.faces.drawn, *self.panel.drawn, *over]
-        self.opacity = opacity
-        return canvas
-
-    def video(self, image: np.ndarray, faces: Faces, width: int | None = None) -> np.ndarray:
-        """The frame alone (at most ``width`` wide, never enlarged) with each face's box and number chip: what a
-        ``Display`` shows, a few milliseconds where a canvas takes tens."""
-        import cv2
-
-        h, w = image.shape[:2]
-        if width and w > width:
-            frame = cv2.resize(image, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)
-        else:
-            frame = image.copy()
-        H, W = frame.shape[:2]
-        lay = Layout(size=(W, H), u=unit(W, H), header=(0, 0, W, 0), stage=(0, 0, W, H), frame=(0, 0, W, H),
-                     panel=(W, 0, W, H), footer=(0, H, W, H), scale=W / w)
-        self.fonts.draw(frame, self.video_faces.draw(frame, faces, lay))
-        return frame
-
-    def _header_info(self, faces: Faces, t: float, hud: Hud) -> HeaderInfo:
-        primary = faces.primary_face()
-        if primary is None and len(faces) == 1:
-            primary = faces.faces[0]
-        stats = f"display {hud.display_fps:.1f} fps · analysis {hud.analysis_fps:.1f} fps" if hud.stats else ""
-        if primary is None:
-            return HeaderInfo(status=hud.status, stats=stats)
-        number = face_numbers(list(faces))[list(faces).index(primary)]
-        mood, _, _ = mood_of(primary)
-        since = primary.mood.since if primary.mood is not None else None
-        return HeaderInfo(person=number, mood=mood, for_s=None if since is None else max(0.0, t - since),
-                          status=hud.status, stats=stats)
-
-
-def _area(a, b) -> int:
-    """The area ``a`` and ``b`` share."""
-    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
 
 
 class Session:
