@@ -252,7 +252,8 @@ def test_average_weight_by_weight_runs_fine_tuned_from_one_init(tmp_path):
 
     from emocare.cli import app
     from emocare.engines.emocare_model import EmocareNet
-    from emocare.lab.train import _soup, build_model
+    from emocare.lab.train import build_model
+    from emocare.lab.train_average import _soup
 
     args = ["train", "--dataset", str(TRAIN), "--val", str(VAL), "--epochs", "1", "--batch-size", "16", "--limit", "32"]
     assert CliRunner().invoke(app, [*args, "--out", str(tmp_path / "first.tflite")]).exit_code == 0
@@ -367,7 +368,8 @@ def test_widening_keeps_what_the_small_network_computes(tmp_path):
 def test_teachers_read_fixed_views_and_training_draws_one_with_its_own_label(tmp_path):
     """--teacher-views K: the teachers read each face, its mirror image and K augmented copies (the same copies
     every time); a batch takes one view per face, with the teachers' answer for that very view."""
-    from emocare.lab.train import Dataset, _batches, _ensemble, load_dataset, log_softmax, soften, teacher_views
+    from emocare.lab.train import Dataset, _batches, load_dataset, log_softmax, soften, teacher_views
+    from emocare.lab.train_runs import _ensemble
 
     teacher = tmp_path / "t.ckpt"
     _finished_run(teacher, seed=3)
