@@ -123,46 +123,65 @@ def _agreement_table(agreement: dict):
 def detector_tables(result):
     """Found-rate per face video (with its worst emotion when a truth file gave them), per emotion over all the
     videos, false faces per no-face file, and a summary row per detector (its worst emotion beside the mean)."""
-    from rich.table import Table
-
-    from emocare.lab.bench import DetectorReport
+    from emocare.lab.bench_detectors import DetectorReport
 
     result = result.to_json() if isinstance(result, DetectorReport) else result
 
     out = []
     dets = list(result["summary"])
-
-    def per_file(title: str, first: str, rows: dict, cell) -> None:
-        if not rows:
-            return
-        t = Table(title=title, title_justify="left")
-        t.add_column(first, overflow="fold")
-        for d in dets:
-            t.add_column(d, justify="right", overflow="fold")
-        for name, per in rows.items():
-            t.add_row(name, *[cell(per[d]) for d in dets])
-        out.append(t)
-
-    def found(r) -> str:
-        cell = f"{r['found_rate']:.1%}"
-        rates = {e: t["found"] / t["frames"] for e, t in (r.get("by_emotion") or {}).items() if t["frames"]}
-        if len(rates) > 1:
-            worst = min(rates, key=rates.get)
-            cell += f" (worst {worst} {rates[worst]:.1%})"
-        return cell
-
-    per_file("frames with a face (every frame holds one)", "video", result["face_videos"], found)
+    _per_file_table(out, dets, "frames with a face (every frame holds one)", "video", result["face_videos"], _found_cell)
     emotions = [e for e in EMOTIONS if any(e in (s.get("found_rate_by_emotion") or {}) for s in result["summary"].values())]
     if emotions:
-        t = Table(title="frames with a face, per true emotion (all videos with a truth.csv)", title_justify="left")
-        t.add_column("emotion")
-        for d in dets:
-            t.add_column(d, justify="right", overflow="fold")
-        for e in emotions:
-            t.add_row(e, *[_f((result["summary"][d].get("found_rate_by_emotion") or {}).get(e), "{:.1%}") for d in dets])
-        out.append(t)
-    per_file("false faces on media with no face", "file", result["no_face"],
-             lambda r: f"{r['false_faces']} in {r['frames_with_faces']}/{r['frames']}")
+        out.append(_found_by_emotion_table(result, dets, emotions))
+    _per_file_table(out, dets, "false faces on media with no face", "file", result["no_face"],
+                    lambda r: f"{r['false_faces']} in {r['frames_with_faces']}/{r['frames']}")
+    out.append(_detector_summary_table(result))
+    return out
+
+
+def _per_file_table(out: list, dets: list[str], title: str, first: str, rows: dict, cell) -> None:
+    """A row per file and a column per detector (``cell`` of each file's entry), appended to ``out`` when there
+    are rows."""
+    from rich.table import Table
+
+    if not rows:
+        return
+    t = Table(title=title, title_justify="left")
+    t.add_column(first, overflow="fold")
+    for d in dets:
+        t.add_column(d, justify="right", overflow="fold")
+    for name, per in rows.items():
+        t.add_row(name, *[cell(per[d]) for d in dets])
+    out.append(t)
+
+
+def _found_cell(r) -> str:
+    """A face video's found-rate, with its worst emotion when a truth file gave more than one."""
+    cell = f"{r['found_rate']:.1%}"
+    rates = {e: t["found"] / t["frames"] for e, t in (r.get("by_emotion") or {}).items() if t["frames"]}
+    if len(rates) > 1:
+        worst = min(rates, key=rates.get)
+        cell += f" (worst {worst} {rates[worst]:.1%})"
+    return cell
+
+
+def _found_by_emotion_table(result: dict, dets: list[str], emotions: list[str]):
+    """Found-rate per true emotion, pooled over all the videos with a truth file, a column per detector."""
+    from rich.table import Table
+
+    t = Table(title="frames with a face, per true emotion (all videos with a truth.csv)", title_justify="left")
+    t.add_column("emotion")
+    for d in dets:
+        t.add_column(d, justify="right", overflow="fold")
+    for e in emotions:
+        t.add_row(e, *[_f((result["summary"][d].get("found_rate_by_emotion") or {}).get(e), "{:.1%}") for d in dets])
+    return t
+
+
+def _detector_summary_table(result: dict):
+    """A summary row per detector: found rates, its worst emotion, false faces and detection ms."""
+    from rich.table import Table
+
     t = Table(title="detectors", title_justify="left")
     for col in ("detector", "min found", "mean found", "worst emotion", "false faces", "ms/frame", "p95 ms"):
         t.add_column(col, justify="right" if col != "detector" else "left", overflow="fold")
@@ -172,15 +191,14 @@ def detector_tables(result):
                   f"{worst} {s['worst_emotion_found_rate']:.1%}" if worst else "-", str(s["false_faces"]),
                   _f(s["ms_per_frame"], "{:.2f}"), _f(s["p95_ms"], "{:.1f}"))
     t.caption = "ms: detection stage as watch runs it (detector every 10th frame, optical flow between)"
-    out.append(t)
-    return out
+    return t
 
 
 def pipeline_table(result):
     """``bench --pipeline``'s table from a ``PipelineReport`` (or its JSON)."""
     from rich.table import Table
 
-    from emocare.lab.bench import PipelineReport
+    from emocare.lab.bench_pipeline import PipelineReport
     from emocare.engines import registry
 
     report = result if isinstance(result, PipelineReport) else PipelineReport.from_json(result)
