@@ -106,15 +106,37 @@ class Confirmer:
 
     def update(self, candidates: Sequence[Candidate], moved: dict[int, Box] | None = None) -> Verdict:
         """One detection pass: its candidate boxes in, the verdict out. A candidate on a confirmed face needs no
-        presence score (None); one that is not asked and continues no face is dropped. ``moved``: where the caller's tracking carried confirmed faces
-        (track -> box) since the last pass."""
+        presence score (None); one that is not asked and continues no face is dropped. ``moved``: where the
+        caller's tracking carried confirmed faces (track -> box) since the last pass."""
         for k, tid in enumerate(self._ids):
             if moved and tid in moved:
                 self._tracks[k].box = moved[tid]
-        tracks, ids = [], []
-        used: set[int] = set()
-        faces: list[tuple[int, int]] = []  # (candidate, track)
-        # 1. confirmed faces first: the best-overlapping candidate continues each
+        tracks, ids, used, faces = self._continue_confirmed(candidates)
+        kept = tuple(Kept(t.box, tid) for t, tid in zip(tracks, ids) if t.missed)
+        waiting = [(t, tid) for t, tid in zip(self._tracks, self._ids) if not t.confirmed]
+        pending = False
+        for k, c in enumerate(candidates):
+            if k in used or c.presence is None:
+                continue
+            track = self._judge(c, waiting)
+            if track is None:
+                continue
+            tid = track[1]
+            if track[0].confirmed:
+                faces.append((k, tid))
+            else:
+                pending = True
+            tracks.append(track[0])
+            ids.append(tid)
+        self._tracks, self._ids = tracks, ids
+        faces.sort()
+        return Verdict(tuple(k for k, _ in faces), tuple(t for _, t in faces), kept, pending)
+
+    def _continue_confirmed(self, candidates: Sequence[Candidate]):
+        """Step 1: the best-overlapping candidate continues each confirmed face; a face with none is kept for
+        ``keep_missed`` passes. Returns the new tracks and their ids, the candidates used, and (candidate, track)
+        pairs for the faces."""
+        tracks, ids, used, faces = [], [], set(), []
         for t, tid in zip(self._tracks, self._ids):
             if not t.confirmed:
                 continue
@@ -128,36 +150,22 @@ class Confirmer:
             elif t.missed < self.keep_missed:
                 tracks.append(_Track(t.box, True, t.streak, t.missed + 1))
                 ids.append(tid)
-        kept = tuple(Kept(t.box, tid) for t, tid in zip(tracks, ids) if t.missed)
-        # 2. the other candidates: accepted at once, or continuing (or starting) a streak
-        pending = False
-        waiting = [(t, tid) for t, tid in zip(self._tracks, self._ids) if not t.confirmed]
-        for k, c in enumerate(candidates):
-            if k in used or c.presence is None:
-                continue
-            if c.presence >= self.accept and c.score >= self.accept_score:
-                ids.append(self._new_id())
-                faces.append((k, ids[-1]))
-                tracks.append(_Track(c.box, True, 1))
-                continue
-            if c.presence < self.floor or c.score < self.streak_score:
-                continue
-            before = next(((t, tid) for t, tid in waiting if stays_put(t.box, c.box, self.still)), None)
-            streak = 1
-            if before is not None:
-                waiting.remove(before)
-                streak = before[0].streak + 1
-            tid = before[1] if before is not None else self._new_id()
-            confirmed = streak >= self.passes
-            if confirmed:
-                faces.append((k, tid))
-            else:
-                pending = True
-            tracks.append(_Track(c.box, confirmed, streak))
-            ids.append(tid)
-        self._tracks, self._ids = tracks, ids
-        faces.sort()
-        return Verdict(tuple(k for k, _ in faces), tuple(t for _, t in faces), kept, pending)
+        return tracks, ids, used, faces
+
+    def _judge(self, c: Candidate, waiting: list) -> tuple[_Track, int] | None:
+        """Step 2, one new candidate: its track (confirmed or still waiting) and id, or None when it is no face.
+        ``waiting``: the unconfirmed tracks of the last pass not yet continued (the one continued is removed)."""
+        if c.presence >= self.accept and c.score >= self.accept_score:
+            return _Track(c.box, True, 1), self._new_id()
+        if c.presence < self.floor or c.score < self.streak_score:
+            return None
+        before = next(((t, tid) for t, tid in waiting if stays_put(t.box, c.box, self.still)), None)
+        streak = 1
+        if before is not None:
+            waiting.remove(before)
+            streak = before[0].streak + 1
+        tid = before[1] if before is not None else self._new_id()
+        return _Track(c.box, streak >= self.passes, streak), tid
 
     def _new_id(self) -> int:
         self._next_id += 1
