@@ -1,0 +1,53 @@
+"""tools/detector_replay.py: BlazeFace's candidates recorded once, the confirmer replayed on them under other
+settings (what docs/detection.md's 'Tried and lost' figures come from)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import DATA
+
+TOOLS = Path(__file__).resolve().parent.parent / "tools"
+sys.path.insert(0, str(TOOLS))
+
+import detector_replay  # noqa: E402
+
+
+def _frame(name, kind, candidates, label=None):
+    return {"input": name, "kind": kind, "label": label, "candidates": candidates}
+
+
+def test_replay_counts_found_frames_per_emotion_and_false_frames():
+    sure = [([100, 100, 80, 80], 0.8, 0.99)]  # accepted at once
+    doubted = [([10, 10, 60, 60], 0.45, 0.02)]  # confirmed only after three still passes
+    frames = ([_frame("face.mp4", "face", sure, "happy") for _ in range(4)]
+              + [_frame("sad.mp4", "face", doubted, "sad") for _ in range(4)]
+              + [_frame("wall.jpg:zoom", "none", doubted) for _ in range(2)])
+    r = detector_replay.replay(frames, dict(detector_replay.CONFIRM))
+    assert r["by_emotion"] == {"happy": 1.0, "sad": 0.5}  # the doubted face: seen from its third pass on
+    assert r["worst"] == 0.5 and r["under_97"] == 1 and r["sessions"] == 2
+    assert r["false_frames"] == 0  # two passes are not enough to confirm the wall's box
+    r = detector_replay.replay(frames, dict(detector_replay.CONFIRM, passes=2))
+    assert r["by_emotion"]["sad"] == 0.75 and r["false_frames"] == 1 and r["false_by_input"] == {"wall.jpg:zoom": 1}
+
+
+def test_grid_tries_every_combination_over_the_shipped_settings():
+    combos = detector_replay.grid(["passes=3,2", "floor=0.01,0.003"])
+    assert len(combos) == 4 and {c["passes"] for c in combos} == {2, 3}
+    assert all(c["accept"] == detector_replay.CONFIRM["accept"] for c in combos)
+    with pytest.raises(SystemExit):
+        detector_replay.grid(["passes"])
+
+
+def test_the_tool_records_once_and_replays_a_real_session(tmp_path):
+    record = tmp_path / "replay.jsonl"
+    cmd = [sys.executable, str(TOOLS / "detector_replay.py"), "--faces", str(DATA / "sessions" / "happy_calm.mp4"),
+           "--no-face", str(DATA / "skimage_brick.jpg"), "--record", str(record), "passes=3,2"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    shipped, two = r.stdout.splitlines()
+    assert shipped.startswith("shipped: worst 9") and "false frames 0 {}" in shipped
+    assert two.startswith("{'passes': 2}: ")
+    assert record.is_file() and len(record.read_text().splitlines()) > 120  # the video's frames, the still's 120
