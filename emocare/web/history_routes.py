@@ -1,0 +1,47 @@
+"""The history routes of ``emocare serve``: ``/history`` the days and the week, ``/history/<place>/<journal>``
+one journal's sessions. Journal names are resolved by ``history.Places`` only."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from functools import partial
+
+from flask import Flask, abort, request
+
+from emocare.web.history import NotAllowed, by_day, week
+from emocare.web.pages import AppState, plain
+
+
+def register(app: Flask, state: AppState) -> None:
+    app.add_url_rule("/history", "history_page", partial(history_page, state), methods=["GET"])
+    app.add_url_rule("/history/<int:place>/<name>", "journal_page", partial(journal_page, state), methods=["GET"])
+
+
+def history_page(state: AppState):
+    history = state.history
+    sessions, broken = history.all()
+    last = sessions[0].day if sessions else date.today()
+    try:
+        ending = date.fromisoformat(request.args["week"]) if "week" in request.args else last
+    except ValueError:
+        return plain("week: expected a date such as 2026-11-26", 400)
+    resp = state.page("history.html", nav="history", days=by_day(sessions), broken=broken,
+                      week_json=json.dumps(week(sessions, ending)), week_end=ending, week_start=ending - timedelta(days=6),
+                      week_prev=(ending - timedelta(days=7)).isoformat(),
+                      week_next=(ending + timedelta(days=7)).isoformat() if ending < last else None)
+    resp.call_on_close(history.save)  # new summaries to disk once the page is sent
+    return resp
+
+
+def journal_page(state: AppState, place: int, name: str):
+    history = state.history
+    try:
+        path = history.places.resolve(place, name)
+    except (NotAllowed, FileNotFoundError):
+        abort(404)
+    view = history.journal(f"{place}/{name}", path)
+    resp = state.page("journal.html", nav="history", view=view,
+                      sessions_json=json.dumps([s.to_json() for s in view.sessions], ensure_ascii=False))
+    resp.call_on_close(history.save)
+    return resp

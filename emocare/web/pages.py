@@ -1,0 +1,78 @@
+"""What every route of ``emocare serve`` shares: the serve's ``WebConfig``, the page strings, and ``AppState``
+(the config, the live hub, the CSRF token, the history) with the page and plain-text responses.
+
+``app.create_app`` makes one ``AppState`` and hands it to each group of routes (``checks``, ``live_routes``,
+``history_routes``, ``settings_routes``), which take it as their first argument.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from flask import Response, render_template, request
+
+from emocare.faces import EMOTIONS
+from emocare.report import MOOD_ORDER
+from emocare.settings import LANGS
+from emocare.web.history import History
+from emocare.web.hub import LiveHub
+
+TOKEN_COOKIE = "emocare_token"
+LANG_COOKIE = "emocare_lang"
+MOOD_COLORS = {  # the overlay's hues (overlay.COLORS), softened for a page
+    "angry": "#d9695f", "disgust": "#5e9c6b", "fear": "#9a6fb0", "happy": "#e6b445", "sad": "#4f86c6",
+    "surprise": "#3aaec2", "neutral": "#a3adb4", "uncertain": "#cdd3d8",
+}
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """What the pages need to know about this ``serve``."""
+
+    lang: str = "en"  # the page language unless the viewer picks the other
+    token: str | None = None  # required of every request when set (a non-loopback --host)
+    allowed_hosts: frozenset[str] = frozenset({"127.0.0.1", "localhost", "::1"})  # None-like empty: any Host
+    config: Path | None = None  # --config as given (None: EMOCARE_CONFIG or the user config dir's)
+    overrides: Mapping = field(default_factory=dict)  # the command line's settings
+    places: Sequence[Path] = ()  # where journals may be read
+    cache_dir: Path | None = None  # the history's summaries of journals (None: in memory only)
+
+
+@lru_cache(maxsize=1)
+def strings() -> dict[str, dict[str, str]]:
+    text = resources.files("emocare.web").joinpath("strings.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def plain(text: str, status: int) -> Response:
+    return Response(text + "\n", status=status, mimetype="text/plain")
+
+
+@dataclass(frozen=True)
+class AppState:
+    """One app's state, shared by its routes."""
+
+    web: WebConfig
+    hub: LiveHub | None  # None: no live session (the history and settings only)
+    csrf: str  # the token every POST must carry
+    history: History
+
+    def lang(self) -> str:
+        """The viewer's page language: ``?lang=``, its cookie, else the serve's."""
+        chosen = request.args.get("lang") or request.cookies.get(LANG_COOKIE)
+        return chosen if chosen in LANGS else (self.web.lang if self.web.lang in LANGS else "en")
+
+    def page(self, template: str, status: int = 200, **context) -> Response:
+        code = self.lang()
+        t = strings()[code]
+        other = next(c for c in LANGS if c != code)
+        body = render_template(template, t=t, lang=code, other_lang=other, csrf=self.csrf, colors=MOOD_COLORS,
+                               live=self.hub is not None, moods=MOOD_ORDER, emotions=EMOTIONS,
+                               page_strings=json.dumps(t, ensure_ascii=False), **context)
+        return Response(body, status=status, mimetype="text/html")

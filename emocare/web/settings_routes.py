@@ -1,0 +1,75 @@
+"""The settings routes of ``emocare serve``: ``/settings`` the settings in effect and where each came from,
+``POST /settings/messages`` the comfort messages saved into the config file (``config_edit``)."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from functools import partial
+from pathlib import Path
+from typing import Mapping
+
+from flask import Flask, redirect, request, url_for
+
+from emocare.settings import LANGS
+from emocare.web import config_edit
+from emocare.web.pages import AppState
+
+
+def register(app: Flask, state: AppState) -> None:
+    app.add_url_rule("/settings", "settings_page", partial(settings_page, state), methods=["GET"])
+    app.add_url_rule("/settings/messages", "save_messages", partial(save_messages, state), methods=["POST"])
+
+
+def _settings(state: AppState):
+    from emocare import settings as settings_mod
+
+    return settings_mod.load(state.web.config, dict(state.web.overrides))
+
+
+def settings_page(state: AppState):
+    return _settings_page(state, saved=request.args.get("saved") == "1")
+
+
+def _settings_page(state: AppState, status: int = 200, refused: str | None = None,
+                   errors: Mapping[str, str] | None = None, form: Mapping[str, str] | None = None,
+                   saved: bool = False):
+    from emocare import settings as settings_mod
+    from emocare.errors import ConfigError
+
+    path = settings_mod.config_path(state.web.config)
+    try:
+        settings, origin = _settings(state)
+        load_error = None
+    except ConfigError as exc:
+        settings, origin, load_error = settings_mod.DEFAULTS, None, str(exc)
+    rows = []
+    for f in fields(settings):
+        if f.name == "messages":
+            continue
+        value = getattr(settings, f.name)
+        text = ", ".join(value) if isinstance(value, tuple) else str(value).lower() if isinstance(value, bool) else str(value)
+        rows.append((f.name, text, (origin or {}).get(f.name, "default")))
+    return state.page("settings.html", status, nav="settings", rows=rows, config_path=path,
+                      config_exists=Path(path).is_file(), load_error=load_error, refused=refused,
+                      errors=errors or {}, form=form or {}, saved=saved,
+                      messages=config_edit.effective(settings), editable=config_edit.editable(settings),
+                      langs=LANGS, max_variants=config_edit.MAX_VARIANTS, max_chars=config_edit.MAX_CHARS)
+
+
+def save_messages(state: AppState):
+    from emocare import settings as settings_mod
+    from emocare.errors import ConfigError
+
+    form = {k: v for k, v in request.form.items() if k.startswith("msg-")}
+    try:
+        settings, _ = _settings(state)
+    except ConfigError as exc:
+        return _settings_page(state, 400, refused=str(exc), form=form)
+    edits, errors = config_edit.parse_form(form, settings)
+    if errors:
+        return _settings_page(state, 400, refused="; ".join(errors.values()), errors=errors, form=form)
+    try:
+        config_edit.save(settings_mod.config_path(state.web.config), edits, settings)
+    except config_edit.EditRefused as exc:
+        return _settings_page(state, 400, refused=str(exc), form=form)
+    return redirect(url_for("settings_page", saved=1) + "#messages", code=303)
