@@ -247,3 +247,39 @@ def test_the_product_never_imports_the_lab():
     graph = _import_graph()
     assert "emocare.lab.cli" in graph["emocare.cli"]  # bench and train do, through the lab's command bodies
     assert {"emocare.lab.train", "emocare.lab.bench"} <= graph["emocare.lab.cli"]
+
+
+MAX_MODULE_LINES, MAX_FUNCTION_LINES = 500, 50
+
+
+def _sizes() -> tuple[list[str], list[str]]:
+    """Modules of emocare over MAX_MODULE_LINES lines, and functions (their whole span, nested ones included) over
+    MAX_FUNCTION_LINES."""
+    long_modules, long_functions = [], []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        name = path.relative_to(PACKAGE.parent)
+        if len(text.splitlines()) > MAX_MODULE_LINES:
+            long_modules.append(f"{name} ({len(text.splitlines())} lines)")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                span = node.end_lineno - node.lineno + 1
+                if span > MAX_FUNCTION_LINES:
+                    long_functions.append(f"{name}:{node.lineno} {node.name} ({span} lines)")
+    return long_modules, long_functions
+
+
+def test_no_module_over_500_lines_and_no_function_over_50():
+    long_modules, long_functions = _sizes()
+    assert not long_modules, "split these modules: " + ", ".join(long_modules)
+    assert not long_functions, "cut these functions into named steps: " + ", ".join(long_functions)
+
+
+def test_every_package_of_emocare_goes_into_the_wheel():
+    """pyproject.toml lists the packages explicitly: a new sub-package left off the list is missing from the wheel
+    (and from `pip install .`), though an editable checkout still imports it."""
+    import tomllib
+
+    listed = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(PACKAGE.parent).parts) for p in PACKAGE.rglob("__init__.py")}
+    assert found - listed == set(), "add to [tool.setuptools] packages in pyproject.toml"
