@@ -25,7 +25,8 @@ class Pipeline:
 
     @classmethod
     def from_settings(cls, engine: Engine, settings) -> "Pipeline":
-        return cls(engine, max_side=settings.max_side, mood=MoodParams.from_settings(settings),
+        mood = MoodParams.from_settings(settings, getattr(engine, "negative_threshold", None))
+        return cls(engine, max_side=settings.max_side, mood=mood,
                    track_grace_s=settings.track_grace_s)
 
     def step(self, image: np.ndarray, index: int, t: float) -> Faces:

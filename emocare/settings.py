@@ -61,7 +61,9 @@ class Settings:
     track_grace_s: float = 2.5
     negative: tuple[str, ...] = ("sad", "angry", "fear", "disgust")
     positive: tuple[str, ...] = ("happy", "surprise")
-    negative_threshold: float = 0.6  # averaged negative mass at which valence turns negative
+    # averaged negative mass at which valence turns negative: a number, or "auto" for the emotion model's own (the
+    # one its description declares, measured on care sessions), else 0.6 (NEGATIVE_THRESHOLD)
+    negative_threshold: float | str = "auto"
     positive_threshold: float = 0.5
     # care
     care: CareMode = CareMode.PRIMARY
@@ -155,10 +157,27 @@ def _messages(value: Any) -> dict:
     return out
 
 
+def _threshold(value: Any) -> float | str:
+    """``negative_threshold``: "auto", or a share of the probability above 0 and at most 1."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"negative_threshold: cannot use {value!r} (\"auto\" or a number expected)") from None
+    if not 0 < number <= 1:
+        raise ConfigError(f"negative_threshold: {number} is not between 0 and 1")
+    return number
+
+
 def _coerce(name: str, value: Any) -> Any:
     default = getattr(DEFAULTS, name)
     if name == "messages":
         return _messages(value)
+    if name == "negative_threshold":
+        return _threshold(value)
     if isinstance(default, Enum):
         try:
             return type(default)(str(value).strip())

@@ -41,6 +41,10 @@ import numpy as np
 from emocare.faces import EMOTIONS, UNCERTAIN, Faces, Mood
 from emocare.settings import DEFAULTS, Smoothing
 
+# The negative threshold when neither the settings nor the emotion model name one ("auto" and a model that declares
+# none: DeepFace's, FER's, an older emocare model)
+NEGATIVE_THRESHOLD = 0.6
+
 
 def window_average(samples: Sequence[tuple[float, np.ndarray]], now: float, window_s: float,
                    method: Smoothing = Smoothing.MEAN) -> np.ndarray | None:
@@ -70,15 +74,19 @@ class MoodParams:
     gap_reset_s: float = DEFAULTS.gap_reset_s
     negative: tuple[str, ...] = DEFAULTS.negative
     positive: tuple[str, ...] = DEFAULTS.positive
-    negative_threshold: float = DEFAULTS.negative_threshold
+    negative_threshold: float = NEGATIVE_THRESHOLD
     positive_threshold: float = DEFAULTS.positive_threshold
 
     @classmethod
-    def from_settings(cls, s) -> "MoodParams":
+    def from_settings(cls, s, model_threshold: float | None = None) -> "MoodParams":
+        """``model_threshold``: the negative threshold the emotion model declares, used when the setting is "auto"."""
+        threshold = s.negative_threshold
+        if threshold == "auto":
+            threshold = model_threshold if model_threshold is not None else NEGATIVE_THRESHOLD
         return cls(window_s=s.window_s, hold_s=s.hold_s, min_confidence=s.min_confidence,
                    keep_confidence=s.keep_confidence, method=s.smoothing,
                    gap_reset_s=s.gap_reset_s, negative=tuple(s.negative), positive=tuple(s.positive),
-                   negative_threshold=s.negative_threshold, positive_threshold=s.positive_threshold)
+                   negative_threshold=float(threshold), positive_threshold=s.positive_threshold)
 
     def valence_of(self, scores: np.ndarray) -> str:
         neg = sum(float(scores[EMOTIONS.index(e)]) for e in self.negative)

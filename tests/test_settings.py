@@ -63,3 +63,20 @@ def test_default_config_file_in_user_dir(tmp_path, monkeypatch):
 def test_language_from_locale():
     assert settings.system_language({"LANG": "zh_CN.UTF-8"}) == "zh"
     assert settings.system_language({"LANG": "en_GB.UTF-8"}) == "en"
+
+
+def test_the_negative_threshold_is_auto_unless_given(tmp_path):
+    """"auto" (the default): the emotion model's own threshold; a number in the config or on the command line wins."""
+    s, origin = settings.load(config=None, env={"EMOCARE_CONFIG": ""})
+    assert s.negative_threshold == "auto"
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("negative_threshold = 0.5\n")
+    assert settings.load(config=cfg)[0].negative_threshold == 0.5
+    cfg.write_text('negative_threshold = "auto"\n')
+    assert settings.load(config=cfg)[0].negative_threshold == "auto"
+    assert 'negative_threshold = "auto"' in settings.to_toml(s)  # and it reads back
+    for bad, said in (("1.5", "not between 0 and 1"), ("0", "not between 0 and 1"), ('"half"', '"auto" or a number'),
+                      ("true", '"auto" or a number')):
+        cfg.write_text(f"negative_threshold = {bad}\n")
+        with pytest.raises(ConfigError, match=said):
+            settings.load(config=cfg)

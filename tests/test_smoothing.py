@@ -157,3 +157,33 @@ def test_smoother_keeps_one_window_per_track():
     assert [f.mood.label for f in out] == ["happy", "angry"]
     assert out.faces[1].mood.valence == "negative"
     assert faces.faces[0].mood is None  # input untouched: a new value comes back
+
+
+def test_an_auto_threshold_follows_the_model_and_a_given_one_wins():
+    from dataclasses import replace
+
+    from emocare.settings import DEFAULTS
+
+    assert MoodParams.from_settings(DEFAULTS, 0.45).negative_threshold == 0.45  # the model's own
+    assert MoodParams.from_settings(DEFAULTS, None).negative_threshold == 0.6  # a model that declares none
+    assert MoodParams.from_settings(replace(DEFAULTS, negative_threshold=0.55), 0.45).negative_threshold == 0.55
+
+
+def test_the_shipped_model_declares_its_care_threshold_and_an_engine_passes_it_on(tmp_path):
+    import json
+    import shutil
+
+    from emocare import engines
+    from emocare.engines.emocare_model import EmocareNet, model_path
+    from emocare.pipeline import Pipeline
+    from emocare.settings import DEFAULTS
+
+    engine = engines.build("emocare")
+    assert engine.negative_threshold == 0.45
+    assert Pipeline.from_settings(engine, DEFAULTS).smoother.params.negative_threshold == 0.45
+    # a model whose description names none (generation 4, a model trained since): "auto" is 0.6
+    shutil.copy(model_path(), tmp_path / "m.tflite")
+    meta = json.loads(model_path().with_suffix(".json").read_text())
+    meta.pop("care")
+    (tmp_path / "m.json").write_text(json.dumps(meta))
+    assert EmocareNet(tmp_path / "m.tflite").negative_threshold is None

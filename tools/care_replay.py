@@ -48,8 +48,9 @@ class Replay:
 
     detector_name, last_detect_ms, last_classify_ms = "replay", None, None
 
-    def __init__(self, answers, name: str, rescale: float = 1.0):
+    def __init__(self, answers, name: str, rescale: float = 1.0, negative_threshold: float | None = None):
         self.answers, self.name, self.rescale, self.i = answers, name, rescale, 0
+        self.negative_threshold = negative_threshold  # the model's own, for negative_threshold = "auto"
 
     def analyze(self, image, **kw):
         found = self.answers[self.i]
@@ -93,7 +94,7 @@ def grid(pairs: list[str], settings) -> list[dict]:
         name, _, values = pair.partition("=")
         if name != "rescale" and not hasattr(settings, name):
             raise SystemExit(f"{pair}: no setting {name!r} (emocare config lists them)")
-        kind = float if name == "rescale" else type(getattr(settings, name))
+        kind = float if name in ("rescale", "negative_threshold") else type(getattr(settings, name))
         axes.append([(name, kind(v)) for v in values.split(",")])
     return [dict(combo) for combo in itertools.product(*axes)]
 
@@ -113,6 +114,9 @@ def main(argv: list[str] | None = None) -> None:
         args.record.parent.mkdir(parents=True, exist_ok=True)
         args.record.write_bytes(pickle.dumps(answers))
     engine = engines.choose(base.engine).name
+    built = engines.build_from_settings(base)  # the model's own care threshold, for "auto"
+    threshold = getattr(built, "negative_threshold", None)
+    built.close()
     for combo in grid(pairs, base) or [{}]:
         rescale = combo.pop("rescale", 1.0)
         settings = dataclasses.replace(base, **combo)
@@ -120,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
         with tempfile.TemporaryDirectory(prefix="emocare-replay-") as tmp:
             for i, video in enumerate(videos):
                 run = _watch(settings, video, Path(tmp) / f"{i}.jsonl",
-                             lambda s, v=video: Replay(answers[str(v)], engine, rescale))
+                             lambda s, v=video: Replay(answers[str(v)], engine, rescale, threshold))
                 scores.append(score(run.records, read_truth(truth_path(video)), settings, video.name, engine))
         s = summary(scores)
         said = ", ".join(f"{k}={v}" for k, v in {**combo, **({"rescale": rescale} if rescale != 1.0 else {})}.items())

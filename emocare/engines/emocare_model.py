@@ -107,6 +107,13 @@ class EmocareNet:
         self._shape = (INPUT * INPUT + FER_INPUT * FER_INPUT,) if self.blended else (INPUT, INPUT, 1)
         self._batch = 0
 
+    @property
+    def negative_threshold(self) -> float | None:
+        """The care threshold this model declares (``care.negative_threshold`` in its description, measured on care
+        sessions with ``tools/care_replay.py``), or None: the setting "auto" then means 0.6."""
+        value = self.info.meta.get("care", {}).get("negative_threshold")
+        return float(value) if isinstance(value, (int, float)) and 0 < value <= 1 else None
+
     def preprocess(self, gray: np.ndarray, box: tuple[int, int, int, int], crop_only: bool = False) -> np.ndarray:
         """The graph's input for the face in ``box``: ``preprocess`` (then FER's input when FER is in the graph).
 

@@ -171,6 +171,11 @@ class FastEngine:
         self.last_classify_ms = 0.0
 
     @property
+    def negative_threshold(self) -> float | None:
+        """The care threshold the classifier's model declares, if any (``Pipeline`` uses it for "auto")."""
+        return getattr(self.classifier, "negative_threshold", None)
+
+    @property
     def photo_detector(self):
         """Photos: BlazeFace on the whole image and an overlapping 2x2 grid (small faces in groups, large
         images); Haar on a larger copy with finer steps."""
