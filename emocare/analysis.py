@@ -1,5 +1,5 @@
 """Analysis: the analysis side of a ``watch`` session: one step over a frame (pipeline, journal lines, care,
-observers, mood history), its rate (``FPSMeter``), and what the analysis thread shares with the display loop
+face sinks, mood history), its rate (``FPSMeter``), and what the analysis thread shares with the display loop
 (``Shared``)."""
 
 from __future__ import annotations
@@ -99,11 +99,11 @@ class Analysis:
     """One analysis step: pipeline, journal lines, care, meters and mood history; returns the ``Faces``."""
 
     def __init__(self, pipeline: Pipeline, journal: Journal, carer: Carer | None,
-                 observers: Sequence[Callable[[Faces], None]], meter: FPSMeter):
+                 face_sinks: Sequence[Callable[[Faces], None]], meter: FPSMeter):
         self.pipeline = pipeline
         self.recorder = MoodRecorder(journal)
         self.carer = carer
-        self.observers = list(observers)  # e.g. the terminal status line
+        self.face_sinks = list(face_sinks)  # a sink's on_faces, e.g. the terminal status line
         self.meter = meter
         self.history: deque[tuple[float, str]] = deque(maxlen=4000)  # (t, primary mood) at each change
         self.count = 0
@@ -118,7 +118,7 @@ class Analysis:
                 self.history.append((faces.t, primary.mood.label))
         if self.carer is not None:
             self.carer.observe(faces)
-        for observe in self.observers:
-            observe(faces)
+        for sink in self.face_sinks:
+            sink(faces)
         self.count += 1
         return faces

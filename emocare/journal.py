@@ -83,7 +83,7 @@ class Journal:
         self._starts: deque[int] = deque(maxlen=16)  # where the last lines begin (room for the end line on a full disk)
         self.lines = 0
         self.error: str | None = None
-        self.listeners: list = []  # called with each Record once it is on disk (e.g. the status line)
+        self.record_sinks: list = []  # a sink's on_record, called with each Record once it is on disk (the status line)
 
     def __enter__(self) -> "Journal":
         try:
@@ -159,7 +159,7 @@ class Journal:
             self._fh = None
 
     def write(self, record: Record) -> Record:
-        """Append ``record`` (its time rounded to the millisecond) and tell the listeners; returns what was written."""
+        """Append ``record`` (its time rounded to the millisecond) and hand it to the record sinks; returns what was written."""
         record = replace(record, t=round(float(record.t), 3))
         # valid UTF-8 whatever a file name holds: bytes that are not UTF-8 are written \xe9 (``sources.shown``)
         line = json.dumps(record.to_json(), ensure_ascii=False, default=_default) + "\n"
@@ -177,8 +177,8 @@ class Journal:
                     return record
             else:
                 return record
-        for listener in self.listeners:
-            listener(record)
+        for sink in self.record_sinks:
+            sink(record)
         return record
 
     def _failed(self, exc: OSError, t: float) -> None:

@@ -113,7 +113,7 @@ class Session:
     def __init__(self, pipeline: Pipeline, journal: Journal, options: WatchOptions, *,
                  carer: Carer | None = None, clock: Callable[[], float] = time.monotonic,
                  window_factory: Callable[[], object] | None = None,
-                 observers: Sequence[Callable[[Faces], None]] = (), displays: Sequence[Display] = ()):
+                 face_sinks: Sequence[Callable[[Faces], None]] = (), displays: Sequence[Display] = ()):
         self.pipeline = pipeline
         self.journal = journal
         self.options = options
@@ -121,7 +121,7 @@ class Session:
         self.clock = clock
         self._window_factory = window_factory or (lambda: window_mod.Window())
         self.display_meter = FPSMeter(clock=clock)
-        self.analysis = Analysis(pipeline, journal, carer, observers, FPSMeter(clock=clock))
+        self.analysis = Analysis(pipeline, journal, carer, face_sinks, FPSMeter(clock=clock))
         self.shared = Shared()
         self.renderer = Renderer()
         self.show_help = False

@@ -124,11 +124,11 @@ def run(settings, request: WatchRequest, sinks: Sequence[Sink] = (), *,
         stack.callback(carer.close)
         for sink in sinks:
             stack.enter_context(sink)
-            journal.listeners.append(sink.on_record)
+            journal.record_sinks.append(sink.on_record)
         options = WatchOptions(source_label=label, show_window=request.show_window, record=request.record,
                                snapshot_dir=request.snapshot_dir, fps=fps, stats=request.stats)
         session = Session(Pipeline.from_settings(engine, settings), journal, options, carer=carer,
-                          observers=[sink.on_faces for sink in sinks], window_factory=window_factory,
+                          face_sinks=[sink.on_faces for sink in sinks], window_factory=window_factory,
                           displays=[sink for sink in sinks if isinstance(sink, Display)])
         if request.fast:
             result = session.run_frames(sources.iter_video(request.source))

@@ -59,11 +59,11 @@ def test_the_journal_writes_each_record_as_its_line(tmp_path):
     path = tmp_path / "j.jsonl"
     seen = []
     with Journal(path) as journal:
-        journal.listeners.append(seen.append)
+        journal.record_sinks.append(seen.append)
         for record, _ in WRITTEN:
             assert journal.write(record) == record
     assert path.read_text(encoding="utf-8").splitlines() == [line for _, line in WRITTEN]
-    assert journal_mod.read(path) == [r for r, _ in WRITTEN] == seen  # listeners get the typed record
+    assert journal_mod.read(path) == [r for r, _ in WRITTEN] == seen  # record sinks get the typed record
 
 
 def test_the_journal_rounds_times_to_the_millisecond(tmp_path):
