@@ -21,7 +21,7 @@ from emocare.engines import registry
 from emocare.errors import ConfigError
 
 ENGINES = registry.setting_values()  # auto and every engine of the registry
-# auto/blazeface/haar for the fast path; opencv and the rest are the libraries' own (deepface's backends, fer's mtcnn)
+# auto/blazeface/haar for the LiteRT path; opencv and the rest are the libraries' own (deepface's backends, fer's mtcnn)
 DETECTORS = registry.DETECTORS
 LANGS = ("en", "zh")
 
@@ -44,7 +44,7 @@ class CareMode(StrEnum):
 class Settings:
     # engine
     engine: str = "auto"
-    detector: str = "auto"  # blazeface for the fast path, opencv (Haar) for the libraries
+    detector: str = "auto"  # blazeface for the LiteRT path, opencv (Haar) for the libraries
     max_side: int = 1280  # larger frames are downscaled for detection; boxes stay in original pixels
     # capture
     camera: int = 0

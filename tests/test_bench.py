@@ -1,4 +1,4 @@
-"""bench: metrics against a hand computation, the JSON schema, an unavailable engine, the fast path's fidelity."""
+"""bench: metrics against a hand computation, the JSON schema, an unavailable engine, the LiteRT path's fidelity."""
 
 import json
 
@@ -92,7 +92,7 @@ def test_bench_json_has_every_key_and_reports_unavailable_engines(tmp_path, empt
     assert cv2.imread(str(png)) is not None
 
 
-def test_fast_deepface_cnn_equals_keras(deepface_home):
+def test_lite_deepface_cnn_equals_keras(deepface_home):
     from emocare.engines import weights
     from emocare.engines._quiet import prepare_tensorflow_env
     from emocare.engines.classifiers import DeepFaceCNN
@@ -111,8 +111,8 @@ def test_fast_deepface_cnn_equals_keras(deepface_home):
         assert (ours.argmax(1) == theirs[: len(ours)].argmax(1)).all()
 
 
-def test_fast_fer_equals_fer_on_the_same_box():
-    """Given FER's own box, the fast path's preprocessing + LiteRT call gives FER's answer."""
+def test_lite_fer_equals_fer_on_the_same_box():
+    """Given FER's own box, the LiteRT path's preprocessing + LiteRT call gives FER's answer."""
     import cv2
     from fer.fer import FER
 
@@ -129,7 +129,7 @@ def test_fast_fer_equals_fer_on_the_same_box():
         assert np.allclose([r["emotions"][e] for e in EMOTIONS], p, atol=0.011)  # FER rounds to 2 decimals
 
 
-def test_fast_engine_analyzes_photos_and_streams():
+def test_lite_engine_analyzes_photos_and_streams():
 
     from emocare.engines import analyze_frame, build
     from emocare.sources import iter_video, load_image
@@ -145,7 +145,7 @@ def test_fast_engine_analyzes_photos_and_streams():
 
 def test_pipeline_bench_schema(deepface_home, tmp_path):
     out = tmp_path / "p.json"
-    # with the libraries' own detector (Haar) the fast path must give the libraries' answers on every frame
+    # with the libraries' own detector (Haar) the LiteRT path must give the libraries' answers on every frame
     result = runner.invoke(app, ["bench", "--pipeline", "--repeat", "1", "--detector", "haar", "--json", str(out)])
     assert result.exit_code == 0, result.output
     p = json.loads(out.read_text())["pipeline"]

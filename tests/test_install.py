@@ -63,7 +63,7 @@ def test_wheel_carries_sounds_messages_and_sample(tmp_path):
     wheel = next(tmp_path.glob("emocare-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     for f in ("emocare/sounds/chime.wav", "emocare/sounds/calm_pad.wav", "emocare/sounds/calm_rain.wav",
-              "emocare/data/messages.toml", "emocare/data/sample.mp4", "emocare/engines/fast.py", "emocare/py.typed",
+              "emocare/data/messages.toml", "emocare/data/sample.mp4", "emocare/engines/lite.py", "emocare/py.typed",
               "emocare/lab/__init__.py", "emocare/lab/train.py", "emocare/lab/bench.py",
               "emocare/models/blazeface/face_detection_back.tflite", "emocare/models/blazeface/face_landmark.tflite",
               "emocare/models/blazeface/LICENSE", "emocare/models/blazeface/NOTICE"):

@@ -4,7 +4,7 @@ candidate boxes, then replay ``confirm.Confirmer`` on the recording under other 
 
     python tools/detector_replay.py --faces out/det26 --faces ../shared/data/sessions --no-face tests/data/pyfeat_no_face.mp4 --no-face tests/data/skimage_brick.jpg --record out/detector-replay.jsonl passes=3,2 floor=0.01,0.003
 
-Each ``NAME=V1,V2`` is a ``Confirmer`` argument (``emocare/engines/fast.py``'s ``CONFIRM`` holds the shipped ones)
+Each ``NAME=V1,V2`` is a ``Confirmer`` argument (``emocare/engines/lite.py``'s ``CONFIRM`` holds the shipped ones)
 and the values to try; every combination is scored: frames with a face per session (the worst, the mean, how many
 under 97%), per true emotion where ``NAME.truth.csv`` is beside a video, and false frames on the no-face inputs.
 A still no-face image is replayed as held before a camera: 60 frames of a slow zoom (1x to 2x) and 60 of a pan,
@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from emocare.engines.blazeface import BlazeFaceDetector  # noqa: E402
 from emocare.engines.confirm import Candidate, Confirmer  # noqa: E402
-from emocare.engines.fast import CONFIRM  # noqa: E402
+from emocare.engines.lite import CONFIRM  # noqa: E402
 
 VIDEO = {".mp4", ".avi", ".mov", ".mkv"}
 IMAGE = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}

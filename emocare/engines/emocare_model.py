@@ -199,7 +199,7 @@ def model_files():
 
 
 def build(spec, detector: str):
-    """The registry's factory: this model on the fast path (detection, tracking, one batched call per frame)."""
-    from emocare.engines.fast import FastEngine
+    """The registry's factory: this model on the LiteRT path (detection, tracking, one batched call per frame)."""
+    from emocare.engines.lite import LiteEngine
 
-    return FastEngine(EmocareNet(), name=spec.name, detector=detector)
+    return LiteEngine(EmocareNet(), name=spec.name, detector=detector)

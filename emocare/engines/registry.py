@@ -23,17 +23,17 @@ if TYPE_CHECKING:  # pragma: no cover
     from emocare.engines.weights import ModelFile
 
 AUTO = "auto"
-FAST_DETECTORS = ("blazeface", "haar")  # the fast path's detectors; the libraries take their own
+LITE_DETECTORS = ("blazeface", "haar")  # the LiteRT path's detectors; the libraries take their own
 LIBRARY_DETECTORS = ("opencv", "mtcnn", "ssd", "dlib", "retinaface", "mediapipe", "yolov8", "yunet", "centerface",
                      "fastmtcnn", "skip")  # deepface's backends (fer: opencv, mtcnn)
-DETECTORS = (AUTO, *FAST_DETECTORS, *LIBRARY_DETECTORS)
+DETECTORS = (AUTO, *LITE_DETECTORS, *LIBRARY_DETECTORS)
 
 
-def fast_detector(detector: str, engine: str) -> str:
-    """The fast path's detector for ``detector`` (``auto``: blazeface; ``opencv``: the Haar cascade), or ConfigError."""
+def lite_detector(detector: str, engine: str) -> str:
+    """The LiteRT path's detector for ``detector`` (``auto``: blazeface; ``opencv``: the Haar cascade), or ConfigError."""
     det = {AUTO: "blazeface", "opencv": "haar"}.get(detector, detector)
-    if det not in FAST_DETECTORS:
-        raise ConfigError(f"--detector {detector!r}: {engine} uses {' or '.join(FAST_DETECTORS)}")
+    if det not in LITE_DETECTORS:
+        raise ConfigError(f"--detector {detector!r}: {engine} uses {' or '.join(LITE_DETECTORS)}")
     return det
 
 
@@ -73,7 +73,7 @@ class EngineSpec:
     factory: str  # "module:function", called as factory(spec, detector) -> Engine
     files: str  # "module:function" -> list[Path]: the model files it loads (bench's model size)
     footprint: tuple[str, ...]  # distributions whose installed files it needs (bench's install size)
-    fast: bool = False  # emocare's fast path: BlazeFace or Haar, tracking between frames of a stream
+    lite: bool = False  # emocare's LiteRT path: BlazeFace or Haar, tracking between frames of a stream
     needs_deepface_weights: bool = False  # runs DeepFace's Keras weights (absent offline)
     choosable: bool = True  # an --engine value; False: a bench-only variant
     heavy: tuple[str, ...] = ()  # heavy modules it is allowed to import (tested)
@@ -82,14 +82,14 @@ class EngineSpec:
     extra: str | None = None  # the optional extra it needs (emocare.extras); None: the light install runs it
 
     def build(self, detector: str = AUTO) -> "Engine":
-        """``auto`` is BlazeFace on the fast path, OpenCV's cascade for the libraries (``haar`` and ``opencv`` are
-        the same cascade). A wrong fast-path detector fails here, before any model is loaded."""
+        """``auto`` is BlazeFace on the LiteRT path, OpenCV's cascade for the libraries (``haar`` and ``opencv`` are
+        the same cascade). A wrong LiteRT-path detector fails here, before any model is loaded."""
         if self.extra is not None:
             from emocare import extras
 
             extras.require(self.extra, f"the {self.name} engine")
-        if self.fast:
-            det = fast_detector(detector, self.name)
+        if self.lite:
+            det = lite_detector(detector, self.name)
         else:
             det = {AUTO: "opencv", "haar": "opencv"}.get(detector, detector)
         return _call(self.factory, self, det)
@@ -98,19 +98,19 @@ class EngineSpec:
         return _call(self.files)
 
 
-_FAST_FOOTPRINT = ("ai-edge-litert", "opencv-python", "numpy")
+_LITE_FOOTPRINT = ("ai-edge-litert", "opencv-python", "numpy")
 
 ENGINES: tuple[EngineSpec, ...] = (
-    # emocare's own model on the fast path (shipped, offline)
+    # emocare's own model on the LiteRT path (shipped, offline)
     EngineSpec("emocare", "emocare.engines.emocare_model:build", "emocare.engines.emocare_model:model_paths",
-               _FAST_FOOTPRINT, fast=True, loop=Loop("E", "emocare", "emocare + its own model")),
-    # DeepFace's model on the fast path (no TensorFlow)
+               _LITE_FOOTPRINT, lite=True, loop=Loop("E", "emocare", "emocare + its own model")),
+    # DeepFace's model on the LiteRT path (no TensorFlow)
     EngineSpec("emocare-deepface", "emocare.engines.classifiers:build_deepface_cnn", "emocare.engines.weights:deepface_paths",
-               ("h5py", "opencv-python", "numpy"), fast=True, needs_deepface_weights=True,
+               ("h5py", "opencv-python", "numpy"), lite=True, needs_deepface_weights=True,
                loop=Loop("C", "emocare_deepface", "emocare + DeepFace model", versus="A"), extra="deepface"),
-    # FER's model on the fast path
+    # FER's model on the LiteRT path
     EngineSpec("emocare-fer", "emocare.engines.classifiers:build_fer_tflite", "emocare.engines.weights:fer_tflite_paths",
-               _FAST_FOOTPRINT, fast=True, loop=Loop("D", "emocare_fer", "emocare + FER model", versus="B"), extra="fer"),
+               _LITE_FOOTPRINT, lite=True, loop=Loop("D", "emocare_fer", "emocare + FER model", versus="B"), extra="fer"),
     # DeepFace.analyze itself (TensorFlow)
     EngineSpec("deepface", "emocare.engines.deepface_engine:build", "emocare.engines.weights:deepface_paths",
                ("deepface", "tensorflow", "tf-keras", "opencv-python"), needs_deepface_weights=True,
@@ -160,16 +160,16 @@ def loops() -> tuple[EngineSpec, ...]:
 
 
 def resolve_auto(deepface_weights_present: Callable[[], bool]) -> str:
-    """``auto``: DeepFace's model on the fast path when its weights are on disk, else emocare's own (shipped)."""
-    fast = [s for s in ENGINES if s.fast and s.choosable]
+    """``auto``: DeepFace's model on the LiteRT path when its weights are on disk, else emocare's own (shipped)."""
+    lite = [s for s in ENGINES if s.lite and s.choosable]
     if deepface_weights_present():
-        return next(s.name for s in fast if s.needs_deepface_weights)
-    return next(s.name for s in fast if not s.needs_deepface_weights)
+        return next(s.name for s in lite if s.needs_deepface_weights)
+    return next(s.name for s in lite if not s.needs_deepface_weights)
 
 
 def engine_help() -> str:
     """The ``--engine`` help text, from the table."""
-    fast = ", ".join(s.name for s in ENGINES if s.fast and s.choosable)
-    libs = ", ".join(s.name for s in ENGINES if not s.fast and s.choosable)
-    return (f"{AUTO} (DeepFace's model when its weights are on disk, else emocare's own), {fast} (the fast path), "
+    lite = ", ".join(s.name for s in ENGINES if s.lite and s.choosable)
+    libs = ", ".join(s.name for s in ENGINES if not s.lite and s.choosable)
+    return (f"{AUTO} (DeepFace's model when its weights are on disk, else emocare's own), {lite} (the LiteRT path), "
             f"{libs} (the libraries themselves).")

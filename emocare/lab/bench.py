@@ -1,9 +1,9 @@
-"""``emocare bench``: FER vs DeepFace (and emocare's fast path) on speed, accuracy, memory, size.
+"""``emocare bench``: FER vs DeepFace (and emocare's LiteRT path) on speed, accuracy, memory, size.
 
 Each engine runs in a fresh worker process (``python -m emocare.lab.bench``), so
 its cold start (import + model load), peak memory and library side effects
 are its own. All engines see the same decoded frames. ``--pipeline`` instead
-runs the four real-time loops of the fast-path comparison in this one process.
+runs the four real-time loops of the LiteRT-path comparison in this one process.
 
 This module runs the engines (``run``) and holds the worker's command line; what it reads is in ``bench_inputs``,
 what one worker measures in ``bench_worker``, the figures in ``bench_metrics``, ``--pipeline`` in ``bench_pipeline``
@@ -31,7 +31,7 @@ from emocare.lab.bench_metrics import agreement, footprint_mb, machine_info
 from emocare.lab.bench_worker import needing_missing_weights, run_worker
 
 # Re-exported: ``from emocare.lab.bench import ...`` (and ``bench.X``) still finds the names that moved out
-from emocare.engines.registry import FAST_DETECTORS as DETECTORS  # noqa: F401  (one list, in the registry)
+from emocare.engines.registry import LITE_DETECTORS as DETECTORS  # noqa: F401  (one list, in the registry)
 from emocare.lab.bench_detectors import DetectorReport, run_detectors  # noqa: F401
 from emocare.lab.bench_inputs import sample_video  # noqa: F401
 from emocare.lab.bench_metrics import NEGATIVE, accuracy_metrics, dir_size_mb  # noqa: F401

@@ -1,4 +1,4 @@
-"""``emocare bench --faces-videos/--no-face``: each fast-path face detector as ``watch --fast`` runs it, on videos
+"""``emocare bench --faces-videos/--no-face``: each LiteRT-path face detector as ``watch --fast`` runs it, on videos
 where every frame holds a face (found-rate, per true emotion when a truth file is beside the video) and on media
 that hold none (false faces).
 """
@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from emocare.engines.registry import FAST_DETECTORS as DETECTORS  # one list, in the registry
+from emocare.engines.registry import LITE_DETECTORS as DETECTORS  # one list, in the registry
 from emocare.errors import InputError
 from emocare.faces import EMOTIONS
 from emocare.lab.bench_sessions import media_files, read_truth, truth_path
@@ -50,7 +50,7 @@ def run_detectors(face_videos: Sequence[Path] = (), no_face: Sequence[Path] = ()
     detection stage alone (detector + flow), not the classifier.
     """
     from emocare.engines.emocare_model import EmocareNet
-    from emocare.engines.fast import FastEngine
+    from emocare.engines.lite import LiteEngine
 
     videos = media_files(face_videos, VIDEO_EXT)
     if face_videos and not videos:
@@ -59,7 +59,7 @@ def run_detectors(face_videos: Sequence[Path] = (), no_face: Sequence[Path] = ()
     classifier = EmocareNet()
     result = DetectorReport()
     for det in detectors:
-        engine = FastEngine(classifier, name=f"emocare/{det}", detector=det)
+        engine = LiteEngine(classifier, name=f"emocare/{det}", detector=det)
         ms: list[float] = []
         found_rates, pooled = _found_on_face_videos(engine, det, videos, ms, result, on_step)
         false_total = _false_on_quiet_media(engine, det, quiet_media, ms, result, on_step)

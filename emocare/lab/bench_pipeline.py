@@ -1,4 +1,4 @@
-"""``emocare bench --pipeline``: the fast-path comparison, the real-time loops of ``registry.loops()`` (the
+"""``emocare bench --pipeline``: the LiteRT-path comparison, the real-time loops of ``registry.loops()`` (the
 libraries' own calls and emocare's pipeline with each model) on the same decoded frames, in this one process.
 """
 
@@ -99,7 +99,7 @@ def _loop_step(spec, engine):
     from emocare.settings import DEFAULTS
 
     def make():
-        if not spec.fast:
+        if not spec.lite:
             return lambda f, i: _dominant(engine.analyze(f))
         engine.reset()
         pipe = Pipeline.from_settings(engine, DEFAULTS)

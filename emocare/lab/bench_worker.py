@@ -61,7 +61,7 @@ def run_worker(name: str, frames_path: str | None, dataset_path: str | None, cro
         with np.load(frames_path) as archive:
             frames = [archive[f"arr_{i}"] for i in range(len(archive.files))]
         # unrelated photos: nothing to track between them
-        out.update(_speed(engine, frames, repeat, stream=spec.fast and not stills))
+        out.update(_speed(engine, frames, repeat, stream=spec.lite and not stills))
     if dataset_path:
         out["accuracy"] = _accuracy(engine, json.loads(Path(dataset_path).read_text()), crops)
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -144,7 +144,7 @@ def _progress(what: str, done: int, total: int) -> None:
 
 
 def session_engines() -> list[str]:
-    """``bench --sessions``' default: emocare's fast-path engines whose model is on disk (DeepFace's only with real
+    """``bench --sessions``' default: emocare's LiteRT engines whose model is on disk (DeepFace's only with real
     weights: random ones would comfort at random)."""
     def usable(spec) -> bool:
         if spec.needs_deepface_weights:
@@ -154,7 +154,7 @@ def session_engines() -> list[str]:
         except EmocareError:  # its package is not installed
             return False
 
-    return [s.name for s in registry.ENGINES if s.fast and s.choosable and usable(s)]
+    return [s.name for s in registry.ENGINES if s.lite and s.choosable and usable(s)]
 
 
 def weights_random() -> bool:

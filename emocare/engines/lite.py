@@ -1,4 +1,4 @@
-"""emocare's fast path: detect, track in between, classify every face of a frame in one call.
+"""emocare's LiteRT path: detect, track in between, classify every face of a frame in one call.
 
 Per frame:
 1. grey once (the classifiers all work on grey);
@@ -128,7 +128,7 @@ class FlowTracker:
         return out
 
 
-class FastEngine:
+class LiteEngine:
     """Detector + (optional) flow + one batched classifier call.
 
     ``detector``: ``blazeface`` (default; each face framed like a FER2013
@@ -139,9 +139,9 @@ class FastEngine:
 
     def __init__(self, classifier, *, name: str, detector: str = "blazeface", detect_every: int = 10,
                  detect_side: int = 320, min_neighbors: int = 5):
-        from emocare.engines.registry import fast_detector
+        from emocare.engines.registry import lite_detector
 
-        detector = fast_detector(detector, name)
+        detector = lite_detector(detector, name)
         self.name = name
         self.classifier = classifier
         self.detector_name = detector
