@@ -17,12 +17,11 @@ from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any, Mapping
 
-from emocare.engines import registry
 from emocare.errors import ConfigError
 
-ENGINES = registry.setting_values()  # auto and every engine of the registry
-# auto/blazeface/haar for the LiteRT path; opencv and the rest are the libraries' own (deepface's backends, fer's mtcnn)
-DETECTORS = registry.DETECTORS
+# The engine and detector names a setting may take come from the engine registry, read where they are checked
+# (validate), so that the pure stages that take their defaults from here (tracking, smoothing, care.policy) load
+# no engine code.
 LANGS = ("en", "zh")
 
 
@@ -221,8 +220,10 @@ def validate(s: Settings) -> Settings:
 
     if s.camera < 0:
         raise ConfigError(f"camera: {s.camera} is not a camera index (0, 1, ...; see 'emocare watch --list-cameras')")
-    if s.detector not in DETECTORS:
-        raise ConfigError(f"detector: {s.detector!r} is not one of {', '.join(DETECTORS)}")
+    from emocare.engines import registry
+
+    if s.detector not in registry.DETECTORS:  # auto, the LiteRT path's and the libraries' own detectors
+        raise ConfigError(f"detector: {s.detector!r} is not one of {', '.join(registry.DETECTORS)}")
     if s.engine not in registry.setting_values():
         raise ConfigError(f"engine: {s.engine!r} is not one of {', '.join(registry.setting_values())}")
     if s.lang and s.lang not in LANGS:

@@ -283,3 +283,28 @@ def test_every_package_of_emocare_goes_into_the_wheel():
     listed = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     found = {".".join(p.parent.relative_to(PACKAGE.parent).parts) for p in PACKAGE.rglob("__init__.py")}
     assert found - listed == set(), "add to [tool.setuptools] packages in pyproject.toml"
+
+
+def test_the_pure_stages_load_no_engine_code():
+    """tracking, smoothing and care.policy take plain parameters; the defaults they read from settings must not pull
+    in the engine registry (settings reads it only inside validate). Module-level imports, as Python runs them."""
+    graph = _import_graph(lambda module, function: True)  # imports inside functions run later, when called
+    for stage in ("emocare.tracking", "emocare.smoothing", "emocare.care.policy"):
+        seen, todo = set(), [stage]
+        while todo:
+            module = todo.pop()
+            if module not in seen:
+                seen.add(module)
+                todo.extend(graph.get(module, ()))
+        assert "emocare.settings" in seen  # the walk follows imports (each stage reads its defaults there)
+        assert not [m for m in seen if m.startswith("emocare.engines")], stage
+
+
+def test_importing_a_pure_stage_imports_no_engine_module():
+    import subprocess
+    import sys
+
+    code = ("import sys, emocare.tracking, emocare.smoothing, emocare.care.policy; "
+            "print(sorted(m for m in sys.modules if m.startswith('emocare.engines')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"

@@ -31,7 +31,10 @@ def test_names_are_unique_and_every_factory_and_file_list_resolves():
 
 
 def test_settings_bench_and_help_derive_from_the_registry():
-    assert settings.ENGINES == ("auto", *registry.names())
+    for name in ("auto", *registry.names()):  # every engine of the registry is a setting's value, and nothing else
+        assert settings.validate(settings.Settings(engine=name)).engine == name
+    with pytest.raises(ConfigError, match="is not one of auto, "):
+        settings.validate(settings.Settings(engine="nope"))
     assert bench.ENGINES == registry.names(choosable=False)
     assert [s.loop.letter for s in registry.loops()] == ["A", "B", "C", "D", "E"]
     runner = CliRunner()
