@@ -117,8 +117,11 @@ def run(settings, request: WatchRequest, sinks: Sequence[Sink] = (), *,
         journal = stack.enter_context(journal_mod.Journal(path, fresh=request.journal is None))
         path = journal.path  # a default name another session took meanwhile: this one's is the next
         on_journal(path)
+        pipeline = Pipeline.from_settings(engine, settings)
+        config = as_dict(settings)
+        config["negative_threshold"] = pipeline.smoother.params.negative_threshold  # "auto" as it resolved
         journal.write(StartRecord(t=0.0, source=label, engine=engine.name, detector=settings.detector,
-                                  mode="fast" if request.fast else "live", config=as_dict(settings),
+                                  mode="fast" if request.fast else "live", config=config,
                                   started=datetime.now().isoformat(timespec="seconds")))
         carer = build_carer(settings, journal)
         stack.callback(carer.close)
@@ -127,7 +130,7 @@ def run(settings, request: WatchRequest, sinks: Sequence[Sink] = (), *,
             journal.record_sinks.append(sink.on_record)
         options = WatchOptions(source_label=label, show_window=request.show_window, record=request.record,
                                snapshot_dir=request.snapshot_dir, fps=fps, stats=request.stats)
-        session = Session(Pipeline.from_settings(engine, settings), journal, options, carer=carer,
+        session = Session(pipeline, journal, options, carer=carer,
                           face_sinks=[sink.on_faces for sink in sinks], window_factory=window_factory,
                           displays=[sink for sink in sinks if isinstance(sink, Display)])
         if request.fast:

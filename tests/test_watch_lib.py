@@ -72,6 +72,7 @@ def test_fast_run_returns_the_journal_lines_and_closes_engine_and_sinks(tmp_path
     types = [r.type for r in run.records]
     assert types[0] == "start" and types[-1] == "end"
     assert run.records[0].engine == "scripted" and run.records[0].mode == "fast"
+    assert run.records[0].config["negative_threshold"] == 0.6  # "auto", as it resolved: the scripted engine names none
     assert sink.entered and sink.left and sink.faces == run.result.analysed_frames == engine.i
     assert sink.records == types[1:]  # every line after start reached the sink as it was written
     assert engine.closed
@@ -99,3 +100,12 @@ def test_a_journal_error_still_releases_the_camera_and_the_engine(tmp_path, monk
     with pytest.raises(JournalError):
         watch.run(SETTINGS, watch.WatchRequest(show_window=False, journal=folder), build_engine=lambda s: engine)
     assert camera.closed and engine.closed
+
+
+def test_the_journal_says_which_care_threshold_auto_became(tmp_path):
+    engine = Scripted()
+    engine.negative_threshold = 0.45  # as emocare's shipped model declares
+    request = watch.WatchRequest(source=str(DATA / "sessions" / "sad_brief.mp4"), fast=True, show_window=False,
+                                 journal=tmp_path / "j.jsonl")
+    run = watch.run(SETTINGS, request, build_engine=lambda s: engine)
+    assert SETTINGS.negative_threshold == "auto" and run.records[0].config["negative_threshold"] == 0.45
