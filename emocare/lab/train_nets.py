@@ -161,16 +161,45 @@ def fer_network():
 
 
 def with_fer(model, fer):
-    """One graph for the network and FER's: input each face's two preprocessings side by side
-    (``EmocareNet.preprocess``), output both log-probabilities, (N, 14). The engine then runs one call a frame."""
+    """One graph for the network and FER's, so the engine runs one call a frame. Its two inputs are each face as
+    both networks take it, (N, 48, 48, 1) and (N, 64, 64, 1); its output is both networks' logits side by side,
+    (N, 14) (the engine takes their log-softmax). Written for both runtimes that read it: ``runtime_graph`` ends
+    the network in a 1x1 convolution, FER's network is cut before its softmax, and there is no reshape inside."""
     import keras
     from keras import ops
 
-    flat = keras.Input((INPUT * INPUT + FER_INPUT * FER_INPUT,), name="faces")
-    ours = keras.layers.Reshape((INPUT, INPUT, 1))(flat[:, :INPUT * INPUT])
-    theirs = keras.layers.Reshape((FER_INPUT, FER_INPUT, 1))(flat[:, INPUT * INPUT:])
-    log_ours = ops.log_softmax(model(ours), axis=-1)
-    probs = fer(theirs)
-    probs = probs[0] if isinstance(probs, (list, tuple)) else probs  # a loaded .hdf5 model answers a list
-    log_fer = ops.log(ops.clip(probs, 1e-6, 1.0))
-    return keras.Model(flat, ops.concatenate([log_ours, log_fer], axis=-1), name="emocare_emotion_with_fer")
+    ours = keras.Input((INPUT, INPUT, 1), name="faces")
+    theirs = keras.Input((FER_INPUT, FER_INPUT, 1), name="fer_faces")
+    fer_logits = keras.Model(fer.inputs, _before_softmax(fer))
+    return keras.Model([ours, theirs], ops.concatenate([runtime_graph(model)(ours), fer_logits(theirs)], axis=-1),
+                       name="emocare_emotion_with_fer")
+
+
+def _before_softmax(net):
+    """The tensor a network's closing softmax reads (FER's ends in ``Activation("softmax")``)."""
+    last = net.layers[-1]
+    if getattr(last, "activation", None) is None or getattr(last.activation, "__name__", "") != "softmax":
+        raise ValueError(f"{net.name}: its last layer is not a softmax")
+    return last.input
+
+
+def runtime_graph(model):
+    """``model`` as it is exported: the same function, with its head (global average pooling, dropout, a dense
+    layer) written as a 1x1 convolution followed by the spatial mean. Both are linear, so the answer is the same;
+    OpenCV's TFLite importer drops a fully connected layer's bias but runs a convolution's. A network whose head is
+    not that shape is returned as it is."""
+    import keras
+    from keras import ops
+
+    layers = model.layers
+    pool = next((i for i, layer in enumerate(layers) if isinstance(layer, keras.layers.GlobalAveragePooling2D)), None)
+    dense = layers[-1]
+    if pool is None or not isinstance(dense, keras.layers.Dense) or \
+            not all(isinstance(layer, keras.layers.Dropout) for layer in layers[pool + 1:-1]) or \
+            getattr(dense.activation, "__name__", "") != "linear":
+        return model
+    kernel, bias = dense.get_weights()
+    conv = keras.layers.Conv2D(kernel.shape[1], 1, name=dense.name + "_as_conv")
+    x = conv(layers[pool].input)
+    conv.set_weights([kernel.reshape(1, 1, *kernel.shape), bias])
+    return keras.Model(model.inputs, ops.mean(x, axis=(1, 2)), name=model.name)

@@ -32,6 +32,7 @@ def _units(path: Path) -> dict[tuple, list]:
     (depthwise kernel, pointwise kernel, bias), ``dense`` (kernel, bias); each key's units in graph order."""
     from emocare.engines.crops import INPUT
     from emocare.engines.litert import litert_interpreter
+    from emocare.faces import EMOTIONS
 
     it = litert_interpreter(path, None)
     tensors = {d["index"]: d for d in it.get_tensor_details()}
@@ -48,6 +49,11 @@ def _units(path: Path) -> dict[tuple, list]:
             continue
         kernel, bias = (np.array(it.get_tensor(i)) for i in op["inputs"][1:3])
         shape = tuple(int(v) for v in tensors[op["outputs"][0]]["shape"][1:])
+        if name == "CONV_2D" and pending is None and kernel.shape[1:3] == (1, 1) and shape[-1] == len(EMOTIONS):
+            # the head as exported since the light install (``train_nets.runtime_graph``): a 1x1 convolution to the
+            # seven scores, then the spatial mean: the dense layer's kernel and bias
+            units.setdefault(("dense", (len(EMOTIONS),)), []).append((kernel.reshape(len(EMOTIONS), -1), bias))
+            return units
         if name == "DEPTHWISE_CONV_2D":
             pending = kernel
         elif name == "CONV_2D":
