@@ -1,8 +1,8 @@
 """The optional extras: which one a command or an engine needs, and the one line that says so.
 
 ``pip install emocare`` is the product (BlazeFace and emocare's own model on
-LiteRT, no TensorFlow). The rest comes with an extra (``pyproject.toml``):
-``deepface``, ``fer``, ``plot``, ``lab`` and ``all``. Whether an extra is
+OpenCV's DNN module, no TensorFlow). The rest comes with an extra (``pyproject.toml``):
+``litert`` (the faster runtime), ``deepface``, ``fer``, ``plot``, ``lab`` and ``all``. Whether an extra is
 there is asked with ``importlib.util.find_spec``, which imports nothing.
 """
 
@@ -14,13 +14,14 @@ from emocare.errors import ExtraMissing
 
 # extra -> (the modules it brings that emocare imports, what they are called in the message)
 EXTRAS: dict[str, tuple[tuple[str, ...], str]] = {
+    "litert": (("ai_edge_litert",), "LiteRT"),
     "lab": (("tensorflow", "keras", "matplotlib"), "TensorFlow, Keras and matplotlib"),
     "deepface": (("deepface", "tensorflow", "tf_keras", "h5py"), "DeepFace, TensorFlow and h5py"),
     "fer": (("fer", "tensorflow", "pandas"), "the fer package and TensorFlow"),
     "plot": (("matplotlib",), "matplotlib"),
 }
 # a module emocare may fail to import -> the extra that brings it (for an import that no check caught first)
-MODULE_EXTRA: dict[str, str] = {"tensorflow": "lab", "keras": "lab", "tf_keras": "deepface", "deepface": "deepface",
+MODULE_EXTRA: dict[str, str] = {"ai_edge_litert": "litert", "tensorflow": "lab", "keras": "lab", "tf_keras": "deepface", "deepface": "deepface",
                                 "h5py": "deepface", "fer": "fer", "pandas": "fer", "matplotlib": "plot"}
 # fer's own requirements pull a multi-GB CUDA torch (facenet-pytorch, for its optional MTCNN) and moviepy:
 # the fer extra brings what fer imports, and fer itself goes in without them

@@ -6,6 +6,7 @@ Also: which heavy modules each engine imports (lazy imports are what keep
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -87,7 +88,8 @@ def test_scripted_session_comforts_inside_the_sad_part(tmp_path):
 
 HEAVY = {"tensorflow", "keras", "deepface", "fer", "torch"}
 # what each engine must import to be the engine it says it is
-MUST_IMPORT = {"emocare": {"ai_edge_litert", "cv2"}, "emocare-fer": {"ai_edge_litert", "cv2"},
+LITERT = {"ai_edge_litert"} if importlib.util.find_spec("ai_edge_litert") else set()  # else OpenCV runs the graphs
+MUST_IMPORT = {"emocare": LITERT | {"cv2"}, "emocare-fer": {"ai_edge_litert", "cv2"},
                "emocare-deepface": {"cv2", "h5py"}, "fer": {"fer", "tensorflow"}, "fer-keras": {"fer", "tensorflow"},
                "deepface": {"deepface", "tensorflow"}, "deepface-onnx": {"deepface", "onnxruntime"}}
 ENGINE_IMPORTS = [(spec.name, MUST_IMPORT[spec.name], HEAVY - set(spec.heavy)) for spec in registry.ENGINES]

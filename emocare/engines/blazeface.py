@@ -23,7 +23,6 @@ for a video's decision over several passes (``confirm.py``).
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,11 +142,10 @@ def weighted_nms(boxes: np.ndarray, scores: np.ndarray, points: np.ndarray, iou:
 
 
 def _interpreter(path: Path, threads: int | None):
-    if importlib.util.find_spec("ai_edge_litert") is None:
-        raise EngineUnavailable("the BlazeFace detector needs ai-edge-litert (pip install ai-edge-litert)")
-    from emocare.engines.litert import litert_interpreter
+    """LiteRT's interpreter, or OpenCV's DNN module in the light install (``litert.model_interpreter``)."""
+    from emocare.engines.litert import model_interpreter
 
-    return litert_interpreter(path, threads)
+    return model_interpreter(path, threads, what="the BlazeFace detector")
 
 
 class BlazeFaceDetector:

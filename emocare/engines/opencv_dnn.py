@@ -1,0 +1,91 @@
+"""A ``.tflite`` graph run by OpenCV's DNN module, behind the part of LiteRT's ``Interpreter`` that emocare uses.
+
+The light install (``pip install emocare``) has no LiteRT: BlazeFace, its landmark model and emocare's emotion model
+then run here, on the OpenCV that is installed anyway (LiteRT's wheel and its dependencies are 66 MB more; it is
+2-3x faster on these graphs and comes with ``emocare[litert]``). OpenCV takes 4-D inputs channels first and answers
+4-D outputs channels first: this class turns both back into TFLite's channels-last layout, so callers see LiteRT's
+tensors. The graph's inputs and outputs are read from the file itself (``tflite_file``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from emocare.engines.tflite_file import GraphInfo, fully_connected_with_bias, read_graph
+
+
+class GraphNotRunnable(ValueError):
+    """OpenCV cannot run this graph (or would run it wrongly)."""
+
+
+class OpenCVInterpreter:
+    """``get_input_details``, ``get_output_details``, ``resize_tensor_input``, ``allocate_tensors``, ``set_tensor``,
+    ``invoke`` and ``get_tensor``, as LiteRT's ``Interpreter`` answers them, for one ``.tflite`` file."""
+
+    runtime = "OpenCV DNN"
+
+    def __init__(self, path: Path | str, threads: int | None = None):
+        import cv2
+
+        try:
+            self.graph: GraphInfo = read_graph(path)
+        except (OSError, ValueError) as exc:
+            raise GraphNotRunnable(f"not a TFLite model ({exc})") from None
+        if fully_connected_with_bias(self.graph):
+            raise GraphNotRunnable("its fully connected layer has a bias, which OpenCV's TFLite importer leaves out")
+        try:
+            self._net = cv2.dnn.readNetFromTFLite(str(path))
+        except cv2.error as exc:
+            raise GraphNotRunnable(_last_line(exc)) from None
+        if threads:
+            cv2.setNumThreads(int(threads))
+        self._shapes = {t.index: [1 if d < 0 else d for d in t.shape] for t in self.graph.inputs}
+        self._inputs: dict[int, np.ndarray] = {}
+        self._outputs: dict[int, np.ndarray] = {}
+        self._names = [t.name for t in self.graph.outputs]
+
+    def _details(self, tensors, shapes=None) -> list[dict]:
+        return [{"index": t.index, "name": t.name, "dtype": np.float32,
+                 "shape": np.array(shapes[t.index] if shapes else [1 if d < 0 else d for d in t.shape], np.int32),
+                 "shape_signature": np.array(t.shape, np.int32)} for t in tensors]
+
+    def get_input_details(self) -> list[dict]:
+        return self._details(self.graph.inputs, self._shapes)
+
+    def get_output_details(self) -> list[dict]:
+        return self._details(self.graph.outputs)
+
+    def resize_tensor_input(self, index: int, shape) -> None:
+        self._shapes[index] = [int(v) for v in shape]
+
+    def allocate_tensors(self) -> None:
+        """Nothing to do: OpenCV sizes its buffers from each input it is given."""
+
+    def set_tensor(self, index: int, value: np.ndarray) -> None:
+        value = np.asarray(value, dtype=np.float32)
+        if list(value.shape) != self._shapes[index]:
+            raise ValueError(f"input {index}: expected shape {self._shapes[index]}, got {list(value.shape)}")
+        self._inputs[index] = value
+
+    def invoke(self) -> None:
+        import cv2
+
+        for t in self.graph.inputs:
+            x = self._inputs[t.index]
+            self._net.setInput(np.ascontiguousarray(x.transpose(0, 3, 1, 2)) if x.ndim == 4 else x, t.name)
+        try:
+            outs = self._net.forward(self._names)
+        except cv2.error as exc:
+            raise RuntimeError(_last_line(exc)) from None
+        for t, out in zip(self.graph.outputs, outs):
+            self._outputs[t.index] = out.transpose(0, 2, 3, 1) if out.ndim == 4 else out
+
+    def get_tensor(self, index: int) -> np.ndarray:
+        return self._outputs[index]
+
+
+def _last_line(exc: BaseException) -> str:
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else type(exc).__name__
