@@ -175,3 +175,16 @@ def test_the_exported_head_is_the_dense_head_as_a_convolution():
     graph = runtime_graph(model)
     assert graph is not model and not any(type(layer).__name__ == "Dense" for layer in graph.layers)
     assert np.allclose(graph.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
+
+
+def test_models_says_what_runs_the_graphs(monkeypatch):
+    from typer.testing import CliRunner
+
+    from emocare.cli import app
+
+    monkeypatch.setenv("EMOCARE_RUNTIME", "opencv")
+    result = CliRunner().invoke(app, ["models"])
+    assert result.exit_code == 0 and "OpenCV's DNN module" in result.stdout and "emocare[litert]" in result.stdout
+    monkeypatch.setenv("EMOCARE_RUNTIME", "nope")
+    result = CliRunner().invoke(app, ["models"])
+    assert isinstance(result.exception, ConfigError) and "engines and models" not in result.stdout  # the entry: exit 2

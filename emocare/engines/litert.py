@@ -18,13 +18,13 @@ from emocare.engines._quiet import quiet_native
 RUNTIMES = ("auto", "litert", "opencv")
 
 
-def model_interpreter(path, threads: int | None = None, what: str = "this model"):
-    """An interpreter for one of the default engine's graphs (BlazeFace, its landmark model, emocare's model):
-    LiteRT's when installed (and ``EMOCARE_RUNTIME`` is not ``opencv``), else ``OpenCVInterpreter``. A graph that
-    OpenCV cannot run is ``ExtraMissing`` naming the litert extra; a file that is no model is ``ModelMissing``."""
+def chosen_runtime() -> str:
+    """``"litert"`` or ``"opencv"``: what ``model_interpreter`` opens the default engine's graphs with, from
+    ``EMOCARE_RUNTIME`` and whether LiteRT is installed. ``ConfigError`` for an unknown name, ``ExtraMissing`` for
+    ``litert`` when it is not installed."""
     import importlib.util
 
-    from emocare.errors import ConfigError, ExtraMissing, ModelMissing
+    from emocare.errors import ConfigError, ExtraMissing
 
     runtime = os.environ.get("EMOCARE_RUNTIME", "").strip().lower() or "auto"
     if runtime not in RUNTIMES:
@@ -32,7 +32,16 @@ def model_interpreter(path, threads: int | None = None, what: str = "this model"
     has_litert = importlib.util.find_spec("ai_edge_litert") is not None
     if runtime == "litert" and not has_litert:
         raise ExtraMissing("EMOCARE_RUNTIME=litert: LiteRT is not installed: pip install 'emocare[litert]'", "litert")
-    if has_litert and runtime != "opencv":
+    return "litert" if has_litert and runtime != "opencv" else "opencv"
+
+
+def model_interpreter(path, threads: int | None = None, what: str = "this model"):
+    """An interpreter for one of the default engine's graphs (BlazeFace, its landmark model, emocare's model):
+    LiteRT's when installed (and ``EMOCARE_RUNTIME`` is not ``opencv``), else ``OpenCVInterpreter``. A graph that
+    OpenCV cannot run is ``ExtraMissing`` naming the litert extra; a file that is no model is ``ModelMissing``."""
+    from emocare.errors import ExtraMissing, ModelMissing
+
+    if chosen_runtime() == "litert":
         return litert_interpreter(path, threads)
     from emocare.engines.opencv_dnn import GraphNotRunnable, OpenCVInterpreter
 
