@@ -335,8 +335,10 @@ def _bench(*args) -> None:
                              (Exit.INTERRUPTED, "Ctrl-C (the last finished epoch is kept: rerun with --resume)")))
 def train(
     dataset: Optional[Path] = typer.Option(None, "--dataset", help="Training faces: <label>/ folders (FER2013's Kaggle export) or a CSV of path,label (needed unless --average).", metavar="PATH"),
-    val: Path = typer.Option(..., "--val", help="Validation faces, same layout: they pick the best epoch, decide when to stop, and tune how sure the model's scores are.", metavar="PATH"),
-    out: Path = typer.Option(..., "--out", help="The model to write (.tflite; a .json description is written beside it).", dir_okay=False, metavar="PATH"),
+    # --val and --out are required, checked in _train after the lab extra: in the light install a bare 'emocare train'
+    # says which extra it needs, not which option it lacks
+    val: Optional[Path] = typer.Option(None, "--val", help="Validation faces, same layout: they pick the best epoch, decide when to stop, and tune how sure the model's scores are. Required.", metavar="PATH"),
+    out: Optional[Path] = typer.Option(None, "--out", help="The model to write (.tflite; a .json description is written beside it). Required.", dir_okay=False, metavar="PATH"),
     epochs: int = typer.Option(PLAN.epochs, "--epochs", help="Epochs planned (the learning rate decays over them).", metavar="N"),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from its last checkpoint.", metavar=""),
     batch_size: int = typer.Option(PLAN.batch_size, "--batch-size", help="Faces per training step.", metavar="N"),
@@ -368,6 +370,9 @@ def train(
 
 def _train(*args) -> None:
     extras.require("lab", "emocare train")  # before anything of the lab is imported
+    for value, flag in ((args[1], "--val"), (args[2], "--out")):
+        if value is None:
+            raise fail(f"emocare train: missing option '{flag}' (emocare train --help)", Exit.USAGE)
     from emocare.lab.cli import train as body
 
     body(*args)

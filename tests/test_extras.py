@@ -105,6 +105,17 @@ def test_train_in_the_light_install_names_the_lab_extra(tmp_path):
                           str(tmp_path / "m.tflite")], capture_output=True, text=True, timeout=60)
     assert out.returncode == 4, out.stderr
     assert out.stderr.strip().count("\n") == 0 and "pip install 'emocare[lab]'" in out.stderr
+    bare = subprocess.run([str(exe), "train"], capture_output=True, text=True, timeout=60)  # the extra before the options
+    assert bare.returncode == 4 and "pip install 'emocare[lab]'" in bare.stderr, bare.stderr
+
+
+@pytest.mark.skipif(LIGHT, reason="the full install: the light one names the lab extra first")
+def test_train_without_its_required_options_is_a_usage_error(tmp_path):
+    exe = Path(sys.executable).parent / "emocare"
+    for args, flag in (([], "--val"), (["--val", str(tmp_path)], "--out")):
+        out = subprocess.run([str(exe), "train", *args], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 2 and f"missing option '{flag}'" in out.stderr, out.stderr
+        assert out.stderr.strip().count("\n") == 0
 
 
 @pytest.mark.skipif(not LIGHT, reason="the light install only: here TensorFlow is installed")
