@@ -87,7 +87,7 @@ log = logging.getLogger("emocare")
 
 ConfigOpt = typer.Option(None, "--config", help="TOML config file (default: user config dir; EMOCARE_CONFIG too).", dir_okay=False, metavar="PATH")
 EngineOpt = typer.Option(None, "--engine", help=registry.engine_help(), metavar="NAME")
-DetectorOpt = typer.Option(None, "--detector", help=f"Face detector: auto (blazeface for the LiteRT path, opencv for the libraries), {', '.join(registry.LITE_DETECTORS)}; the libraries also take their own (fer: mtcnn).", metavar="NAME")
+DetectorOpt = typer.Option(None, "--detector", help=f"Face detector: auto (blazeface for emocare's own path, opencv for the libraries), {', '.join(registry.LITE_DETECTORS)}; the libraries also take their own (fer: mtcnn).", metavar="NAME")
 
 
 def setup_logging(verbose: bool = False) -> None:
@@ -301,10 +301,10 @@ def voices_cache(
     (Exit.INTERRUPTED, "Ctrl-C"), Exit.OUTPUT_CLOSED))
 def bench(
     engines: Optional[str] = typer.Option(None, "--engines", help="Comma-separated, from: " + ", ".join(registry.names(choosable=False)) + " (default: all).", metavar="TEXT"),
-    detector: str = typer.Option("auto", "--detector", help=f"Face detector of emocare's LiteRT engines: auto (blazeface), {' or '.join(registry.LITE_DETECTORS)}.", metavar="TEXT"),
+    detector: str = typer.Option("auto", "--detector", help=f"Face detector of emocare's own engines: auto (blazeface), {' or '.join(registry.LITE_DETECTORS)}.", metavar="TEXT"),
     faces_videos: Optional[list[Path]] = typer.Option(None, "--faces-videos", help="Detector report: videos (or folders of them) where every frame holds a face; found-rate per detector. Repeatable.", metavar="PATH"),
     no_face: Optional[list[Path]] = typer.Option(None, "--no-face", help="Detector report: videos, images or folders with no face; false faces per detector. Repeatable.", metavar="PATH"),
-    sessions: Optional[list[Path]] = typer.Option(None, "--sessions", help="Care report: session videos with NAME.truth.csv beside each (or folders of them), watched as 'watch --fast' does; comfort when due and when not, mood changes per minute, per engine (default: emocare's LiteRT engines). Repeatable.", metavar="PATH"),
+    sessions: Optional[list[Path]] = typer.Option(None, "--sessions", help="Care report: session videos with NAME.truth.csv beside each (or folders of them), watched as 'watch --fast' does; comfort when due and when not, mood changes per minute, per engine (default: emocare's own engines). Repeatable.", metavar="PATH"),
     video: Optional[Path] = typer.Option(None, "--video", help="Frames for the speed test from this video (default: the shipped sample clip).", metavar="PATH"),
     images: Optional[Path] = typer.Option(None, "--images", help="Frames for the speed test from this folder of images.", metavar="PATH"),
     dataset: Optional[Path] = typer.Option(None, "--dataset", help="Labelled set for accuracy: <label>/ folders or a CSV of path,label.", metavar="PATH"),
@@ -318,7 +318,7 @@ def bench(
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write every figure (and machine info) to this JSON file.", dir_okay=False, metavar="PATH"),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Bar charts and confusion matrices into this PNG.", dir_okay=False, metavar="PATH"),
 ) -> None:
-    """Compare FER and DeepFace (and emocare's LiteRT path): speed, accuracy, memory, size; comfort on care sessions."""
+    """Compare FER and DeepFace (and emocare's own path): speed, accuracy, memory, size; comfort on care sessions."""
     run_guarded(_bench, engines, video, images, dataset, crops, limit, seed, repeat, no_speed, pipeline, json_out, plot,
                 detector, faces_videos or [], no_face or [], sessions or [], votes)
 

@@ -43,7 +43,7 @@ class CareMode(StrEnum):
 class Settings:
     # engine
     engine: str = "auto"
-    detector: str = "auto"  # blazeface for the LiteRT path, opencv (Haar) for the libraries
+    detector: str = "auto"  # blazeface for emocare's own path, opencv (Haar) for the libraries
     max_side: int = 1280  # larger frames are downscaled for detection; boxes stay in original pixels
     # capture
     camera: int = 0
@@ -222,7 +222,7 @@ def validate(s: Settings) -> Settings:
         raise ConfigError(f"camera: {s.camera} is not a camera index (0, 1, ...; see 'emocare watch --list-cameras')")
     from emocare.engines import registry
 
-    if s.detector not in registry.DETECTORS:  # auto, the LiteRT path's and the libraries' own detectors
+    if s.detector not in registry.DETECTORS:  # auto, emocare's own path's and the libraries' own detectors
         raise ConfigError(f"detector: {s.detector!r} is not one of {', '.join(registry.DETECTORS)}")
     if s.engine not in registry.setting_values():
         raise ConfigError(f"engine: {s.engine!r} is not one of {', '.join(registry.setting_values())}")

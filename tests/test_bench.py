@@ -1,4 +1,4 @@
-"""bench: metrics against a hand computation, the JSON schema, an unavailable engine, the LiteRT path's fidelity."""
+"""bench: metrics against a hand computation, the JSON schema, an unavailable engine, emocare's own path's fidelity."""
 
 import json
 
@@ -112,7 +112,7 @@ def test_lite_deepface_cnn_equals_keras(deepface_home):
 
 
 def test_lite_fer_equals_fer_on_the_same_box():
-    """Given FER's own box, the LiteRT path's preprocessing + LiteRT call gives FER's answer."""
+    """Given FER's own box, emocare's own path's preprocessing + LiteRT call gives FER's answer."""
     import cv2
     from fer.fer import FER
 
@@ -145,7 +145,7 @@ def test_lite_engine_analyzes_photos_and_streams():
 
 def test_pipeline_bench_schema(deepface_home, tmp_path):
     out = tmp_path / "p.json"
-    # with the libraries' own detector (Haar) the LiteRT path must give the libraries' answers on every frame
+    # with the libraries' own detector (Haar) emocare's own path must give the libraries' answers on every frame
     result = runner.invoke(app, ["bench", "--pipeline", "--repeat", "1", "--detector", "haar", "--json", str(out)])
     assert result.exit_code == 0, result.output
     p = json.loads(out.read_text())["pipeline"]

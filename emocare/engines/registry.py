@@ -23,14 +23,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from emocare.engines.weights import ModelFile
 
 AUTO = "auto"
-LITE_DETECTORS = ("blazeface", "haar")  # the LiteRT path's detectors; the libraries take their own
+LITE_DETECTORS = ("blazeface", "haar")  # emocare's own path's detectors; the libraries take their own
 LIBRARY_DETECTORS = ("opencv", "mtcnn", "ssd", "dlib", "retinaface", "mediapipe", "yolov8", "yunet", "centerface",
                      "fastmtcnn", "skip")  # deepface's backends (fer: opencv, mtcnn)
 DETECTORS = (AUTO, *LITE_DETECTORS, *LIBRARY_DETECTORS)
 
 
 def lite_detector(detector: str, engine: str) -> str:
-    """The LiteRT path's detector for ``detector`` (``auto``: blazeface; ``opencv``: the Haar cascade), or ConfigError."""
+    """emocare's own path's detector for ``detector`` (``auto``: blazeface; ``opencv``: the Haar cascade), or ConfigError."""
     det = {AUTO: "blazeface", "opencv": "haar"}.get(detector, detector)
     if det not in LITE_DETECTORS:
         raise ConfigError(f"--detector {detector!r}: {engine} uses {' or '.join(LITE_DETECTORS)}")
@@ -73,7 +73,7 @@ class EngineSpec:
     factory: str  # "module:function", called as factory(spec, detector) -> Engine
     files: str  # "module:function" -> list[Path]: the model files it loads (bench's model size)
     footprint: tuple[str, ...]  # distributions whose installed files it needs (bench's install size)
-    lite: bool = False  # emocare's LiteRT path: BlazeFace or Haar, tracking between frames of a stream
+    lite: bool = False  # emocare's own path: BlazeFace or Haar, tracking between frames of a stream
     needs_deepface_weights: bool = False  # runs DeepFace's Keras weights (absent offline)
     choosable: bool = True  # an --engine value; False: a bench-only variant
     heavy: tuple[str, ...] = ()  # heavy modules it is allowed to import (tested)
@@ -82,7 +82,7 @@ class EngineSpec:
     extra: str | None = None  # the optional extra it needs (emocare.extras); None: the light install runs it
 
     def build(self, detector: str = AUTO) -> "Engine":
-        """``auto`` is BlazeFace on the LiteRT path, OpenCV's cascade for the libraries (``haar`` and ``opencv`` are
+        """``auto`` is BlazeFace on emocare's own path, OpenCV's cascade for the libraries (``haar`` and ``opencv`` are
         the same cascade). A wrong LiteRT-path detector fails here, before any model is loaded."""
         if self.extra is not None:
             from emocare import extras
@@ -101,14 +101,14 @@ class EngineSpec:
 _LITE_FOOTPRINT = ("ai-edge-litert", "opencv-python", "numpy")
 
 ENGINES: tuple[EngineSpec, ...] = (
-    # emocare's own model on the LiteRT path (shipped, offline)
+    # emocare's own model on its own path (shipped, offline)
     EngineSpec("emocare", "emocare.engines.emocare_model:build", "emocare.engines.emocare_model:model_paths",
                _LITE_FOOTPRINT, lite=True, loop=Loop("E", "emocare", "emocare + its own model")),
-    # DeepFace's model on the LiteRT path (no TensorFlow)
+    # DeepFace's model on emocare's own path (no TensorFlow)
     EngineSpec("emocare-deepface", "emocare.engines.classifiers:build_deepface_cnn", "emocare.engines.weights:deepface_paths",
                ("h5py", "opencv-python", "numpy"), lite=True, needs_deepface_weights=True,
                loop=Loop("C", "emocare_deepface", "emocare + DeepFace model", versus="A"), extra="deepface"),
-    # FER's model on the LiteRT path
+    # FER's model on emocare's own path
     EngineSpec("emocare-fer", "emocare.engines.classifiers:build_fer_tflite", "emocare.engines.weights:fer_tflite_paths",
                _LITE_FOOTPRINT, lite=True, loop=Loop("D", "emocare_fer", "emocare + FER model", versus="B"), extra="fer"),
     # DeepFace.analyze itself (TensorFlow)
@@ -160,7 +160,7 @@ def loops() -> tuple[EngineSpec, ...]:
 
 
 def resolve_auto(deepface_weights_present: Callable[[], bool]) -> str:
-    """``auto``: DeepFace's model on the LiteRT path when its weights are on disk, else emocare's own (shipped)."""
+    """``auto``: DeepFace's model on emocare's own path when its weights are on disk, else emocare's own (shipped)."""
     lite = [s for s in ENGINES if s.lite and s.choosable]
     if deepface_weights_present():
         return next(s.name for s in lite if s.needs_deepface_weights)
@@ -171,5 +171,5 @@ def engine_help() -> str:
     """The ``--engine`` help text, from the table."""
     lite = ", ".join(s.name for s in ENGINES if s.lite and s.choosable)
     libs = ", ".join(s.name for s in ENGINES if not s.lite and s.choosable)
-    return (f"{AUTO} (DeepFace's model when its weights are on disk, else emocare's own), {lite} (the LiteRT path), "
+    return (f"{AUTO} (DeepFace's model when its weights are on disk, else emocare's own), {lite} (emocare's own path), "
             f"{libs} (the libraries themselves).")

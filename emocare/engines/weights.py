@@ -88,7 +88,7 @@ def require_emotion_weights() -> Path:
 
 
 def require_local_emotion_weights() -> Path:
-    """The weights' path, or ``ModelMissing`` (the LiteRT path never downloads)."""
+    """The weights' path, or ``ModelMissing`` (emocare's own path never downloads)."""
     if emotion_weights_present():
         return emotion_weights_path()
     raise ModelMissing(missing_message())

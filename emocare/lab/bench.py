@@ -1,4 +1,4 @@
-"""``emocare bench``: FER vs DeepFace (and emocare's LiteRT path) on speed, accuracy, memory, size.
+"""``emocare bench``: FER vs DeepFace (and emocare's own path) on speed, accuracy, memory, size.
 
 Each engine runs in a fresh worker process (``python -m emocare.lab.bench``), so
 its cold start (import + model load), peak memory and library side effects

@@ -144,7 +144,7 @@ def _progress(what: str, done: int, total: int) -> None:
 
 
 def session_engines() -> list[str]:
-    """``bench --sessions``' default: emocare's LiteRT engines whose model is on disk (DeepFace's only with real
+    """``bench --sessions``' default: emocare's own engines whose model is on disk (DeepFace's only with real
     weights: random ones would comfort at random)."""
     def usable(spec) -> bool:
         if spec.needs_deepface_weights:
