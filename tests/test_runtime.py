@@ -13,8 +13,9 @@ import pytest
 from conftest import DATA
 from emocare.engines import blazeface, litert
 from emocare.engines.emocare_model import MODEL_PATH, EmocareNet
-from emocare.engines.opencv_dnn import GraphNotRunnable, OpenCVInterpreter
-from emocare.engines.tflite_file import FULLY_CONNECTED, GraphInfo, TensorInfo, fully_connected_with_bias, read_graph
+from emocare.engines.opencv_dnn import GraphNotRunnable, OpenCVInterpreter, _channels_last
+from emocare.engines.tflite_file import (FULLY_CONNECTED, GraphInfo, TensorInfo, _Table, fully_connected_with_bias,
+                                         read_graph)
 from emocare.errors import ConfigError, ExtraMissing, ModelMissing
 from emocare.faces import EMOTIONS
 
@@ -188,3 +189,95 @@ def test_models_says_what_runs_the_graphs(monkeypatch):
     monkeypatch.setenv("EMOCARE_RUNTIME", "nope")
     result = CliRunner().invoke(app, ["models"])
     assert isinstance(result.exception, ConfigError) and "engines and models" not in result.stdout  # the entry: exit 2
+
+
+# emocare's probabilities for five val faces (every 42nd of tests/data/fer_val210), recorded through LiteRT with the
+# shipped model: whichever runtime is installed must give them (the light install has no LiteRT to compare with)
+REFERENCE = {
+    "angry/PublicTest_1419488.jpg": [0.014, 0.0003, 0.0002, 0.0119, 0.1283, 0.0002, 0.8452],
+    "fear/PublicTest_25539273.jpg": [0.0034, 0.0005, 0.0017, 0.0003, 0.2384, 0.0097, 0.7462],
+    "happy/PublicTest_48757021.jpg": [0.0015, 0.0012, 0.0006, 0.5474, 0.3367, 0.0012, 0.1113],
+    "neutral/PublicTest_51623246.jpg": [0.1173, 0.0014, 0.0056, 0.0922, 0.1462, 0.0238, 0.6136],
+    "sad/PublicTest_66693020.jpg": [0.0511, 0.0651, 0.0001, 0.0002, 0.1659, 0.0003, 0.7173],
+}
+RECORDED_SHA = "d1b9e097740ef1a4"  # the shipped model's sha256 (its start) when REFERENCE was recorded
+
+
+def test_whichever_runtime_runs_gives_the_recorded_probabilities():
+    import json
+
+    net = EmocareNet()
+    shipped = json.loads(MODEL_PATH.with_suffix(".json").read_text())["sha256"]
+    assert shipped.startswith(RECORDED_SHA), "the shipped model changed: record REFERENCE again through LiteRT"
+    faces = [cv2.imread(str(DATA / "fer_val210" / name), cv2.IMREAD_GRAYSCALE) for name in REFERENCE]
+    probs = net.predict(np.stack([net.preprocess(f, (0, 0, 48, 48), crop_only=True) for f in faces]))
+    assert np.abs(probs - np.array(list(REFERENCE.values()))).max() < 1e-3, net.runtime
+
+
+def test_a_damaged_vector_length_is_a_value_error_not_a_huge_list(tmp_path):
+    import struct
+
+    buf = bytearray(MODEL_PATH.read_bytes())
+    model = _Table(bytes(buf), struct.unpack_from("<I", buf, 0)[0])
+    struct.pack_into("<I", buf, model._ref(2), 0xFFFFFFF0)  # the subgraphs vector's length
+    bad = tmp_path / "emotion.tflite"
+    bad.write_bytes(bytes(buf))
+    with pytest.raises(ValueError, match="runs past the end"):
+        read_graph(bad)
+    with pytest.raises(ModelMissing, match="damaged.*reinstall emocare"):
+        litert.model_interpreter(bad) if not HAS_LITERT else _opencv_interpreter(bad)
+
+
+def _opencv_interpreter(path):
+    import os
+
+    os.environ["EMOCARE_RUNTIME"] = "opencv"
+    try:
+        return litert.model_interpreter(path)
+    finally:
+        del os.environ["EMOCARE_RUNTIME"]
+
+
+def test_a_graph_opencv_loads_but_cannot_run_names_the_extra_at_its_first_call():
+    it = OpenCVInterpreter(MODEL_PATH)
+
+    class Refuses:
+        def setInput(self, *args):
+            pass
+
+        def forward(self, names):
+            raise cv2.error("OpenCV(4.14.0) /io/opencv/modules/dnn/src/x.cpp:257: error: (-213:The function/feature "
+                            "is not implemented) Unsupported operator type MUL in function 'parseOp'")
+
+    it._net = Refuses()
+    for d in it.get_input_details():
+        it.set_tensor(d["index"], np.zeros(d["shape"], np.float32))
+    with pytest.raises(ExtraMissing, match=r"emotion.tflite: .*\(Unsupported operator type MUL in function 'parseOp'\): "
+                                           r"pip install 'emocare\[litert\]'") as caught:
+        it.invoke()
+    assert "/io/" not in str(caught.value) and "-213" not in str(caught.value)
+
+
+def test_outputs_come_back_in_the_declared_layout():
+    nchw = np.zeros((1, 16, 8, 4), np.float32)
+    assert _channels_last(nchw, (1, 8, 4, 16), "x").shape == (1, 8, 4, 16)
+    assert _channels_last(np.zeros((3, 14), np.float32), (-1, 14), "x").shape == (3, 14)
+    with pytest.raises(RuntimeError, match="declares"):
+        _channels_last(np.zeros((3, 7), np.float32), (-1, 14), "x")
+
+
+def test_averaged_runs_export_in_the_form_opencv_runs(tmp_path):
+    """``train --average`` (how the shipped model was made) joins the runs in one graph; each run's head must be
+    written as a convolution there too, or the light install could not run the model."""
+    tf = pytest.importorskip("tensorflow", reason="the lab extra: pip install 'emocare[lab]'")
+    from emocare.lab.train import build_model
+    from emocare.lab.train_runs import _ensemble
+
+    runs = []
+    for i in range(2):
+        (tmp_path / f"run{i}").mkdir()
+        build_model(i).save_weights(str(tmp_path / f"run{i}" / "best.weights.h5"))
+        runs.append(tmp_path / f"run{i}" / "best.weights.h5")
+    for files in (runs[:1], runs):
+        blob = tf.lite.TFLiteConverter.from_keras_model(_ensemble(files)).convert()
+        assert not fully_connected_with_bias(read_graph(blob))

@@ -43,13 +43,13 @@ def model_interpreter(path, threads: int | None = None, what: str = "this model"
 
     if chosen_runtime() == "litert":
         return litert_interpreter(path, threads)
-    from emocare.engines.opencv_dnn import GraphNotRunnable, OpenCVInterpreter
+    from emocare.engines.opencv_dnn import GraphNotRunnable, NotAModel, OpenCVInterpreter
 
     try:
         return OpenCVInterpreter(path, threads if threads is not None else (env_threads() or 2))
+    except NotAModel as exc:
+        raise ModelMissing(f"{path}: {exc} (reinstall emocare, or export the model again)") from None
     except GraphNotRunnable as exc:
-        if str(exc).startswith("not a TFLite model"):
-            raise ModelMissing(f"{path}: {exc}") from None
         raise ExtraMissing(f"{what} ({path}) needs LiteRT: OpenCV cannot run it ({exc}): "
                            f"pip install 'emocare[litert]'", "litert") from None
 

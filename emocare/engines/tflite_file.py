@@ -58,32 +58,41 @@ class _Table:
         at = self.pos + off
         return at + struct.unpack_from("<I", self.buf, at)[0]
 
+    def _length(self, at: int, item: int) -> int:
+        """A vector's length, checked against the file: a damaged length is a ``ValueError``, not a huge list."""
+        n = struct.unpack_from("<I", self.buf, at)[0]
+        if at + 4 + item * n > len(self.buf):
+            raise ValueError(f"its FlatBuffer is damaged (a vector of {n} items runs past the end of the file)")
+        return n
+
     def ints(self, slot: int) -> tuple[int, ...]:
         at = self._ref(slot)
         if at is None:
             return ()
-        n = struct.unpack_from("<I", self.buf, at)[0]
+        n = self._length(at, 4)
         return struct.unpack_from(f"<{n}i", self.buf, at + 4)
 
     def string(self, slot: int) -> str:
         at = self._ref(slot)
         if at is None:
             return ""
-        n = struct.unpack_from("<I", self.buf, at)[0]
+        n = self._length(at, 1)
         return self.buf[at + 4:at + 4 + n].decode("utf-8", "replace")
 
     def tables(self, slot: int) -> list["_Table"]:
         at = self._ref(slot)
         if at is None:
             return []
-        n = struct.unpack_from("<I", self.buf, at)[0]
+        n = self._length(at, 4)
         items = [at + 4 + 4 * i for i in range(n)]
         return [_Table(self.buf, p + struct.unpack_from("<I", self.buf, p)[0]) for p in items]
 
 
-def read_graph(path: Path | str) -> GraphInfo:
-    """The first subgraph's inputs, outputs and operators; ``ValueError`` when the file is no TFLite model."""
-    buf = Path(path).read_bytes()
+def read_graph(path: Path | str | bytes) -> GraphInfo:
+    """The first subgraph's inputs, outputs and operators, from a file or the model's bytes; ``ValueError`` when it
+    is no TFLite model or its structure is damaged. It reads the declarations only: it is no verifier of the
+    weights (the shipped models' sha256 is)."""
+    buf = path if isinstance(path, bytes) else Path(path).read_bytes()
     if len(buf) < 8 or buf[4:8] != b"TFL3":
         raise ValueError("no TFLite identifier (TFL3) in its header")
     try:
@@ -95,6 +104,8 @@ def read_graph(path: Path | str) -> GraphInfo:
         tensors = graph.tables(_SUBGRAPH_TENSORS)
 
         def info(i: int) -> TensorInfo:
+            if not 0 <= i < len(tensors):
+                raise ValueError(f"its FlatBuffer is damaged (it names tensor {i} of {len(tensors)})")
             t = tensors[i]
             shape = t.ints(_TENSOR_SHAPE_SIGNATURE) or t.ints(_TENSOR_SHAPE)
             return TensorInfo(i, t.string(_TENSOR_NAME), tuple(int(v) for v in shape))
@@ -105,8 +116,8 @@ def read_graph(path: Path | str) -> GraphInfo:
                     for op in graph.tables(_SUBGRAPH_OPERATORS))
         return GraphInfo(tuple(info(i) for i in graph.ints(_SUBGRAPH_INPUTS)),
                          tuple(info(i) for i in graph.ints(_SUBGRAPH_OUTPUTS)), ops)
-    except (struct.error, IndexError, UnicodeError) as exc:
-        raise ValueError(f"its FlatBuffer is damaged ({exc})") from None
+    except (struct.error, IndexError, UnicodeError):
+        raise ValueError("its FlatBuffer is damaged (cut short, or not a model)") from None
 
 
 def fully_connected_with_bias(graph: GraphInfo) -> bool:

@@ -53,10 +53,15 @@ def export(model, out: Path, val_set: Dataset, extra: dict | None = None, mirror
     import tensorflow as tf
 
     from emocare.engines._quiet import quiet_native
+    from emocare.engines.tflite_file import fully_connected_with_bias, read_graph
 
     def convert(m) -> bytes:  # the converter prints a line per traced tensor: only --verbose wants them
         with quiet_native():
-            return tf.lite.TFLiteConverter.from_keras_model(m).convert()
+            blob = tf.lite.TFLiteConverter.from_keras_model(m).convert()
+        if fully_connected_with_bias(read_graph(blob)):  # the light install's runtime would drop that bias
+            raise RuntimeError(f"{m.name}: exported with a fully connected layer that has a bias, which OpenCV's DNN "
+                               "module runs without it: train_nets.runtime_graph does not know this network's head")
+        return blob
 
     alone = convert(runtime_graph(model))
     fer = fer_network()

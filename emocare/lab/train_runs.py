@@ -14,7 +14,7 @@ import numpy as np
 
 from emocare.engines.crops import INPUT
 from emocare.errors import ConfigError, InputError, OutputError
-from emocare.lab.train_nets import build_model, widen
+from emocare.lab.train_nets import build_model, runtime_graph, widen
 
 
 @dataclass
@@ -155,7 +155,8 @@ def _ensemble(files: list[Path]):
     for i, f in enumerate(files):
         net = build_model(i, name=f"run_{i}", arch=_arch(f.parent))
         net.load_weights(str(f))
-        members.append(keras.layers.Activation(keras.activations.log_softmax, name=f"log_probs_{i}")(net(face)))
+        # each member with its head as the exporter writes it (``runtime_graph``): OpenCV's DNN module runs it too
+        members.append(keras.layers.Activation(keras.activations.log_softmax, name=f"log_probs_{i}")(runtime_graph(net)(face)))
     if len(members) == 1:
         return keras.Model(face, members[0], name="emocare_emotion")
     return keras.Model(face, keras.layers.Average(name="logits")(members), name="emocare_emotion_average")
