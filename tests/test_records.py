@@ -130,3 +130,21 @@ def test_records_are_values():
     with pytest.raises(AttributeError):
         a.mood = "happy"  # frozen: a listener cannot change what the next one sees
     assert a == MoodRecord(t=1.0, id=1, mood="sad") and a != MoodRecord(t=1.0, id=2, mood="sad")
+
+
+def test_a_snapshot_is_as_private_as_the_journal_that_notes_it(tmp_path):
+    from emocare.sinks import SnapshotSink
+
+    written = []
+
+    class Notes:
+        def write(self, record):
+            written.append(record)
+
+    sink = SnapshotSink(tmp_path / "snapshots", Notes())
+    path = sink.save(np.full((40, 60, 3), 200, np.uint8), 7, 1.5)
+    assert path is not None and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert path.stat().st_mode & 0o777 == 0o600 and path.parent.stat().st_mode & 0o777 == 0o700
+    assert written[0].path == str(path) and written[0].t == 1.5
+    (tmp_path / "blocked").write_text("a file where the folder would go")
+    assert SnapshotSink(tmp_path / "blocked", Notes()).save(np.zeros((4, 4, 3), np.uint8), 8, 2.0) is None

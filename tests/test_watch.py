@@ -323,4 +323,6 @@ def test_window_keys_snapshot_pause_help_and_quit(tmp_path, xvfb):
     assert recs[-1]["type"] == "end" and recs[-1]["reason"] == "quit"
     snaps = [r for r in recs if r["type"] == "snapshot"]
     assert len(snaps) == 1 and cv2.imread(snaps[0]["path"]) is not None
+    snap = Path(snaps[0]["path"])
+    assert snap.stat().st_mode & 0o777 == 0o600 and snap.parent.stat().st_mode & 0o777 == 0o700  # faces: private
     assert "snapshots:" in err
