@@ -281,3 +281,15 @@ def test_averaged_runs_export_in_the_form_opencv_runs(tmp_path):
     for files in (runs[:1], runs):
         blob = tf.lite.TFLiteConverter.from_keras_model(_ensemble(files)).convert()
         assert not fully_connected_with_bias(read_graph(blob))
+
+
+def test_models_sends_a_light_install_to_the_deepface_extra_first(monkeypatch):
+    from typer.testing import CliRunner
+
+    from emocare import extras
+    from emocare.cli import app
+
+    monkeypatch.setenv("DEEPFACE_HOME", "/nonexistent-emocare-test")
+    monkeypatch.setattr(extras, "missing", lambda extra: ("deepface",) if extra == "deepface" else ())
+    result = CliRunner().invoke(app, ["models"])
+    assert result.exit_code == 0 and "pip install 'emocare[deepface]', then 'emocare models download'" in result.stderr

@@ -36,5 +36,11 @@ def print_table() -> None:
         typer.echo("emocare's model and BlazeFace run on OpenCV's DNN module (no LiteRT installed, or "
                    "EMOCARE_RUNTIME=opencv); pip install 'emocare[litert]' runs them 2-3x faster.")
     if not weights.emotion_weights_present():
-        typer.echo("DeepFace's weights are optional: without them --engine auto uses emocare's own model. "
-                   + weights.missing_message(), err=True)
+        from emocare import extras
+
+        if extras.missing("deepface"):  # the light install: the commands that fetch them need the extra first
+            typer.echo("DeepFace's engines and weights are optional: --engine auto uses emocare's own model. "
+                       "For DeepFace's: pip install 'emocare[deepface]', then 'emocare models download'.", err=True)
+        else:
+            typer.echo("DeepFace's weights are optional: without them --engine auto uses emocare's own model. "
+                       + weights.missing_message(), err=True)
