@@ -7,6 +7,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from conftest import DATA, VENV_BIN
@@ -202,3 +203,19 @@ def test_real_subprocess_json(tmp_path):
     _check_schema(data[0])
     assert data[1] == {"source": str(tmp_path / "missing.png"), "error": f"{tmp_path / 'missing.png'}: no such file"}
     assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("args, says", [(["--window", "-1"], "--window: must be > 0"),
+                                        (["--stream-timeout", "0"], "--stream-timeout: must be > 0"),
+                                        (["--hold", "-2"], "--hold: must be >= 0"),
+                                        (["--cooldown", "inf"], "--cooldown: cannot use inf")])
+def test_a_bad_option_value_is_named_by_its_flag_not_its_setting(args, says, tmp_path):
+    """The README's exit table: a bad option's message names the option (the config file's key is window_s)."""
+    (tmp_path / "empty.toml").write_text("")
+    result = runner.invoke(app, ["watch", "--source", str(DATA / "pyfeat_single_face.mp4"), "--no-window",
+                                 "--config", str(tmp_path / "empty.toml"), *args])
+    assert result.exit_code == 2 and says in result.stderr, result.stderr
+    (tmp_path / "bad.toml").write_text("window_s = -1\n")
+    result = runner.invoke(app, ["watch", "--source", str(DATA / "pyfeat_single_face.mp4"), "--no-window",
+                                 "--config", str(tmp_path / "bad.toml")])
+    assert result.exit_code == 2 and "bad.toml: window_s: must be > 0" in result.stderr, result.stderr

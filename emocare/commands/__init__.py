@@ -31,9 +31,24 @@ def stdout_console():
 
 
 def load_settings(config: Optional[Path], **overrides: Any):
+    """The settings, with the options given on the command line; a bad option's value is named by its flag
+    (``--window: must be > 0``), not by its setting (``window_s``), which is how the config file names it."""
     from emocare import settings as settings_mod
+    from emocare.errors import ConfigError
 
-    return settings_mod.load(config, overrides)
+    try:
+        return settings_mod.load(config, overrides)
+    except ConfigError as exc:
+        key, sep, rest = str(exc).partition(":")
+        if sep and overrides.get(key) is not None:
+            raise ConfigError(f"{option_flag(key)}:{rest}") from None
+        raise
+
+
+def option_flag(setting: str) -> str:
+    """The command-line flag that sets ``setting``: ``window_s`` → ``--window``, ``max_side`` → ``--max-side``."""
+    name = setting[:-2] if setting.endswith("_s") else setting
+    return "--" + name.replace("_", "-")
 
 
 def check_output(path: Path, suffixes: tuple[str, ...], option: str) -> None:
