@@ -342,13 +342,22 @@ class Session:
 
     def _display_loop(self, source: LiveSource, worker: threading.Thread, errors: list[BaseException], win,
                       sinks: "_Sinks") -> str:
-        shown = -1
+        shown, frozen = -1, None
+        hold = getattr(source, "hold", None)
         while True:
             if errors:
                 raise errors[0]
             if self.journal.error:
                 return "journal write failed"
             self.status = source.status
+            if hold is not None:
+                hold(self.shared.paused)  # a file stops where it is; a camera goes on, unseen
+            if self.shared.paused and frozen is not None:  # the frame and its faces stay together, as paused
+                stop = self._output(frozen, self.shared.latest(), win, sinks)
+                if stop:
+                    return stop
+                time.sleep(0.03)
+                continue
             frame = source.read(after=shown, timeout=0.05)
             if frame is None:
                 if source.ended and not worker.is_alive():
@@ -361,6 +370,7 @@ class Session:
             if win is None and not sinks.video.active and not self._displays_want():
                 self.display_meter.tick()
                 continue
+            frozen = frame
             stop = self._output(frame, self.shared.latest(), win, sinks)
             if stop:
                 return stop

@@ -64,6 +64,7 @@ class LiveSource:
         self._new = threading.Condition(self._lock)
         self._frame: Frame | None = None
         self._stop = threading.Event()
+        self._held = threading.Event()  # a file paused (``hold``)
         self._ended = False
         self.status = ""  # "" when healthy, else a line for the overlay ("reconnecting ...")
         self.error: str | None = None  # why the source ended, when it did not end normally
@@ -86,6 +87,23 @@ class LiveSource:
         cap, self._cap = self._cap, None
         if cap is not None:
             cap.release()
+
+    def hold(self, on: bool) -> None:
+        """Pause (``True``) or resume a file played at its own rate: it goes on where it stopped. A camera or a
+        stream cannot be paused; its frames go on arriving (the caller stops showing them)."""
+        if on:
+            self._held.set()
+        else:
+            self._held.clear()
+
+    def _wait_while_held(self) -> float:
+        """Block while a file is held; the seconds it was, so its pacing resumes where it stopped."""
+        if not (self.is_file and self._held.is_set()):
+            return 0.0
+        began = self.clock()
+        while self._held.is_set() and not self._stop.is_set():
+            self._stop.wait(0.02)
+        return self.clock() - began
 
     @property
     def ended(self) -> bool:
@@ -115,6 +133,7 @@ class LiveSource:
         t = None
         try:
             while not self._stop.is_set():
+                next_due += self._wait_while_held()
                 try:
                     ok, image = self._cap.read()
                 except Exception as exc:  # a broken driver/stub may raise instead of returning False

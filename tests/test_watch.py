@@ -119,6 +119,22 @@ def test_source_failing_midway_reconnects_then_exits_cleanly(tmp_path, fer_engin
     assert any(r["type"] == "mood" for r in recs)  # what was analysed before the loss is kept
 
 
+def test_a_held_file_stops_where_it_is_and_goes_on_from_there():
+    """Pause on a file at its own rate: no frame arrives while it is held, and it resumes at the next frame."""
+    src = LiveSource(lambda: cv2.VideoCapture(str(DATA / "pyfeat_single_face.mp4")), name="clip", is_file=True,
+                     pace=True)
+    with src:
+        assert src.read(timeout=5) is not None
+        src.hold(True)
+        time.sleep(0.2)  # a frame being read when the hold came lands
+        held = src.read(timeout=0.1)
+        time.sleep(0.6)
+        assert src.read(after=held.index, timeout=0.1) is None  # nothing new while held
+        src.hold(False)
+        resumed = src.read(after=held.index, timeout=5)
+        assert resumed is not None and resumed.index <= held.index + 3  # on from where it stopped, no leap
+
+
 def test_live_file_at_its_own_rate(tmp_path):
     """Without --fast a file is played at its rate; analysis skips frames but the journal still covers it."""
     j = tmp_path / "j.jsonl"
