@@ -317,6 +317,8 @@ def read(path: Path) -> list[Record]:
     after it; any other bad line is a ``JournalError`` naming the file and line.
     """
     p = Path(path)
+    if p.is_dir():
+        raise JournalError(f"{shown(p)}: a folder, not a journal (a .jsonl file that watch wrote)")
     if not p.is_file():
         raise JournalError(f"{shown(p)}: no such journal")
     records = []
@@ -331,8 +333,8 @@ def read(path: Path) -> list[Record]:
             rec = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             rest = [x for x in lines[n:] if x.strip()]
-            if not rest or rest[0].startswith(b'{"type": "start"'):
-                continue  # the line a killed process was writing
+            if (records and not rest) or (rest and rest[0].startswith(b'{"type": "start"')):
+                continue  # the line a killed process was writing (a file of that line alone is no journal)
             why = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
             raise JournalError(f"{shown(p)}:{n}: not a journal line ({why})") from None
         try:

@@ -148,3 +148,17 @@ def test_a_snapshot_is_as_private_as_the_journal_that_notes_it(tmp_path):
     assert written[0].path == str(path) and written[0].t == 1.5
     (tmp_path / "blocked").write_text("a file where the folder would go")
     assert SnapshotSink(tmp_path / "blocked", Notes()).save(np.zeros((4, 4, 3), np.uint8), 8, 2.0) is None
+
+
+def test_a_file_that_is_no_journal_says_so_and_a_torn_last_line_is_still_skipped(tmp_path):
+    from emocare.errors import JournalError
+
+    with pytest.raises(JournalError, match="a folder, not a journal"):
+        journal_mod.read(tmp_path)
+    text = tmp_path / "notes.jsonl"
+    text.write_text("hello world\n")
+    with pytest.raises(JournalError, match=r"notes.jsonl:1: not a journal line"):
+        journal_mod.read(text)
+    torn = tmp_path / "torn.jsonl"
+    torn.write_text('{"type": "start", "t": 0}\n{"type": "mo')  # killed while writing its second line
+    assert [r.type for r in journal_mod.read(torn)] == ["start"]
