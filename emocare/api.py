@@ -244,13 +244,13 @@ class _Callbacks:
 
 def watch(source: str | os.PathLike[str] | int = 0, on_mood: Callable[[MoodChange], object] | None = None,
           on_care: Callable[[CareEvent], object] | None = None, *, on_faces: Callable[[Faces], object] | None = None,
-          fast: bool = False, window: bool = False, journal: str | os.PathLike[str] | None = None,
+          fast: bool = False, show_window: bool = False, journal: str | os.PathLike[str] | None = None,
           config: str | os.PathLike[str] | None = None, **settings: Any) -> WatchRun:
     """Watch a video file, a stream URL or a camera (an int) until it ends, as ``emocare watch`` does.
 
     ``on_mood(MoodChange)``: a person's steady mood was adopted or changed. ``on_care(CareEvent)``: emocare
     comforted someone (called from the care worker's thread). ``on_faces(Faces)``: every analysed frame.
-    ``fast``: a file analysed frame by frame as fast as it goes, not at its own pace. ``window``: show the window.
+    ``fast``: a file analysed frame by frame as fast as it goes, not at its own pace. ``show_window``: show the OpenCV window (``window_s`` is the rolling window's length).
     ``settings``: any setting of the config file, e.g. ``engine="emocare"``, ``audio="none"``, ``window_s=3.0``.
     Returns the run: why it ended (``.result.reason``), the journal written (``.journal``) and its lines.
     """
@@ -272,6 +272,6 @@ def watch(source: str | os.PathLike[str] | int = 0, on_mood: Callable[[MoodChang
         chosen = _settings(config, values)
         from emocare import watch as watch_mod
 
-        request = watch_mod.WatchRequest(source=path, fast=fast, show_window=window,
+        request = watch_mod.WatchRequest(source=path, fast=fast, show_window=show_window,
                                          journal=Path(journal) if journal is not None else None)
         return watch_mod.run(chosen, request, [_Callbacks(on_mood, on_care, on_faces)])

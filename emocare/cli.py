@@ -225,7 +225,7 @@ def serve(
     no_camera: bool = typer.Option(False, "--no-camera", help="Watch nothing: serve the history and settings pages only.", metavar=""),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; anything but loopback needs the token printed at start on every page and stream.", metavar="ADDRESS"),
     port: int = typer.Option(8765, "--port", help="Port to listen on (0: a free one).", metavar="N"),
-    window: bool = typer.Option(False, "--window", help="Also show the OpenCV window (off under serve).", metavar=""),
+    show_window: bool = typer.Option(False, "--show-window", help="Also show the OpenCV window (off under serve; watch's --window is its rolling window in seconds).", metavar=""),
     history: Optional[List[Path]] = typer.Option(None, "--history", help="More journals, or folders of them, for the history page (besides the user data folder's). Repeatable.", metavar="PATH"),
     max_viewers: int = typer.Option(24, "--max-viewers", help="Browsers that may watch the live page at once (each holds a video and an event stream).", metavar="N"),
     fast: bool = typer.Option(False, "--fast", help="Video files: analyze every frame as fast as possible.", metavar=""),
@@ -246,11 +246,11 @@ def serve(
     """The companion as local web pages: live video, moods and comfort; history by day; settings and messages."""
     if camera is not None and source is not None:
         raise fail("--camera and --source cannot be used together", Exit.USAGE)
-    if no_camera and (camera is not None or source is not None or fast or record is not None or window):
-        raise fail("--no-camera serves the history and settings only: it takes no --camera, --source, --fast, --record or --window", Exit.USAGE)
+    if no_camera and (camera is not None or source is not None or fast or record is not None or show_window):
+        raise fail("--no-camera serves the history and settings only: it takes no --camera, --source, --fast, --record or --show-window", Exit.USAGE)
     from emocare.commands.serve import serve as body
 
-    code = run_guarded(body, source, fast, no_camera, window, host, port, history or [], max_viewers, record, journal,
+    code = run_guarded(body, source, fast, no_camera, show_window, host, port, history or [], max_viewers, record, journal,
                        config, dict(engine=engine, detector=detector, persist_s=persist, cooldown_s=cooldown, quiet=quiet,
                                     lang=lang, audio=audio, size=size, camera=camera,
                                     reconnect_timeout_s=reconnect_timeout, stream_timeout_s=stream_timeout))

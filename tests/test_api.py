@@ -234,4 +234,4 @@ def test_a_headless_opencv_is_one_line_with_the_fix(monkeypatch, tmp_path):
     problem = window.gui_missing()
     assert problem is not None and "\n" not in problem and "pip install --no-deps --force-reinstall opencv-python" in problem
     with pytest.raises(emocare.WindowUnavailable, match="headless build"):
-        emocare.watch(DATA / "pyfeat_single_face.mp4", window=True, audio="none", journal=tmp_path / "j.jsonl")
+        emocare.watch(DATA / "pyfeat_single_face.mp4", show_window=True, audio="none", journal=tmp_path / "j.jsonl")

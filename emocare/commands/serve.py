@@ -10,7 +10,7 @@ from emocare.commands import VIDEO_SUFFIXES, check_output, load_settings, stderr
 from emocare.errors import ConfigError
 
 
-def serve(source, fast, no_camera, window, host, port, history, max_viewers, record, journal_path, config,
+def serve(source, fast, no_camera, show_window, host, port, history, max_viewers, record, journal_path, config,
           overrides) -> int:
     from platformdirs import user_data_dir
 
@@ -28,7 +28,7 @@ def serve(source, fast, no_camera, window, host, port, history, max_viewers, rec
     if record is not None:
         check_output(record, VIDEO_SUFFIXES, "--record")
     snapshots = Path(user_data_dir("emocare")) / "snapshots"
-    request = None if no_camera else watch_lib.WatchRequest(source=source, fast=fast, show_window=window, record=record,
+    request = None if no_camera else watch_lib.WatchRequest(source=source, fast=fast, show_window=show_window, record=record,
                                                             journal=journal_path, snapshot_dir=snapshots)
     options = ServeOptions(host=host, port=port, max_streams=2 * max_viewers, history=tuple(history), config=config,
                            overrides={k: v for k, v in overrides.items() if v is not None})
