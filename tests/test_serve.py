@@ -692,6 +692,10 @@ def test_cli_refuses_bad_hosts_and_busy_ports_in_one_line(tmp_path):
     out = subprocess.run([exe, "serve", "--no-camera", "--history", str(tmp_path / "nope")], capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 2 and "nope: no such file or folder" in out.stderr
+    # a camera that is not there: one line and exit 3, and no address announced that would serve nothing
+    out = subprocess.run([exe, "serve", "--camera", "9", "--port", "0"], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "XDG_DATA_HOME": str(tmp_path)})
+    assert out.returncode == 3 and "camera 9" in out.stderr and "emocare serve: http" not in out.stdout, out.stdout
 
 
 def test_cli_serves_history_only_prints_the_url_and_stops_on_ctrl_c(tmp_path):

@@ -163,9 +163,16 @@ def serve(settings, request, options: ServeOptions, *, sinks: Sequence = (),
         places.append(request.journal)
     run = None
     with Server(options, lang=settings.language, live=request is not None, places=places) as server:
-        on_ready(server)
-        if request is not None:
-            run = watch.run(settings, request, [server.hub, *sinks], **watch_kw)
+        if request is None:
+            on_ready(server)
+        else:  # the address is announced once the source is open: a camera that is not there is one line, no address
+            on_journal = watch_kw.pop("on_journal", lambda path: None)
+
+            def opened(path) -> None:
+                on_ready(server)
+                on_journal(path)
+
+            run = watch.run(settings, request, [server.hub, *sinks], on_journal=opened, **watch_kw)
             on_watched(run)
             if run.result.reason == "interrupted":
                 return run
