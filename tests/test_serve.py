@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -138,6 +139,29 @@ def test_pages_in_both_languages_and_every_string_in_both():
     en, zh = strings()["en"], strings()["zh"]
     assert set(en) == set(zh)
     assert all(f"emo_{e}" in en for e in (*EMOTIONS, "uncertain"))
+    # one emotion, one name: the page's English names are the CLI's and the window's (faces.EMOTIONS)
+    assert [en[f"emo_{e}"] for e in EMOTIONS] == list(EMOTIONS)
+    assert len({zh[f"emo_{e}"] for e in (*EMOTIONS, "uncertain")}) == len(EMOTIONS) + 1
+
+
+def _journal_words(pattern: str, path: str) -> set[str]:
+    return set(re.findall(pattern, (ROOT / path).read_text(encoding="utf-8")))
+
+
+def test_journal_words_the_pages_show_are_in_both_languages():
+    """An end line's reason and a care line's note are words the journal keeps in English; the pages say them
+    from strings.toml (``end_…``, ``note_…``), so a Chinese page has none of them in English."""
+    reasons = _journal_words(r'(?:reason = |return )"([a-z ]+)"', "emocare/live.py") | {"stopped"}
+    assert {"end of source", "quit", "window closed", "source lost", "interrupted"} <= reasons
+    notes = _journal_words(r'"(quiet|muted|no audio|previous comfort still playing)"', "emocare/care/__init__.py")
+    assert notes == {"quiet", "muted", "no audio", "previous comfort still playing"}
+    for lang in ("en", "zh"):
+        words = strings()[lang]
+        for prefix, said in (("end_", reasons), ("note_", notes)):
+            missing = [w for w in said if prefix + w.replace(" ", "_") not in words]
+            assert not missing, (lang, missing)
+    zh = strings()["zh"]
+    assert not any(w in zh[k] for k in zh if k.startswith(("end_", "note_")) for w in ("end of source", "no audio"))
 
 
 def test_language_follows_lang_then_the_viewer(tmp_path, folders):
@@ -167,6 +191,50 @@ def test_loopback_refuses_other_host_names(tmp_path):
     assert client.get("/history", headers={"Host": "127.0.0.1:8765"}).status_code == 200
     assert client.get("/history", headers={"Host": "localhost:8765"}).status_code == 200
     assert client.get("/history", headers={"Host": "evil.example:8765"}).status_code == 400
+
+
+def test_the_history_counts_in_words_that_agree_and_says_notes_in_the_page_s_language(tmp_path):
+    """One comfort is "1 comfort", two are "2 comforts" (Chinese has no plural); a care line's note ("no audio")
+    is said in the page's language, not the journal's English."""
+    journals = tmp_path / "journals"
+    journals.mkdir()
+    one = small_journal(journals / "watch-20261120-091500.jsonl")
+    lines = one.read_text(encoding="utf-8").splitlines()
+    care = json.loads(lines[-2])
+    care["note"] = "no audio"
+    one.write_text("\n".join([*lines[:-2], json.dumps(care), lines[-1]]) + "\n", encoding="utf-8")
+    _, client, _ = make_app(tmp_path, [journals])
+    history = client.get("/history?lang=en").get_data(as_text=True)
+    assert "1 session · " in history and "1 comfort</span>" in history and "1 comforts" not in history
+    zh = client.get("/history?lang=zh").get_data(as_text=True)
+    assert "1 次会话 · " in zh and "1 次安慰</span>" in zh
+    page = client.get("/history/0/watch-20261120-091500.jsonl?lang=zh").get_data(as_text=True)
+    shown = re.sub(r"<script[^>]*>.*?</script>", "", page, flags=re.S)  # the page's data keeps the journal's words
+    assert "(没有音频输出)" in shown and "no audio" not in shown
+    assert "(no audio)" in client.get("/history/0/watch-20261120-091500.jsonl?lang=en").get_data(as_text=True)
+    two = journals / "watch-20261120-101500.jsonl"
+    two.write_text(one.read_text(encoding="utf-8").replace("09:15:00", "10:15:00"), encoding="utf-8")
+    _, client, _ = make_app(tmp_path, [journals])
+    assert "2 sessions · " in client.get("/history?lang=en").get_data(as_text=True)
+    assert "2 comforts</span>" in client.get("/history?lang=en").get_data(as_text=True)
+
+
+def test_api_state_names_the_source_without_its_password_and_an_ended_session_takes_no_commands(tmp_path):
+    hub = LiveHub()
+    _, client, csrf = make_app(tmp_path, hub=hub)
+    hub.watching("rtsp://me:s3cret@cam.local/live")  # what serve says before watch.run writes the start line
+    assert client.get("/api/state").json["state"]["source"] == "rtsp://me:***@cam.local/live"
+    hub.on_record(StartRecord(t=0.0, source="rtsp://me:other@cam.local/live", engine="emocare"))
+    data = client.get("/api/state").json
+    assert data["state"]["source"] == "rtsp://me:***@cam.local/live" and "other" not in json.dumps(data)
+    post = {"data": {"command": "pause"}, "headers": {"X-CSRF-Token": csrf, "Origin": "http://localhost"}}
+    with hub:
+        assert hub.ended is None and client.post("/control", **post).status_code == 202
+        hub.on_record(EndRecord(t=3.0, reason="end of source"))
+    assert hub.ended == "end of source"
+    refused = client.post("/control", **post)
+    assert refused.status_code == 409 and "ended" in refused.get_data(as_text=True)
+    assert hub.commands() == ["pause"]  # the one sent while it ran
 
 
 def test_posts_need_the_csrf_token_and_the_same_origin(tmp_path):
@@ -616,6 +684,7 @@ def test_live_server_pushes_moods_and_comfort_and_a_gone_viewer_costs_nothing(tm
         threads_before = threading.active_count()
         kinds, data = _sse(port, 40, until=lambda k, d: k == "event" and d.get("type") == "care")
         assert kinds[0] == "hello" and "moods" in kinds
+        assert data[0]["state"]["source"] == str(SAD)  # as the journal's start line names it
         moods = [d for k, d in zip(kinds, data) if k == "moods" and d["people"]]
         assert moods and set(moods[-1]["people"][0]["scores"]) == set(EMOTIONS)
         assert any(d["people"][0]["mood"] == "sad" for d in moods)
@@ -808,6 +877,76 @@ def test_browser_sees_a_mood_and_a_comfort_then_the_history(tmp_path):
         stop.set()
         thread.join(60)
     assert not thread.is_alive()
+
+
+def _two_people(t: float) -> Faces:
+    one = mood_faces("sad", t)
+    first = one.faces[0]
+    second = replace(first, box=(80, 10, 50, 50), track_id=2, mood=replace(first.mood, label="fear"))
+    return Faces(faces=(first, second), t=t, primary=1)
+
+
+def _live_page_says(browser, lang: str) -> dict:
+    from selenium.webdriver.common.by import By
+
+    text = lambda css: [e.get_attribute("textContent") for e in browser.find_elements(By.CSS_SELECTOR, css)]
+    return {"names": text(".person .mood-name"), "badges": text(".person .badge"), "meta": text(".person-meta"),
+            "rate": text("#rate")[0], "heading": text("#live-heading")[0], "note": text("#video-note")[0],
+            "disabled": [b.get_property("disabled") for b in browser.find_elements(By.CSS_SELECTOR, "button[data-command]")],
+            "body": browser.find_element(By.TAG_NAME, "body").text}
+
+
+def test_browser_live_page_says_when_the_source_ended_and_marks_the_main_person_among_several(tmp_path):
+    """The page fed through the hub as watch.run feeds it: the main person's badge only beside someone else;
+    once the source ends, the moods are past, the rate says analysis ended, the controls are disabled, and the
+    journal's words (a reason, a note) are said in the page's language."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from emocare.web.server import Server, ServeOptions
+
+    browser = _chromium()
+    OUT.mkdir(parents=True, exist_ok=True)
+    server = Server(ServeOptions(port=0, cache_dir=tmp_path / "cache"), lang="en", live=True, places=[tmp_path])
+    hub, url = server.hub, f"http://127.0.0.1:{server.port}/"
+    people = lambda n: lambda b: len(b.find_elements(By.CSS_SELECTOR, ".person")) == n
+    try:
+        server.start()
+        hub.__enter__()
+        for t in (2.9, 3.0):  # two analyses, a tenth of a second apart: a rate to show
+            hub.on_faces(_two_people(t))
+            time.sleep(0.1)
+        browser.get(url + "?lang=en")
+        WebDriverWait(browser, 15).until(people(2))
+        page = _live_page_says(browser, "en")
+        assert page["badges"] == ["main person"] and page["names"] == ["sad", "fear"], page
+        assert "steady for" in page["meta"][0] and "fps" in page["rate"] and not any(page["disabled"])
+        browser.save_screenshot(str(OUT / "live-two.png"))
+        hub.on_faces(mood_faces("sad", 4.0))
+        WebDriverWait(browser, 10).until(people(1))
+        assert _live_page_says(browser, "en")["badges"] == []  # alone: nobody to tell apart
+        hub.on_record(CareRecord(t=4.0, id=1, mood="sad", action="message", message="I'm here.", lang="en",
+                                 note="no audio"))
+        hub.on_record(EndRecord(t=5.0, reason="end of source"))
+        hub.__exit__(None, None, None)
+        WebDriverWait(browser, 10).until(lambda b: b.find_element(By.ID, "status").text == "session ended")
+        page = _live_page_says(browser, "en")
+        assert page["names"] == ["Last seen: sad"] and "steady for" not in page["meta"][0], page
+        assert page["rate"] == "analysis ended" and all(page["disabled"]) and len(page["disabled"]) == 3
+        assert page["heading"] == "How you were when it ended" and page["note"] == "The source has ended."
+        assert "stopped: the source has ended" in page["body"] and "no audio" in page["body"]
+        browser.save_screenshot(str(OUT / "live-ended.png"))
+        browser.get(url + "?lang=zh")
+        WebDriverWait(browser, 10).until(lambda b: b.find_element(By.ID, "status").text == "会话已结束")
+        page = _live_page_says(browser, "zh")
+        assert page["names"] == ["最后看到：难过"] and page["rate"] == "分析已结束" and all(page["disabled"]), page
+        assert page["note"] == "来源已结束。" and "已停止: 来源已结束" in page["body"] and "没有音频输出" in page["body"]
+        for english in ("no audio", "end of source", "Last seen", "fps", "session"):
+            assert english not in page["body"], english
+        browser.save_screenshot(str(OUT / "live-ended-zh.png"))
+    finally:
+        browser.quit()
+        server.close()
 
 
 def _packaged_en():

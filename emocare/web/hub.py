@@ -22,6 +22,7 @@ from typing import Callable
 import numpy as np
 
 from emocare.faces import EMOTIONS, Faces
+from emocare.names import redact
 from emocare.records import Record
 
 COMMANDS = ("pause", "mute", "snapshot")  # what the page may ask; the window's quit and help stay with the window
@@ -115,6 +116,13 @@ class LiveHub:
             self._bump_state()
             self._frames.notify_all()
 
+    def watching(self, source: str | None) -> None:
+        """What the session watches, as the journal's start line labels it (a URL's password hidden): ``serve``
+        says so before ``watch.run``, which writes that line before the page's sink is attached."""
+        with self._lock:
+            self._state["source"] = redact(source) if source is not None else None
+            self._bump_state()
+
     def on_faces(self, faces: Faces) -> None:
         now = self.clock()
         with self._lock:
@@ -137,10 +145,11 @@ class LiveHub:
             event["path"] = str(event.get("path", ""))
         with self._lock:
             if kind == "start":
-                self._state["source"] = data.get("source")
+                if data.get("source") is not None:
+                    self._state["source"] = event["source"] = redact(str(data["source"]))
                 self._bump_state()
             elif kind == "end":
-                self._state["ended"] = data.get("reason", "ended")
+                self._state["ended"] = data.get("reason") or "stopped"
                 self._bump_state()
             self._add_event(event)
 
@@ -200,6 +209,12 @@ class LiveHub:
             self._bump_state()
 
     # ------------------------------------------------------------------ the viewers' side
+    @property
+    def ended(self) -> str | None:
+        """Why the session ended (its end line's reason), or None while it runs or has not started."""
+        with self._lock:
+            return None if self._state["running"] else self._state["ended"]
+
     def request(self, command: str) -> None:
         """Queue ``command`` for the session's next frame (each at most once: a double click is one command)."""
         if command not in COMMANDS:

@@ -122,5 +122,7 @@ def control(state: AppState):
     command = request.form.get("command", "")
     if command not in COMMANDS:
         return plain(f"unknown command {command[:40]!r} (use {', '.join(COMMANDS)})", 400)
+    if state.hub.ended is not None:  # nothing reads commands any more: say so rather than queue them for nobody
+        return plain(f"the session has ended ({state.hub.ended}): nothing to {command}", 409)
     state.hub.request(command)
     return jsonify({"queued": command}), 202

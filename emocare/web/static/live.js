@@ -18,8 +18,22 @@
     t = Math.max(0, Math.floor(t || 0));
     return Math.floor(t / 60) + ":" + String(t % 60).padStart(2, "0");
   };
+  const said = (prefix, word) => T[prefix + String(word).replace(/ /g, "_")] || word;  // a journal word, in T
   let state = { paused: false, muted: false, running: false, ended: null };
   let connected = false;
+  let moods = null;  // the last moods pushed: drawn again as past once the session ends
+  const ended = () => !state.running && !!state.ended;
+
+  function renderEnded() {  // the session has ended: says so over the video, and nothing acts on a live source
+    const over = ended();
+    for (const button of document.querySelectorAll("button[data-command]")) button.disabled = over;
+    const note = $("video-note");
+    note.textContent = !over ? "" : state.ended === "end of source" ? T.video_ended
+      : T.ended + ": " + said("end_", state.ended);
+    note.hidden = !over;
+    $("live-heading").textContent = over ? T.live_heading_ended : T.live_heading;
+    if (over && $("comfort-card").dataset.comfort !== "1") $("comfort").textContent = T.no_care;
+  }
 
   function renderStatus() {
     const pill = $("status");
@@ -38,27 +52,37 @@
     $("btn-pause").classList.toggle("active", !!state.paused);
     $("btn-mute").textContent = state.muted ? T.unmute : T.mute;
     $("btn-mute").classList.toggle("active", !!state.muted);
+    renderEnded();
+    renderPeople(moods);
   }
 
-  function renderPeople(moods) {
+  function personHead(p, several, past) {  // the mood (as past once the session ended), who, for how long
+    const head = el("div", "person-head");
+    const dot = el("span", "mood-dot");
+    dot.style.background = COLORS[p.mood || "uncertain"];
+    head.appendChild(dot);
+    const text = !p.mood ? T.mood_forming : past ? T.last_seen.replace("{mood}", emo(p.mood)) : emo(p.mood);
+    const name = el("span", past ? "mood-name past" : "mood-name", text);
+    name.dataset.mood = p.mood || "";
+    head.appendChild(name);
+    const meta = el("span", "person-meta", T.person + " " + p.id);
+    if (p.primary && several) meta.appendChild(el("span", "badge", T.primary));  // the window's main person
+    if (p.mood && !past) meta.appendChild(el("div", "", T.steady_for + " " + Math.round(p.since_s) + " " + T.seconds_short));
+    head.appendChild(meta);
+    return head;
+  }
+
+  function renderPeople(latest) {
+    moods = latest;
     const box = $("people");
     box.textContent = "";
     const people = (moods && moods.people) || [];
+    const past = ended();
     if (!people.length) { box.appendChild(el("p", "muted", T.no_face)); }
     for (const p of people) {
-      const card = el("div", "person");
+      const card = el("div", past ? "person past" : "person");
       card.dataset.person = p.id;
-      const head = el("div", "person-head");
-      const dot = el("span", "mood-dot");
-      dot.style.background = COLORS[p.mood || "uncertain"];
-      head.appendChild(dot);
-      const name = el("span", "mood-name", p.mood ? emo(p.mood) : T.mood_forming);
-      name.dataset.mood = p.mood || "";
-      head.appendChild(name);
-      const meta = el("span", "person-meta", T.person + " " + p.id);
-      if (p.primary) meta.appendChild(el("span", "badge", T.primary));
-      if (p.mood) meta.appendChild(el("div", "", T.steady_for + " " + Math.round(p.since_s) + " " + T.seconds_short));
-      head.appendChild(meta);
+      const head = personHead(p, people.length > 1, past);
       card.appendChild(head);
       const grid = el("div", "scores");
       for (const e of EMOTIONS) {
@@ -75,7 +99,8 @@
       card.appendChild(grid);
       box.appendChild(card);
     }
-    $("rate").textContent = moods && moods.fps ? T.analysis_rate + " " + moods.fps.toFixed(1) + " fps" : "";
+    $("rate").textContent = past ? T.analysis_ended
+      : moods && moods.fps ? T.analysis_rate + " " + moods.fps.toFixed(1) + " fps" : "";
   }
 
   function renderBanner(banner) {  // state.banner: shown with the window's opacity, then withdrawn (null)
@@ -106,7 +131,7 @@
     const meta = [clock(ev.t)];
     if (ev.mood) meta.push(emo(ev.mood));
     if (ev.action) meta.push(T["action_" + ev.action] || ev.action);
-    if (ev.note) meta.push(ev.note);
+    if (ev.note) meta.push(said("note_", ev.note));
     $("comfort-meta").textContent = meta.join(" · ");
     $("comfort-card").dataset.comfort = "1";
   }
@@ -136,7 +161,7 @@
     } else if (ev.type === "start") {
       what.textContent = T.event_start + (ev.source ? ": " + String(ev.source).split("/").pop() : "");
     } else if (ev.type === "end") {
-      what.textContent = T.event_end + (ev.reason ? " (" + ev.reason + ")" : "");
+      what.textContent = T.event_end + (ev.reason ? ": " + said("end_", ev.reason) : "");
     } else {
       what.textContent = T.event_error + ": " + (ev.message || "");
     }
@@ -154,7 +179,7 @@
       $("events").textContent = "";
       $("events").appendChild(el("li", "muted empty", T.events_none));
       for (const ev of data.events) addEvent(ev, false);
-      renderPeople(data.moods);
+      moods = data.moods;
       renderStatus();
       renderBanner(state.banner);
     });
