@@ -904,7 +904,7 @@ TRACEBACKS = [
      ["model.tflite", "not an emotion model"]),
     ("--audio file: with no folder", ["watch", "--source", CLIP, "--fast", "--no-window", "--audio", "file:"], {}, 2,
      ["audio", "file:DIR"]),
-    ("--max-side 1", ["analyze", "{photo}", "--max-side", "1"], {}, 2, ["max_side", "128"]),
+    ("--max-side 1", ["analyze", "{photo}", "--max-side", "1"], {}, 2, ["--max-side", "128"]),
 ]
 
 
