@@ -50,6 +50,19 @@ def strings() -> dict[str, dict[str, str]]:
     return tomllib.loads(text)
 
 
+def span(seconds: float, t: Mapping[str, str]) -> str:
+    """A length of time as a person reads it, in the page's language: "45 s", "12 min", "1 h 5 min"
+    (under a minute in seconds, so a short session is not "0 min")."""
+    whole = max(0, int(round(seconds)))
+    if whole < 60:
+        return f"{whole} {t['seconds_short']}"
+    minutes = int(round(seconds / 60))
+    if minutes < 60:
+        return f"{minutes} {t['minutes_short']}"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} {t['hours_short']}" + (f" {minutes} {t['minutes_short']}" if minutes else "")
+
+
 def plain(text: str, status: int) -> Response:
     return Response(text + "\n", status=status, mimetype="text/plain")
 
@@ -74,5 +87,6 @@ class AppState:
         other = next(c for c in LANGS if c != code)
         body = render_template(template, t=t, lang=code, other_lang=other, csrf=self.csrf, colors=MOOD_COLORS,
                                live=self.hub is not None, moods=MOOD_ORDER, emotions=EMOTIONS,
-                               page_strings=json.dumps(t, ensure_ascii=False), **context)
+                               page_strings=json.dumps(t, ensure_ascii=False),
+                               span=lambda seconds: span(seconds, t), **context)
         return Response(body, status=status, mimetype="text/html")
