@@ -120,14 +120,14 @@ def run(settings, request: WatchRequest, sinks: Sequence[Sink] = (), *,
         pipeline = Pipeline.from_settings(engine, settings)
         config = as_dict(settings)
         config["negative_threshold"] = pipeline.smoother.params.negative_threshold  # "auto" as it resolved
+        for sink in sinks:  # before the start line, so a sink (the web page's events) sees the session begin
+            stack.enter_context(sink)
+            journal.record_sinks.append(sink.on_record)
         journal.write(StartRecord(t=0.0, source=label, engine=engine.name, detector=settings.detector,
                                   mode="fast" if request.fast else "live", config=config,
                                   started=datetime.now().isoformat(timespec="seconds")))
         carer = build_carer(settings, journal)
         stack.callback(carer.close)
-        for sink in sinks:
-            stack.enter_context(sink)
-            journal.record_sinks.append(sink.on_record)
         options = WatchOptions(source_label=label, show_window=request.show_window, record=request.record,
                                snapshot_dir=request.snapshot_dir, fps=fps, stats=request.stats)
         session = Session(pipeline, journal, options, carer=carer,
