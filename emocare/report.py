@@ -113,20 +113,23 @@ def text(value) -> str:
 def tables(report: Report):
     """Rich renderables: one table of moods per person, one of care events."""
     from rich.table import Table
+    from rich.text import Text
 
     from emocare.tables import ByWidth, plural
 
-    title = f"session: {text(report.source)} | {text(report.engine)} | {report.duration_s:.1f} s | " \
+    # the heading above the tables (not their title, which wraps at the table's width), the source on a line of
+    # its own: a long path would otherwise break the figures after it mid-phrase
+    title = f"session: {text(report.source)}\n{text(report.engine)} | {report.duration_s:.1f} s | " \
             f"{plural(report.changes, 'mood change')} ({report.changes_per_min:.1f}/min) | " \
             f"{plural(len(report.care), 'care event')}"
     if report.ended:
         title += f" | ended: {text(report.ended)}"
     moods = [m for m in MOOD_ORDER if any(m in p.seconds for p in report.people)]
-    t = Table(title=title, title_justify="left")
+    t = Table()
     t.add_column("person", overflow="fold")
     for m in moods:
         t.add_column(f"{m} s", justify="right", overflow="fold")
-    t.add_column("changes/min", justify="right", overflow="fold")
+    t.add_column("changes/min seen", justify="right", overflow="fold")  # over the time this person was seen
     if not report.people:
         t.add_row("no face seen", *["-"] * (len(moods) + 1))
     for p in report.people:
@@ -135,16 +138,16 @@ def tables(report: Report):
                   *[f"{p.seconds.get(m, 0.0):.1f}" for m in moods], f"{per_min:.1f}")
     # below 100 columns a column per mood would cut the headers in two, and a column per person does once a
     # session has met a few people: a row per person, their moods as one list that wraps between its items
-    n = Table(title=title, title_justify="left")
+    n = Table()
     n.add_column("person")
     n.add_column("seconds in each mood")
-    n.add_column("changes a minute", justify="right")
+    n.add_column("changes/min seen", justify="right")
     for p in report.people:
         per_min = p.changes / (p.total_s / 60.0) if p.total_s > 0 else 0.0
         n.add_row(f"#{text(p.id)}{' (primary)' if p.primary else ''}",
                   ", ".join(f"{m} {p.seconds[m]:.1f}" for m in moods if p.seconds.get(m, 0.0) > 0) or "-",
                   f"{per_min:.1f}")
-    out = [ByWidth(t, n) if report.people else t]
+    out = [Text.from_markup(title), ByWidth(t, n) if report.people else t]
     if report.care:
         c = Table(title="care events", title_justify="left")
         for col in ("t (s)", "person", "mood", "action", "message"):
