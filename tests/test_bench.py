@@ -59,7 +59,8 @@ def test_bench_json_has_every_key_and_reports_unavailable_engines(tmp_path, empt
                                  "--dataset", str(CROPS), "--crops", "--json", str(out), "--plot", str(png)])
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
-    assert set(data["machine"]) >= {"cpu", "cores", "python", "versions"}
+    assert set(data["machine"]) >= {"cpu", "cores", "python", "runtime", "versions"}
+    assert data["machine"]["runtime"] in ("litert", "opencv")  # what ran the default engine's graphs
     deep = data["engines"]["deepface"]
     assert deep["available"] is False and "facial_expression_model_weights.h5" in deep["reason"]
     # said once, in one line, and no empty row for it in the tables

@@ -111,5 +111,11 @@ def machine_info() -> dict:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             versions[dist] = None
+    try:  # what ran BlazeFace and emocare's model: LiteRT, or OpenCV's DNN module (the light install)
+        from emocare.engines.litert import chosen_runtime
+
+        runtime = chosen_runtime()
+    except Exception as exc:  # noqa: BLE001 - an unknown EMOCARE_RUNTIME fails the engine itself, not this record
+        runtime = f"unknown ({exc})"
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform(), "versions": versions}
+            "platform": platform.platform(), "runtime": runtime, "versions": versions}

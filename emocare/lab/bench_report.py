@@ -48,7 +48,9 @@ def _table(title: str, columns, first: str = "engine"):
 
 
 def _speed_cost_tables(report):
-    speed = _table(f"speed on {report.source} ({report.machine['cores']} cores, {report.machine['cpu']})",
+    runtime = report.machine.get("runtime")
+    speed = _table(f"speed on {report.source} ({report.machine['cores']} cores, {report.machine['cpu']}"
+                   + (f"; emocare's graphs run by {runtime}" if runtime else "") + ")",
                    ("FPS", "p50 ms", "p95 ms", "detect ms", "classify ms"))
     cost = _table("start-up, memory and size", ("cold start s", "peak RSS MB", "model MB", "deps MB"))
     notes: list[str] = []
