@@ -260,9 +260,10 @@ def watch(source: str | os.PathLike[str] | int = 0, on_mood: Callable[[MoodChang
         camera = source if isinstance(source, int) else None
         path = None if camera is not None else os.fspath(source)
         if path is not None:
-            from emocare.sources import is_still_image, is_stream_url
+            from emocare.images import is_photo
+            from emocare.sources import is_stream_url
 
-            if not is_stream_url(path) and is_still_image(path):
+            if not is_stream_url(path) and is_photo(path):
                 raise InputError(f"{path}: a photo, not a video (emocare.analyze reads photos)", path)
             if fast and is_stream_url(path):
                 raise ConfigError("fast=True needs a video file, not a stream")

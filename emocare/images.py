@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from emocare.errors import InputError
-from emocare.names import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, not_a_file, shown
+from emocare.names import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, is_still_image, not_a_file, shown
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,23 @@ def _grey_to_8bit(mode: str, a: np.ndarray) -> np.ndarray:
     elif not (mode == "F" and lo >= 0.0 and hi <= 255.0):
         a = (a - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(a)
     return np.clip(np.rint(a), 0, 255).astype(np.uint8)
+
+
+def is_photo(path: str | os.PathLike) -> bool:
+    """A still image, by its name (``.jpg``) or, whatever its name says (``face.dat``), by its first bytes as
+    OpenCV knows them. A GIF may move, so it is not one. False for what cannot be read here: opening it as a
+    video then says so in its own words."""
+    if is_still_image(path):
+        return True
+    import cv2
+
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(4) == b"GIF8":
+                return False
+        return bool(cv2.haveImageReader(os.fspath(path)))
+    except (OSError, cv2.error):
+        return False
 
 
 def load_image(path: str | os.PathLike) -> np.ndarray:

@@ -67,9 +67,10 @@ def open_source(settings, request: WatchRequest):
     """``(LiveSource or None, fps)``: a live source (camera, stream, file at its own rate) or, for ``fast``, the
     file's frame rate only (its frames are read later, in order)."""
     from emocare import sources
+    from emocare.images import is_photo
 
     is_file = request.source is not None and not sources.is_stream_url(request.source)
-    if is_file and sources.is_still_image(request.source):  # one frame: no mood can form, and no person is confirmed
+    if is_file and is_photo(request.source):  # one frame: no mood can form, and no person is confirmed
         raise ConfigError(f"--source {request.source}: a photo, not a video (its faces and emotions: "
                           f"'emocare analyze {request.source}')")
     if request.fast and not is_file:

@@ -215,6 +215,10 @@ def test_watch_errors_are_worded_for_a_library(tmp_path):
     with pytest.raises(emocare.InputError, match="a photo, not a video") as caught:
         emocare.watch(DATA / "pyfeat_single_face.jpg")
     assert "--" not in str(caught.value)
+    disguised = tmp_path / "face.dat"  # known by its first bytes, not its name
+    disguised.write_bytes((DATA / "pyfeat_single_face.jpg").read_bytes())
+    with pytest.raises(emocare.InputError, match="a photo, not a video"):
+        emocare.watch(disguised)
     with pytest.raises(emocare.SourceError, match="no such file") as caught:
         emocare.watch(tmp_path / "missing.mp4", audio="none", journal=tmp_path / "j.jsonl")
     assert str(tmp_path / "missing.mp4") in str(caught.value)

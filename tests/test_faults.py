@@ -59,6 +59,7 @@ def corpus(tmp_path_factory) -> Path:
     c = tmp_path_factory.mktemp("corpus")
     good = c / "good.jpg"
     shutil.copy(DATA / "pyfeat_single_face.jpg", good)
+    shutil.copy(good, c / "face.dat")  # a photo under a name that does not say so
     (c / "empty.jpg").write_bytes(b"")
     (c / "truncated.jpg").write_bytes(good.read_bytes()[:1500])
     (c / "notimage.jpg").write_text("this is not an image\n")
@@ -86,6 +87,8 @@ CASES = [
     ("analyze non-image", ["analyze", "{c}/notimage.jpg"], 1, ["not an image"]),
     ("analyze a video", ["analyze", CLIP], 1, ["pyfeat_single_face.mp4", "a video", "emocare watch --source"]),
     ("watch a photo", ["watch", "--source", "{c}/good.jpg", "--no-window"], 2, ["good.jpg", "a photo", "emocare analyze"]),
+    ("watch a photo named .dat", ["watch", "--source", "{c}/face.dat", "--no-window"], 2,
+     ["face.dat", "a photo", "emocare analyze"]),
     ("analyze empty folder", ["analyze", "{c}/emptydir"], 1, ["no image files"]),
     ("analyze unknown detector", ["analyze", "{c}/good.jpg", "--detector", "nosuch"], 2, ["detector", "nosuch"]),
     ("analyze unknown engine", ["analyze", "{c}/good.jpg", "--engine", "nosuch"], 2, ["engine"]),
