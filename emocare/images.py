@@ -42,6 +42,8 @@ def is_photo(path: str | os.PathLike) -> bool:
     video then says so in its own words."""
     if is_still_image(path):
         return True
+    if not os.path.isfile(path):  # a device (/dev/video0) or a pipe is not read here: opening it could block
+        return False
     import cv2
 
     try:
