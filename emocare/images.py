@@ -36,23 +36,24 @@ def _grey_to_8bit(mode: str, a: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(a), 0, 255).astype(np.uint8)
 
 
+_STILL_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"BM", b"II*\x00", b"MM\x00*")  # JPEG PNG BMP TIFF
+
+
 def is_photo(path: str | os.PathLike) -> bool:
-    """A still image, by its name (``.jpg``) or, whatever its name says (``face.dat``), by its first bytes as
-    OpenCV knows them. A GIF may move, so it is not one. False for what cannot be read here: opening it as a
-    video then says so in its own words."""
+    """A still image, by its name (``.jpg``) or, whatever its name says (``face.dat``), by its first bytes (JPEG,
+    PNG, BMP, TIFF, WebP). A GIF may move, so it is not one. Read here, not by OpenCV, which crashes on a file name
+    that is not UTF-8. Regular files only (a device or a pipe could block), and False for what cannot be read:
+    opening it as a video then says so in its own words."""
     if is_still_image(path):
         return True
-    if not os.path.isfile(path):  # a device (/dev/video0) or a pipe is not read here: opening it could block
-        return False
-    import cv2
-
     try:
+        if not os.path.isfile(path):
+            return False
         with open(path, "rb") as fh:
-            if fh.read(4) == b"GIF8":
-                return False
-        return bool(cv2.haveImageReader(os.fspath(path)))
-    except (OSError, cv2.error):
+            head = fh.read(12)
+    except (OSError, ValueError):
         return False
+    return head.startswith(_STILL_SIGNATURES) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
 
 
 def load_image(path: str | os.PathLike) -> np.ndarray:
