@@ -95,7 +95,12 @@ with Journal(out / "journal.jsonl") as journal:
                 subprocess.run(["xdotool", "key", "--window", window_id(), "h"], check=True, timeout=10)
             if i in SHOTS:
                 name = SHOTS[i]
-                subprocess.run(["import", "-window", window_id(), str(out / f"{name}.png")], check=True, timeout=30)
+                for _ in range(40):  # a loaded machine can be slow to paint: a black picture is taken again
+                    subprocess.run(["import", "-window", window_id(), str(out / f"{name}.png")], check=True, timeout=30)
+                    shot = cv2.imread(str(out / f"{name}.png"))
+                    if shot is not None and shot.max() > 0:
+                        break
+                    cv2.waitKey(50)
                 taken[name] = {"t": i / FPS, "layout": session.layout, "opacity": session.renderer.opacity}
 
     result = session.run_frames(frames())
