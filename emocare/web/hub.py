@@ -118,7 +118,8 @@ class LiveHub:
 
     def watching(self, source: str | None) -> None:
         """What the session watches, as the journal's start line labels it (a URL's password hidden): ``serve``
-        says so before ``watch.run``, which writes that line before the page's sink is attached."""
+        says so before ``watch.run``, so the page names the source while the engine loads; the start line, which
+        the hub also receives, says the same once the session begins."""
         with self._lock:
             self._state["source"] = redact(source) if source is not None else None
             self._bump_state()

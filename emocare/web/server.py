@@ -172,7 +172,7 @@ def serve(settings, request, options: ServeOptions, *, sinks: Sequence = (),
                 on_ready(server)
                 on_journal(path)
 
-            server.hub.watching(watch.label_of(request, settings))  # as the journal's start line labels it
+            server.hub.watching(watch.label_of(request, settings))  # named while the engine loads
             run = watch.run(settings, request, [server.hub, *sinks], on_journal=opened, **watch_kw)
             on_watched(run)
             if run.result.reason == "interrupted":
