@@ -137,6 +137,22 @@ def test_make_sessions_renders_a_fixed_plan_and_refuses_a_bad_one(tmp_path):
     assert r.returncode != 0 and "--plan neutral:2,glum:3" in r.stderr and "'glum:3'" in r.stderr
 
 
+def test_make_sessions_renders_a_webcam_frame_and_refuses_a_bad_one(tmp_path):
+    """--frame 640x480: #26's detection-time target is set at a webcam's frame, not the sessions' 640x360."""
+    tool = [sys.executable, str(TOOLS / "make_sessions.py"), "--dataset", str(DATA / "crops"), "--out", str(tmp_path),
+            "--per-kind", "1", "--seed", "3", "--plan", "neutral:1,sad:1", "--name", "cam"]
+    subprocess.run([*tool, "--frame", "640x480", "--tilt", "30"], check=True, capture_output=True)
+    cap = cv2.VideoCapture(str(tmp_path / "cam.mp4"))
+    ok, frame = cap.read()
+    cap.release()
+    assert ok and frame.shape[:2] == (480, 640)
+    for bad in ("640", "640x48", "wide"):
+        r = subprocess.run([*tool, "--frame", bad], capture_output=True, text=True)
+        assert r.returncode != 0 and f"--frame {bad}:" in r.stderr
+    r = subprocess.run([*tool, "--frame", "320x180", "--face-size", "130-200"], capture_output=True, text=True)
+    assert r.returncode != 0 and "(24 to 140)" in r.stderr
+
+
 def test_mood_and_frame_agreement_are_counted_once_a_journal_line():
     lines = [{"type": "mood", "t": float(t), "id": 1, "primary": True, "raw": "fear",
               "mood": "neutral" if t < 6 else "sad" if t < 21 else "uncertain"} for t in range(26)]

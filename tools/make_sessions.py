@@ -27,7 +27,8 @@ reports the found-rate per emotion from the truth files): ``angry``, ``disgust``
 3-6 s, that emotion 8-14 s, neutral 3-6 s), ``mixed`` (all seven emotions in a random order, 3-6 s each) and
 ``tour`` (all seven in a random order, 1 s each: a clip small enough for ``tests/data``);
 ``--kinds detector`` is ``calm,happy,sad,angry,disgust,fear,surprise,mixed``, every emotion. ``--face-size
-80-120`` draws smaller faces (a person at a desk 1.5 m from the camera), ``--prefix`` starts each file name:
+80-120`` draws smaller faces (a person at a desk 1.5 m from the camera), ``--frame 640x480`` renders a webcam's
+frame instead of 640x360, ``--prefix`` starts each file name:
 
     python tools/make_sessions.py --dataset ../shared/data/fer2013/val --votes ../shared/data/fer2013/ferplus_val.csv --agreement 0.7 --kinds detector --per-kind 2 --hold 1,3 --face-size 80-120 --tilt 30 --prefix small-tilt30- --out out/detector-sessions
 """
@@ -61,14 +62,15 @@ def plan(kind: str, rng: np.random.Generator) -> list[tuple[str, int]]:
             "brief": [("neutral", r(6, 10)), ("sad", r(1, 2)), ("neutral", r(6, 10))]}[kind]
 
 
-def place(face: np.ndarray, rng: np.random.Generator, tilt: float = 0.0, size_range: tuple[int, int] = FACE_SIZE):
-    """A face crop enlarged to ``size_range`` px (130-200), where it goes in a W x H frame, and the turn (an affine
-    map about its centre) when ``tilt``: (face, x, y, turn or None)."""
+def place(face: np.ndarray, rng: np.random.Generator, tilt: float = 0.0, size_range: tuple[int, int] = FACE_SIZE,
+          frame: tuple[int, int] = (W, H)):
+    """A face crop enlarged to ``size_range`` px (130-200), where it goes in a ``frame`` (width, height), and the
+    turn (an affine map about its centre) when ``tilt``: (face, x, y, turn or None)."""
     size = int(rng.integers(size_range[0], size_range[1] + 1))
     face = cv2.resize(face, (size, size), interpolation=cv2.INTER_CUBIC)
     pad = int(size * 0.21) if tilt else 0  # a turned square reaches 0.21 of its side further out
-    x = int(rng.integers(20 + pad, W - size - 20 - pad))
-    y = int(rng.integers(10 + pad, H - size - 10 - pad))
+    x = int(rng.integers(20 + pad, frame[0] - size - 20 - pad))
+    y = int(rng.integers(10 + pad, frame[1] - size - 10 - pad))
     turn = None
     if tilt:
         turn = cv2.getRotationMatrix2D((x + size / 2, y + size / 2), tilt * float(rng.choice([-1, 1])), 1.0)
@@ -80,25 +82,27 @@ def compose(background: np.ndarray, face: np.ndarray, x: int, y: int, turn: np.n
     canvas = background.copy()
     canvas[y:y + face.shape[0], x:x + face.shape[1]] = face
     if turn is not None:
-        canvas = cv2.warpAffine(canvas, turn, (W, H), borderMode=cv2.BORDER_REPLICATE)
+        canvas = cv2.warpAffine(canvas, turn, canvas.shape[1::-1], borderMode=cv2.BORDER_REPLICATE)
     return canvas
 
 
 def render(path: Path, segments: list[tuple[str, float]], faces: dict[str, list[Path]], rng: np.random.Generator,
-           tilt: float = 0.0, hold: float = 1.0, size_range: tuple[int, int] = FACE_SIZE) -> None:
+           tilt: float = 0.0, hold: float = 1.0, size_range: tuple[int, int] = FACE_SIZE,
+           frame_size: tuple[int, int] = (W, H)) -> None:
     """One session video and its truth file; ``tilt``: each face turned by that many degrees, either way;
     ``hold``: seconds each face stays (the last face of a segment stays what is left of it); ``size_range``: the
-    faces' sides in pixels."""
+    faces' sides in pixels; ``frame_size``: the video's width and height."""
     background = int(rng.integers(95, 125))
-    noise = [np.clip(background + rng.normal(0, 2, (H, W)), 0, 255).astype(np.uint8) for _ in range(FPS)]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (W, H))
+    width, height = frame_size
+    noise = [np.clip(background + rng.normal(0, 2, (height, width)), 0, 255).astype(np.uint8) for _ in range(FPS)]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (width, height))
     rows, frame = ["frame,t,label"], 0
     try:
         for label, seconds in segments:
             shown, length = 0, int(round(seconds * FPS))
             while shown < length:
                 face = cv2.imread(str(faces[label][int(rng.integers(len(faces[label])))]), cv2.IMREAD_GRAYSCALE)
-                face, x, y, turn = place(face, rng, tilt, size_range)
+                face, x, y, turn = place(face, rng, tilt, size_range, frame_size)
                 frames = min(int(round(hold * FPS)), length - shown)
                 shown += frames
                 for f in range(frames):
@@ -124,6 +128,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--kinds", default=",".join(KINDS),
                     help=f"session kinds, a comma list; 'detector' is {','.join(DETECTOR_KINDS)}")
     ap.add_argument("--face-size", default=f"{FACE_SIZE[0]}-{FACE_SIZE[1]}", help="the faces' sides in pixels, MIN-MAX")
+    ap.add_argument("--frame", default=f"{W}x{H}", help="the video's width and height in pixels, WxH (a webcam's 640x480)")
     ap.add_argument("--prefix", default="", help="put before each session's file name")
     ap.add_argument("--plan", help="one fixed session instead of --kinds: LABEL:SECONDS,... such as "
                                    "neutral:6,sad:14,neutral:6 (the shared sad_sustained's)")
@@ -147,8 +152,14 @@ def main(argv: list[str] | None = None) -> None:
         size_range = tuple(int(v) for v in args.face_size.split("-"))
     except ValueError:
         size_range = ()
-    if len(size_range) != 2 or not 24 <= size_range[0] <= size_range[1] <= H - 40:
-        raise SystemExit(f"--face-size {args.face_size}: expected MIN-MAX pixels, such as 80-120 (24 to {H - 40})")
+    try:
+        frame = tuple(int(v) for v in args.frame.lower().split("x"))
+    except ValueError:
+        frame = ()
+    if len(frame) != 2 or not (160 <= frame[0] <= 3840 and 120 <= frame[1] <= 2160):
+        raise SystemExit(f"--frame {args.frame}: expected WIDTHxHEIGHT pixels, such as 640x480 (160x120 to 3840x2160)")
+    if len(size_range) != 2 or not 24 <= size_range[0] <= size_range[1] <= min(frame) - 40:
+        raise SystemExit(f"--face-size {args.face_size}: expected MIN-MAX pixels, such as 80-120 (24 to {min(frame) - 40})")
     try:
         holds = [float(h) for h in args.hold.split(",")]
     except ValueError:
@@ -172,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
             name = f"{args.prefix}{kind}{i:02d}" + (f"-hold{hold:g}s" if len(holds) > 1 or hold != 1 else "")
             if fixed and args.name:
                 name = args.name + (f"{i:02d}" if args.per_kind > 1 else "")
-            render(args.out / f"{name}.mp4", segments(kind, rng), faces, rng, args.tilt, hold, size_range)
+            render(args.out / f"{name}.mp4", segments(kind, rng), faces, rng, args.tilt, hold, size_range, frame)
     print(f"{len(kinds) * args.per_kind} sessions in {args.out}")
 
 
