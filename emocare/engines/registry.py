@@ -98,7 +98,9 @@ class EngineSpec:
         return _call(self.files)
 
 
-_LITE_FOOTPRINT = ("ai-edge-litert", "opencv-python", "numpy")
+# what emocare's own path needs: OpenCV (its DNN module runs the graphs) and numpy; ai-edge-litert only when the
+# `litert` extra put it there (emocare then runs the graphs on it), and a footprint counts only what is installed
+_LITE_FOOTPRINT = ("opencv-python", "numpy", "ai-edge-litert")
 
 ENGINES: tuple[EngineSpec, ...] = (
     # emocare's own model on its own path (shipped, offline)
