@@ -69,6 +69,23 @@ def test_detector_and_pipeline_tables_fit():
     assert "…" not in text and "1234.5" in text
 
 
+def test_detector_rows_name_their_common_folder_once():
+    """Sessions from one folder: the folder is named in the title and the rows hold the file names, which fit at 80
+    columns unbroken; sessions from two folders keep their paths as given (two files of one name stay two rows)."""
+    def entry(rate):
+        return {d: {"frames": 90, "found_rate": rate} for d in bench.DETECTORS}
+
+    summary = {d: {"min_found_rate": 0.9, "mean_found_rate": 0.95, "false_faces": 0, "ms_per_frame": 1.0, "p95_ms": 5.0}
+               for d in bench.DETECTORS}
+    one = {"face_videos": {"out/det26-480/small-angry00.mp4": entry(0.882), "out/det26-480/up-sad00.mp4": entry(1.0)},
+           "no_face": {}, "summary": summary}
+    text = render(*bench_report.detector_tables(one))
+    assert "in out/det26-480/" in text and "small-angry00.mp4" in text and "out/det26-480/up-sad00" not in text
+    two = {"face_videos": {"a/tour.mp4": entry(0.9), "b/tour.mp4": entry(1.0)}, "no_face": {}, "summary": summary}
+    text = render(*bench_report.detector_tables(two))
+    assert "a/tour.mp4" in text and "b/tour.mp4" in text and ", in " not in text
+
+
 def test_report_tables_fit(tmp_path):
     from emocare.report import summarize, tables
 
