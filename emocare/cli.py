@@ -171,8 +171,9 @@ def analyze(
 
 # ---------------------------------------------------------------- watch
 @app.command(epilog=window_keys.keys_summary() + " " + describe(
-    Exit.OK, (Exit.USAGE, "usage"), (Exit.SOURCE, "camera/stream unavailable or lost"), Exit.ENGINE,
-    (Exit.WEIGHTS, "weights missing"), (Exit.INTERRUPTED, "Ctrl-C")))
+    Exit.OK, (Exit.FAILED, "damaged video/full disk/failed recording"), (Exit.USAGE, "usage"),
+    (Exit.SOURCE, "camera/stream/file unavailable or lost"), Exit.ENGINE, (Exit.WEIGHTS, "weights missing"),
+    (Exit.INTERRUPTED, "Ctrl-C")))
 def watch(
     camera: Optional[int] = typer.Option(None, "--camera", help=f"Camera index (default {DEFAULTS.camera}).", metavar="N"),
     source: Optional[str] = typer.Option(None, "--source", help="A video file or an RTSP/HTTP stream URL instead of a camera (a photo: emocare analyze).", metavar="TEXT"),

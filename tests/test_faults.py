@@ -5,6 +5,7 @@ parses and whose last line is ``end``."""
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -127,6 +128,12 @@ def test_bad_input_is_one_line_and_its_exit_code(corpus, name, args, code, needl
     r = run([a.format(c=corpus) for a in args])
     assert_one_line(r, code, *needles)
     assert len([line for line in r.stderr.splitlines() if line.strip()]) == 1, r.stderr  # no library noise either
+
+
+@pytest.mark.skipif(bool(glob.glob("/dev/video*")), reason="this machine has a camera")
+def test_list_cameras_with_none_is_one_emocare_line():
+    r = run(["watch", "--list-cameras"])
+    assert_one_line(r, 3, "no camera found")
 
 
 def test_an_undecodable_video_is_one_line(corpus, tmp_path):

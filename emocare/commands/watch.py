@@ -16,7 +16,7 @@ def list_cameras() -> None:
 
     found = probe()
     if not found:
-        typer.echo("no camera found (checked /dev/video0-9)", err=True)
+        typer.echo("emocare: error: no camera found (checked /dev/video0-9)", err=True)
         raise typer.Exit(Exit.SOURCE)
     for index, name in found:
         typer.echo(f"{index}: {name}")
