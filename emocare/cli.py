@@ -90,6 +90,15 @@ EngineOpt = typer.Option(None, "--engine", help=registry.engine_help(), metavar=
 DetectorOpt = typer.Option(None, "--detector", help=f"Face detector: auto (blazeface for emocare's own path, opencv for the libraries), {', '.join(registry.LITE_DETECTORS)}; the libraries also take their own (fer: mtcnn).", metavar="NAME")
 
 
+class _Lowercase(logging.Formatter):
+    """``emocare: warning: ...``, as emocare's own lines are worded (``emocare: error: ...``), not ``WARNING``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record = logging.makeLogRecord(record.__dict__)  # a copy: other handlers see the record as it was
+        record.levelname = record.levelname.lower()
+        return super().format(record)
+
+
 def setup_logging(verbose: bool = False) -> None:
     root = logging.getLogger()
     for h in list(root.handlers):
@@ -98,7 +107,7 @@ def setup_logging(verbose: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler._emocare = True  # type: ignore[attr-defined]
     handler.setLevel(logging.DEBUG if verbose else logging.WARNING)
-    handler.setFormatter(logging.Formatter("emocare: %(levelname)s: %(message)s"))
+    handler.setFormatter(_Lowercase("emocare: %(levelname)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     # Library lines that only repeat or garble what emocare says itself, kept for --verbose: playsound3's "No

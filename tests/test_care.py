@@ -174,7 +174,7 @@ def test_a_session_without_audio_says_so_in_one_line(tmp_path):
     said = [line for line in r.stderr.splitlines() if line.startswith("emocare:") and "audio" in line.lower()]
     assert len(said) <= 1, said  # none where a backend exists and plays
     if said:
-        assert said[0].startswith("emocare: WARNING: no audio output") and "on screen only" in said[0]
+        assert said[0].startswith("emocare: warning: no audio output") and "on screen only" in said[0]
         verbose = subprocess.run(cmd[:1] + ["--verbose"] + cmd[1:], capture_output=True, text=True, timeout=300,
                                  stdin=subprocess.DEVNULL)
         assert len([line for line in verbose.stderr.splitlines() if line.startswith("emocare:") and "audio backends" in line]) >= 2

@@ -114,6 +114,17 @@ def test_models_import_copies_weights(random_deepface_home, empty_deepface_home)
     assert target == weights.emotion_weights_path() and target.read_bytes() == src.read_bytes()
 
 
+def test_models_download_offline_says_what_to_do_instead(empty_deepface_home, monkeypatch):
+    """Not "run 'emocare models download' when online": that is the command that just failed."""
+    monkeypatch.setattr(weights, "EMOTION_URLS", ("http://127.0.0.1:9/facial_expression_model_weights.h5",))
+    with pytest.raises(ModelMissing) as err:
+        weights.download_weights()
+    text = str(err.value)
+    assert "try again when online" in text and "emocare models import FILE" in text and str(empty_deepface_home) in text
+    assert "models download" not in text and "<urlopen error" not in text
+    assert not list(weights.emotion_weights_path().parent.glob("*.part"))
+
+
 def test_deepface_detector_that_needs_a_download_is_a_clear_error(deepface_home):
     from emocare.errors import EngineUnavailable
 

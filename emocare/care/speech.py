@@ -102,6 +102,11 @@ class Speech:
     def _gtts_allowed(self) -> bool:
         return self._gtts_failed_at is None or self.clock() - self._gtts_failed_at >= self.retry_after_s
 
+    @property
+    def warned(self) -> bool:
+        """Whether this speech has already said (once) that gTTS or every TTS was unavailable."""
+        return self._warned
+
     def _warn(self, message: str) -> None:
         if not self._warned:
             log.warning("%s", message)

@@ -39,5 +39,5 @@ def voices_cache(lang, config) -> None:
         r = speech.render(text, lg, prefer_online=True)
         via[r.via] = via.get(r.via, 0) + 1
     typer.echo(f"{len(items)} messages in {speech.cache_dir}: " + ", ".join(f"{n} via {k}" for k, n in sorted(via.items())))
-    if "gtts" not in via and "cache" not in via:
+    if "gtts" not in via and "cache" not in via and not speech.warned:  # said once already, with the reason
         typer.echo("emocare: warning: gTTS was unreachable; messages were rendered with the local TTS instead", err=True)

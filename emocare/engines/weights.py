@@ -202,7 +202,9 @@ def download_weights() -> Path:
         except (OSError, InputError) as exc:
             last = exc
             tmp.unlink(missing_ok=True)
-    raise ModelMissing(f"cannot download {EMOTION_WEIGHTS} ({last}); {missing_message()}")
+    reason = getattr(last, "reason", None) or last  # urllib's "<urlopen error ...>" wraps the reason
+    raise ModelMissing(f"cannot download {EMOTION_WEIGHTS} ({reason}): try again when online, or 'emocare models "
+                       f"import FILE' copies one you already have to {target.parent} (DEEPFACE_HOME moves it)")
 
 
 def deepface_emotion_model(weights: Path | None):
