@@ -303,6 +303,7 @@ def test_record_writes_the_annotated_video(tmp_path):
     result = runner.invoke(app, ["watch", "--source", str(DATA / "pyfeat_single_face.mp4"), "--fast", "--no-window",
                                  "--journal", str(tmp_path / "j.jsonl"), "--audio", "none", "--record", str(out)])
     assert result.exit_code == 0, result.output
+    assert f"recording: {out}" in result.output.splitlines()  # where it went, beside the journal's line
     from emocare.overlay import plan, window_size
 
     frames = [f.image for f in iter_video(str(out))]
