@@ -82,15 +82,20 @@ class StatusLine:
     def on_faces(self, faces: Faces) -> None:
         with self._lock:
             self._ticks.append(self.clock())
-            self._t = faces.t
+            self._t = max(self._t, faces.t)
             self._primary = faces.primary
             self._moods = {f.track_id: (f.mood.label, f.mood.confidence) for f in faces
                            if f.track_id is not None and f.mood is not None}
 
     def on_record(self, rec: Record) -> None:
-        if isinstance(rec, CareRecord):
-            with self._lock:
+        with self._lock:  # an event line is printed now: the line below it must not say an earlier time or mood
+            if isinstance(rec, (CareRecord, ChangeRecord)):
+                self._t = max(self._t, float(rec.t))
+            if isinstance(rec, CareRecord):
                 self._care = (str("?" if rec.action is None else rec.action), float(rec.t))
+            elif isinstance(rec, ChangeRecord) and rec.to is not None and rec.id in self._moods:
+                conf = self._moods[rec.id][1] if rec.confidence is None else float(rec.confidence)
+                self._moods[rec.id] = (str(rec.to), conf)
         line = event_line(rec)
         if line is not None:  # on a terminal this goes above the live line
             self.console.print(line, highlight=False, markup=False, soft_wrap=True)

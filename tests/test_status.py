@@ -43,6 +43,19 @@ def test_the_line_says_elapsed_fps_people_mood_and_last_care():
     assert "*" not in line and "#" not in line  # people are named in words, by the number the window shows
 
 
+def test_the_line_never_says_an_earlier_time_or_mood_than_the_event_above_it():
+    """Events are journalled before the frame they came from reaches the line: at 8.6 s "neutral → sad" was printed
+    above a line still saying "8.5 s · person 1 neutral"."""
+    status = StatusLine(Console(file=io.StringIO(), width=120), live=True, clock=lambda: 0.0)
+    status.on_faces(_faces(8.5, "neutral"))
+    status.on_record(from_json({"type": "change", "t": 8.6, "id": 1, "from": "neutral", "to": "sad", "confidence": 0.6}))
+    assert status.text().startswith("   8.6 s · person 1 sad 60%")
+    status.on_record(from_json({"type": "care", "t": 13.5, "id": 1, "action": "message", "mood": "sad"}))
+    assert status.text().startswith("  13.5 s · person 1 sad 60% · last care: message at 13.5 s")
+    status.on_faces(_faces(13.6, "sad"))
+    assert status.text().startswith("  13.6 s · person 1 sad 71%")
+
+
 def test_on_a_narrow_terminal_the_line_says_less_instead_of_being_cut():
     status = StatusLine(Console(file=io.StringIO(), width=120), live=True, clock=lambda: 0.0)
     status.on_faces(_faces(3.0, "sad", ids=(2, 1, 3)))
