@@ -9,6 +9,7 @@ from functools import partial
 
 from flask import Flask, abort, request
 
+from emocare.web.comfort import Counterparts
 from emocare.web.history import NotAllowed, by_day, week
 from emocare.web.pages import AppState, plain
 
@@ -34,6 +35,18 @@ def history_page(state: AppState):
     return resp
 
 
+def _counterparts(state: AppState) -> Counterparts:
+    """The comfort words of the config in use (the packaged ones when it cannot be read)."""
+    from emocare import settings as settings_mod
+    from emocare.errors import ConfigError
+
+    try:
+        settings, _ = settings_mod.load(state.web.config, dict(state.web.overrides))
+    except ConfigError:
+        return Counterparts()
+    return Counterparts(settings.messages)
+
+
 def journal_page(state: AppState, place: int, name: str):
     history = state.history
     try:
@@ -41,7 +54,19 @@ def journal_page(state: AppState, place: int, name: str):
     except (NotAllowed, FileNotFoundError):
         abort(404)
     view = history.journal(f"{place}/{name}", path)
-    resp = state.page("journal.html", nav="history", view=view,
-                      sessions_json=json.dumps([s.to_json() for s in view.sessions], ensure_ascii=False))
+    lang, counterparts = state.lang(), _counterparts(state)
+
+    def comfort(care: dict) -> str:
+        """A comfort in the page's language where the messages have its counterpart, else as it was said."""
+        message = care.get("message")
+        if not isinstance(message, str):
+            return message or ""
+        return counterparts.words(message, care.get("lang"), care.get("mood")).get(lang, message)
+
+    sessions = [s.to_json() for s in view.sessions]
+    for s in sessions:
+        s["care"] = [{**c, "message": comfort(c)} for c in s["care"]]
+    resp = state.page("journal.html", nav="history", view=view, comfort=comfort,
+                      sessions_json=json.dumps(sessions, ensure_ascii=False))
     resp.call_on_close(history.save)
     return resp

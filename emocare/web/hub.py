@@ -24,6 +24,7 @@ import numpy as np
 from emocare.faces import EMOTIONS, Faces
 from emocare.names import redact
 from emocare.records import Record
+from emocare.web.comfort import Counterparts
 
 COMMANDS = ("pause", "mute", "snapshot")  # what the page may ask; the window's quit and help stay with the window
 SHOWN_RECORDS = ("start", "care", "change", "snapshot", "error", "end")  # journal lines the page lists
@@ -71,7 +72,7 @@ class LiveHub:
 
     def __init__(self, *, max_streams: int = 48, jpeg_quality: int = 80, max_width: int = 960, max_fps: float = 20.0,
                  idle_s: float = 3.0, recent: int = 50, moods_period_s: float = 0.2,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, counterparts: Counterparts | None = None):
         self.max_streams = max_streams
         self.max_fps = max_fps
         self.jpeg_quality = jpeg_quality
@@ -79,6 +80,9 @@ class LiveHub:
         self.idle_s = idle_s
         self.moods_period_s = moods_period_s
         self.clock = clock
+        # a comfort's words in each page language (``messages``), so a page in the other language than the
+        # session's says the same comfort in its own words
+        self.counterparts = counterparts or Counterparts()
         self._lock = threading.Lock()
         self._frames = threading.Condition(self._lock)  # a new frame, or closing
         self._changes = threading.Condition(self._lock)  # a new event, state, or (throttled) faces
@@ -91,7 +95,7 @@ class LiveHub:
         self._ticks: deque[float] = deque(maxlen=32)  # analysis times, for its rate
         self._events: deque[tuple[int, dict]] = deque(maxlen=recent)
         self._event_seq = 0
-        # banner: {"message", "t", "opacity"} while the comfort banner shows (opacity in tenths), else None
+        # banner: {"message", "t", "opacity", "messages"} while the comfort banner shows (opacity in tenths), else None
         self._state = {"paused": False, "muted": False, "running": False, "ended": None, "source": None,
                        "banner": None}
         self._state_seq = 1
@@ -144,6 +148,8 @@ class LiveHub:
                  if key in data}
         if kind == "snapshot":
             event["path"] = str(event.get("path", ""))
+        if kind == "care" and isinstance(data.get("message"), str):
+            event["messages"] = self.counterparts.words(data["message"], data.get("lang"), data.get("mood"))
         with self._lock:
             if kind == "start":
                 if data.get("source") is not None:
@@ -172,8 +178,10 @@ class LiveHub:
         level = round(min(1.0, max(0.0, opacity)), 1)  # in tenths: a fade is a few state events, not one a frame
         with self._lock:
             if text is not None and text != self._banner:
-                self._add_event({"type": "comfort", "t": round(float(t), 3), "message": text, "english": banner[1]})
-                self._state["banner"] = {"message": text, "t": round(float(t), 3), "opacity": level}
+                words = self.counterparts.words(text)
+                self._add_event({"type": "comfort", "t": round(float(t), 3), "message": text, "english": banner[1],
+                                 "messages": words})
+                self._state["banner"] = {"message": text, "t": round(float(t), 3), "opacity": level, "messages": words}
                 self._bump_state()
             elif text is None and self._state["banner"] is not None:  # withdrawn
                 self._state["banner"] = None

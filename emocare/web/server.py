@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from emocare.errors import ConfigError, OutputError
 
@@ -65,10 +65,12 @@ class Server:
     """The bound waitress server and the app's hub; ``start`` serves on a thread, ``close`` ends every stream
     and joins it. A context manager."""
 
-    def __init__(self, options: ServeOptions, *, lang: str, live: bool, places: Sequence[Path]):
+    def __init__(self, options: ServeOptions, *, lang: str, live: bool, places: Sequence[Path],
+                 messages: Mapping | None = None):
         from waitress import create_server
 
         from emocare.web.app import WebConfig, create_app
+        from emocare.web.comfort import Counterparts
         from emocare.web.hub import LiveHub
 
         check_host(options.host)
@@ -76,7 +78,8 @@ class Server:
         if not 0 <= options.port <= 65535:
             raise ConfigError(f"--port {options.port}: not a port (0-65535; 0 picks a free one)")
         self.token = options.token or (None if loopback else secrets.token_urlsafe(24))
-        self.hub = LiveHub(max_streams=options.max_streams) if live else None
+        # messages: the session's comfort words (settings.messages), to say each comfort in both page languages
+        self.hub = LiveHub(max_streams=options.max_streams, counterparts=Counterparts(messages)) if live else None
         allowed = frozenset({"127.0.0.1", "localhost", "::1"}) if loopback else frozenset()
         if options.cache_dir is not None:
             cache_dir = options.cache_dir
@@ -162,7 +165,8 @@ def serve(settings, request, options: ServeOptions, *, sinks: Sequence = (),
     if request is not None and request.journal is not None:
         places.append(request.journal)
     run = None
-    with Server(options, lang=settings.language, live=request is not None, places=places) as server:
+    with Server(options, lang=settings.language, live=request is not None, places=places,
+                messages=settings.messages) as server:
         if request is None:
             on_ready(server)
         else:  # the address is announced once the source is open: a camera that is not there is one line, no address

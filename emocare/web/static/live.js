@@ -18,6 +18,8 @@
     t = Math.max(0, Math.floor(t || 0));
     return Math.floor(t / 60) + ":" + String(t % 60).padStart(2, "0");
   };
+  const LANG = document.documentElement.lang.startsWith("zh") ? "zh" : "en";
+  const words = (ev) => (ev.messages && ev.messages[LANG]) || ev.message;  // a comfort in the page's language
   const said = (prefix, word) => T[prefix + String(word).replace(/ /g, "_")] || word;  // a journal word, in T
   let state = { paused: false, muted: false, running: false, ended: null };
   let connected = false;
@@ -106,7 +108,7 @@
   function renderBanner(banner) {  // state.banner: shown with the window's opacity, then withdrawn (null)
     const node = $("banner");
     if (banner) {
-      if (node.textContent !== banner.message) node.textContent = banner.message;
+      if (node.textContent !== words(banner)) node.textContent = words(banner);
       node.style.opacity = String(banner.opacity);
       node.hidden = false;
     } else {
@@ -124,7 +126,7 @@
     fresh = fresh && !(shown && shown.message === ev.message && Math.abs(shown.t - ev.t) < 5);
     shown = { message: ev.message, t: ev.t };
     const text = $("comfort");
-    text.textContent = ev.message;
+    text.textContent = words(ev);
     text.classList.remove("muted");
     text.classList.toggle("withdrawn", !state.banner);
     if (fresh) { text.classList.remove("fresh"); void text.offsetWidth; text.classList.add("fresh"); }
@@ -155,7 +157,7 @@
       const tag = el("span", "tag", T.event_care);
       tag.style.background = COLORS[ev.mood] || COLORS.sad;
       what.appendChild(tag);
-      what.appendChild(document.createTextNode(" " + ev.message));
+      what.appendChild(document.createTextNode(" " + words(ev)));
     } else if (ev.type === "snapshot") {
       what.textContent = T.event_snapshot + ": " + String(ev.path || "").split("/").pop();
     } else if (ev.type === "start") {
