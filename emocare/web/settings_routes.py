@@ -12,7 +12,7 @@ from flask import Flask, redirect, request, url_for
 
 from emocare.settings import LANGS
 from emocare.web import config_edit
-from emocare.web.pages import AppState
+from emocare.web.pages import AppState, strings
 
 
 def register(app: Flask, state: AppState) -> None:
@@ -24,6 +24,17 @@ def _settings(state: AppState):
     from emocare import settings as settings_mod
 
     return settings_mod.load(state.web.config, dict(state.web.overrides))
+
+
+def origin_words(origin: str, t: Mapping[str, str]) -> str:
+    """Where a setting came from (``settings.load``'s origin), in the page's language."""
+    if origin == "default":
+        return t["origin_default"]
+    if origin == "command line":
+        return t["origin_command_line"]
+    if origin.startswith("config "):
+        return t["origin_config"].format(path=origin[len("config "):])
+    return origin
 
 
 def settings_page(state: AppState):
@@ -42,13 +53,17 @@ def _settings_page(state: AppState, status: int = 200, refused: str | None = Non
         load_error = None
     except ConfigError as exc:
         settings, origin, load_error = settings_mod.DEFAULTS, None, str(exc)
+    t = strings()[state.lang()]
     rows = []
     for f in fields(settings):
         if f.name == "messages":
             continue
         value = getattr(settings, f.name)
         text = ", ".join(value) if isinstance(value, tuple) else str(value).lower() if isinstance(value, bool) else str(value)
-        rows.append((f.name, text, (origin or {}).get(f.name, "default")))
+        if f.name == "lang" and not value:  # the system locale's, as every command resolves it
+            text = t["lang_system"].format(lang=t["lang_" + settings_mod.system_language()])
+        where = (origin or {}).get(f.name, "default")
+        rows.append((f.name, text, where, origin_words(where, t)))
     return state.page("settings.html", status, nav="settings", rows=rows, config_path=path,
                       config_exists=Path(path).is_file(), load_error=load_error, refused=refused,
                       errors=errors or {}, form=form or {}, saved=saved,
