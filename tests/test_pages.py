@@ -25,3 +25,13 @@ def test_a_short_session_reads_in_seconds_and_a_long_one_in_hours(seconds, en, z
 def test_both_languages_have_every_string():
     en, zh = strings()["en"], strings()["zh"]
     assert set(en) == set(zh), sorted(set(en) ^ set(zh))
+
+
+def test_a_day_is_headed_with_its_weekday_in_both_languages():
+    from datetime import date
+
+    from emocare.web.pages import day_title
+
+    assert day_title(date(2026, 12, 3), "en") == "Thursday 03 December 2026"
+    assert day_title(date(2026, 12, 3), "zh") == "2026年12月3日 星期四"
+    assert day_title(date(2026, 11, 29), "zh") == "2026年11月29日 星期日"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -63,6 +64,23 @@ def span(seconds: float, t: Mapping[str, str]) -> str:
     return f"{hours} {t['hours_short']}" + (f" {minutes} {t['minutes_short']}" if minutes else "")
 
 
+WEEKDAYS = {
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+    "zh": ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日"),
+}
+MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+             "November", "December")
+
+
+def day_title(day: date, lang: str) -> str:
+    """A day as the history heads it, with its weekday, in the page's language whatever the server's locale:
+    "Thursday 03 December 2026", "2026年12月3日 星期四"."""
+    weekday = WEEKDAYS["zh" if lang == "zh" else "en"][day.weekday()]
+    if lang == "zh":
+        return f"{day.year}年{day.month}月{day.day}日 {weekday}"
+    return f"{weekday} {day.day:02d} {MONTHS_EN[day.month - 1]} {day.year}"
+
+
 def plain(text: str, status: int) -> Response:
     return Response(text + "\n", status=status, mimetype="text/plain")
 
@@ -88,5 +106,6 @@ class AppState:
         body = render_template(template, t=t, lang=code, other_lang=other, csrf=self.csrf, colors=MOOD_COLORS,
                                live=self.hub is not None, moods=MOOD_ORDER, emotions=EMOTIONS,
                                page_strings=json.dumps(t, ensure_ascii=False),
-                               span=lambda seconds: span(seconds, t), **context)
+                               span=lambda seconds: span(seconds, t), day_title=lambda day: day_title(day, code),
+                               **context)
         return Response(body, status=status, mimetype="text/html")

@@ -11,6 +11,11 @@
   Chart.defaults.color = "#6b7a86";
   Chart.defaults.animation = false;
   const grid = { color: "#eef1f4" };
+  // the unit a chart counts in: seconds while its longest bar is under two minutes (a short session is not
+  // "0.45 min"), else whole minutes; ticks are whole numbers of it either way
+  const unitFor = (maxMinutes) => maxMinutes < 2 ? { per: 60, name: T.seconds_short, digits: 0 }
+    : { per: 1, name: T.minutes_short, digits: 1 };
+  const amount = (v, unit) => v.toFixed(unit.digits) + " " + unit.name;
   const clock = (t) => Math.floor(t / 60) + ":" + String(Math.floor(t % 60)).padStart(2, "0");
 
   const week = data("week-data");
@@ -19,8 +24,11 @@
       const day = new Date(d + "T12:00:00");
       return day.toLocaleDateString(document.documentElement.lang, { weekday: "short", day: "numeric" });
     });
-    const datasets = ORDER.filter((m) => week.minutes[m]).map((m) => ({
-      label: emo(m), data: week.minutes[m], backgroundColor: COLORS[m], borderRadius: 4, stack: "mood",
+    const shown = ORDER.filter((m) => week.minutes[m]);
+    const unit = unitFor(Math.max(0, ...week.days.map((_, i) => shown.reduce((sum, m) => sum + (week.minutes[m][i] || 0), 0))));
+    const datasets = shown.map((m) => ({
+      label: emo(m), data: week.minutes[m].map((v) => v * unit.per), backgroundColor: COLORS[m], borderRadius: 4,
+      stack: "mood",
     }));
     new Chart(document.getElementById("week-chart"), {
       type: "bar",
@@ -29,11 +37,14 @@
         maintainAspectRatio: false,
         scales: {
           x: { stacked: true, grid: { display: false } },
-          y: { stacked: true, grid, title: { display: true, text: T.minutes_short } },
+          y: { stacked: true, grid, beginAtZero: true, ticks: { precision: 0 } },
         },
         plugins: {
+          // the unit above the y axis, written across as the page's text is (a Chinese word is not turned sideways)
+          title: { display: true, text: unit.name, align: "start", position: "top", padding: { top: 0, bottom: 6 },
+            font: { weight: "normal" } },
           legend: { position: "bottom", labels: { boxWidth: 10, boxHeight: 10 } },
-          tooltip: { callbacks: { label: (c) => c.dataset.label + ": " + c.parsed.y.toFixed(1) + " " + T.minutes_short } },
+          tooltip: { callbacks: { label: (c) => c.dataset.label + ": " + amount(c.parsed.y, unit) } },
         },
       },
     });
@@ -43,17 +54,20 @@
   document.querySelectorAll("canvas.moods-chart").forEach((canvas) => {
     const s = sessions[Number(canvas.dataset.session)];
     const moods = ORDER.filter((m) => s.seconds[m]);
+    const unit = unitFor(Math.max(0, ...moods.map((m) => s.seconds[m] / 60)));
     new Chart(canvas, {
       type: "bar",
       data: {
         labels: moods.map(emo),
-        datasets: [{ data: moods.map((m) => s.seconds[m] / 60), backgroundColor: moods.map((m) => COLORS[m]), borderRadius: 5 }],
+        datasets: [{ data: moods.map((m) => s.seconds[m] / 60 * unit.per), backgroundColor: moods.map((m) => COLORS[m]),
+          borderRadius: 5 }],
       },
       options: {
         indexAxis: "y", maintainAspectRatio: false,
-        scales: { x: { grid, title: { display: true, text: T.minutes_short } }, y: { grid: { display: false } } },
+        scales: { x: { grid, beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: unit.name } },
+          y: { grid: { display: false } } },
         plugins: { legend: { display: false },
-          tooltip: { callbacks: { label: (c) => c.parsed.x.toFixed(1) + " " + T.minutes_short } } },
+          tooltip: { callbacks: { label: (c) => amount(c.parsed.x, unit) } } },
       },
     });
   });
