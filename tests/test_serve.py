@@ -208,10 +208,19 @@ def test_the_history_counts_in_words_that_agree_and_says_notes_in_the_page_s_lan
     assert "1 session · " in history and "1 comfort</span>" in history and "1 comforts" not in history
     zh = client.get("/history?lang=zh").get_data(as_text=True)
     assert "1 次会话 · " in zh and "1 次安慰</span>" in zh
+    assert "<h3>2026年11月20日 星期五</h3>" in zh  # the weekday, as the English page has it
+    assert "<h3>Friday 20 November 2026</h3>" in history
     page = client.get("/history/0/watch-20261120-091500.jsonl?lang=zh").get_data(as_text=True)
     shown = re.sub(r"<script[^>]*>.*?</script>", "", page, flags=re.S)  # the page's data keeps the journal's words
     assert "(没有音频输出)" in shown and "no audio" not in shown
     assert "(no audio)" in client.get("/history/0/watch-20261120-091500.jsonl?lang=en").get_data(as_text=True)
+    # a packaged comfort said in English reads in Chinese on the Chinese page, the chart's data included
+    sad_en, sad_zh = _packaged_en()["sad"][2], _packaged("zh")["sad"][2]
+    one.write_text(one.read_text(encoding="utf-8").replace("I'm here.", sad_en.replace("'", "\\u0027")), encoding="utf-8")
+    _, client, _ = make_app(tmp_path, [journals])
+    page = client.get("/history/0/watch-20261120-091500.jsonl?lang=zh").get_data(as_text=True)
+    assert sad_zh in re.sub(r"<script[^>]*>.*?</script>", "", page, flags=re.S) and sad_en not in page
+    assert sad_en in client.get("/history/0/watch-20261120-091500.jsonl?lang=en").get_data(as_text=True)
     two = journals / "watch-20261120-101500.jsonl"
     two.write_text(one.read_text(encoding="utf-8").replace("09:15:00", "10:15:00"), encoding="utf-8")
     _, client, _ = make_app(tmp_path, [journals])
@@ -437,8 +446,31 @@ def test_settings_page_shows_values_and_where_they_came_from(tmp_path):
     (tmp_path / "config.toml").write_text("cooldown_s = 30.0\n")
     _, client, _ = make_app(tmp_path, overrides={"persist_s": 7.0})
     page = client.get("/settings").get_data(as_text=True)
-    assert f"config {tmp_path / 'config.toml'}" in page and "command line" in page
+    assert f"config file {tmp_path / 'config.toml'}" in page and "command line" in page
     assert "30.0" in page and "7.0" in page
+
+
+def _settings_rows(page: str) -> dict[str, tuple[str, str]]:
+    rows = re.findall(r"<tr><td><code>(\w+)</code></td><td>(.*?)</td><td[^>]*>(.*?)</td></tr>", page)
+    return {name: (value, origin) for name, value, origin in rows}
+
+
+def test_settings_page_says_every_origin_and_the_system_language_in_the_page_s_language(tmp_path, monkeypatch):
+    """Every value of the "from" column is in the page's language, and an unset lang says what it resolves to."""
+    monkeypatch.setenv("LC_ALL", "zh_CN.UTF-8")
+    (tmp_path / "config.toml").write_text("cooldown_s = 30.0\n")
+    _, client, _ = make_app(tmp_path, overrides={"persist_s": 7.0})
+    en = _settings_rows(client.get("/settings?lang=en").get_data(as_text=True))
+    zh = _settings_rows(client.get("/settings?lang=zh").get_data(as_text=True))
+    assert en["lang"] == ("(system locale: 简体中文)", "default") and zh["lang"] == ("（系统语言：简体中文）", "默认值")
+    assert en["persist_s"][1] == "command line" and zh["persist_s"][1] == "命令行"
+    assert zh["cooldown_s"][1] == f"配置文件 {tmp_path / 'config.toml'}"
+    origins = {origin for _, origin in zh.values()}
+    assert origins and not {"default", "command line"} & origins and not any(o.startswith("config ") for o in origins)
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
+    assert _settings_rows(client.get("/settings?lang=zh").get_data(as_text=True))["lang"][0] == "（系统语言：English）"
+    _, client, _ = make_app(tmp_path, overrides={"lang": "en"})
+    assert _settings_rows(client.get("/settings?lang=zh").get_data(as_text=True))["lang"] == ("en", "命令行")
 
 
 def test_a_message_edit_is_saved_and_keeps_the_rest_of_the_file(tmp_path):
@@ -547,6 +579,39 @@ def test_hub_events_are_a_bounded_ring_and_streams_are_capped():
     assert hub.commands() == ["pause", "snapshot"] and hub.commands() == []
     with pytest.raises(ValueError):
         hub.request("quit")
+
+
+def test_a_comfort_is_said_in_both_page_languages_where_the_messages_have_its_counterpart():
+    from emocare.care.messages import Messages
+    from emocare.web.comfort import Counterparts
+
+    words = Counterparts()
+    messages = Messages()
+    for mood in ("sad", "angry", "fear", "disgust", "happy"):
+        for _ in range(5):  # the carer's own pairing: a Chinese pick and the English it falls back to
+            chinese, english = messages.pick(mood, "zh")
+            assert words.words(chinese, "zh", mood) == {"zh": chinese, "en": english}
+        for i, text in enumerate(messages.variants(mood, "en")):
+            assert words.words(text, "en", mood) == {"en": text, "zh": messages.variants(mood, "zh")[i]}
+            assert words.words(messages.variants(mood, "zh")[i], "zh", mood)["en"] == text
+            assert words.words(text)["zh"] == messages.variants(mood, "zh")[i]  # the banner: no language, no mood
+    assert words.words("Words of my own.", "en", "sad") == {"en": "Words of my own."}
+    # the config's own English beside the packaged Chinese: not each other's translation
+    own = Counterparts({"en": {"sad": ("Hang in there.", "Chin up.")}})
+    assert own.words("Hang in there.", "en", "sad") == {"en": "Hang in there."}
+    both = Counterparts({"en": {"sad": ("Hang in there.", "Chin up.")}, "zh": {"sad": ("坚持住。", "振作起来。")}})
+    assert both.words("Chin up.", "en", "sad") == {"en": "Chin up.", "zh": "振作起来。"}
+
+
+def test_hub_events_carry_the_comfort_in_both_languages():
+    hub = LiveHub()
+    sad_en, sad_zh = _packaged_en()["sad"][1], _packaged("zh")["sad"][1]
+    hub.show(np.zeros((10, 10, 3), np.uint8), 1.0, (sad_en, sad_en))
+    hub.on_record(CareRecord(t=1.0, id=1, mood="sad", action="message", message=sad_en, lang="en"))
+    data, _ = hub.snapshot()
+    comfort, care = data["events"]
+    assert comfort["messages"] == care["messages"] == data["state"]["banner"]["messages"] == {"en": sad_en, "zh": sad_zh}
+    assert care["message"] == sad_en  # the journal's words, as said
 
 
 def test_hub_comfort_banner_is_an_event_once():
@@ -925,7 +990,8 @@ def test_browser_live_page_says_when_the_source_ended_and_marks_the_main_person_
         hub.on_faces(mood_faces("sad", 4.0))
         WebDriverWait(browser, 10).until(people(1))
         assert _live_page_says(browser, "en")["badges"] == []  # alone: nobody to tell apart
-        hub.on_record(CareRecord(t=4.0, id=1, mood="sad", action="message", message="I'm here.", lang="en",
+        said_en, said_zh = _packaged_en()["sad"][0], _packaged("zh")["sad"][0]
+        hub.on_record(CareRecord(t=4.0, id=1, mood="sad", action="message", message=said_en, lang="en",
                                  note="no audio"))
         hub.on_record(EndRecord(t=5.0, reason="end of source"))
         hub.__exit__(None, None, None)
@@ -935,14 +1001,21 @@ def test_browser_live_page_says_when_the_source_ended_and_marks_the_main_person_
         assert page["rate"] == "analysis ended" and all(page["disabled"]) and len(page["disabled"]) == 3
         assert page["heading"] == "How you were when it ended" and page["note"] == "The source has ended."
         assert "stopped: the source has ended" in page["body"] and "no audio" in page["body"]
+        assert said_en in page["body"] and said_zh not in page["body"]
+        # the note is a bar under the picture, not over it (where it hid a face's number)
+        video, note = (browser.find_element(By.ID, i).rect for i in ("video", "video-note"))
+        assert note["y"] >= video["y"] + video["height"] - 1 and note["height"] > 0, (video, note)
         browser.save_screenshot(str(OUT / "live-ended.png"))
         browser.get(url + "?lang=zh")
         WebDriverWait(browser, 10).until(lambda b: b.find_element(By.ID, "status").text == "会话已结束")
         page = _live_page_says(browser, "zh")
         assert page["names"] == ["最后看到：难过"] and page["rate"] == "分析已结束" and all(page["disabled"]), page
         assert page["note"] == "来源已结束。" and "已停止: 来源已结束" in page["body"] and "没有音频输出" in page["body"]
-        for english in ("no audio", "end of source", "Last seen", "fps", "session"):
+        for english in ("no audio", "end of source", "Last seen", "fps", "session", said_en):
             assert english not in page["body"], english
+        assert page["body"].count(said_zh) == 2  # the comfort card and what happened: the session's English comfort
+        video, note = (browser.find_element(By.ID, i).rect for i in ("video", "video-note"))
+        assert note["y"] >= video["y"] + video["height"] - 1, (video, note)
         browser.save_screenshot(str(OUT / "live-ended-zh.png"))
     finally:
         browser.quit()
@@ -953,3 +1026,9 @@ def _packaged_en():
     from emocare.care.messages import packaged
 
     return packaged()["en"]
+
+
+def _packaged(lang: str):
+    from emocare.care.messages import packaged
+
+    return packaged()[lang]
