@@ -27,3 +27,131 @@ class ByWidth:
 def plural(n: int, word: str, words: str | None = None) -> str:
     """``1 care event``, ``2 care events``."""
     return f"{n} {word if n == 1 else (words or word + 's')}"
+
+
+class Phrases:
+    """Text that a narrow column or terminal breaks only between its phrases, never inside one.
+
+    Rich breaks text at spaces, so ``surprise 0.00`` can end a line at ``surprise``, and it cuts a word longer than
+    its column anywhere (``pyfeat_BWPictureHuman_grayscal / e.jpg``). Each phrase here keeps its trailing
+    separator (``"happy 0.59, "``, ``"photos/"``), dropped where it ends a line. A tuple of phrases is a group kept
+    on one line where it fits one, else broken between its phrases: a path given as ``path_phrases`` then breaks
+    only after a ``/``. A phrase wider than the space it has is folded (nothing is ever cut off).
+    """
+
+    def __init__(self, phrases, style: str = ""):
+        self.phrases = [p for p in phrases if p]
+        self.style = style
+
+    def __rich_measure__(self, console, options):
+        from rich.cells import cell_len
+        from rich.measure import Measurement
+
+        longest = max((cell_len(q.rstrip()) for p in self.phrases for q in _parts(p)), default=0)
+        whole = cell_len("".join("".join(_parts(p)) for p in self.phrases).rstrip())
+        return Measurement(min(longest, options.max_width), min(whole, options.max_width))
+
+    def lines(self, width: int) -> list[str]:
+        from rich.cells import cell_len
+
+        lines: list[str] = []
+        line = ""
+        for p in self.phrases:
+            whole = "".join(_parts(p))
+            fits = cell_len(whole.rstrip()) <= width
+            if not fits and line and len(_parts(p)) > 1:  # a group too long for a line starts one of its own
+                lines.append(line.rstrip())
+                line = ""
+            for q in [whole] if fits else _parts(p):
+                if line and cell_len((line + q).rstrip()) > width:
+                    lines.append(line.rstrip())
+                    line = ""
+                line += q
+        if line.rstrip() or not lines:
+            lines.append(line.rstrip())
+        return lines
+
+    def __rich_console__(self, console, options):
+        from rich.text import Text
+
+        yield Text("\n".join(self.lines(options.max_width)), style=self.style, overflow="fold")
+
+
+def _parts(phrase) -> tuple:
+    return (phrase,) if isinstance(phrase, str) else tuple(phrase)
+
+
+def path_phrases(path: str) -> list[tuple[str, ...]]:
+    """``/work/photos/a.jpg`` as one group, ``[("/", "work/", "photos/", "a.jpg")]``, for ``Phrases``: whole on a
+    line where it fits one (to be read and copied), else broken only after a ``/``."""
+    import re
+
+    return [tuple(re.findall(r"[^/]*/|[^/]+$", path))]
+
+
+def listed(phrases, sep: str = ", ") -> list[str]:
+    """``["happy 0.59", "sad 0.41"]`` as phrases of a list: ``["happy 0.59, ", "sad 0.41"]``."""
+    phrases = list(phrases)
+    return [p + sep for p in phrases[:-1]] + phrases[-1:]
+
+
+def common_folder(paths) -> tuple[str, list[str]]:
+    """The folder every one of ``paths`` (as given) lies in, and their names below it (``photos/``, ``["a/x.jpg",
+    "y.jpg"]``); ("", ``paths``) when there is none but ``/``, or relative and absolute paths are mixed. Named once,
+    the folder leaves the rows room at 80 columns, and a row still tells apart two files of one name."""
+    import os
+
+    paths = [os.fspath(p) for p in paths]
+    if not paths or any(os.path.dirname(p) in ("", ".") for p in paths):
+        return "", paths
+    try:
+        folder = os.path.commonpath([os.path.dirname(p) for p in paths])
+    except ValueError:  # absolute and relative paths mixed
+        return "", paths
+    if folder in ("", ".", os.sep):
+        return "", paths
+    return folder.rstrip(os.sep) + os.sep, [os.path.relpath(p, folder) for p in paths]
+
+
+class Fitted:
+    """A table that, wider than the terminal, narrows the columns that can spare room without cutting a word.
+
+    Rich narrows the widest columns first, towards equal widths, below their longest word if need be. Here each
+    column keeps at least its longest unbreakable piece (a ``Phrases`` phrase, a word); the room left goes first
+    to the columns it lets show whole, the narrowest need first, then to the others in proportion to what they
+    would still take.
+    """
+
+    def __init__(self, table):
+        self.table = table
+
+    def __rich_measure__(self, console, options):
+        from rich.measure import Measurement
+
+        return Measurement.get(console, options, self.table)
+
+    def __rich_console__(self, console, options):
+        table = self.table
+        ranges = [table._measure_column(console, options, c) for c in table.columns]
+        room = options.max_width - table._extra_width
+        lows = [r.minimum for r in ranges]
+        needs = [r.maximum - r.minimum for r in ranges]
+        if sum(lows) + sum(needs) > room >= sum(lows):
+            widths, spare = list(lows), room - sum(lows)
+            order = sorted(range(len(needs)), key=needs.__getitem__)
+            rest = []
+            for i in order:
+                if needs[i] <= spare and not rest:
+                    widths[i] += needs[i]
+                    spare -= needs[i]
+                else:
+                    rest.append(i)
+            total = sum(needs[i] for i in rest)
+            for i in rest:
+                share = spare * needs[i] // total if total else 0
+                widths[i] += share
+            for i in rest[:spare - sum(spare * needs[i] // total for i in rest) if total else 0]:
+                widths[i] += 1
+            for column, width in zip(table.columns, widths):
+                column.width = max(1, width - table._get_padding_width(column._index))
+        yield table

@@ -112,3 +112,48 @@ def test_command_tables_fit(tmp_path):
         assert result.exit_code == 0, (args, result.output)
         assert "…" not in result.stdout, (args, result.stdout)
     assert json.loads(runner.invoke(app, ["analyze", "--json", str(DATA / "deepface_img12.jpg")]).stdout)
+
+
+def test_phrases_break_only_between_phrases_and_paths_only_after_a_slash():
+    from rich.table import Table
+
+    from emocare.tables import Fitted, Phrases, listed, path_phrases
+
+    assert path_phrases("/work/a b/x.jpg") == [("/", "work/", "a b/", "x.jpg")]
+    title = Phrases(["models: ", "in ", *path_phrases("/a/rather/long/folder/")])
+    assert title.lines(80) == ["models: in /a/rather/long/folder/"]
+    assert title.lines(25) == ["models: in", "/a/rather/long/folder/"]  # the path whole on its own line
+    assert title.lines(12) == ["models: in", "/a/rather/", "long/folder/"]  # else broken only after a /
+    assert listed(["happy 0.59", "sad 0.41"]) == ["happy 0.59, ", "sad 0.41"]
+    table = Table()
+    table.add_column("image")
+    table.add_column("emotions")
+    top = Phrases(listed(["happy 1.00", "neutral 0.00", "surprise 0.00"]))
+    table.add_row(Phrases(path_phrases("edge_cases/pyfeat_BWPictureHuman_grayscale.jpg")), top)
+    text = render(Fitted(table))
+    lines = [" ".join(line.strip("│ ").split()) for line in text.splitlines()]
+    assert any("pyfeat_BWPictureHuman_grayscale.jpg" in line for line in lines), text
+    assert any("surprise 0.00" in line for line in lines), text
+    for width, whole in ((60, ("edge_cases/", "pyfeat_BWPictureHuman_grayscale.jpg", "happy 1.00,", "neutral 0.00,",
+                               "surprise 0.00")), (30, ())):
+        buf = io.StringIO()
+        Console(file=buf, width=width, color_system=None).print(Fitted(table))
+        narrow = buf.getvalue()
+        assert max(len(line) for line in narrow.splitlines()) <= width, narrow
+        assert all(w in narrow for w in whole), narrow
+        # too narrow for a phrase: it is folded, never cut short
+        assert "pyfeat_BWPictureHuman_grayscale.jpg" in "".join(c[0] for c in _cells(narrow) if c), narrow
+
+
+def _cells(text):
+    return [[c.strip() for c in line.split("│")[1:-1]] for line in text.splitlines() if line.startswith("│")]
+
+
+def test_common_folder_names_the_folder_once_or_keeps_paths_as_given():
+    from emocare.tables import common_folder
+
+    assert common_folder(["/p/a/x.jpg", "/p/b/x.jpg"]) == ("/p/", ["a/x.jpg", "b/x.jpg"])
+    assert common_folder(["photos/a.jpg"]) == ("photos/", ["a.jpg"])
+    assert common_folder(["tests/data/x.jpg", "/p/x.jpg"]) == ("", ["tests/data/x.jpg", "/p/x.jpg"])
+    assert common_folder(["/a/x.jpg", "/b/x.jpg"]) == ("", ["/a/x.jpg", "/b/x.jpg"])
+    assert common_folder(["x.jpg", "d/y.jpg"]) == ("", ["x.jpg", "d/y.jpg"])
