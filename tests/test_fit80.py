@@ -140,3 +140,25 @@ def test_report_command_at_80_columns_says_one_care_event(tmp_path):
     assert max(len(line) for line in result.stdout.splitlines()) <= 80 and "…" not in result.stdout
     flat = " ".join(result.stdout.split())
     assert "| 1 care event" in flat and "1 care events" not in flat
+
+
+def _cells(text: str) -> list[list[str]]:
+    """Each table line of ``text`` as its cells' text."""
+    return [[" ".join(c.split()) for c in re.split(r"[│┃]", line)[1:-1]] for line in text.splitlines()
+            if line.startswith(("│", "┃"))]
+
+
+def test_models_at_80_columns_shows_each_folder_and_file_name_whole(monkeypatch):
+    """The path column cut every path in 14-character pieces (/work/main/emo|care/models/em|otion.tflite): now each
+    engine's folder is named once, whole, and its rows hold the names below it, whole."""
+    from emocare.engines import registry
+
+    monkeypatch.setenv("DEEPFACE_HOME", "/nonexistent-emocare-test")  # short enough for its title line at 80
+    result = runner.invoke(app, ["models"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    for source in registry.MODEL_SOURCES:
+        for f in source.model_files():
+            assert any(f" in {f.path.parent}/" in line for line in lines), (f.path, result.stdout)
+            assert any(f.path.name in cells for cells in _cells(result.stdout)), (f.path, result.stdout)

@@ -9,32 +9,21 @@ from emocare.engines import registry
 
 
 def print_table() -> None:
-    """Table of engines: installed or not, weights files, where, size, present."""
-    from rich.table import Table
-
-    from emocare.engines import weights
+    """Engines: installed or not, and for each its folder, named once, then its weights files, sizes, present."""
     from emocare.engines.litert import chosen_runtime
 
     runtime = chosen_runtime()  # a wrong EMOCARE_RUNTIME is one line before the table
-    table = Table(title="emocare engines and models")
-    for col in ("engine", "installed", "file", "path", "size MB", "present"):
-        table.add_column(col, overflow="fold")
-    for source in registry.MODEL_SOURCES:
-        files, installed = source.model_files(), source.is_installed()
-        if not files:
-            table.add_row(source.name, "no", "-", "-", "-", "-")
-        for f in files:
-            present = "yes" if f.present else "[red]no[/red]"
-            if f.present and f.path.suffix == ".h5" and weights.is_random(f.path):
-                present = "[yellow]random (benchmarks only)[/yellow]"
-            table.add_row(source.name, "yes" if installed else "no", f.role, str(f.path),
-                          f"{f.size_mb:.2f}" if f.present else "-", present)
-    stdout_console().print(table)
+    out = stdout_console()
+    out.print("emocare engines and models", style="table.title", markup=False, highlight=False)
+    for part in engine_tables(registry.MODEL_SOURCES):
+        out.print(part)
     if runtime == "litert":
         typer.echo("emocare's model and BlazeFace run on LiteRT.")
     else:
         typer.echo("emocare's model and BlazeFace run on OpenCV's DNN module (no LiteRT installed, or "
                    "EMOCARE_RUNTIME=opencv); pip install 'emocare[litert]' runs them 2-3x faster.")
+    from emocare.engines import weights
+
     if not weights.emotion_weights_present():
         from emocare import extras
 
@@ -44,3 +33,37 @@ def print_table() -> None:
         else:
             typer.echo("DeepFace's weights are optional: without them --engine auto uses emocare's own model. "
                        + weights.missing_message(), err=True)
+
+
+def engine_tables(sources) -> list:
+    """A title and a table per engine: the folder its files lie in is named once in the title (where a full path
+    breaks only after a ``/``), and the rows hold the names below it, so each path is read whole, and copied, at
+    80 columns; an engine without files is one line."""
+    from rich.table import Table
+
+    from emocare.engines import weights
+    from emocare.sources import shown
+    from emocare.tables import Fitted, Phrases, common_folder, path_phrases
+
+    parts = []
+    for source in sources:
+        files, installed = source.model_files(), source.is_installed()
+        if not files:
+            parts.append(Phrases([f"{source.name}: ", "not installed, ", "no files"], style="table.title"))
+            continue
+        folder, names = common_folder([str(f.path) for f in files])
+        title = [f"{source.name}: ", "installed, " if installed else "not installed, "]
+        title += ["in ", *path_phrases(shown(folder))] if folder else ["files:"]
+        table = Table()
+        table.add_column("file")
+        table.add_column("name")
+        table.add_column("size MB", justify="right")
+        table.add_column("present")
+        for f, name in zip(files, names):
+            present = "yes" if f.present else "[red]no[/red]"
+            if f.present and f.path.suffix == ".h5" and weights.is_random(f.path):
+                present = "[yellow]random (benchmarks only)[/yellow]"
+            table.add_row(f.role, Phrases(path_phrases(shown(name))), f"{f.size_mb:.2f}" if f.present else "-",
+                          present)
+        parts += [Phrases(title, style="table.title"), Fitted(table)]
+    return parts
