@@ -219,3 +219,21 @@ def test_a_bad_option_value_is_named_by_its_flag_not_its_setting(args, says, tmp
     result = runner.invoke(app, ["watch", "--source", str(DATA / "pyfeat_single_face.mp4"), "--no-window",
                                  "--config", str(tmp_path / "bad.toml")])
     assert result.exit_code == 2 and "bad.toml: window_s: must be > 0" in result.stderr, result.stderr
+
+
+def test_two_photos_of_one_name_are_two_rows_that_can_be_told_apart(tmp_path):
+    """The table showed base names only: two pyfeat_multi_face.jpg rows, which was which?"""
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "pyfeat_multi_face.jpg").write_bytes((DATA / "pyfeat_multi_face.jpg").read_bytes())
+    result = runner.invoke(app, ["analyze", "--jobs", "1", str(tmp_path / "a" / "pyfeat_multi_face.jpg"),
+                                 str(tmp_path / "b" / "pyfeat_multi_face.jpg")], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert f"{tmp_path}/" in result.stdout.replace("photos, in\n", "photos, in ")  # the folder they share, once
+    assert "a/pyfeat_multi_face.jpg" in result.stdout and "b/pyfeat_multi_face.jpg" in result.stdout
+    # no folder shared but /: the paths as given
+    result = runner.invoke(app, ["analyze", "--jobs", "1", str(DATA / "pyfeat_multi_face.jpg"),
+                                 str(tmp_path / "a" / "pyfeat_multi_face.jpg")], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert str(DATA / "pyfeat_multi_face.jpg") in result.stdout
+    assert str(tmp_path / "a" / "pyfeat_multi_face.jpg") in result.stdout

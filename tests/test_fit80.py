@@ -162,3 +162,55 @@ def test_models_at_80_columns_shows_each_folder_and_file_name_whole(monkeypatch)
         for f in source.model_files():
             assert any(f" in {f.path.parent}/" in line for line in lines), (f.path, result.stdout)
             assert any(f.path.name in cells for cells in _cells(result.stdout)), (f.path, result.stdout)
+
+
+def _long_named_photos(tmp_path):
+    from conftest import DATA
+
+    photos = tmp_path / "photos"
+    for folder, name, source in (("edge_cases", "pyfeat_BWPictureHuman_grayscale_copy.jpg", "pyfeat_single_face.jpg"),
+                                 ("multi_face", "pyfeat_multi_face.jpg", "pyfeat_multi_face.jpg"),
+                                 ("no_face", "pyfeat_free-mountain-vector-01.jpg", "pyfeat_free-mountain-vector-01.jpg")):
+        (photos / folder).mkdir(parents=True)
+        (photos / folder / name).write_bytes((DATA / source).read_bytes())
+    return photos
+
+
+def _assert_emotions_whole(text: str) -> None:
+    """No cell ends with an emotion whose confidence went to the next line (``surprise`` / ``0.00``)."""
+    from emocare.faces import EMOTIONS
+
+    for cells in _cells(text):
+        for cell in cells:
+            tokens = cell.split()
+            if tokens and tokens[-1].rstrip(",") in EMOTIONS:
+                assert len(tokens) == 1, (cell, text)  # the dominant emotion's own column
+            if tokens and re.fullmatch(r"\d\.\d\d,?", tokens[0]):
+                assert len(tokens) == 1 and not tokens[0].endswith(","), (cell, text)  # a conf column
+
+
+def test_analyze_at_80_columns_keeps_names_and_emotions_whole(tmp_path):
+    photos = _long_named_photos(tmp_path)
+    result = runner.invoke(app, ["analyze", "--jobs", "1", str(photos)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    # the folder they share, named once, whole: after "photos, in", or on a line of its own where that is too long
+    assert any(line.rstrip().endswith(f" {photos}/") or line.rstrip() == f"{photos}/"
+               for line in result.stdout.splitlines()), result.stdout
+    for path in photos.rglob("*.jpg"):
+        assert any(str(path.relative_to(photos)) in c or path.name in c for c in sum(_cells(result.stdout), [])), (
+            path, result.stdout)
+    _assert_emotions_whole(result.stdout)
+
+
+def test_analyze_details_at_80_columns_keeps_titles_and_top_3_whole(tmp_path):
+    photos = _long_named_photos(tmp_path)
+    result = runner.invoke(app, ["analyze", "--details", "--jobs", "1", str(photos)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    about = [line for line in lines if re.search(r"\(\d+x\d+, [\w-]+, \d+ ms\)", line)]
+    assert len(about) == 3, result.stdout  # each photo's size, engine and time on one line
+    for path in photos.rglob("*.jpg"):
+        assert any(path.name in line for line in lines), (path, result.stdout)
+    _assert_emotions_whole(result.stdout)

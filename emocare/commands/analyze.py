@@ -90,43 +90,51 @@ def _progress(console, description: str, total: int, enabled: bool):
 
 
 def _images_table(results):
-    """One row per image: what a folder of photos looks like at a glance (fits 80 columns)."""
+    """One row per image: what a folder of photos looks like at a glance (fits 80 columns). The folder all the
+    inputs share is named once in the title and the rows hold the paths below it, so two files of one name in two
+    folders stay two rows that can be told apart; a path breaks only after a ``/``, an emotion never mid-way."""
+    from rich.console import Group
     from rich.table import Table
 
-    table = Table(title="photos", title_justify="left")
-    table.add_column("image", overflow="fold")
-    table.add_column("faces", justify="right", overflow="fold")
-    table.add_column("emotions (confidence)", overflow="fold")
-    table.add_column("ms", justify="right", overflow="fold")
-    from rich.markup import escape
-
     from emocare.sources import shown
+    from emocare.tables import Fitted, Phrases, common_folder, listed, path_phrases
 
-    for r in results:
-        name = escape(shown(Path(r.source).name))  # a file name is text, never markup
+    folder, names = common_folder([r.source for r in results])
+    title = ["photos"] + ([", ", "in ", *path_phrases(shown(folder))] if folder else [])
+    table = Table()
+    table.add_column("image")
+    table.add_column("faces", justify="right", overflow="fold")
+    table.add_column("emotions (confidence)")
+    table.add_column("ms", justify="right", overflow="fold")
+    for r, name in zip(results, names):
+        image = Phrases(path_phrases(shown(name)))  # a file name is text, never markup
         if r.error is not None or r.faces is None:
-            table.add_row(name, "-", "[red]failed[/red]", "-")
+            table.add_row(image, "-", "[red]failed[/red]", "-")
             continue
-        found = ", ".join(f"{f.dominant} {f.confidence:.2f}" for f in r.faces) or "no face found"
-        table.add_row(name, str(len(r.faces)), found, f"{r.faces.ms:.0f}")
-    return table
+        found = Phrases(listed(f"{f.dominant} {f.confidence:.2f}" for f in r.faces) or ["no face found"])
+        table.add_row(image, str(len(r.faces)), found, f"{r.faces.ms:.0f}")
+    return Group(Phrases(title, style="table.title"), Fitted(table))
 
 
 def _image_table(result):
+    """``--details``: a photo's faces, under a title that breaks only after a ``/`` of its path or before its
+    size; the top 3 emotions break only between two of them."""
+    from rich.console import Group
     from rich.table import Table
 
-    from rich.markup import escape
-
     from emocare.sources import shown
+    from emocare.tables import Fitted, Phrases, listed, path_phrases
 
     faces = result.faces
-    title = f"{escape(shown(result.source))}  ({faces.size[0]}x{faces.size[1]}, {faces.engine}, {faces.ms:.0f} ms)"
-    table = Table(title=title, title_justify="left")
-    for col in ("face", "box x,y,w,h", "emotion", "conf", "top 3"):
+    about = f"({faces.size[0]}x{faces.size[1]}, {faces.engine}, {faces.ms:.0f} ms)"
+    title = Phrases([*path_phrases(shown(result.source) + "  "), about], style="table.title")
+    table = Table()
+    for col in ("face", "box x,y,w,h", "emotion", "conf"):
         table.add_column(col, overflow="fold")
+    table.add_column("top 3")
     if not len(faces):
         table.add_row("-", "-", "no face found", "-", "-")
     for i, face in enumerate(faces, 1):
-        top = ", ".join(f"{name} {p:.2f}" for name, p in face.top(3))
+        top = Phrases(listed(f"{name} {p:.2f}" for name, p in face.top(3)))
         table.add_row(str(i), ",".join(str(v) for v in face.box), face.dominant, f"{face.confidence:.2f}", top)
-    return table
+    return Group(title, Fitted(table))

@@ -121,9 +121,14 @@
 
   let shown = null;  // the comfort on the card: its banner (at once) and its journal line (with the details) agree
 
+  // a banner and a journal line this far apart are one comfort: the banner shows for 10 s (care.BANNER_S), and
+  // the page hears of it only once someone looks, which may be seconds after the journal line
+  const SAME_COMFORT_S = 10;
+
   function showComfort(ev, fresh) {
-    if (shown && shown.message === ev.message && Math.abs(shown.t - ev.t) < 5 && !ev.action) return;
-    fresh = fresh && !(shown && shown.message === ev.message && Math.abs(shown.t - ev.t) < 5);
+    const same = shown && shown.message === ev.message && Math.abs(shown.t - ev.t) < SAME_COMFORT_S;
+    if (same && !ev.action) return;
+    fresh = fresh && !same;
     shown = { message: ev.message, t: ev.t };
     const text = $("comfort");
     text.textContent = words(ev);
