@@ -231,9 +231,29 @@ def test_two_photos_of_one_name_are_two_rows_that_can_be_told_apart(tmp_path):
     assert result.exit_code == 0, result.output
     assert f"{tmp_path}/" in result.stdout.replace("photos, in\n", "photos, in ")  # the folder they share, once
     assert "a/pyfeat_multi_face.jpg" in result.stdout and "b/pyfeat_multi_face.jpg" in result.stdout
-    # no folder shared but /: the paths as given
-    result = runner.invoke(app, ["analyze", "--jobs", "1", str(DATA / "pyfeat_multi_face.jpg"),
-                                 str(tmp_path / "a" / "pyfeat_multi_face.jpg")], env={"COLUMNS": "200"})
+    # a relative path and an absolute one (the reviewer's case): the paths as given
+    relative = os.path.relpath(DATA / "pyfeat_multi_face.jpg")
+    result = runner.invoke(app, ["analyze", "--jobs", "1", relative, str(tmp_path / "a" / "pyfeat_multi_face.jpg")],
+                           env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert str(DATA / "pyfeat_multi_face.jpg") in result.stdout
-    assert str(tmp_path / "a" / "pyfeat_multi_face.jpg") in result.stdout
+    assert relative in result.stdout and str(tmp_path / "a" / "pyfeat_multi_face.jpg") in result.stdout
+
+
+def test_an_empty_folder_is_a_bad_input_alone_or_among_others(tmp_path):
+    """It was dropped silently beside other inputs (exit 0, no JSON object) and an error only when alone."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    missing = tmp_path / "nothere.jpg"
+    says = f"{empty}: no image files in it"
+    result = runner.invoke(app, ["analyze", "--json", str(empty), str(missing)])
+    assert result.exit_code == 1
+    assert _json(result.stdout) == [{"source": str(empty), "error": says},
+                                    {"source": str(missing), "error": f"{missing}: no such file"}]
+    assert f"emocare: {says}" in result.stderr.splitlines() and "Traceback" not in result.stderr
+    result = runner.invoke(app, ["analyze", "--jobs", "1", str(empty), str(DATA / "deepface_img12.jpg")])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [f"emocare: {says}"]
+    assert "happy" in result.stdout and "failed" in result.stdout  # the photo is still analysed
+    for args in ([str(empty)], ["--json", str(empty)]):
+        result = runner.invoke(app, ["analyze", *args])
+        assert result.exit_code == 1 and result.stderr.splitlines() == [f"emocare: {says}"], result.stderr

@@ -16,7 +16,7 @@ from emocare.exits import Exit
 
 
 def analyze(paths, engine, detector, as_json, annotate, max_side, config, details=False, crops=False, jobs=0) -> None:
-    from emocare.analyze import ImageResult, analyze_files, summarize_results, summary_table, workers
+    from emocare.analyze import Batch, ImageResult, analyze_files, summarize_results, summary_table, workers
 
     settings, _ = load_settings(config, engine=engine, detector=detector, max_side=max_side)
     if jobs < 0:
@@ -42,7 +42,7 @@ def analyze(paths, engine, detector, as_json, annotate, max_side, config, detail
     count = workers(jobs, files)
     with _progress(err, f"analyzing ({count} process{'es' if count > 1 else ''})", len(files), progress_ok) as advance:
         batch = analyze_files(settings, files, jobs=jobs, annotate_dir=annotate, crops=crops,
-                              on_result=lambda r: (show(r), advance()))
+                              on_result=lambda r: (show(r), advance())) if files else Batch([], 0.0, 1)
     results = early + batch.results
     if not as_json:
         if not details:
@@ -59,7 +59,7 @@ def _image_files(paths):
     """(results for inputs that failed already, the image files to analyse); each failure is one line now."""
     from emocare.analyze import ImageResult
     from emocare.errors import InputError
-    from emocare.sources import expand_paths
+    from emocare.sources import expand_paths, shown
 
     early = []
 
@@ -67,7 +67,13 @@ def _image_files(paths):
         early.append(ImageResult(source=exc.path or "?", error=str(exc)))
         typer.echo(f"emocare: {exc}", err=True)
 
-    files = expand_paths(paths, report_error)
+    files: list[Path] = []
+    for raw in paths:
+        reported = len(early)
+        found = expand_paths([raw], report_error)
+        if not found and len(early) == reported and Path(raw).is_dir():  # like any bad input: named, exit 1
+            report_error(InputError(f"{shown(raw)}: no image files in it", path=str(raw)))
+        files.extend(found)
     if not files and not early:
         raise InputError(f"{', '.join(map(str, paths))}: no image files found")
     return early, files
