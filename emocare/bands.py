@@ -12,6 +12,7 @@ from emocare.cards import Chip
 from emocare.faces import EMOTIONS, UNCERTAIN
 from emocare.fonts import MIN_TEXT_PX, Fonts, Text
 from emocare.paint import CANVAS_BG, COLORS, HELP_BG, HELP_EDGE, INK, QUIET_INK, TRACK_BG, Rect, fill, rounded
+from emocare.window import Words
 
 
 @dataclass(frozen=True)
@@ -21,15 +22,19 @@ class HeaderInfo:
     person: str | None = None  # the number of the face the header speaks of
     mood: str | None = None  # None: nobody in view
     for_s: float | None = None  # how long that mood has lasted
-    status: str = ""  # "paused", "muted", "reconnecting ..."
-    stats: str = ""  # "display 24.0 fps · analysis 23.9 fps", only with --stats
+    status: str = ""  # "paused", "muted", "reconnecting ...", in the window's language
+    stats: str = ""  # "display 24.0 fps · analysis 23.9 fps", only with --stats, in the window's language
 
 
 class HeaderLayer:
-    """A quiet line: the person's mood (chip, word, how long), and at the right the status and, asked for, the rates."""
+    """A quiet line: the person's mood (chip, word, how long), and at the right the status and, asked for, the rates.
 
-    def __init__(self, fonts: Fonts | None = None):
+    The words are ``words``' language (``window.STRINGS``); the status and the rates come already said in it.
+    """
+
+    def __init__(self, fonts: Fonts | None = None, words: Words | None = None):
         self.fonts = fonts or Fonts()
+        self.words = words or Words()
 
     def draw(self, canvas: np.ndarray, rect: Rect, info: HeaderInfo, u: float) -> list[Text]:
         fill(canvas, rect, CANVAS_BG)
@@ -42,15 +47,15 @@ class HeaderLayer:
         texts: list[Text] = []
         x = x0 + pad
         if info.mood is None:
-            texts.append(Text(x, ty, "No one in view yet", px, QUIET_INK))
+            texts.append(Text(x, ty, self.words("no_one_yet"), px, QUIET_INK))
         else:
             if info.person is not None:
                 r, t = Chip(self.fonts).draw(canvas, x, ty - 1, info.person, COLORS.get(info.mood, COLORS[UNCERTAIN]), px)
                 texts.append(t)
                 x = r[2] + pad // 2
-            words = "not sure yet" if info.mood == UNCERTAIN else info.mood
+            words = self.words("not_sure_yet") if info.mood == UNCERTAIN else self.words.emotion(info.mood)
             if info.for_s is not None and info.mood != UNCERTAIN and info.for_s >= 1:
-                words += f" for {_duration(info.for_s)}"
+                words = self.words("mood_for", mood=words, duration=self.words.duration(info.for_s))
             texts.append(Text(x, ty, words, px, INK))
         right = x1 - pad
         for text, color, small in ((info.stats, QUIET_INK, True), (info.status, (20, 20, 20), False)):
@@ -68,16 +73,16 @@ class HeaderLayer:
 
 
 def _duration(s: float) -> str:
-    s = int(s)
-    return f"{s} s" if s < 60 else f"{s // 60} min {s % 60:02d} s" if s < 3600 else f"{s // 3600} h {s % 3600 // 60:02d} min"
+    return Words().duration(s)
 
 
 class MoodStripLayer:
     """The person's mood over the last ``span_s`` seconds, along the bottom, with a legend of the moods in it."""
 
-    def __init__(self, span_s: float = 60.0, fonts: Fonts | None = None):
+    def __init__(self, span_s: float = 60.0, fonts: Fonts | None = None, words: Words | None = None):
         self.span_s = span_s
         self.fonts = fonts or Fonts()
+        self.words = words or Words()
         self.legend: list[str] = []  # the moods the last draw named, in order
 
     def draw(self, canvas: np.ndarray, rect: Rect, history: Sequence[tuple[float, str]], now: float, u: float) -> list[Text]:
@@ -103,39 +108,41 @@ class MoodStripLayer:
                 if mood not in shown:
                     shown.append(mood)
         ty = strip[1] - lh - max(2, round(4 * u))
-        caption = f"Mood, last {self.span_s:.0f} s"
+        caption = self.words("strip_caption", span=self.span_s)
         texts = [Text(x0 + pad, ty, caption, px, QUIET_INK)]
         x = x0 + pad + self.fonts.width(caption, px) + pad * 2
         order = [m for m in (*EMOTIONS, UNCERTAIN) if m in shown]
         self.legend = []
         sq = max(10, lh // 2)
         for mood in order:
-            w = sq + 6 + self.fonts.width(mood, px)
+            name = self.words.emotion(mood)
+            w = sq + 6 + self.fonts.width(name, px)
             if x + w > x1 - pad:
                 break
             sy = ty + (lh - sq) // 2
             rounded(canvas, (x, sy, x + sq, sy + sq), COLORS[mood], 2)
-            texts.append(Text(x + sq + 6, ty, mood, px, INK))
+            texts.append(Text(x + sq + 6, ty, name, px, INK))
             self.legend.append(mood)
             x += w + pad
         if not order:
-            texts.append(Text(x, ty, "none yet", px, QUIET_INK))
+            texts.append(Text(x, ty, self.words("strip_none"), px, QUIET_INK))
         return texts
 
 
 class HelpLayer:
-    """The keys, from ``window.KEYS`` (one table), in an opaque box with a thin edge."""
+    """The keys, from ``window.KEYS`` (one table), named in ``words``' language, in an opaque box with a thin edge."""
 
-    def __init__(self, fonts: Fonts | None = None):
+    def __init__(self, fonts: Fonts | None = None, words: Words | None = None):
         self.fonts = fonts or Fonts()
+        self.words = words or Words()
 
     def size(self, u: float) -> tuple[int, int]:
         from emocare.window import KEYS
 
         px = max(MIN_TEXT_PX, round(19 * u))
         pad = max(10, round(14 * u))
-        key_w = max(self.fonts.width(k.label, px) for k in KEYS) + pad
-        does_w = max(self.fonts.width(k.does, px) for k in KEYS)
+        key_w = max(self.fonts.width(self.words.key_label(k), px) for k in KEYS) + pad
+        does_w = max(self.fonts.width(self.words.key_does(k), px) for k in KEYS)
         row = self.fonts.height(px) + max(4, round(6 * u))
         return key_w + does_w + 2 * pad, row * len(KEYS) + 2 * pad
 
@@ -146,11 +153,11 @@ class HelpLayer:
         pad = max(10, round(14 * u))
         fill(canvas, rect, HELP_EDGE)
         fill(canvas, (rect[0] + 2, rect[1] + 2, rect[2] - 2, rect[3] - 2), HELP_BG)
-        key_w = max(self.fonts.width(k.label, px) for k in KEYS) + pad
+        key_w = max(self.fonts.width(self.words.key_label(k), px) for k in KEYS) + pad
         row = self.fonts.height(px) + max(4, round(6 * u))
         texts = []
         for i, key in enumerate(KEYS):  # two columns: the key, what it does
             y = rect[1] + pad + i * row
-            texts.append(Text(rect[0] + pad, y, key.label, px, (120, 210, 250)))
-            texts.append(Text(rect[0] + pad + key_w, y, key.does, px, INK))
+            texts.append(Text(rect[0] + pad, y, self.words.key_label(key), px, (120, 210, 250)))
+            texts.append(Text(rect[0] + pad + key_w, y, self.words.key_does(key), px, INK))
         return texts

@@ -14,6 +14,7 @@ from emocare.faces import EMOTIONS, UNCERTAIN, Face
 from emocare.fonts import MIN_TEXT_PX, Fonts, Text
 from emocare.layout import Layout
 from emocare.paint import COLORS, INK, PANEL_BG, QUIET_INK, TRACK_BG, Rect, fill, ink_on, inside, overlaps, rounded
+from emocare.window import Words
 
 
 def _place(candidates: Sequence[Rect], taken: Sequence[Rect], within: Rect) -> Rect | None:
@@ -144,9 +145,10 @@ class PanelLayer:
     and of each text line (``label`` entries), for tests and screenshots.
     """
 
-    def __init__(self, fonts: Fonts | None = None, columns: int = 1):
+    def __init__(self, fonts: Fonts | None = None, columns: int = 1, words: Words | None = None):
         self.fonts = fonts or Fonts()
         self.columns = columns
+        self.words = words or Words()  # the language of the moods' and emotions' names (``window.STRINGS``)
         self.drawn: list[tuple[str, Rect]] = []
 
     def rows_that_fit(self, n: int, height: int, style: CardStyle, columns: int) -> int | None:
@@ -163,7 +165,7 @@ class PanelLayer:
         x0, y0, x1, y1 = panel
         texts: list[Text] = []
         if not faces:
-            texts.append(Text(x0 + style.pad, y0 + style.pad, "No face in view", style.label_px, QUIET_INK))
+            texts.append(Text(x0 + style.pad, y0 + style.pad, self.words("no_face"), style.label_px, QUIET_INK))
             return texts
         columns = max(1, self.columns)
         rows = self.rows_that_fit(len(faces), y1 - y0, style, columns)
@@ -186,7 +188,7 @@ class PanelLayer:
                                 rows, style, chip)
         if hidden > 0:
             y = y0 + style.pad + per_column * (style.height(0) + style.gap)
-            texts.append(Text(x0 + style.pad, y, f"+{hidden} more", style.label_px, QUIET_INK))
+            texts.append(Text(x0 + style.pad, y, self.words("more_faces", n=hidden), style.label_px, QUIET_INK))
         return texts
 
     def _card(self, canvas, face: Face, number: str, r: Rect, rows: int, style: CardStyle, chip: Chip) -> list[Text]:
@@ -197,18 +199,20 @@ class PanelLayer:
         cr, number_text = chip.draw(canvas, x0, y0, number, color, style.title_px)
         # a steady mood is held while another emotion briefly leads (hysteresis): its word, the bars say the rest;
         # a photo's (no mood) is its top emotion, with its share
-        title = mood if face.mood is not None else f"{mood} {conf * 100:.0f}%"
+        said = self.words.emotion(mood)
+        title = said if face.mood is not None else f"{said} {conf * 100:.0f}%"
         ty = y0 + (cr[3] - cr[1] - self.fonts.height(style.title_px)) // 2
         texts = [number_text, Text(cr[2] + style.pad // 2, ty, title, style.title_px, INK)]
         self.drawn.append(("label", (cr[2] + style.pad // 2, ty, cr[2] + style.pad // 2 + self.fonts.width(title, style.title_px),
                                      ty + self.fonts.height(style.title_px))))
         order = range(len(EMOTIONS)) if rows == len(EMOTIONS) else list(np.argsort(-np.asarray(scores)))[:rows]
-        name_w = max(self.fonts.width(e, style.label_px) for e in EMOTIONS) + style.pad // 2
+        names = [self.words.emotion(e) for e in EMOTIONS]
+        name_w = max(self.fonts.width(n, style.label_px) for n in names) + style.pad // 2
         pct_w = self.fonts.width("100%", style.label_px) + 4
         bar_x0, bar_x1 = x0 + name_w, x1 - pct_w - style.pad // 2
         lh = self.fonts.height(style.label_px)
         for k, i in enumerate(order):
-            name, p = EMOTIONS[int(i)], float(scores[int(i)])
+            emotion, name, p = EMOTIONS[int(i)], names[int(i)], float(scores[int(i)])
             ry = y0 + style.title_h + k * style.row_h
             texts.append(Text(x0, ry, name, style.label_px, QUIET_INK))
             self.drawn.append(("label", (x0, ry, x0 + self.fonts.width(name, style.label_px), ry + lh)))
@@ -217,7 +221,7 @@ class PanelLayer:
                 rounded(canvas, (bar_x0, by0, bar_x1, by1), TRACK_BG, (by1 - by0) // 2)
                 filled = bar_x0 + round((bar_x1 - bar_x0) * max(0.0, min(1.0, p)))
                 if filled - bar_x0 >= 2:
-                    rounded(canvas, (bar_x0, by0, filled, by1), COLORS[name], (by1 - by0) // 2)
+                    rounded(canvas, (bar_x0, by0, filled, by1), COLORS[emotion], (by1 - by0) // 2)
             pct = f"{p * 100:.0f}%"
             texts.append(Text(x1 - self.fonts.width(pct, style.label_px), ry, pct, style.label_px, INK))
         return texts

@@ -76,6 +76,7 @@ class WatchOptions:
     snapshot_dir: Path | None = None
     fps: float = 30.0
     stats: bool = False  # the display and analysis rates in the window's header
+    lang: str = ""  # the window's language ("en", "zh"); "": the carer's (the comfort's), else English
 
 
 @dataclass
@@ -123,7 +124,7 @@ class Session:
         self.display_meter = FPSMeter(clock=clock)
         self.analysis = Analysis(pipeline, journal, carer, face_sinks, FPSMeter(clock=clock))
         self.shared = Shared()
-        self.renderer = Renderer()
+        self.renderer = Renderer(lang=options.lang or getattr(carer, "lang", None) or "en")
         self.show_help = False
         self.status = ""
         self.displayed = 0
@@ -138,9 +139,10 @@ class Session:
         return self.renderer.layout
 
     def hud(self, t: float, faces: Faces) -> Hud:
-        status = self.status or ("paused" if self.shared.paused else "")
+        words = self.renderer.words  # the window's language: the source's status line is said in it too
+        status = words.status(self.status) or (words("paused") if self.shared.paused else "")
         if self.carer is not None and self.carer.muted:
-            status = (status + " | " if status else "") + "muted"
+            status = (status + words("status_join") if status else "") + words("muted")
         engine = faces.engine or (self.pipeline.engine.name if self.pipeline is not None else "")
         return Hud(self.display_meter.fps, self.analysis.meter.fps, engine, self.options.source_label, status,
                    tuple(self.history), self.carer.banner(t) if self.carer is not None else None, self.show_help,

@@ -3,6 +3,7 @@ session knows besides the faces (``Hud``); the comfort banner withdrawn once nob
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,9 +12,12 @@ from emocare.bands import HeaderInfo, HeaderLayer, HelpLayer, MoodStripLayer
 from emocare.banner import BannerLayer
 from emocare.cards import FaceLayer, PanelLayer, face_numbers, mood_of
 from emocare.faces import Faces
-from emocare.fonts import Fonts
+from emocare.fonts import CJK_FONT_PACKAGE, Fonts, needs_cjk
 from emocare.layout import Layout, fit_frame, plan, unit, window_size
 from emocare.paint import overlaps
+from emocare.window import STRINGS, Words
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,16 @@ class BannerFade:
         return min(1.0, left)
 
 
+def window_words(lang: str, fonts: Fonts) -> Words:
+    """The window's words in ``lang``; English, with one warning naming the font package, where ``lang``'s text
+    needs a CJK font and none is installed (as the comfort banner does): readable English rather than empty boxes."""
+    words = Words(lang)
+    if any(needs_cjk(text) for text in STRINGS[words.lang].values()) and fonts.path(True) is None:
+        log.warning("no CJK font found: the window's text is in English; install %s", CJK_FONT_PACKAGE)
+        return Words("en")
+    return words
+
+
 class Renderer:
     """The layers' styles; ``render`` draws a canvas and records where each layer went (``layout``).
 
@@ -75,18 +89,20 @@ class Renderer:
     frame): header, the frame fitted into the stage, the panel of cards,
     the footer with the mood strip. Over the stage go the face boxes, the
     banner (at the bottom, or the top when the bottom would cover the
-    person) and the help box, which never covers the banner.
+    person) and the help box, which never covers the banner. All their words are in ``lang``
+    (``window.STRINGS``; English where it needs a CJK font and none is installed: ``words``).
     """
 
-    def __init__(self, fonts: Fonts | None = None, fade: BannerFade | None = None):
+    def __init__(self, fonts: Fonts | None = None, fade: BannerFade | None = None, lang: str = "en"):
         self.fonts = fonts or Fonts()
+        self.words = window_words(lang, self.fonts)
         self.faces = FaceLayer(self.fonts)
         self.video_faces = FaceLayer(self.fonts)  # for ``video``: its own record of where things went
-        self.panel = PanelLayer(self.fonts)
-        self.header = HeaderLayer(self.fonts)
-        self.strip = MoodStripLayer(60.0, self.fonts)
+        self.panel = PanelLayer(self.fonts, words=self.words)
+        self.header = HeaderLayer(self.fonts, self.words)
+        self.strip = MoodStripLayer(60.0, self.fonts, self.words)
         self.banner = BannerLayer(fonts=self.fonts)
-        self.help = HelpLayer(self.fonts)
+        self.help = HelpLayer(self.fonts, self.words)
         self.fade = fade or BannerFade()
         self.layout: list[tuple[str, tuple[int, int, int, int]]] = []
 
@@ -151,7 +167,7 @@ class Renderer:
         primary = faces.primary_face()
         if primary is None and len(faces) == 1:
             primary = faces.faces[0]
-        stats = f"display {hud.display_fps:.1f} fps · analysis {hud.analysis_fps:.1f} fps" if hud.stats else ""
+        stats = self.words("stats", display=hud.display_fps, analysis=hud.analysis_fps) if hud.stats else ""
         if primary is None:
             return HeaderInfo(status=hud.status, stats=stats)
         number = face_numbers(list(faces))[list(faces).index(primary)]
