@@ -29,6 +29,7 @@ from emocare import window as window_keys
 from emocare.engines import registry
 from emocare.errors import ConfigError, EmocareError, caused_by_interrupt
 from emocare.exits import Exit, describe
+from emocare.logs import setup_logging
 from emocare.settings import DEFAULTS, LANGS, TrainPlan
 
 PLAN = TrainPlan()
@@ -88,33 +89,6 @@ log = logging.getLogger("emocare")
 ConfigOpt = typer.Option(None, "--config", help="TOML config file (default: user config dir; EMOCARE_CONFIG too).", dir_okay=False, metavar="PATH")
 EngineOpt = typer.Option(None, "--engine", help=registry.engine_help(), metavar="NAME")
 DetectorOpt = typer.Option(None, "--detector", help=f"Face detector: auto (blazeface for emocare's own path, opencv for the libraries), {', '.join(registry.LITE_DETECTORS)}; the libraries also take their own (fer: mtcnn).", metavar="NAME")
-
-
-class _Lowercase(logging.Formatter):
-    """``emocare: warning: ...``, as emocare's own lines are worded (``emocare: error: ...``), not ``WARNING``."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        record = logging.makeLogRecord(record.__dict__)  # a copy: other handlers see the record as it was
-        record.levelname = record.levelname.lower()
-        return super().format(record)
-
-
-def setup_logging(verbose: bool = False) -> None:
-    root = logging.getLogger()
-    for h in list(root.handlers):
-        if getattr(h, "_emocare", False):
-            root.removeHandler(h)
-    handler = logging.StreamHandler(sys.stderr)
-    handler._emocare = True  # type: ignore[attr-defined]
-    handler.setLevel(logging.DEBUG if verbose else logging.WARNING)
-    handler.setFormatter(_Lowercase("emocare: %(levelname)s: %(message)s"))
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    # Library lines that only repeat or garble what emocare says itself, kept for --verbose: playsound3's "No
-    # supported audio backends" (emocare's one "no audio output" line says it, and what happens instead), and
-    # gTTS's deprecation notice for "zh-CN" (it warns that it falls back to "zh-CN" itself).
-    for name in ("playsound3", "gtts.lang"):
-        logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.ERROR)
 
 
 def fail(message: str, code: Exit) -> typer.Exit:
@@ -451,42 +425,6 @@ def config_cmd(config: Optional[Path] = ConfigOpt) -> None:
     typer.echo(settings_mod.to_toml(s, origin), nl=False)
 
 
-_KINDS = {"integer": "a whole number", "number": "a number", "boolean": "true or false"}
-
-
-def _usage_message(exc, cx) -> str:
-    """Click's usage message in emocare's words: the value given and what was expected, not pydantic's "Input should
-    be a valid integer, unable to parse string as an integer"; an unknown option's suggestion only when it is close
-    (Click offered --jobs for --bogus), and where the options are listed."""
-    import difflib
-    import re
-
-    text = exc.format_message()
-    if isinstance(exc, cx.NoSuchOption) and exc.option_name:
-        close = [p for p in (exc.possibilities or [])
-                 if difflib.SequenceMatcher(None, p.lstrip("-"), exc.option_name.lstrip("-")).ratio() >= 0.75]
-        hint = f" (did you mean {' or '.join(sorted(close))}?)" if close else ""
-        where = f"; see '{exc.ctx.command_path} --help'" if exc.ctx is not None else ""
-        return f"No such option: {exc.option_name}{hint}{where}"
-    kind = re.search(r"Input should be a valid (\w+), unable to parse [^.;]*", text)
-    if isinstance(exc, cx.BadParameter) and kind and kind.group(1) in _KINDS:
-        given, wanted = _given_value(getattr(exc.param, "opts", None) or []), _KINDS[kind.group(1)]
-        text = text.replace(kind.group(0), f"expected {wanted}" if given is None else f"{given!r} is not {wanted}")
-    return text
-
-
-def _given_value(opts: list[str]) -> str | None:
-    """What the command line gave an option (``--jobs abc`` or ``--jobs=abc``), or None."""
-    args = sys.argv[1:]
-    for i, arg in enumerate(args):
-        for opt in opts:
-            if arg == opt and i + 1 < len(args):
-                return args[i + 1]
-            if opt.startswith("--") and arg.startswith(opt + "="):
-                return arg[len(opt) + 1:]
-    return None
-
-
 def main() -> None:
     """Run the app; usage errors are one line (not Typer's box), exit codes as documented."""
     from typer._click import exceptions as cx  # Typer 0.29 vendors Click: its own exception types
@@ -503,7 +441,9 @@ def main() -> None:
         sys.exit(Exit.OK)
     except cx.UsageError as exc:
         where = f"{exc.ctx.command_path}: " if exc.ctx is not None else ""
-        typer.echo(f"emocare: error: {where}{_usage_message(exc, cx)}", err=True)
+        from emocare.usage import usage_message
+
+        typer.echo(f"emocare: error: {where}{usage_message(exc, cx)}", err=True)
         sys.exit(Exit.USAGE)
     except cx.ClickException as exc:
         typer.echo(f"emocare: error: {exc.format_message()}", err=True)

@@ -1,0 +1,41 @@
+"""Click's usage errors in emocare's words (``emocare: error: ...``): the value given and what was expected, and an
+unknown option's suggestion only when it is close. Imported by ``cli.main`` only when a usage error happens."""
+
+from __future__ import annotations
+
+import sys
+
+_KINDS = {"integer": "a whole number", "number": "a number", "boolean": "true or false"}
+
+
+def usage_message(exc, cx) -> str:
+    """Click's usage message in emocare's words: the value given and what was expected, not pydantic's "Input should
+    be a valid integer, unable to parse string as an integer"; an unknown option's suggestion only when it is close
+    (Click offered --jobs for --bogus), and where the options are listed."""
+    import difflib
+    import re
+
+    text = exc.format_message()
+    if isinstance(exc, cx.NoSuchOption) and exc.option_name:
+        close = [p for p in (exc.possibilities or [])
+                 if difflib.SequenceMatcher(None, p.lstrip("-"), exc.option_name.lstrip("-")).ratio() >= 0.75]
+        hint = f" (did you mean {' or '.join(sorted(close))}?)" if close else ""
+        where = f"; see '{exc.ctx.command_path} --help'" if exc.ctx is not None else ""
+        return f"No such option: {exc.option_name}{hint}{where}"
+    kind = re.search(r"Input should be a valid (\w+), unable to parse [^.;]*", text)
+    if isinstance(exc, cx.BadParameter) and kind and kind.group(1) in _KINDS:
+        given, wanted = _given_value(getattr(exc.param, "opts", None) or []), _KINDS[kind.group(1)]
+        text = text.replace(kind.group(0), f"expected {wanted}" if given is None else f"{given!r} is not {wanted}")
+    return text
+
+
+def _given_value(opts: list[str]) -> str | None:
+    """What the command line gave an option (``--jobs abc`` or ``--jobs=abc``), or None."""
+    args = sys.argv[1:]
+    for i, arg in enumerate(args):
+        for opt in opts:
+            if arg == opt and i + 1 < len(args):
+                return args[i + 1]
+            if opt.startswith("--") and arg.startswith(opt + "="):
+                return arg[len(opt) + 1:]
+    return None
