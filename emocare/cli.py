@@ -177,7 +177,7 @@ def watch(
     persist: Optional[float] = typer.Option(None, "--persist", help=f"Seconds of negative mood before comforting (default {DEFAULTS.persist_s:g}).", metavar="SECONDS"),
     cooldown: Optional[float] = typer.Option(None, "--cooldown", help=f"Seconds between comforts (default {DEFAULTS.cooldown_s:g}).", metavar="SECONDS"),
     quiet: Optional[bool] = typer.Option(None, "--quiet/--no-quiet", help="Visual comfort only: no sound, no speech, and no status line in the terminal.", metavar=""),
-    lang: Optional[str] = typer.Option(None, "--lang", help=f"Comfort language: {LANG_CHOICES} (default: system locale).", metavar="TEXT"),
+    lang: Optional[str] = typer.Option(None, "--lang", help=f"Language of the comfort and the window: {LANG_CHOICES} (default: system locale).", metavar="TEXT"),
     audio: Optional[str] = typer.Option(None, "--audio", help="auto, none, or file:DIR (write the sounds it would play into DIR).", metavar="TEXT"),
     config: Optional[Path] = ConfigOpt,
 ) -> None:
@@ -223,7 +223,7 @@ def serve(
     persist: Optional[float] = typer.Option(None, "--persist", help=f"Seconds of negative mood before comforting (default {DEFAULTS.persist_s:g}).", metavar="SECONDS"),
     cooldown: Optional[float] = typer.Option(None, "--cooldown", help=f"Seconds between comforts (default {DEFAULTS.cooldown_s:g}).", metavar="SECONDS"),
     quiet: Optional[bool] = typer.Option(None, "--quiet/--no-quiet", help="Visual comfort only: no sound, no speech, and no status line in the terminal.", metavar=""),
-    lang: Optional[str] = typer.Option(None, "--lang", help=f"Comfort and page language: {LANG_CHOICES} (default: system locale).", metavar="TEXT"),
+    lang: Optional[str] = typer.Option(None, "--lang", help=f"Language of the comfort, the page and the window: {LANG_CHOICES} (default: system locale).", metavar="TEXT"),
     audio: Optional[str] = typer.Option(None, "--audio", help="auto, none, or file:DIR (write the sounds it would play into DIR).", metavar="TEXT"),
     config: Optional[Path] = ConfigOpt,
 ) -> None:
