@@ -113,17 +113,19 @@ def text(value) -> str:
 def tables(report: Report):
     """Rich renderables: one table of moods per person, one of care events."""
     from rich.table import Table
-    from rich.text import Text
 
-    from emocare.tables import ByWidth, plural
+    from emocare.sources import shown
+    from emocare.tables import ByWidth, Phrases, path_phrases, plural
 
-    # the heading above the tables (not their title, which wraps at the table's width), the source on a line of
-    # its own: a long path would otherwise break the figures after it mid-phrase
-    title = f"session: {text(report.source)}\n{text(report.engine)} | {report.duration_s:.1f} s | " \
-            f"{plural(report.changes, 'mood change')} ({report.changes_per_min:.1f}/min) | " \
-            f"{plural(len(report.care), 'care event')}"
+    # the heading above the tables (not their title, which wraps at the table's width): the source on a line of
+    # its own, broken only after a "/"; the figures broken only between them ("ended: end of | source" at 80)
+    figures = [f"{shown(str(report.engine))} | ", f"{report.duration_s:.1f} s | ",
+               f"{plural(report.changes, 'mood change')} ({report.changes_per_min:.1f}/min) | ",
+               plural(len(report.care), "care event")]
     if report.ended:
-        title += f" | ended: {text(report.ended)}"
+        figures[-1] += " | "
+        figures.append(f"ended: {shown(str(report.ended))}")
+    heading = [Phrases(["session: ", *path_phrases(shown(str(report.source)))]), Phrases(figures)]
     moods = [m for m in MOOD_ORDER if any(m in p.seconds for p in report.people)]
     t = Table()
     t.add_column("person", overflow="fold")
@@ -147,7 +149,7 @@ def tables(report: Report):
         n.add_row(f"#{text(p.id)}{' (primary)' if p.primary else ''}",
                   ", ".join(f"{m} {p.seconds[m]:.1f}" for m in moods if p.seconds.get(m, 0.0) > 0) or "-",
                   f"{per_min:.1f}")
-    out = [Text.from_markup(title), ByWidth(t, n) if report.people else t]
+    out = [*heading, ByWidth(t, n) if report.people else t]
     if report.care:
         c = Table(title="care events", title_justify="left")
         for col in ("t (s)", "person", "mood", "action", "message"):

@@ -140,6 +140,26 @@ def test_report_command_at_80_columns_says_one_care_event(tmp_path):
     assert max(len(line) for line in result.stdout.splitlines()) <= 80 and "…" not in result.stdout
     flat = " ".join(result.stdout.split())
     assert "| 1 care event" in flat and "1 care events" not in flat
+    # the heading's figures break between them, never inside one ("ended: end of" / "source")
+    assert any(line.startswith(("ended: end of source", "1 care event | ended: end of source"))
+               or line.endswith("| ended: end of source") for line in result.stdout.splitlines()), result.stdout
+
+
+def test_report_heading_breaks_only_between_its_figures():
+    from emocare.report import Report, tables
+
+    report = Report(source="tests/data/a_long_session_name_recorded.mp4", engine="emocare-deepface",
+                    duration_s=2.4, changes=2, people=[], care=[], ended="end of source")  # 50.0 changes/min
+    for width in (80, 60, 40):
+        buf = io.StringIO()
+        console = Console(file=buf, width=width)
+        for part in tables(report)[:2]:
+            console.print(part)
+        lines = buf.getvalue().splitlines()
+        assert max(len(line) for line in lines) <= width, lines
+        for whole in ("emocare-deepface |", "2.4 s |", "2 mood changes (50.0/min) |", "0 care events |",
+                      "ended: end of source", "a_long_session_name_recorded.mp4"):
+            assert any(whole in line for line in lines), (width, whole, lines)
 
 
 def _cells(text: str) -> list[list[str]]:

@@ -146,9 +146,11 @@ def _per_file_table(out: list, dets: list[str], title: str, first: str, rows: di
     are rows."""
     from rich.table import Table
 
+    from emocare.tables import common_folder
+
     if not rows:
         return
-    folder, names = _common_folder(list(rows))
+    folder, names = common_folder(list(rows))
     t = Table(title=f"{title}, in {folder}" if folder else title, title_justify="left")
     t.add_column(first, overflow="fold")
     for d in dets:
@@ -156,21 +158,6 @@ def _per_file_table(out: list, dets: list[str], title: str, first: str, rows: di
     for name, per in zip(names, rows.values()):
         t.add_row(name, *[cell(per[d]) for d in dets])
     out.append(t)
-
-
-def _common_folder(paths: list[str]) -> tuple[str, list[str]]:
-    """The folder every one of ``paths`` (as given) lies in, and their names below it; ("", ``paths``) when they
-    lie in different folders. Named once in the title, the folder leaves the rows room at 80 columns."""
-    import os
-
-    try:
-        folder = os.path.commonpath([os.path.dirname(p) for p in paths])
-    except ValueError:  # absolute and relative paths mixed
-        return "", paths
-    if folder in ("", os.sep) or any(os.path.dirname(p) == "" for p in paths):
-        return "", paths
-    names = [os.path.relpath(p, folder) for p in paths]
-    return (folder + os.sep, names) if len(set(names)) == len(names) else ("", paths)
 
 
 def _found_cell(r) -> str:
