@@ -110,7 +110,10 @@ def common_folder(paths) -> tuple[str, list[str]]:
         return "", paths
     if folder in ("", ".", os.sep):
         return "", paths
-    return folder.rstrip(os.sep) + os.sep, [os.path.relpath(p, folder) for p in paths]
+    names = [os.path.relpath(p, folder) for p in paths]
+    if len(set(names)) < len(names):  # a/./x.mp4 and a/x.mp4: as given, the two rows stay two
+        return "", paths
+    return folder.rstrip(os.sep) + os.sep, names
 
 
 class Fitted:
@@ -132,6 +135,23 @@ class Fitted:
 
     def __rich_console__(self, console, options):
         table = self.table
+        kept = [c.width for c in table.columns]  # put back after each render: the next may be at another width
+        try:
+            widths = self._widths(console, options)
+        except AttributeError:  # Rich's internals this reads (_measure_column, _extra_width) moved: Rich's own fit
+            widths = None
+        if widths is not None:
+            for column, width in zip(table.columns, widths):
+                column.width = max(1, width - table._get_padding_width(column._index))
+        try:
+            yield from console.render(table, options)
+        finally:
+            for column, width in zip(table.columns, kept):
+                column.width = width
+
+    def _widths(self, console, options) -> list[int] | None:
+        """Each column's width with its padding, or None when the table fits as it is (or cannot fit at all)."""
+        table = self.table
         ranges = [table._measure_column(console, options, c) for c in table.columns]
         room = options.max_width - table._extra_width
         lows = [r.minimum for r in ranges]
@@ -152,6 +172,5 @@ class Fitted:
                 widths[i] += share
             for i in rest[:spare - sum(spare * needs[i] // total for i in rest) if total else 0]:
                 widths[i] += 1
-            for column, width in zip(table.columns, widths):
-                column.width = max(1, width - table._get_padding_width(column._index))
-        yield table
+            return widths
+        return None

@@ -84,6 +84,12 @@ def test_detector_rows_name_their_common_folder_once():
     two = {"face_videos": {"a/tour.mp4": entry(0.9), "b/tour.mp4": entry(1.0)}, "no_face": {}, "summary": summary}
     text = render(*bench_report.detector_tables(two))
     assert "a/tour.mp4" in text and "b/tour.mp4" in text and ", in " not in text
+    same = {"face_videos": {"a/./x.mp4": entry(0.9), "a/x.mp4": entry(1.0)}, "no_face": {}, "summary": summary}
+    text = render(*bench_report.detector_tables(same))
+    assert "a/./x.mp4" in text and ", in " not in text  # one file given two ways stays two rows told apart
+    marked = {"face_videos": {"out/[/x]/s.mp4": entry(0.9), "out/[/x]/t.mp4": entry(1.0)}, "no_face": {},
+              "summary": summary}
+    assert "in out/[/x]/" in render(*bench_report.detector_tables(marked))  # a folder's name is not Rich markup
 
 
 def test_report_tables_fit(tmp_path):
@@ -157,3 +163,24 @@ def test_common_folder_names_the_folder_once_or_keeps_paths_as_given():
     assert common_folder(["tests/data/x.jpg", "/p/x.jpg"]) == ("", ["tests/data/x.jpg", "/p/x.jpg"])
     assert common_folder(["/a/x.jpg", "/b/x.jpg"]) == ("", ["/a/x.jpg", "/b/x.jpg"])
     assert common_folder(["x.jpg", "d/y.jpg"]) == ("", ["x.jpg", "d/y.jpg"])
+
+
+def test_a_fitted_table_renders_at_each_width_anew():
+    """Fitted set the columns' widths on the table it wraps and kept them: printed at 60 then at 120, the second
+    print stayed 60 wide."""
+    from rich.table import Table
+
+    from emocare.tables import Fitted, Phrases, path_phrases
+
+    t = Table()
+    t.add_column("image")
+    t.add_column("emotions")
+    t.add_row(Phrases(path_phrases("/work/shared/data/photos/edge_cases/pyfeat_BWPictureHuman_grayscale.jpg")),
+              "happy 1.00, sad 0.30, neutral 0.10")
+    widths = {}
+    for width in (60, 120, 60):
+        buf = io.StringIO()
+        Console(file=buf, width=width).print(Fitted(t))
+        widths.setdefault(width, set()).add(max(len(line) for line in buf.getvalue().splitlines()))
+    assert widths[60] == {60} and 100 < max(widths[120]) < 120  # at 120 the table takes its own width, under 120
+    assert [c.width for c in t.columns] == [None, None]

@@ -146,17 +146,18 @@ def _per_file_table(out: list, dets: list[str], title: str, first: str, rows: di
     are rows."""
     from rich.table import Table
 
+    from emocare.report import text  # a path as terminal text: never Rich markup, never a control character
     from emocare.tables import common_folder
 
     if not rows:
         return
     folder, names = common_folder(list(rows))
-    t = Table(title=f"{title}, in {folder}" if folder else title, title_justify="left")
+    t = Table(title=f"{title}, in {text(folder)}" if folder else title, title_justify="left")
     t.add_column(first, overflow="fold")
     for d in dets:
         t.add_column(d, justify="right", overflow="fold")
     for name, per in zip(names, rows.values()):
-        t.add_row(name, *[cell(per[d]) for d in dets])
+        t.add_row(text(name), *[cell(per[d]) for d in dets])
     out.append(t)
 
 
