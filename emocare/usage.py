@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-_KINDS = {"integer": "a whole number", "number": "a number", "boolean": "true or false"}
+_KINDS = {"integer": "a whole number", "number": "a number"}
 
 
 def usage_message(exc, cx) -> str:
@@ -30,9 +30,10 @@ def usage_message(exc, cx) -> str:
 
 
 def _given_value(opts: list[str]) -> str | None:
-    """What the command line gave an option (``--jobs abc`` or ``--jobs=abc``), or None."""
+    """What the command line gave an option (``--jobs abc`` or ``--jobs=abc``; the last time, as Click takes it), or
+    None."""
     args = sys.argv[1:]
-    for i, arg in enumerate(args):
+    for i, arg in reversed(list(enumerate(args))):
         for opt in opts:
             if arg == opt and i + 1 < len(args):
                 return args[i + 1]

@@ -96,6 +96,7 @@ CASES = [
     ("analyze unknown flag", ["analyze", "--no-such-flag", "{c}/good.jpg"], 2, ["--no-such-flag", "analyze --help"]),
     ("analyze a near miss of a flag", ["analyze", "--job", "2", "{c}/good.jpg"], 2, ["--job", "did you mean --jobs?"]),
     ("analyze --jobs abc", ["analyze", "--jobs", "abc", "{c}/good.jpg"], 2, ["--jobs", "'abc' is not a whole number"]),
+    ("analyze --jobs given twice", ["analyze", "--jobs", "2", "--jobs", "abc", "{c}/good.jpg"], 2, ["'abc' is not"]),
     ("watch --window=soon", ["watch", "--window=soon", "--no-window"], 2, ["--window", "'soon' is not a number"]),
     ("analyze unwritable --annotate", ["analyze", "{c}/good.jpg", "--annotate", "/proc/emocare-out"], 1, ["--annotate"]),
     ("malformed config", ["analyze", "{c}/good.jpg", "--config", "{c}/bad.toml"], 2, ["bad.toml", "invalid TOML"]),

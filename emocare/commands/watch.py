@@ -27,6 +27,7 @@ def watch(camera, source, fast, size, no_window, record, journal_path, stats, co
 
     from emocare import watch as watch_lib
     from emocare.report import summarize, tables
+    from emocare.sources import shown  # a path as text: control characters escaped, bytes that are not UTF-8 as \xe9
     from emocare.status import StatusLine
 
     settings, _ = load_settings(config, **overrides)
@@ -39,7 +40,7 @@ def watch(camera, source, fast, size, no_window, record, journal_path, stats, co
     # a live line on a terminal, a line per mood change or care action elsewhere; nothing with --quiet
     sinks = [] if settings.quiet else [StatusLine(err, live=err.is_terminal)]
     run = watch_lib.run(settings, request, sinks,
-                        on_journal=lambda path: err.print(f"journal: {path}", markup=False, highlight=False,
+                        on_journal=lambda path: err.print(f"journal: {shown(str(path))}", markup=False, highlight=False,
                                                           soft_wrap=True))
     if run.journal_error is not None:
         typer.echo(f"emocare: error: {run.journal_error}", err=True)
@@ -47,12 +48,13 @@ def watch(camera, source, fast, size, no_window, record, journal_path, stats, co
     for table in tables(summarize(run.records)):
         err.print(table)
     if run.result.snapshots:
-        err.print(f"snapshots: {run.result.snapshots[0].parent}", markup=False, highlight=False, soft_wrap=True)
+        err.print(f"snapshots: {shown(str(run.result.snapshots[0].parent))}", markup=False, highlight=False,
+                  soft_wrap=True)
     if stats:
         err.print(run.result.stats_text())
-    err.print(f"journal: {run.journal}", markup=False, highlight=False, soft_wrap=True)
+    err.print(f"journal: {shown(str(run.journal))}", markup=False, highlight=False, soft_wrap=True)
     if record is not None and run.result.reason != "recording failed" and Path(record).is_file():
-        err.print(f"recording: {record}", markup=False, highlight=False, soft_wrap=True)
+        err.print(f"recording: {shown(str(record))}", markup=False, highlight=False, soft_wrap=True)
     if run.result.reason == "source lost":
         typer.echo(f"emocare: error: {run.label}: lost and did not come back; the journal is complete up to then", err=True)
     for problem in run.result.problems:  # a damaged video read in part, a recording the disk did not take

@@ -202,9 +202,13 @@ def download_weights() -> Path:
         except (OSError, InputError) as exc:
             last = exc
             tmp.unlink(missing_ok=True)
-    reason = getattr(last, "reason", None) or last  # urllib's "<urlopen error ...>" wraps the reason
-    raise ModelMissing(f"cannot download {EMOTION_WEIGHTS} ({reason}): try again when online, or 'emocare models "
-                       f"import FILE' copies one you already have to {target.parent} (DEEPFACE_HOME moves it)")
+    import urllib.error
+
+    offline = isinstance(last, urllib.error.URLError) and not isinstance(last, urllib.error.HTTPError)
+    reason = last.reason if offline else last  # urllib's "<urlopen error ...>" wraps the network's reason
+    advice = "try again when online, or " if offline else ""
+    raise ModelMissing(f"cannot download {EMOTION_WEIGHTS} ({reason}): {advice}'emocare models import FILE' copies "
+                       f"one you already have to {target.parent} (DEEPFACE_HOME moves it)")
 
 
 def deepface_emotion_model(weights: Path | None):

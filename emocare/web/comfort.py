@@ -3,9 +3,9 @@
 The carer picks the variant of one rotation for both languages (``care.messages.Messages.pick``: the i-th of
 the emotion's list in each), and the journal keeps only the words said and their language. A page in the
 other language finds the words in their list and takes the other language's list at the same place, when the
-two lists are each other's translation: both the packaged ones, or both set in the config file with as many
-messages. Anything else (words no list holds, lists of unequal length, the packaged English beside the user's
-own Chinese) has no counterpart and is shown as it was said.
+two lists are each other's translation: the packaged ones. Anything else (words no list holds, the user's own
+messages in either language, which may have changed since, or never been each other's translation) has no
+counterpart and is shown as it was said: the page never puts words in a session's mouth.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ class Counterparts:
     def __init__(self, overrides: Table | None = None):
         base = packaged()
         self._lists: dict[str, dict[str, tuple[tuple[str, ...], bool]]] = {}  # lang -> emotion -> (texts, own)
-        for lang in set(base) | set(overrides or {}):
+        found = set(base) | set(overrides or {})
+        for lang in [g for g in LANGS if g in found] + sorted(found - set(LANGS)):  # the same order every run
             table = {emo: (tuple(texts), False) for emo, texts in base.get(lang, {}).items()}
             for emo, texts in ((overrides or {}).get(lang) or {}).items():
                 if texts and tuple(texts) != table.get(emo, ((), False))[0]:
@@ -53,7 +54,7 @@ class Counterparts:
                         continue
                     key = mood if mood and emotion in (mood, "any") else emotion
                     other_texts, other_own = self._list(other, key) or ((), False)
-                    if other_own == own and len(other_texts) == len(texts):
+                    if not own and not other_own and len(other_texts) == len(texts):
                         out[other] = other_texts[i]
                 return out
         return {lang: message} if lang in LANGS else {}
