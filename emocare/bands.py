@@ -12,7 +12,7 @@ from emocare.cards import Chip
 from emocare.faces import EMOTIONS, UNCERTAIN
 from emocare.fonts import MIN_TEXT_PX, Fonts, Text
 from emocare.paint import CANVAS_BG, COLORS, HELP_BG, HELP_EDGE, INK, QUIET_INK, TRACK_BG, Rect, fill, rounded
-from emocare.window import Words
+from emocare.words import Words
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class HeaderInfo:
 class HeaderLayer:
     """A quiet line: the person's mood (chip, word, how long), and at the right the status and, asked for, the rates.
 
-    The words are ``words``' language (``window.STRINGS``); the status and the rates come already said in it.
+    The words are ``words``' language (``words.STRINGS``); the status and the rates come already said in it.
     """
 
     def __init__(self, fonts: Fonts | None = None, words: Words | None = None):
@@ -70,10 +70,6 @@ class HeaderLayer:
             texts.append(Text(right - w, sy, text, size, color))
             right -= w + pad * 2
         return texts
-
-
-def _duration(s: float) -> str:
-    return Words().duration(s)
 
 
 class MoodStripLayer:

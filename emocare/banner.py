@@ -27,13 +27,13 @@ class BannerLayer:
 
     def __init__(self, find: Callable[[bool], str | None] = find_font, fonts: Fonts | None = None):
         self.fonts = fonts or Fonts(find)
-        self._hinted = False
+        self.hinted = False
 
     def text_for(self, text: str, fallback: str | None) -> str:
         if needs_cjk(text) and self.fonts.path(True) is None:
-            if not self._hinted:
+            if not self.hinted:
                 log.warning("no CJK font found: showing the English message; install %s", CJK_FONT_PACKAGE)
-                self._hinted = True
+                self.hinted = True
             return fallback or text
         return text
 

@@ -14,7 +14,7 @@ from emocare.faces import EMOTIONS, UNCERTAIN, Face
 from emocare.fonts import MIN_TEXT_PX, Fonts, Text
 from emocare.layout import Layout
 from emocare.paint import COLORS, INK, PANEL_BG, QUIET_INK, TRACK_BG, Rect, fill, ink_on, inside, overlaps, rounded
-from emocare.window import Words
+from emocare.words import Words
 
 
 def _place(candidates: Sequence[Rect], taken: Sequence[Rect], within: Rect) -> Rect | None:
@@ -148,7 +148,7 @@ class PanelLayer:
     def __init__(self, fonts: Fonts | None = None, columns: int = 1, words: Words | None = None):
         self.fonts = fonts or Fonts()
         self.columns = columns
-        self.words = words or Words()  # the language of the moods' and emotions' names (``window.STRINGS``)
+        self.words = words or Words()  # the language of the moods' and emotions' names (``words.STRINGS``)
         self.drawn: list[tuple[str, Rect]] = []
 
     def rows_that_fit(self, n: int, height: int, style: CardStyle, columns: int) -> int | None:

@@ -15,7 +15,7 @@ from emocare.faces import Faces
 from emocare.fonts import CJK_FONT_PACKAGE, Fonts, needs_cjk
 from emocare.layout import Layout, fit_frame, plan, unit, window_size
 from emocare.paint import overlaps
-from emocare.window import STRINGS, Words
+from emocare.words import STRINGS, Words
 
 log = logging.getLogger(__name__)
 
@@ -72,14 +72,14 @@ class BannerFade:
         return min(1.0, left)
 
 
-def window_words(lang: str, fonts: Fonts) -> Words:
-    """The window's words in ``lang``; English, with one warning naming the font package, where ``lang``'s text
-    needs a CJK font and none is installed (as the comfort banner does): readable English rather than empty boxes."""
+def window_words(lang: str, fonts: Fonts) -> tuple[Words, bool]:
+    """The window's words in ``lang``, and whether they fell back to English: where ``lang``'s text needs a CJK font
+    and none is installed, readable English rather than empty boxes (the renderer says so once, when it first
+    draws: a session without a window draws nothing and is told nothing)."""
     words = Words(lang)
     if any(needs_cjk(text) for text in STRINGS[words.lang].values()) and fonts.path(True) is None:
-        log.warning("no CJK font found: the window's text is in English; install %s", CJK_FONT_PACKAGE)
-        return Words("en")
-    return words
+        return Words("en"), True
+    return words, False
 
 
 class Renderer:
@@ -90,12 +90,12 @@ class Renderer:
     the footer with the mood strip. Over the stage go the face boxes, the
     banner (at the bottom, or the top when the bottom would cover the
     person) and the help box, which never covers the banner. All their words are in ``lang``
-    (``window.STRINGS``; English where it needs a CJK font and none is installed: ``words``).
+    (``words.STRINGS``; English where it needs a CJK font and none is installed: ``words``).
     """
 
     def __init__(self, fonts: Fonts | None = None, fade: BannerFade | None = None, lang: str = "en"):
         self.fonts = fonts or Fonts()
-        self.words = window_words(lang, self.fonts)
+        self.words, self._fell_back = window_words(lang, self.fonts)
         self.faces = FaceLayer(self.fonts)
         self.video_faces = FaceLayer(self.fonts)  # for ``video``: its own record of where things went
         self.panel = PanelLayer(self.fonts, words=self.words)
@@ -108,6 +108,10 @@ class Renderer:
 
     def render(self, image: np.ndarray, t: float, faces: Faces, hud: Hud,
                size: tuple[int, int] | None = None) -> np.ndarray:
+        if self._fell_back:  # one line for the window and its comfort banner alike, at the first picture drawn
+            log.warning("no CJK font found: the window's text and its comfort are in English; install %s",
+                        CJK_FONT_PACKAGE)
+            self._fell_back, self.banner.hinted = False, True
         h, w = image.shape[:2]
         W, H = size or window_size((w, h))
         lay = plan((W, H), (w, h))

@@ -1,4 +1,4 @@
-"""The window speaks the session's language: one table of its words per language (``window.STRINGS``), the same
+"""The window speaks the session's language: one table of its words per language (``words.STRINGS``), the same
 keys and placeholders in each, the web page's names for the emotions, and what the drawing code asks to draw in
 Chinese; English where no CJK font is installed (readable, with one warning), and English unchanged."""
 
@@ -18,7 +18,8 @@ from emocare import sources
 from emocare.faces import EMOTIONS, UNCERTAIN, Face, Faces, Mood
 from emocare.fonts import Fonts, Text, find_font, needs_cjk
 from emocare.render import Hud, Renderer
-from emocare.window import KEYS, STRINGS, Words
+from emocare.window import KEYS
+from emocare.words import STRINGS, Words
 
 WEB_STRINGS = Path(__file__).resolve().parents[1] / "emocare" / "web" / "strings.toml"
 
@@ -130,7 +131,7 @@ def test_chinese_when_nobody_is_in_view_and_when_cards_run_out():
 def test_english_is_unchanged():
     _, texts = _drawn("en", _faces(), status="paused")
     for expected in ("sad for 8 s", "Mood, last 60 s", "display 24.0 fps · analysis 23.9 fps", "paused", "q / Esc",
-                     "this help", "neutral", "surprise"):
+                     "show / hide this help", "neutral", "surprise"):
         assert expected in texts, (expected, texts)
     assert not any(needs_cjk(t) for t in texts)
 
@@ -144,6 +145,22 @@ def test_without_a_cjk_font_the_window_is_english_and_says_what_to_install(caplo
     assert any("no CJK font" in r.getMessage() and "fonts-wqy-microhei" in r.getMessage() for r in caplog.records)
     _, texts = _drawn("zh", _faces(), find=lambda cjk: None)  # no font file at all: OpenCV's font, still English
     assert "sad for 8 s" in texts
+
+
+def test_without_a_cjk_font_one_warning_and_only_once_something_is_drawn(caplog):
+    """A session with no window builds a renderer and never draws: it was told about a font it never needed. With a
+    window, the window's words and the comfort banner say it once between them."""
+    latin = find_font(False)
+    fonts = Recording(lambda cjk: None if cjk else latin)
+    with caplog.at_level(logging.WARNING):
+        renderer = Renderer(fonts=fonts, lang="zh")
+        assert not [r for r in caplog.records if "CJK" in r.getMessage()]
+        hud = Hud(24.0, 23.9, "emocare", "test", "", (), ("我在这里陪着你。", "I'm here with you."), False)
+        for t in (10.5, 10.6):
+            renderer.render(np.full((360, 640, 3), 120, np.uint8), t, _faces(), hud)
+    said = [r.getMessage() for r in caplog.records if "CJK" in r.getMessage()]
+    assert len(said) == 1 and "fonts-wqy-microhei" in said[0], said
+    assert "I'm here with you." in [t.text for t in fonts.drawn]
 
 
 class _Carer:
