@@ -43,6 +43,7 @@ from emocare.faces import EMOTIONS, Face
 from emocare.journal import Journal
 from emocare.records import StartRecord
 from emocare.live import Session, WatchOptions
+from emocare.overlay import BANNER_BG
 from emocare.pipeline import Pipeline
 from emocare.settings import Settings
 from emocare.sources import Frame
@@ -95,10 +96,13 @@ with Journal(out / "journal.jsonl") as journal:
                 subprocess.run(["xdotool", "key", "--window", window_id(), "h"], check=True, timeout=10)
             if i in SHOTS:
                 name = SHOTS[i]
-                for _ in range(40):  # a loaded machine can be slow to paint: a black picture is taken again
+                for _ in range(40):  # a loaded machine can be slow to paint: a black picture is taken again, and
+                    # so is one still showing a banner the renderer has already withdrawn (an earlier frame's paint)
                     subprocess.run(["import", "-window", window_id(), str(out / f"{name}.png")], check=True, timeout=30)
                     shot = cv2.imread(str(out / f"{name}.png"))
-                    if shot is not None and shot.max() > 0:
+                    stale = shot is not None and session.renderer.opacity == 0 and \
+                        (np.abs(shot.astype(int) - np.array(BANNER_BG)).max(axis=2) <= 3).sum() >= 50
+                    if shot is not None and shot.max() > 0 and not stale:
                         break
                     cv2.waitKey(50)
                 taken[name] = {"t": i / FPS, "layout": session.layout, "opacity": session.renderer.opacity}
