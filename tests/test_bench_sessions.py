@@ -150,7 +150,11 @@ def test_make_sessions_renders_a_webcam_frame_and_refuses_a_bad_one(tmp_path):
         r = subprocess.run([*tool, "--frame", bad], capture_output=True, text=True)
         assert r.returncode != 0 and f"--frame {bad}:" in r.stderr
     r = subprocess.run([*tool, "--frame", "320x180", "--face-size", "130-200"], capture_output=True, text=True)
-    assert r.returncode != 0 and "(24 to 140)" in r.stderr
+    assert r.returncode != 0 and "(24 to 159 in a 320x180 frame)" in r.stderr
+    # turned, the largest face is smaller (it reaches further out): refused in a line, not a traceback
+    r = subprocess.run([*tool, "--tilt", "30", "--face-size", "300-339"], capture_output=True, text=True)
+    assert r.returncode != 0 and "(24 to 238 turned in a 640x360 frame)" in r.stderr and "Traceback" not in r.stderr
+    subprocess.run([*tool, "--tilt", "30", "--face-size", "238-238"], check=True, capture_output=True)
 
 
 def test_mood_and_frame_agreement_are_counted_once_a_journal_line():

@@ -158,8 +158,12 @@ def main(argv: list[str] | None = None) -> None:
         frame = ()
     if len(frame) != 2 or not (160 <= frame[0] <= 3840 and 120 <= frame[1] <= 2160):
         raise SystemExit(f"--frame {args.frame}: expected WIDTHxHEIGHT pixels, such as 640x480 (160x120 to 3840x2160)")
-    if len(size_range) != 2 or not 24 <= size_range[0] <= size_range[1] <= min(frame) - 40:
-        raise SystemExit(f"--face-size {args.face_size}: expected MIN-MAX pixels, such as 80-120 (24 to {min(frame) - 40})")
+    # a face is placed 20 px from the sides and 10 px from the top and bottom; turned, it reaches 0.21 of its side
+    # further out on each side (``place``)
+    largest = int((min(frame[0] - 40, frame[1] - 20) - 1) / (1.42 if args.tilt else 1.0))
+    if len(size_range) != 2 or not 24 <= size_range[0] <= size_range[1] <= largest:
+        raise SystemExit(f"--face-size {args.face_size}: expected MIN-MAX pixels, such as 80-120 (24 to {largest}"
+                         f"{' turned' if args.tilt else ''} in a {frame[0]}x{frame[1]} frame)")
     try:
         holds = [float(h) for h in args.hold.split(",")]
     except ValueError:
