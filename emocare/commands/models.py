@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import typer
-
 from emocare.commands import stdout_console
 from emocare.engines import registry
 
@@ -17,22 +15,26 @@ def print_table() -> None:
     out.print("emocare engines and models", style="table.title", markup=False, highlight=False)
     for part in engine_tables(registry.MODEL_SOURCES):
         out.print(part)
+    # the notes wrap at the terminal's width, between words (as one long line they ran to 159 columns)
     if runtime == "litert":
-        typer.echo("emocare's model and BlazeFace run on LiteRT.")
+        out.print("emocare's model and BlazeFace run on LiteRT.", markup=False, highlight=False)
     else:
-        typer.echo("emocare's model and BlazeFace run on OpenCV's DNN module (no LiteRT installed, or "
-                   "EMOCARE_RUNTIME=opencv); pip install 'emocare[litert]' runs them 2-3x faster.")
+        out.print("emocare's model and BlazeFace run on OpenCV's DNN module (no LiteRT installed, or "
+                  "EMOCARE_RUNTIME=opencv); pip install 'emocare[litert]' runs them 2-3x faster.", markup=False,
+                  highlight=False)
     from emocare.engines import weights
 
     if not weights.emotion_weights_present():
         from emocare import extras
+        from emocare.commands import stderr_console
 
         if extras.missing("deepface"):  # the light install: the commands that fetch them need the extra first
-            typer.echo("DeepFace's engines and weights are optional: --engine auto uses emocare's own model. "
-                       "For DeepFace's: pip install 'emocare[deepface]', then 'emocare models download'.", err=True)
+            note = ("DeepFace's engines and weights are optional: --engine auto uses emocare's own model. "
+                    "For DeepFace's: pip install 'emocare[deepface]', then 'emocare models download'.")
         else:
-            typer.echo("DeepFace's weights are optional: without them --engine auto uses emocare's own model. "
-                       + weights.missing_message(), err=True)
+            note = ("DeepFace's weights are optional: without them --engine auto uses emocare's own model. "
+                    + weights.missing_message())
+        stderr_console().print(note, markup=False, highlight=False)
 
 
 def engine_tables(sources) -> list:
