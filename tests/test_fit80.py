@@ -178,9 +178,11 @@ def test_models_at_80_columns_shows_each_folder_and_file_name_whole(monkeypatch)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert max(len(line) for line in lines) <= 80
+    # a folder wider than the terminal goes on a line of its own, and breaks only after a "/"
+    joined = re.sub(r"/\n", "/", "\n".join(line.rstrip() for line in lines)).replace("\n", " ")
     for source in registry.MODEL_SOURCES:
         for f in source.model_files():
-            assert any(f" in {f.path.parent}/" in line for line in lines), (f.path, result.stdout)
+            assert f" in {f.path.parent}/" in joined, (f.path, result.stdout)
             assert any(f.path.name in cells for cells in _cells(result.stdout)), (f.path, result.stdout)
 
 
