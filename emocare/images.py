@@ -109,9 +109,10 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
 def expand_paths(paths: Sequence[str | os.PathLike], on_error: Callable[[InputError], None]) -> list[Path]:
     """Files as given, folders walked recursively for image files (sorted).
 
-    A path that does not exist or a folder that cannot be read is reported
-    through ``on_error`` and skipped; a file with any extension is kept (it
-    will fail later with a precise reason if it is not an image).
+    A folder that cannot be read, or holds no image file, is reported
+    through ``on_error`` and skipped, like any bad input; a file with any
+    extension is kept (it will fail later with a precise reason if it is not
+    an image, or missing).
     """
     out: list[Path] = []
     for raw in paths:
@@ -121,15 +122,17 @@ def expand_paths(paths: Sequence[str | os.PathLike], on_error: Callable[[InputEr
                 on_error(InputError(f"{shown(p)}: folder cannot be read (permission denied)", path=str(p)))
                 continue
             found: list[Path] = []
+            unread: list[OSError] = []
 
             def _walk_error(exc: OSError) -> None:
+                unread.append(exc)
                 on_error(InputError(f"{shown(str(exc.filename))}: folder cannot be read ({exc.strerror})", path=str(exc.filename)))
 
             for root, dirs, files in os.walk(p, onerror=_walk_error):
                 dirs.sort()
                 found.extend(Path(root) / f for f in sorted(files) if f.lower().endswith(IMAGE_EXTENSIONS))
-            if not found:
-                log.info("%s: no image files found", p)
+            if not found and not unread:  # a folder that was read and is empty is a bad input, named once
+                on_error(InputError(f"{shown(p)}: no image files in it", path=str(p)))
             out.extend(found)
         else:
             out.append(p)

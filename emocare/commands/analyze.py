@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from pathlib import Path
 
 import typer
 
@@ -59,7 +58,7 @@ def _image_files(paths):
     """(results for inputs that failed already, the image files to analyse); each failure is one line now."""
     from emocare.analyze import ImageResult
     from emocare.errors import InputError
-    from emocare.sources import expand_paths, shown
+    from emocare.sources import expand_paths
 
     early = []
 
@@ -67,16 +66,7 @@ def _image_files(paths):
         early.append(ImageResult(source=exc.path or "?", error=str(exc)))
         typer.echo(f"emocare: {exc}", err=True)
 
-    files: list[Path] = []
-    for raw in paths:
-        reported = len(early)
-        found = expand_paths([raw], report_error)
-        if not found and len(early) == reported and Path(raw).is_dir():  # like any bad input: named, exit 1
-            report_error(InputError(f"{shown(raw)}: no image files in it", path=str(raw)))
-        files.extend(found)
-    if not files and not early:
-        raise InputError(f"{', '.join(map(str, paths))}: no image files found")
-    return early, files
+    return early, expand_paths(paths, report_error)  # an empty folder too is reported there, named, exit 1
 
 
 def _json_line(result) -> None:
