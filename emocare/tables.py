@@ -167,10 +167,11 @@ class Fitted:
                 else:
                     rest.append(i)
             total = sum(needs[i] for i in rest)
-            for i in rest:
-                share = spare * needs[i] // total if total else 0
-                widths[i] += share
-            for i in rest[:spare - sum(spare * needs[i] // total for i in rest) if total else 0]:
-                widths[i] += 1
+            if total:  # the rest in proportion to what each would still take; what rounding leaves, one each
+                shares = {i: spare * needs[i] // total for i in rest}
+                for i in rest:
+                    widths[i] += shares[i]
+                for i in rest[:spare - sum(shares.values())]:
+                    widths[i] += 1
             return widths
         return None
