@@ -1,0 +1,68 @@
+"""MTCNN's output network (ONet) as a second face check on BlazeFace's boxes, run by OpenCV's DNN module.
+
+MTCNN (Zhang et al., 2016) ends in a small network that looks at a 48x48 square of a candidate box and says
+whether it holds a face: trained on real faces of every kind against hard non-face patches, at the resolution of
+FER2013's own crops. The landmark model's presence score (``blazeface.py``) doubts frowning, screaming and afraid
+faces, often down to 0.001; ONet often does not, and it doubts different non-faces: the boxes the landmark model
+is sure of on a held-up cat get an ONet score under 0.01. The two scores together are the face check
+(``confirm.sure`` for one look, ``confirm.evidence`` for a still box's streak; docs/detection.md has the
+measurements).
+
+The network ships inside emocare (``emocare/models/mtcnn/onet.onnx``, with the MIT LICENSE of the weights' source
+and a NOTICE): ``tools/make_onet.py`` writes it from the PyPI package ``mtcnn`` 0.1.1's weights, unmodified, and
+checks it against a numpy forward pass. Its sha256 is checked before loading. OpenCV runs it in about 0.5 ms a
+box, in every install.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from emocare.errors import ModelMissing
+
+FILE = ("onet.onnx", "eb54073ea2281576babde1a259fd4f91afbe7f0870dc86f8a779720e3ce5e2ea")
+SIDE = 48  # the network's input: a 48x48 RGB square
+CROP = 1.4  # the square's side, in box sides: BlazeFace's box is tighter than the face boxes MTCNN learnt from
+
+
+def data_dir() -> Path:
+    """``emocare/models/mtcnn``: the network as emocare ships it."""
+    return Path(__file__).resolve().parent.parent / "models" / "mtcnn"
+
+
+def model_path() -> Path:
+    path = data_dir() / FILE[0]
+    if not path.is_file():
+        raise ModelMissing(f"face check model missing: {path} (reinstall emocare)")
+    if hashlib.sha256(path.read_bytes()).hexdigest() != FILE[1]:
+        raise ModelMissing(f"face check model altered: {path} does not match its sha256 (reinstall emocare)")
+    return path
+
+
+class ONet:
+    """``score(rgb, box)``: the probability that the square around ``box`` (x, y, w, h) holds a face."""
+
+    def __init__(self):
+        self._net = cv2.dnn.readNetFromONNX(str(model_path()))
+
+    def probability(self, square: np.ndarray) -> float:
+        """Face probability for one 48x48 RGB uint8 square."""
+        # MTCNN's networks came from Caffe and read the image transposed (x before y), scaled to -1..1
+        blob = ((square.astype(np.float32) - 127.5) * 0.0078125).transpose(2, 1, 0)[None]
+        self._net.setInput(np.ascontiguousarray(blob))
+        no_face, face = self._net.forward()[0]
+        return float(1.0 / (1.0 + np.exp(np.clip(no_face - face, -80, 80))))
+
+    def score(self, rgb: np.ndarray, box) -> float:
+        x, y, bw, bh = (float(v) for v in box)
+        side = max(bw, bh) * CROP
+        scale = SIDE / max(side, 1.0)
+        x0, y0 = x + bw / 2 - side / 2, y + bh / 2 - side / 2
+        m = np.array([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]], np.float32)
+        square = cv2.warpAffine(rgb, m, (SIDE, SIDE), flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_CONSTANT)
+        return self.probability(square)
