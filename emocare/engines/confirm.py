@@ -1,13 +1,16 @@
 """Which of a detection pass's boxes are faces: the verifier's word on this pass, and what the passes before said.
 
-The face-landmark model's face-presence score alone (``BlazeFaceDetector.presence``) is a verdict on one look:
-it keeps the detector off an animated title card, but it doubts frowning, screaming and afraid faces far more
-than calm ones, and refuses a real face over and over, pass after pass. Here a box becomes a face
+Two networks look at each new box (``blazeface.py``): the face-landmark model (its face-presence score) and
+MTCNN's ONet (``onet.py``). Either alone is a verdict on one look that can be wrong both ways: the landmark
+model keeps the detector off an animated title card but doubts frowning, screaming and afraid faces far more
+than calm ones, refusing a real face pass after pass, and it is sure of a held-up cat's face; ONet gives those
+frowning faces a fair score and the cat almost none, but doubts other faces. Here a box becomes a face
 
-- at once, when the presence score reaches ``accept`` and BlazeFace's own score ``accept_score`` (as before);
-- or when it stays put for ``passes`` detection passes in a row, each time with a presence score of at least
-  ``floor`` and a BlazeFace score of at least ``streak_score``: a real face sits where it sat; a false box on
-  moving graphics drifts or flickers, and on still textures the landmark model's score stays near zero.
+- at once, when it is ``sure``: one network's score reaches ``accept``, the other's at least ``agree``, and
+  BlazeFace's own score reaches ``accept_score``;
+- or when it stays put for ``passes`` detection passes in a row, each time with ONet's score (``evidence``) of
+  at least ``floor`` and a BlazeFace score of at least ``streak_score``: a real face sits where it sat; a false
+  box on moving graphics drifts or flickers, and on still textures and pictures ONet's score stays near zero.
 
 A box over a face confirmed in the previous pass stays a face without a new verdict, and a confirmed face the
 detector misses once is kept for ``keep_missed`` passes (at its last box) before it is let go.
@@ -21,15 +24,30 @@ from dataclasses import dataclass
 from typing import Sequence
 
 Box = tuple[float, float, float, float]  # x, y, w, h in pixels
+ACCEPT, AGREE = 0.9, 0.05  # one look is sure: one network at ACCEPT or more, the other at AGREE or more
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """One box of a detection pass: where it is, BlazeFace's score and the landmark model's presence score."""
+    """One box of a detection pass: where it is, BlazeFace's score, and the two networks' scores: the landmark
+    model's face presence and ONet's face probability (``onet`` None: the presence score is the only one)."""
 
     box: Box
     score: float
     presence: float | None  # None: not asked (the box lies on a confirmed face)
+    onet: float | None = None
+
+
+def evidence(presence: float, onet: float | None) -> float:
+    """The score a still box's streak is held to: ONet's (the landmark model's, when ONet was not asked)."""
+    return presence if onet is None else onet
+
+
+def sure(presence: float, onet: float | None, accept: float = ACCEPT, agree: float = AGREE) -> bool:
+    """Whether one look is enough: one network's score reaches ``accept`` and the other's at least ``agree``."""
+    if onet is None:
+        return presence >= accept
+    return max(presence, onet) >= accept and min(presence, onet) >= agree
 
 
 @dataclass(frozen=True)
@@ -86,11 +104,12 @@ class Confirmer:
     ``known``: IoU above which a box is the same face as a confirmed one (no new verdict).
     """
 
-    def __init__(self, *, accept: float = 0.9, floor: float = 0.05, passes: int = 3, still: float = 0.1,
-                 keep_missed: int = 1, known: float = 0.3, accept_score: float = 0.0, streak_score: float = 0.0):
+    def __init__(self, *, accept: float = ACCEPT, agree: float = AGREE, floor: float = 0.05, passes: int = 3,
+                 still: float = 0.1, keep_missed: int = 1, known: float = 0.3, accept_score: float = 0.0,
+                 streak_score: float = 0.0):
         if passes < 1:
             raise ValueError("passes must be at least 1")
-        self.accept, self.floor, self.passes, self.still = accept, floor, passes, still
+        self.accept, self.agree, self.floor, self.passes, self.still = accept, agree, floor, passes, still
         self.accept_score, self.streak_score = accept_score, streak_score
         self.keep_missed, self.known = keep_missed, known
         self._tracks: list[_Track] = []
@@ -155,9 +174,9 @@ class Confirmer:
     def _judge(self, c: Candidate, waiting: list) -> tuple[_Track, int] | None:
         """Step 2, one new candidate: its track (confirmed or still waiting) and id, or None when it is no face.
         ``waiting``: the unconfirmed tracks of the last pass not yet continued (the one continued is removed)."""
-        if c.presence >= self.accept and c.score >= self.accept_score:
+        if sure(c.presence, c.onet, self.accept, self.agree) and c.score >= self.accept_score:
             return _Track(c.box, True, 1), self._new_id()
-        if c.presence < self.floor or c.score < self.streak_score:
+        if evidence(c.presence, c.onet) < self.floor or c.score < self.streak_score:
             return None
         before = next(((t, tid) for t, tid in waiting if stays_put(t.box, c.box, self.still)), None)
         streak = 1

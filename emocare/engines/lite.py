@@ -39,14 +39,14 @@ import time
 import cv2
 import numpy as np
 
-from emocare.engines.confirm import Candidate, Confirmer
+from emocare.engines.confirm import ACCEPT, AGREE, Candidate, Confirmer
 from emocare.engines.framing import Framing, level
 from emocare.faces import Face, normalise
 
 
-# How a BlazeFace stream decides which boxes are faces (``confirm.Confirmer``; measured in the README's
-# "Face detection: BlazeFace")
-CONFIRM = dict(accept=0.9, accept_score=0.5, floor=0.01, passes=3, still=0.05, streak_score=0.4, keep_missed=1)
+# How a BlazeFace stream decides which boxes are faces (``confirm.Confirmer``; measured in docs/detection.md,
+# "Frowning faces")
+CONFIRM = dict(accept=ACCEPT, agree=AGREE, accept_score=0.5, floor=0.1, passes=3, still=0.05, streak_score=0.4, keep_missed=1)
 
 
 class HaarDetector:
@@ -201,7 +201,7 @@ class LiteEngine:
             return [d.box for d in found], [self._crop(d) for d in found]
         # faces confirmed before are not re-verified (a track carries a face the verifier doubts)
         found = det.scored(image, known=self._boxes)
-        verdict = self.confirmer.update([Candidate(d.box, d.score, d.presence) for d in found],
+        verdict = self.confirmer.update([Candidate(d.box, d.score, d.presence, d.onet) for d in found],
                                         moved=dict(zip(self._tracks, self._boxes)))
         boxes, crops, tracks = [], [], []
         for k, track in zip(verdict.faces, verdict.tracks):

@@ -1,0 +1,75 @@
+"""MTCNN's ONet (the second face check, run by OpenCV): its file, and what it adds to the check."""
+
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from conftest import DATA
+from emocare.engines import onet
+from emocare.engines.blazeface import BlazeFaceDetector
+from emocare.engines.confirm import Candidate, Confirmer
+from emocare.engines.lite import CONFIRM
+from emocare.engines.onet import ONet
+from emocare.errors import ModelMissing
+from emocare.sources import load_image
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return BlazeFaceDetector("back", min_score=0.4)
+
+
+def test_a_face_scores_high_and_the_cats_sure_boxes_score_nothing(detector):
+    face = detector.scored(load_image(DATA / "pyfeat_single_face.jpg"))
+    assert len(face) == 1 and face[0].onet > 0.95
+    image = load_image(DATA / "skimage_chelsea.jpg")
+    h, w = image.shape[:2]
+    sure_of = []
+    for zoom in (1.3, 1.4, 1.5):  # where the landmark model is sure the cat is a face
+        cw, ch = int(w / zoom), int(h / zoom)
+        view = cv2.resize(image[(h - ch) // 2:(h - ch) // 2 + ch, (w - cw) // 2:(w - cw) // 2 + cw], (640, 480))
+        sure_of += [d.onet for d in detector.scored(view) if d.presence >= 0.9]
+    assert sure_of and max(sure_of) < 0.05
+
+
+def test_a_frowning_face_the_landmark_model_refuses_is_found_when_held_still(detector):
+    """A face 7 of 10 FER+ annotators call disgusted, 100 px: the landmark model gives it face-presence 0.004, under
+    the old floor (0.01) on every pass, so it was never found however long it stayed; ONet gives it 0.99."""
+    face = cv2.resize(cv2.imread(str(DATA / "fer_val210" / "disgust" / "PublicTest_82624961.jpg")), (100, 100))
+    frame = np.full((360, 640, 3), 128, np.uint8)
+    frame[100:200, 250:350] = face  # held still: the same frame pass after pass
+    both, landmark_only = Confirmer(**CONFIRM), Confirmer(**dict(CONFIRM, floor=0.01))
+    found, before = [], []
+    for _ in range(5):
+        boxes = detector.scored(frame)
+        assert len(boxes) == 1 and boxes[0].presence < 0.01 < 0.1 < boxes[0].onet
+        found.append(bool(both.update([Candidate(d.box, d.score, d.presence, d.onet) for d in boxes]).faces))
+        before.append(bool(landmark_only.update([Candidate(d.box, d.score, d.presence) for d in boxes]).faces))
+    assert found == [False, False, True, True, True] and not any(before)
+
+
+@pytest.fixture
+def altered_model(tmp_path, monkeypatch):
+    data = tmp_path / "mtcnn"
+    shutil.copytree(onet.data_dir(), data)
+    monkeypatch.setattr(onet, "data_dir", lambda: data)
+    return data / onet.FILE[0]
+
+
+def test_altered_model_are_refused(altered_model):
+    altered_model.write_bytes(altered_model.read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(ModelMissing, match="onet.onnx.*sha256"):
+        ONet()
+
+
+def test_a_missing_model_is_exit_5_in_one_line(altered_model):
+    from emocare.cli import app
+
+    altered_model.unlink()
+    result = CliRunner().invoke(app, ["analyze", str(DATA / "pyfeat_single_face.jpg")])
+    assert result.exit_code == 5
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "onet.onnx" in lines[0] and "Traceback" not in result.output
