@@ -86,3 +86,15 @@ def caused_by_interrupt(exc: BaseException) -> bool:
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
     return False
+
+
+def checked_model(path, digest: str, what: str):
+    """``path`` (a model file emocare ships), once it is there and matches its sha256; else ``ModelMissing`` in one
+    line that names it."""
+    import hashlib
+
+    if not path.is_file():
+        raise ModelMissing(f"{what} missing: {path} (reinstall emocare)")
+    if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+        raise ModelMissing(f"{what} altered: {path} does not match its sha256 (reinstall emocare)")
+    return path

@@ -34,6 +34,14 @@ def test_replay_counts_found_frames_per_emotion_and_false_frames():
     assert r["by_emotion"]["sad"] == 0.75 and r["false_frames"] == 1 and r["false_by_input"] == {"wall.jpg:zoom": 1}
 
 
+def test_a_recording_made_before_onet_replays_on_the_landmark_model_alone():
+    """Old recordings hold three numbers a candidate; the presence score then decides (no ONet score to ask)."""
+    still = [([10, 10, 60, 60], 0.45, 0.5)]  # presence 0.5: over the old floor, and no ONet score
+    frames = [_frame("old.mp4", "face", still, "sad") for _ in range(3)]
+    r = detector_replay.replay(frames, dict(detector_replay.CONFIRM, floor=0.01))
+    assert r["by_emotion"] == {"sad": 1 / 3}  # confirmed on the third still pass
+
+
 def test_grid_tries_every_combination_over_the_shipped_settings():
     combos = detector_replay.grid(["passes=3,2", "floor=0.01,0.003"])
     assert len(combos) == 4 and {c["passes"] for c in combos} == {2, 3}

@@ -17,7 +17,8 @@ def print_table() -> None:
         out.print(part)
     # the notes wrap at the terminal's width, between words (as one long line they ran to 159 columns)
     if runtime == "litert":
-        out.print("emocare's model and BlazeFace run on LiteRT.", markup=False, highlight=False)
+        out.print("emocare's model and BlazeFace run on LiteRT (the face check's ONet on OpenCV's DNN module).",
+                  markup=False, highlight=False)
     else:
         out.print("emocare's model and BlazeFace run on OpenCV's DNN module (no LiteRT installed, or "
                   "EMOCARE_RUNTIME=opencv); pip install 'emocare[litert]' runs them 2-3x faster.", markup=False,

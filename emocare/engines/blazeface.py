@@ -24,7 +24,6 @@ decision over several passes (``confirm.py``).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,9 +31,7 @@ import cv2
 import numpy as np
 
 from emocare.engines.confirm import ACCEPT, AGREE, sure
-from emocare.errors import EngineUnavailable, ModelMissing
-
-PACKAGE = "emocare"  # what to reinstall when a model file is missing or altered
+from emocare.errors import EngineUnavailable, checked_model
 
 
 @dataclass(frozen=True)
@@ -78,12 +75,7 @@ def data_dir() -> Path:
 
 
 def _checked(file: str, digest: str) -> Path:
-    path = data_dir() / file
-    if not path.is_file():
-        raise ModelMissing(f"BlazeFace model missing: {path} (reinstall {PACKAGE})")
-    if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
-        raise ModelMissing(f"BlazeFace model altered: {path} does not match its sha256 (reinstall {PACKAGE})")
-    return path
+    return checked_model(data_dir() / file, digest, "BlazeFace model")
 
 
 def model_path(model: str) -> Path:
@@ -265,11 +257,10 @@ class BlazeFaceDetector:
             if ix2 - ix1 < 2 or iy2 - iy1 < 2:
                 continue
             presence = onet = None
-            xywh = (ix1, iy1, ix2 - ix1, iy2 - iy1)
             if self._landmark is not None and not (len(known_xyxy) and _iou(box, known_xyxy).max() > 0.3):
                 presence = self.presence(rgb, box, pts)
-                onet = self._onet.score(rgb, xywh)
-            out.append(Detection(xywh, score, pts, presence, onet))
+                onet = self._onet.score(rgb, (x1, y1, x2 - x1, y2 - y1))  # the box as found, not cut to the image
+            out.append(Detection((ix1, iy1, ix2 - ix1, iy2 - iy1), score, pts, presence, onet))
         return out
 
     def presence(self, rgb: np.ndarray, box: np.ndarray, pts: np.ndarray) -> float:

@@ -44,8 +44,8 @@ from emocare.engines.framing import Framing, level
 from emocare.faces import Face, normalise
 
 
-# How a BlazeFace stream decides which boxes are faces (``confirm.Confirmer``; measured in docs/detection.md,
-# "Frowning faces")
+# How a BlazeFace stream decides which boxes are faces (``confirm.Confirmer``; measured in docs/detection.md:
+# "Frowning faces" for the streak, "A second network in the face check" for ``agree`` and ``floor``)
 CONFIRM = dict(accept=ACCEPT, agree=AGREE, accept_score=0.5, floor=0.1, passes=3, still=0.05, streak_score=0.4, keep_missed=1)
 
 

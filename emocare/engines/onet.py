@@ -16,13 +16,13 @@ box, in every install.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from emocare.errors import ModelMissing
+from emocare.errors import checked_model
+
 
 FILE = ("onet.onnx", "eb54073ea2281576babde1a259fd4f91afbe7f0870dc86f8a779720e3ce5e2ea")
 SIDE = 48  # the network's input: a 48x48 RGB square
@@ -35,12 +35,7 @@ def data_dir() -> Path:
 
 
 def model_path() -> Path:
-    path = data_dir() / FILE[0]
-    if not path.is_file():
-        raise ModelMissing(f"face check model missing: {path} (reinstall emocare)")
-    if hashlib.sha256(path.read_bytes()).hexdigest() != FILE[1]:
-        raise ModelMissing(f"face check model altered: {path} does not match its sha256 (reinstall emocare)")
-    return path
+    return checked_model(data_dir() / FILE[0], FILE[1], "face check model")
 
 
 class ONet:
@@ -63,6 +58,6 @@ class ONet:
         scale = SIDE / max(side, 1.0)
         x0, y0 = x + bw / 2 - side / 2, y + bh / 2 - side / 2
         m = np.array([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]], np.float32)
-        square = cv2.warpAffine(rgb, m, (SIDE, SIDE), flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_CONSTANT)
+        # the image outside the frame is black, as MTCNN pads it
+        square = cv2.warpAffine(rgb, m, (SIDE, SIDE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         return self.probability(square)
