@@ -17,9 +17,9 @@ cartoon and title-card shapes that no score threshold separates from blurry
 real faces. ``face_landmark.tflite`` (468 points and a face-presence score)
 refuses those, but doubts frowning faces too; MTCNN's ONet (``onet.py``)
 doubts different things. ``detect`` keeps the boxes one look is sure of
-(``confirm.sure``: one network at ``verify`` or more, the other at ``agree``
-or more; photos); ``scored`` gives every box with both scores, for a video's
-decision over several passes (``confirm.py``).
+(``confirm.sure``: one network at ``verify`` or more, the other at
+``confirm.AGREE`` or more; photos); ``scored`` gives every box with both
+scores, for a video's decision over several passes (``confirm.py``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emocare.engines.confirm import ACCEPT, AGREE, sure
+from emocare.engines.confirm import ACCEPT, sure
 from emocare.errors import EngineUnavailable, checked_model
 
 
@@ -149,16 +149,16 @@ class BlazeFaceDetector:
 
     ``min_score``: the detector's own threshold. ``verify``: a new box is kept
     only if one network's score reaches it and the other's is at least
-    ``agree`` (``confirm.sure``; None turns verification off). ``tiles``: for
-    large photos, also run the model on an overlapping ``tiles x tiles`` grid,
-    so faces too small for one 256 px view are found; the results are merged by
-    weighted suppression.
+    ``confirm.AGREE`` (``confirm.sure``; None turns verification off).
+    ``tiles``: for large photos, also run the model on an overlapping ``tiles x
+    tiles`` grid, so faces too small for one 256 px view are found; the results
+    are merged by weighted suppression.
     """
 
     name = "blazeface"
 
     def __init__(self, model: str = "back", *, min_score: float = 0.5, verify: float | None = ACCEPT,
-                 tiles: int = 1, min_face: int = 20, threads: int | None = None, agree: float = AGREE):
+                 tiles: int = 1, min_face: int = 20, threads: int | None = None):
         path = model_path(model)  # checks the name, the file and its sha256
         self.spec = MODELS[model]
         self.model = model
@@ -169,7 +169,7 @@ class BlazeFaceDetector:
         self._scores_out = next(o["index"] for o in outs if o["shape"][-1] == 1)
         self._anchors = anchors(self.spec)
         self.min_score = min_score
-        self.verify_threshold, self.agree = verify, agree
+        self.verify_threshold = verify
         self.tiles = max(1, int(tiles))
         self.min_face = min_face
         self._landmark = self._onet = None
@@ -231,7 +231,7 @@ class BlazeFaceDetector:
         if self._landmark is None:
             return self.scored(image, known=known)
         return [d for d in self.scored(image, known=known)
-                if d.presence is None or sure(d.presence, d.onet, self.verify_threshold, self.agree)]
+                if d.presence is None or sure(d.presence, d.onet, self.verify_threshold)]
 
     def scored(self, image: np.ndarray, *, known: list[tuple[int, int, int, int]] | None = None) -> list[Detection]:
         """Every box of ``image`` the detector finds, each with the two face checks' scores (None on a box
