@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from conftest import DATA
 from emocare.engines import onet
 from emocare.engines.blazeface import BlazeFaceDetector
-from emocare.engines.confirm import Candidate, Confirmer
+from emocare.engines.confirm import AGREE, Candidate, Confirmer
 from emocare.engines.lite import CONFIRM
 from emocare.engines.onet import ONet
 from emocare.errors import ModelMissing
@@ -62,6 +62,21 @@ def test_a_frowning_face_the_landmark_model_refuses_is_found_when_held_still(det
         found.append(bool(both.update([Candidate(d.box, d.score, d.presence, d.onet) for d in boxes]).faces))
         before.append(bool(landmark_only.update([Candidate(d.box, d.score, d.presence) for d in boxes]).faces))
     assert found == [False, False, True, True, True] and not any(before)
+
+
+def test_a_big_frowning_face_one_square_doubts_is_sure_on_two(detector):
+    """A 190 px angry face: the landmark model is sure of it (presence 1.0), but ONet on the square of 1.4 box sides
+    alone gives it under confirm.AGREE, so one look refused it; on both squares (1.2 and 1.4) it is a face at once."""
+    face = cv2.resize(cv2.imread(str(DATA / "fer_val210" / "angry" / "PublicTest_5964952.jpg")), (190, 190))
+    frame = np.full((360, 640, 3), 128, np.uint8)
+    frame[80:270, 220:410] = face
+    rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+    (box,) = detector.scored(frame)
+    net = ONet()
+    one, two = (net.probability(net.square(rgb, box.box, crop)) for crop in onet.CROPS)
+    assert box.presence > 0.99 and two < AGREE < one
+    assert box.onet == pytest.approx((one + two) / 2, abs=0.01)  # the detector scored the box unrounded
+    assert len(detector.detect(frame)) == 1
 
 
 @pytest.fixture
