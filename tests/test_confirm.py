@@ -2,7 +2,7 @@
 
 import pytest
 
-from emocare.engines.confirm import Candidate, Confirmer, stays_put
+from emocare.engines.confirm import Candidate, Confirmer, evidence, stays_put, sure
 
 
 def doubted(x=100.0, y=80.0, side=120.0, presence=0.3):
@@ -121,3 +121,16 @@ def test_a_still_box_onet_calls_a_face_is_confirmed_whatever_the_landmark_model_
     c = Confirmer(accept=0.9, agree=0.05, floor=0.1, passes=3)
     verdicts = [c.update([Candidate((100.0, 80.0, 120.0, 120.0), 0.5, 0.001, 0.4)]).faces for _ in range(3)]
     assert verdicts == [(), (), (0,)]
+
+
+def test_one_look_takes_onets_first_square_and_a_streak_the_mean_of_its_squares():
+    """ONet on two squares (1.4 and 1.2 box sides): a big frowning face it doubts on the first (0.02) and not on the
+    second (0.77) waits for its streak (mean 0.4), and is a face on the third still pass; the cat's box, 0.016 on
+    the first square and 0.22 on the second, is not sure at once, which a mean of the two (0.12) would have made it
+    with presence 0.99."""
+    face = Candidate((100.0, 80.0, 190.0, 190.0), 0.8, 1.0, (0.02, 0.77))
+    c = Confirmer(accept=0.9, agree=0.05, floor=0.1, passes=3)
+    assert [c.update([face]).faces for _ in range(3)] == [(), (), (0,)]
+    cat = Candidate((100.0, 70.0, 155.0, 155.0), 0.55, 0.995, (0.016, 0.22))
+    assert not sure(cat.presence, cat.onet) and sure(cat.presence, (0.117,))
+    assert evidence(0.5, (0.016, 0.22)) == pytest.approx(0.118) and evidence(0.5, 0.3) == 0.3  # a float: one square

@@ -34,7 +34,9 @@ from emocare.engines.lite import CONFIRM  # noqa: E402
 
 VIDEO = {".mp4", ".avi", ".mov", ".mkv"}
 IMAGE = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
-MIN_SCORE = 0.3  # candidates recorded down to this BlazeFace score
+# candidates are recorded down to the BlazeFace score the stream's detector keeps: weighted suppression merges
+# the boxes above it, so a lower one moves the merged boxes (at 0.3 the replay missed false faces watch saw)
+MIN_SCORE = min(CONFIRM["accept_score"], CONFIRM["streak_score"])
 
 
 def held_before_camera(image: np.ndarray, seed: int = 0):
@@ -88,9 +90,11 @@ def truth(video: str) -> list[str]:
         return [row["label"] for row in csv.DictReader(f)]
 
 
-def record(faces: list[Path], no_face: list[Path], out: Path, leave_out: tuple[str, ...] = ()) -> None:
-    """One line per frame: the input, whether it holds a face, its true emotion, and the candidates."""
-    detector = BlazeFaceDetector("back", min_score=MIN_SCORE)
+def record(faces: list[Path], no_face: list[Path], out: Path, leave_out: tuple[str, ...] = (),
+           min_score: float = MIN_SCORE) -> None:
+    """One line per frame: the input, whether it holds a face, its true emotion, and the candidates (box,
+    BlazeFace's score, presence, ONet's probability on each square)."""
+    detector = BlazeFaceDetector("back", min_score=min_score)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w") as f:
         for kind, paths in (("face", media(faces, VIDEO)), ("none", media(no_face, VIDEO | IMAGE, leave_out))):
@@ -98,7 +102,7 @@ def record(faces: list[Path], no_face: list[Path], out: Path, leave_out: tuple[s
                 labels = truth(str(path)) if kind == "face" else []
                 for i, (name, frame) in enumerate(frames_of(path)):
                     found = [(list(d.box), round(float(d.score), 4), round(float(d.presence), 5),
-                              round(float(d.onet), 5)) for d in detector.scored(frame)]
+                              [round(float(v), 5) for v in d.onet]) for d in detector.scored(frame)]
                     f.write(json.dumps({"input": name, "kind": kind, "label": labels[i] if i < len(labels) else None,
                                         "candidates": found}) + "\n")
                 print(f"recorded {path}", file=sys.stderr)
@@ -112,7 +116,8 @@ def replay(frames: list[dict], settings: dict, check: str = "both") -> dict:
     confirmers: dict[str, Confirmer] = {}
     for r in frames:
         confirmer = confirmers.setdefault(r["input"], Confirmer(**settings))
-        # a recording made before ONet joined the check has no ONet score: the landmark model's alone
+        # a recording made before ONet joined the check has no ONet score (the landmark model's alone), one made
+        # before its second square one number
         verdict = confirmer.update([Candidate(tuple(c[0]), c[1], c[2], c[3] if len(c) > 3 and check != "presence"
                                               else None) for c in r["candidates"] if c[1] >= floor])
         seen = bool(verdict.faces or verdict.kept)
@@ -147,12 +152,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--leave-out", action="append", default=[], metavar="PREFIX",
                     help="no-face files whose name starts so are left out (a folder's pictures that show a face)")
     ap.add_argument("--record", type=Path, required=True, help="the recording (made when missing)")
+    ap.add_argument("--min-score", type=float, default=MIN_SCORE,
+                    help=f"BlazeFace score a recorded candidate needs (default {MIN_SCORE}, as watch's detector)")
     ap.add_argument("--check", choices=("both", "presence"), default="both",
                     help="the face score: both networks (as shipped) or the landmark model's presence alone")
     ap.add_argument("settings", nargs="*", help="NAME=V1,V2: Confirmer arguments to try")
     args = ap.parse_args(argv)
     if not args.record.exists():
-        record(args.faces, args.no_face, args.record, tuple(args.leave_out))
+        record(args.faces, args.no_face, args.record, tuple(args.leave_out), args.min_score)
     frames = [json.loads(line) for line in args.record.open()]
     for settings in grid(args.settings):
         changed = {k: v for k, v in settings.items() if CONFIRM.get(k) != v}

@@ -66,7 +66,7 @@ class Detection:
     score: float
     keypoints: np.ndarray  # (6, 2) pixels
     presence: float | None = None  # the landmark model's face-presence score; None when not asked
-    onet: float | None = None  # MTCNN's ONet face probability; None when not asked
+    onet: tuple[float, ...] | None = None  # MTCNN's ONet face probability on each square (onet.CROPS); None: not asked
 
 
 def data_dir() -> Path:
@@ -259,7 +259,7 @@ class BlazeFaceDetector:
             presence = onet = None
             if self._landmark is not None and not (len(known_xyxy) and _iou(box, known_xyxy).max() > 0.3):
                 presence = self.presence(rgb, box, pts)
-                onet = self._onet.score(rgb, (x1, y1, x2 - x1, y2 - y1))  # the box as found, not cut to the image
+                onet = self._onet.scores(rgb, (x1, y1, x2 - x1, y2 - y1))  # the box as found, not cut to the image
             out.append(Detection((ix1, iy1, ix2 - ix1, iy2 - iy1), score, pts, presence, onet))
         return out
 

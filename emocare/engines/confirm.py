@@ -7,10 +7,14 @@ than calm ones, refusing a real face pass after pass, and it is sure of a held-u
 frowning faces a fair score and the cat almost none, but doubts other faces. Here a box becomes a face
 
 - at once, when it is ``sure``: one network's score reaches ``accept``, the other's at least ``agree``, and
-  BlazeFace's own score reaches ``accept_score``;
-- or when it stays put for ``passes`` detection passes in a row, each time with ONet's score (``evidence``) of
-  at least ``floor`` and a BlazeFace score of at least ``streak_score``: a real face sits where it sat; a false
-  box on moving graphics drifts or flickers, and on still textures and pictures ONet's score stays near zero.
+  BlazeFace's own score reaches ``accept_score``; ONet's score here is its look at the first of its squares
+  (1.4 box sides), since a face accepted at once is not asked again;
+- or when it stays put for ``passes`` detection passes in a row, each time with ONet's score (``evidence``: its
+  mean over its squares, 1.4 and 1.2 box sides) of at least ``floor`` and a BlazeFace score of at least
+  ``streak_score``: a real face sits where it sat; a false box on moving graphics drifts or flickers, and on
+  still textures and pictures ONet's score stays near zero. One square's score moves with where the square
+  falls; the mean over two found big and frowning faces one square doubted, but as one look's score it let a
+  held-up cat in for a frame, then carried it (docs/detection.md, "Two squares").
 
 A box over a face confirmed in the previous pass stays a face without a new verdict, and a confirmed face the
 detector misses once is kept for ``keep_missed`` passes (at its last box) before it is let go.
@@ -27,27 +31,41 @@ Box = tuple[float, float, float, float]  # x, y, w, h in pixels
 ACCEPT, AGREE = 0.9, 0.05  # one look is sure: one network at ACCEPT or more, the other at AGREE or more
 
 
+Squares = float | Sequence[float]  # ONet's face probability on each of its squares (``onet.CROPS``); a float: one
+
+
 @dataclass(frozen=True)
 class Candidate:
     """One box of a detection pass: where it is, BlazeFace's score, and the two networks' scores: the landmark
-    model's face presence and ONet's face probability (``onet`` None: the presence score is the only one)."""
+    model's face presence and ONet's face probabilities, one per square (``onet`` None: the presence score is
+    the only one)."""
 
     box: Box
     score: float
     presence: float | None  # None: not asked (the box lies on a confirmed face)
-    onet: float | None = None
+    onet: Squares | None = None
 
 
-def evidence(presence: float, onet: float | None) -> float:
-    """The score a still box's streak is held to: ONet's (the landmark model's, when ONet was not asked)."""
-    return presence if onet is None else onet
+def _squares(onet: Squares) -> tuple[float, ...]:
+    return (float(onet),) if isinstance(onet, (int, float)) else tuple(float(v) for v in onet)
 
 
-def sure(presence: float, onet: float | None, accept: float = ACCEPT, agree: float = AGREE) -> bool:
-    """Whether one look is enough: one network's score reaches ``accept`` and the other's at least ``agree``."""
+def evidence(presence: float, onet: Squares | None) -> float:
+    """The score a still box's streak is held to: ONet's mean over its squares (the landmark model's, when ONet
+    was not asked)."""
+    if onet is None:
+        return presence
+    squares = _squares(onet)
+    return sum(squares) / len(squares)
+
+
+def sure(presence: float, onet: Squares | None, accept: float = ACCEPT, agree: float = AGREE) -> bool:
+    """Whether one look is enough: one network's score reaches ``accept`` and the other's at least ``agree``;
+    ONet's score is its first square's."""
     if onet is None:
         return presence >= accept
-    return max(presence, onet) >= accept and min(presence, onet) >= agree
+    look = _squares(onet)[0]
+    return max(presence, look) >= accept and min(presence, look) >= agree
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ measurements).
 
 The network ships inside emocare (``emocare/models/mtcnn/onet.onnx``, with the MIT LICENSE of the weights' source
 and a NOTICE): ``tools/make_onet.py`` writes it from the PyPI package ``mtcnn`` 0.1.1's weights, unmodified, and
-checks it against a numpy forward pass. Its sha256 is checked before loading. OpenCV runs it in about 0.5 ms a
-box, in every install.
+checks it against a numpy forward pass. Its sha256 is checked before loading. OpenCV runs it in every install:
+about 0.9 ms a box, on two squares at once (``CROPS``: one square's score moves with where it falls).
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ from emocare.errors import checked_model
 FILE = ("onet.onnx", "eb54073ea2281576babde1a259fd4f91afbe7f0870dc86f8a779720e3ce5e2ea")
 SIDE = 48  # the network's input: a 48x48 RGB square
 # the squares' sides, in box sides: BlazeFace's box is tighter than the face boxes MTCNN learnt from, and by how
-# much varies with the face's size and expression; the score is the mean over both (docs/detection.md)
-CROPS = (1.2, 1.4)
+# much varies with the face's size and expression. The first is the square one look is judged on; a still box's
+# streak takes the mean over all of them (``confirm.py``; docs/detection.md, "Two squares")
+CROPS = (1.4, 1.2)
 
 
 def data_dir() -> Path:
@@ -41,7 +42,7 @@ def model_path() -> Path:
 
 
 class ONet:
-    """``score(rgb, box)``: the probability that the squares around ``box`` (x, y, w, h) hold a face."""
+    """``scores(rgb, box)``: the probabilities that the squares around ``box`` (x, y, w, h) hold a face."""
 
     def __init__(self):
         self._net = cv2.dnn.readNetFromONNX(str(model_path()))
@@ -58,10 +59,10 @@ class ONet:
         out = self._net.forward()
         return 1.0 / (1.0 + np.exp(np.clip(out[:, 0] - out[:, 1], -80, 80)))
 
-    def score(self, rgb: np.ndarray, box) -> float:
-        """The mean face probability over the squares of ``CROPS`` box sides around ``box``: one square alone
-        sat near the thresholds for some faces (a 190 px face scored 0.02 at 1.4 box sides and 0.77 at 1.2)."""
-        return float(self.probabilities(np.stack([self.square(rgb, box, crop) for crop in CROPS])).mean())
+    def scores(self, rgb: np.ndarray, box) -> tuple[float, ...]:
+        """The face probability on each square of ``CROPS`` around ``box``, in one forward pass. One square alone
+        sits near the thresholds for some faces (a 190 px face scored 0.02 at 1.4 box sides and 0.77 at 1.2)."""
+        return tuple(float(p) for p in self.probabilities(np.stack([self.square(rgb, box, c) for c in CROPS])))
 
     @staticmethod
     def square(rgb: np.ndarray, box, crop: float) -> np.ndarray:
