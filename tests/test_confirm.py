@@ -134,3 +134,13 @@ def test_one_look_takes_onets_first_square_and_a_streak_the_mean_of_its_squares(
     cat = Candidate((100.0, 70.0, 155.0, 155.0), 0.55, 0.995, (0.016, 0.22))
     assert not sure(cat.presence, cat.onet) and sure(cat.presence, (0.117,))
     assert evidence(0.5, (0.016, 0.22)) == pytest.approx(0.118) and evidence(0.5, 0.3) == 0.3  # a float: one square
+
+
+def test_onets_scores_may_be_numpy_numbers_and_one_number_is_one_square():
+    import numpy as np
+
+    assert sure(0.95, np.float32(0.06)) and not sure(0.95, np.float32(0.04))
+    assert evidence(0.5, np.array([0.1, 0.3], np.float32)) == pytest.approx(0.2)
+    assert evidence(0.5, np.float64(0.3)) == pytest.approx(0.3) and evidence(0.5, np.array(0.3)) == pytest.approx(0.3)
+    with pytest.raises(ValueError):
+        evidence(0.5, ())

@@ -42,6 +42,15 @@ def test_a_recording_made_before_onet_replays_on_the_landmark_model_alone():
     assert r["by_emotion"] == {"sad": 1 / 3}  # confirmed on the third still pass
 
 
+def test_a_recording_with_onets_two_squares_replays_the_streak_on_their_mean():
+    """New recordings hold ONet's score on each square: the streak takes their mean (0.05 and 0.35: 0.2, over the
+    floor), ``--check first-square`` the first alone (0.05, under it: the check before the second square)."""
+    still = [([10, 10, 60, 60], 0.45, 0.002, [0.05, 0.35])]
+    frames = [_frame("new.mp4", "face", still, "sad") for _ in range(3)]
+    assert detector_replay.replay(frames, dict(detector_replay.CONFIRM))["by_emotion"] == {"sad": 1 / 3}
+    assert detector_replay.replay(frames, dict(detector_replay.CONFIRM), "first-square")["by_emotion"] == {"sad": 0.0}
+
+
 def test_grid_tries_every_combination_over_the_shipped_settings():
     combos = detector_replay.grid(["passes=3,2", "floor=0.01,0.003"])
     assert len(combos) == 4 and {c["passes"] for c in combos} == {2, 3}

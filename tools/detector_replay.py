@@ -2,7 +2,7 @@
 networks: the landmark model's face presence, MTCNN's ONet) once on every frame of the face sessions and of the no-face inputs, record each frame's
 candidate boxes, then replay ``confirm.Confirmer`` on the recording under other settings.
 
-    python tools/detector_replay.py --faces out/det26 --faces ../shared/data/sessions --no-face tests/data/pyfeat_no_face.mp4 --no-face tests/data/skimage_brick.jpg --record out/detector-replay.jsonl passes=3,2 floor=0.01,0.003
+    python tools/detector_replay.py --faces out/det26 --faces ../shared/data/sessions --no-face tests/data/pyfeat_no_face.mp4 --no-face tests/data/skimage_brick.jpg --record out/detector-replay-watch.jsonl passes=3,2 floor=0.01,0.003
 
 Each ``NAME=V1,V2`` is a ``Confirmer`` argument (``emocare/engines/lite.py``'s ``CONFIRM`` holds the shipped ones)
 and the values to try; every combination is scored: frames with a face per session (the worst, the mean, how many
@@ -11,7 +11,9 @@ A still no-face image is replayed as held before a camera: 60 frames of a slow z
 with sensor noise. The replay detects on every frame, the way a stream detects while a box waits for
 confirmation; between detections ``watch`` carries confirmed faces by optical flow, so its own figures (``emocare
 bench --faces-videos``) differ slightly. The recording is reused when it exists: delete it after changing the
-detector. ``--check presence`` replays on the landmark model's score alone (the face check before ONet).
+detector, or to record with another ``--min-score`` (a recording keeps the score it was made with). ``--check
+presence`` replays on the landmark model's score alone (the face check before ONet), ``--check first-square`` on
+ONet's first square for the streak too (the check before its second square).
 """
 
 from __future__ import annotations
@@ -108,6 +110,14 @@ def record(faces: list[Path], no_face: list[Path], out: Path, leave_out: tuple[s
                 print(f"recorded {path}", file=sys.stderr)
 
 
+def _onet(candidate: list, check: str):
+    """The ONet scores a recorded candidate is replayed with, for ``check``."""
+    if len(candidate) < 4 or check == "presence":
+        return None
+    onet = candidate[3]
+    return onet[:1] if check == "first-square" and isinstance(onet, list) else onet
+
+
 def replay(frames: list[dict], settings: dict, check: str = "both") -> dict:
     """Frames with a face per face input, per true emotion, and false frames per no-face input."""
     floor = min(settings.get("accept_score", 0.0), settings.get("streak_score", 0.0))
@@ -118,8 +128,8 @@ def replay(frames: list[dict], settings: dict, check: str = "both") -> dict:
         confirmer = confirmers.setdefault(r["input"], Confirmer(**settings))
         # a recording made before ONet joined the check has no ONet score (the landmark model's alone), one made
         # before its second square one number
-        verdict = confirmer.update([Candidate(tuple(c[0]), c[1], c[2], c[3] if len(c) > 3 and check != "presence"
-                                              else None) for c in r["candidates"] if c[1] >= floor])
+        verdict = confirmer.update([Candidate(tuple(c[0]), c[1], c[2], _onet(c, check))
+                                    for c in r["candidates"] if c[1] >= floor])
         seen = bool(verdict.faces or verdict.kept)
         found.setdefault(r["input"], []).append(seen)
         if r["label"]:
@@ -154,8 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--record", type=Path, required=True, help="the recording (made when missing)")
     ap.add_argument("--min-score", type=float, default=MIN_SCORE,
                     help=f"BlazeFace score a recorded candidate needs (default {MIN_SCORE}, as watch's detector)")
-    ap.add_argument("--check", choices=("both", "presence"), default="both",
-                    help="the face score: both networks (as shipped) or the landmark model's presence alone")
+    ap.add_argument("--check", choices=("both", "first-square", "presence"), default="both",
+                    help="the face score: both networks (as shipped), both with ONet's first square alone, or the "
+                         "landmark model's presence alone")
     ap.add_argument("settings", nargs="*", help="NAME=V1,V2: Confirmer arguments to try")
     args = ap.parse_args(argv)
     if not args.record.exists():
@@ -165,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         changed = {k: v for k, v in settings.items() if CONFIRM.get(k) != v}
         r = replay(frames, settings, args.check)
         emotions = " ".join(f"{e} {v:.1%}" for e, v in r["by_emotion"].items())
-        name = str(changed or "shipped") + (" (landmark model alone)" if args.check == "presence" else "")
+        name = str(changed or "shipped") + {"presence": " (landmark model alone)",
+                                            "first-square": " (ONet's first square alone)"}.get(args.check, "")
         print(f"{name}: worst {r['worst']:.1%}, mean {r['mean']:.1%}, under 97% "
               f"{r['under_97']}/{r['sessions']}; {emotions}; false frames {r['false_frames']} {r['false_by_input']}")
     return 0

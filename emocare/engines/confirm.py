@@ -47,7 +47,13 @@ class Candidate:
 
 
 def _squares(onet: Squares) -> tuple[float, ...]:
-    return (float(onet),) if isinstance(onet, (int, float)) else tuple(float(v) for v in onet)
+    try:
+        squares = tuple(float(v) for v in onet)
+    except TypeError:  # one number (numpy's too): one square
+        return (float(onet),)
+    if not squares:
+        raise ValueError("ONet's scores: none given")
+    return squares
 
 
 def evidence(presence: float, onet: Squares | None) -> float:
