@@ -32,13 +32,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from emocare.engines.blazeface import BlazeFaceDetector  # noqa: E402
 from emocare.engines.confirm import Candidate, Confirmer  # noqa: E402
-from emocare.engines.lite import CONFIRM  # noqa: E402
+from emocare.engines.lite import CONFIRM, STREAM_MIN_SCORE  # noqa: E402
 
 VIDEO = {".mp4", ".avi", ".mov", ".mkv"}
 IMAGE = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 # candidates are recorded down to the BlazeFace score the stream's detector keeps: weighted suppression merges
 # the boxes above it, so a lower one moves the merged boxes (at 0.3 the replay missed false faces watch saw)
-MIN_SCORE = min(CONFIRM["accept_score"], CONFIRM["streak_score"])
+MIN_SCORE = STREAM_MIN_SCORE
 
 
 def held_before_camera(image: np.ndarray, seed: int = 0):

@@ -47,6 +47,8 @@ from emocare.faces import Face, normalise
 # How a BlazeFace stream decides which boxes are faces (``confirm.Confirmer``; measured in docs/detection.md:
 # "Frowning faces" for the streak, "A second network in the face check" for ``agree`` and ``floor``)
 CONFIRM = dict(accept=ACCEPT, agree=AGREE, accept_score=0.5, floor=0.1, passes=3, still=0.05, streak_score=0.4, keep_missed=1)
+# the BlazeFace score a stream's candidates need: a box under both thresholds above can never become a face
+STREAM_MIN_SCORE = min(CONFIRM["accept_score"], CONFIRM["streak_score"])
 
 
 class HaarDetector:
@@ -151,7 +153,7 @@ class LiteEngine:
             from emocare.engines.blazeface import BlazeFaceDetector
 
             # boxes down to the streak's score are candidates; only the confirmer's rules make them faces
-            self.detector = BlazeFaceDetector("back", min_score=min(CONFIRM["accept_score"], CONFIRM["streak_score"]))
+            self.detector = BlazeFaceDetector("back", min_score=STREAM_MIN_SCORE)
         else:
             # video: a small copy is enough for a face at a desk
             self.detector = HaarDetector(detect_side=detect_side, min_neighbors=min_neighbors)
