@@ -243,3 +243,81 @@ def test_level_is_a_plain_cut_for_an_upright_face():
     box = (30, 20, 64, 64)
     assert np.array_equal(level(gray, box, LEVEL_MIN_DEG - 0.1), cut(gray, box))
     assert level(gray, box, 20.0).shape == (64, 64)
+
+
+
+@pytest.fixture(scope="module")
+def closer_detector():
+    """The stream detector as ``watch`` builds it: candidates from 0.4, a closer second look from 0.2."""
+    from emocare.engines.lite import SECOND_LOOK, STREAM_MIN_SCORE
+
+    return BlazeFaceDetector("back", min_score=STREAM_MIN_SCORE, **SECOND_LOOK)
+
+
+def _tour_frame(k):
+    return next(f.image for i, f in enumerate(iter_video(str(DATA / "detector_session" / "tour.mp4"))) if i == k)
+
+
+def test_the_closer_second_look_finds_a_small_face_the_first_look_scores_weak(closer_detector):
+    """Frame 40 of the tour (its disgusted face, 116 px): the first look scores it under 0.4; looked at again on a
+    crop four times the weak box's side, it is a candidate, marked as the closer look's, with ONet sure of it."""
+    frame = _tour_frame(40)
+    assert BlazeFaceDetector("back", min_score=0.4).scored(frame) == []
+    found = closer_detector.scored(frame)
+    assert len(found) == 1 and found[0].closer and found[0].score >= 0.4
+    x, y, w, h = found[0].box
+    assert 370 <= x <= 410 and 20 <= y <= 60 and 100 <= w <= 140  # the face is at 400, 42, 116 px
+    assert min(found[0].onet) > 0.5 and found[0].presence is not None
+    # a known face the first look missed is looked at too, and (known) not checked again
+    again = closer_detector.scored(frame, known=[found[0].box])
+    assert [d.box for d in again] == [found[0].box] and again[0].closer and again[0].presence is None
+    assert BlazeFaceDetector("back", min_score=0.4, second_look=0.2, second_looks=0).scored(frame) == []
+
+
+class _Scripted(BlazeFaceDetector):
+    """The closer look's choices on scripted weak boxes and crops (no model run on the crops)."""
+
+    def __init__(self, weak, crop_finds, **kw):
+        super().__init__("back", min_score=0.4, second_look=0.2, verify=None, **kw)
+        self.weak, self.crop_finds, self.crops = weak, crop_finds, []
+
+    def _decode(self, out, threshold):
+        return [(np.array(b, np.float32), s, np.zeros((6, 2), np.float32)) for b, s in self.weak]
+
+    def _run(self, rgb):
+        self.crops.append(rgb.shape[:2])
+        return [(np.array(b, np.float32), s, np.zeros((6, 2), np.float32)) for b, s in self.crop_finds]
+
+
+def test_the_closer_look_takes_the_strongest_weak_boxes_off_the_faces_found_and_maps_its_find_back():
+    image = np.zeros((480, 640, 3), np.uint8)
+    found_face = np.array([[100, 100, 200, 200]], np.float32)
+    weak = [([110, 110, 190, 190], 0.35),  # on the face the first look found: not looked at
+            ([400, 200, 440, 240], 0.3), ([500, 50, 530, 80], 0.25), ([20, 400, 50, 430], 0.21)]  # the third: no look
+    det = _Scripted(weak, [([60, 60, 100, 100], 0.7)])
+    more = det._closer(image, None, found_face)
+    assert det.crops == [(160, 160), (120, 120)]  # crops 4x the sides of the two strongest weak boxes off the face
+    # each crop's find is mapped back to the image: the first crop is 340..500 x 140..300, the second 455..575 x 5..125
+    assert [m[0].tolist() for m in more] == [[400.0, 200.0, 440.0, 240.0], [515.0, 65.0, 555.0, 105.0]]
+    assert [m[1] for m in more] == [0.7, 0.7]
+    # a find on a face already found is no new candidate; a crop nearly the whole image is not looked at
+    assert _Scripted(weak[1:2], [([-240, 0, -140, 100], 0.8)])._closer(image, None, np.array(
+        [[100, 140, 200, 240]], np.float32)) == []
+    big = _Scripted([([100, 0, 600, 480], 0.3)], [([0, 0, 10, 10], 0.9)])
+    assert big._closer(image, None, found_face[:0]) == [] and big.crops == []
+
+
+def test_the_second_look_needs_one_view():
+    with pytest.raises(ValueError, match="one view"):
+        BlazeFaceDetector("back", tiles=2, second_look=0.2)
+
+
+def test_a_face_the_first_look_finds_keeps_its_box_and_is_not_a_closer_find(closer_detector):
+    from emocare.engines.confirm import iou
+
+    frame = _tour_frame(100)
+    plain = BlazeFaceDetector("back", min_score=0.4).scored(frame)
+    both = closer_detector.scored(frame)
+    assert plain and [d.box for d in both[:len(plain)]] == [d.box for d in plain]  # the first look's, unchanged
+    assert not any(d.closer for d in both[:len(plain)])
+    assert not any(d.closer and iou(d.box, p.box) > 0.3 for d in both for p in plain)

@@ -144,3 +144,20 @@ def test_onets_scores_may_be_numpy_numbers_and_one_number_is_one_square():
     assert evidence(0.5, np.float64(0.3)) == pytest.approx(0.3) and evidence(0.5, np.array(0.3)) == pytest.approx(0.3)
     with pytest.raises(ValueError):
         evidence(0.5, ())
+
+
+def test_a_box_of_the_closer_look_counts_only_when_the_landmark_model_allows_a_face_and_keeps_the_indices():
+    """The detector's closer second look adds boxes: one the landmark model rules out is no candidate at all (not
+    even the start of a streak, however sure ONet is), and the other candidates keep their places in the verdict."""
+    c = Confirmer(passes=2, floor=0.1, closer_presence=0.001)
+    ruled_out = Candidate((400.0, 80.0, 60.0, 60.0), 0.6, 0.0005, (0.9, 0.9), closer=True)
+    face = Candidate((100.0, 80.0, 120.0, 120.0), 0.7, 0.3, (0.5, 0.5))
+    verdicts = [c.update([ruled_out, face]) for _ in range(3)]
+    assert [v.faces for v in verdicts] == [(), (1,), (1,)]
+    assert len(c.known_boxes()) == 1
+    allowed = Candidate((400.0, 80.0, 60.0, 60.0), 0.6, 0.002, (0.3, 0.2), closer=True)
+    c = Confirmer(passes=2, floor=0.1, closer_presence=0.001)
+    assert [c.update([allowed]).faces for _ in range(2)] == [(), (0,)]
+    # the same box from the first look needs no such score
+    c = Confirmer(passes=2, floor=0.1, closer_presence=0.001)
+    assert [c.update([Candidate(ruled_out.box, 0.6, 0.0005, (0.3, 0.2))]).faces for _ in range(2)] == [(), (0,)]

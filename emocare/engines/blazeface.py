@@ -51,6 +51,8 @@ MODELS: dict[str, ModelSpec] = {
     "full": ModelSpec("face_detection_full_range.tflite", 192, (4,), False,
                       "99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3"),
 }
+# the second look's crop, in sides of the weak box: a face small in the frame fills more of the model's 256 px view
+CLOSER = 4.0
 LANDMARK = ("face_landmark.tflite", "2efcb4f4de43c7614b80a3cc3e8a37354b3b3b40f75cce20f6f38f0f25d65493")
 
 
@@ -67,6 +69,7 @@ class Detection:
     keypoints: np.ndarray  # (6, 2) pixels
     presence: float | None = None  # the landmark model's face-presence score; None when not asked
     onet: tuple[float, ...] | None = None  # MTCNN's ONet face probability on each square (onet.CROPS); None: not asked
+    closer: bool = False  # found by the second, closer look at a weak box (``BlazeFaceDetector._closer``)
 
 
 def data_dir() -> Path:
@@ -152,13 +155,17 @@ class BlazeFaceDetector:
     ``confirm.AGREE`` (``confirm.sure``; None turns verification off).
     ``tiles``: for large photos, also run the model on an overlapping ``tiles x
     tiles`` grid, so faces too small for one 256 px view are found; the results
-    are merged by weighted suppression.
+    are merged by weighted suppression. ``second_look`` (one view only): boxes
+    scored from it up to ``min_score`` are weak; the ``second_looks`` strongest
+    weak boxes not on a face found or known are looked at again, closer
+    (``_closer``), and what that look finds at ``min_score`` is a candidate too.
     """
 
     name = "blazeface"
 
     def __init__(self, model: str = "back", *, min_score: float = 0.5, verify: float | None = ACCEPT,
-                 tiles: int = 1, min_face: int = 20, threads: int | None = None):
+                 tiles: int = 1, min_face: int = 20, threads: int | None = None, second_look: float | None = None,
+                 second_looks: int = 2):
         path = model_path(model)  # checks the name, the file and its sha256
         self.spec = MODELS[model]
         self.model = model
@@ -172,6 +179,9 @@ class BlazeFaceDetector:
         self.verify_threshold = verify
         self.tiles = max(1, int(tiles))
         self.min_face = min_face
+        if second_look is not None and self.tiles > 1:
+            raise ValueError("the second look works on one view: tiles must be 1")
+        self.second_look, self.second_looks = second_look, second_looks
         self._landmark = self._onet = None
         if verify is not None:
             from emocare.engines.onet import ONet
@@ -183,8 +193,8 @@ class BlazeFaceDetector:
                               next(o["index"] for o in outs if int(np.prod(o["shape"])) == 1))
 
     # -- one view -----------------------------------------------------------
-    def _run(self, rgb: np.ndarray) -> list[tuple[np.ndarray, float, np.ndarray]]:
-        """Raw faces of one square-padded view: boxes x1 y1 x2 y2 and keypoints in the view's pixels."""
+    def _infer(self, rgb: np.ndarray):
+        """The model's raw output for one view, square-padded: every anchor's score and box, and the geometry."""
         h, w = rgb.shape[:2]
         side = max(h, w)
         s = self.spec.size
@@ -198,8 +208,13 @@ class BlazeFaceDetector:
         self._interp.invoke()
         raw = self._interp.get_tensor(self._boxes_out)[0]
         logits = np.clip(self._interp.get_tensor(self._scores_out)[0, :, 0], -80, 80)
-        scores = 1.0 / (1.0 + np.exp(-logits))
-        keep = scores >= self.min_score
+        return 1.0 / (1.0 + np.exp(-logits)), raw, (scale, ox, oy)
+
+    def _decode(self, out, threshold: float) -> list[tuple[np.ndarray, float, np.ndarray]]:
+        """One view's faces down to ``threshold``: boxes x1 y1 x2 y2 and keypoints in the view's pixels."""
+        scores, raw, (scale, ox, oy) = out
+        s = self.spec.size
+        keep = scores >= threshold
         if not keep.any():
             return []
         raw, scores, anc = raw[keep] / s, scores[keep], self._anchors[keep]
@@ -212,6 +227,33 @@ class BlazeFaceDetector:
         boxes = (boxes * s - np.tile(offset, 2)) / scale
         pts = (pts * s - offset) / scale
         return weighted_nms(boxes, scores, pts)
+
+    def _run(self, rgb: np.ndarray) -> list[tuple[np.ndarray, float, np.ndarray]]:
+        """Faces of one view at ``min_score``: boxes x1 y1 x2 y2 and keypoints in the view's pixels."""
+        return self._decode(self._infer(rgb), self.min_score)
+
+    def _closer(self, rgb: np.ndarray, out, avoid: np.ndarray) -> list[tuple[np.ndarray, float, np.ndarray]]:
+        """The second look (``second_look``): the ``second_looks`` strongest weak boxes of the whole image's view
+        ``out`` (scores from ``second_look`` up to ``min_score``, none on a box of ``avoid``: the first look's), each
+        looked at again on a crop ``CLOSER`` times its side, where a small or doubtful face fills more of the
+        model's view; the crop's best face at ``min_score`` joins the candidates (unless it lies on one already
+        found). A known face the first look missed is looked at like any weak box."""
+        H, W = rgb.shape[:2]
+        weak = [b for b, score, _ in self._decode(out, self.second_look)
+                if score < self.min_score and not (len(avoid) and _iou(b, avoid).max() > 0.3)]
+        more: list[tuple[np.ndarray, float, np.ndarray]] = []
+        for b in weak[:self.second_looks]:
+            cx, cy, half = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2, max(b[2] - b[0], b[3] - b[1]) * CLOSER / 2
+            x0, y0 = int(max(0, cx - half)), int(max(0, cy - half))
+            x1, y1 = int(min(W, cx + half)), int(min(H, cy + half))
+            if x1 - x0 < 8 or y1 - y0 < 8 or max(x1 - x0, y1 - y0) >= 0.9 * max(H, W):
+                continue  # too small to look at, or nearly the whole image again: no closer
+            for box, score, pts in self._run(rgb[y0:y1, x0:x1])[:1]:
+                box, pts = box + np.array([x0, y0, x0, y0], np.float32), pts + np.array([x0, y0], np.float32)
+                taken = np.concatenate([avoid, np.array([m[0] for m in more], np.float32).reshape(-1, 4)])
+                if not (len(taken) and _iou(box, taken).max() > 0.3):
+                    more.append((box, score, pts))
+        return more
 
     def _views(self, h: int, w: int) -> list[tuple[int, int, int, int]]:
         views = [(0, 0, w, h)]
@@ -235,20 +277,25 @@ class BlazeFaceDetector:
 
     def scored(self, image: np.ndarray, *, known: list[tuple[int, int, int, int]] | None = None) -> list[Detection]:
         """Every box of ``image`` the detector finds, each with the two face checks' scores (None on a box
-        overlapping one of ``known``, and when verification is off)."""
+        overlapping one of ``known``, and when verification is off; a box of the closer second look is marked
+        ``closer``: with verification off it is as unchecked as the others)."""
         rgb = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB if image.ndim == 2 else cv2.COLOR_BGR2RGB)
         H, W = rgb.shape[:2]
         found = []
         for x0, y0, vw, vh in self._views(H, W):
-            for box, score, pts in self._run(rgb[y0:y0 + vh, x0:x0 + vw]):
+            view = self._infer(rgb[y0:y0 + vh, x0:x0 + vw])
+            for box, score, pts in self._decode(view, self.min_score):
                 found.append((box + np.array([x0, y0, x0, y0], np.float32), score, pts + np.array([x0, y0], np.float32)))
         if len(found) > 1 and self.tiles > 1:
             merged = weighted_nms(np.stack([f[0] for f in found]), np.array([f[1] for f in found]),
                                   np.stack([f[2] for f in found]), iou=0.3)
             found = _drop_contained(merged)
         known_xyxy = np.array([(x, y, x + w, y + h) for x, y, w, h in (known or [])], np.float32).reshape(-1, 4)
+        first_look = len(found)
+        if self.second_look is not None:  # one view (``__init__``): ``view`` is the whole image's
+            found += self._closer(rgb, view, np.array([f[0] for f in found], np.float32).reshape(-1, 4))
         out = []
-        for box, score, pts in found:
+        for k, (box, score, pts) in enumerate(found):
             x1, y1, x2, y2 = box
             if min(x2 - x1, y2 - y1) < self.min_face:
                 continue
@@ -260,7 +307,7 @@ class BlazeFaceDetector:
             if self._landmark is not None and not (len(known_xyxy) and _iou(box, known_xyxy).max() > 0.3):
                 presence = self.presence(rgb, box, pts)
                 onet = self._onet.scores(rgb, (x1, y1, x2 - x1, y2 - y1))  # the box as found, not cut to the image
-            out.append(Detection((ix1, iy1, ix2 - ix1, iy2 - iy1), score, pts, presence, onet))
+            out.append(Detection((ix1, iy1, ix2 - ix1, iy2 - iy1), score, pts, presence, onet, k >= first_look))
         return out
 
     def presence(self, rgb: np.ndarray, box: np.ndarray, pts: np.ndarray) -> float:

@@ -16,6 +16,10 @@ frowning faces a fair score and the cat almost none, but doubts other faces. Her
   falls; the mean over two found big and frowning faces one square doubted, but as one look's score it let a
   held-up cat in for a frame, then carried it (docs/detection.md, "Two squares").
 
+A box the detector found only on its closer second look at a weak box (``closer``) is held to one more
+rule: it is no candidate at all when the landmark model's presence is under ``closer_presence`` (on wallpapers
+of water drops and patterns, such boxes got ONet's fair score but presence under 0.0006).
+
 A box over a face confirmed in the previous pass stays a face without a new verdict, and a confirmed face the
 detector misses once is kept for ``keep_missed`` passes (at its last box) before it is let go.
 
@@ -44,6 +48,7 @@ class Candidate:
     score: float
     presence: float | None  # None: not asked (the box lies on a confirmed face)
     onet: Squares | None = None
+    closer: bool = False  # found by the detector's closer second look at a weak box (``blazeface._closer``)
 
 
 def _squares(onet: Squares) -> tuple[float, ...]:
@@ -125,17 +130,18 @@ class _Track:
 class Confirmer:
     """Keeps the tracks of detection passes and says which boxes are faces (see the module's docstring).
 
-    ``known``: IoU above which a box is the same face as a confirmed one (no new verdict).
+    ``known``: IoU above which a box is the same face as a confirmed one (no new verdict). ``closer_presence``: the
+    landmark model's presence score a box of the detector's closer second look needs to be a candidate at all.
     """
 
     def __init__(self, *, accept: float = ACCEPT, agree: float = AGREE, floor: float = 0.05, passes: int = 3,
                  still: float = 0.1, keep_missed: int = 1, known: float = 0.3, accept_score: float = 0.0,
-                 streak_score: float = 0.0):
+                 streak_score: float = 0.0, closer_presence: float = 0.0):
         if passes < 1:
             raise ValueError("passes must be at least 1")
         self.accept, self.agree, self.floor, self.passes, self.still = accept, agree, floor, passes, still
         self.accept_score, self.streak_score = accept_score, streak_score
-        self.keep_missed, self.known = keep_missed, known
+        self.keep_missed, self.known, self.closer_presence = keep_missed, known, closer_presence
         self._tracks: list[_Track] = []
         self._next_id = 0
         self._ids: list[int] = []
@@ -154,7 +160,11 @@ class Confirmer:
         for k, tid in enumerate(self._ids):
             if moved and tid in moved:
                 self._tracks[k].box = moved[tid]
-        tracks, ids, used, faces = self._continue_confirmed(candidates)
+        # a box of the closer second look is no candidate at all when the landmark model rules a face out (one on a
+        # confirmed face is not asked, and may continue it)
+        ignored = {k for k, c in enumerate(candidates)
+                   if c.closer and c.presence is not None and c.presence < self.closer_presence}
+        tracks, ids, used, faces = self._continue_confirmed(candidates, ignored)
         kept = tuple(Kept(t.box, tid) for t, tid in zip(tracks, ids) if t.missed)
         waiting = [(t, tid) for t, tid in zip(self._tracks, self._ids) if not t.confirmed]
         pending = False
@@ -175,11 +185,11 @@ class Confirmer:
         faces.sort()
         return Verdict(tuple(k for k, _ in faces), tuple(t for _, t in faces), kept, pending)
 
-    def _continue_confirmed(self, candidates: Sequence[Candidate]):
-        """Step 1: the best-overlapping candidate continues each confirmed face; a face with none is kept for
-        ``keep_missed`` passes. Returns the new tracks and their ids, the candidates used, and (candidate, track)
-        pairs for the faces."""
-        tracks, ids, used, faces = [], [], set(), []
+    def _continue_confirmed(self, candidates: Sequence[Candidate], ignored: set[int]):
+        """Step 1: the best-overlapping candidate (none of ``ignored``) continues each confirmed face; a face with
+        none is kept for ``keep_missed`` passes. Returns the new tracks and their ids, the candidates used (with
+        ``ignored``), and (candidate, track) pairs for the faces."""
+        tracks, ids, used, faces = [], [], set(ignored), []
         for t, tid in zip(self._tracks, self._ids):
             if not t.confirmed:
                 continue

@@ -11,7 +11,9 @@ Per frame:
    BlazeFace's boxes are faces is decided over consecutive passes
    (``confirm.py``): at once when the landmark model is sure, or when a box
    the model merely doubts stays put for a few passes (the engine then
-   detects on every frame until it is decided). A confirmed face the detector
+   detects on every frame until it is decided). Each pass also looks again,
+   closer, at the strongest boxes BlazeFace scores just under its threshold
+   (``SECOND_LOOK``): a small or screaming face scores higher on a crop. A confirmed face the detector
    misses once is kept for one pass, unless that pass found another face: kept
    beside the next face, it became a second person, which split one person's
    sad stretch over two tracks and cost the comfort. Flow stays because it
@@ -45,10 +47,16 @@ from emocare.faces import Face, normalise
 
 
 # How a BlazeFace stream decides which boxes are faces (``confirm.Confirmer``; measured in docs/detection.md:
-# "Frowning faces" for the streak, "A second network in the face check" for ``agree`` and ``floor``)
-CONFIRM = dict(accept=ACCEPT, agree=AGREE, accept_score=0.5, floor=0.1, passes=3, still=0.05, streak_score=0.4, keep_missed=1)
+# "Frowning faces" for the streak, "A second network in the face check" for ``agree`` and ``floor``, "A closer
+# second look" for ``closer_presence``)
+CONFIRM = dict(accept=ACCEPT, agree=AGREE, accept_score=0.5, floor=0.1, passes=3, still=0.05, streak_score=0.4, keep_missed=1,
+               closer_presence=0.001)
 # the BlazeFace score a stream's candidates need: a box under both thresholds above can never become a face
 STREAM_MIN_SCORE = min(CONFIRM["accept_score"], CONFIRM["streak_score"])
+# the stream detector's second, closer look (``blazeface.BlazeFaceDetector``, ``second_look``): the two strongest boxes
+# BlazeFace scores from 0.2 up to STREAM_MIN_SCORE are looked at again on a crop 4 times their side, where a small,
+# screaming or covered face scores higher (docs/detection.md, "A closer second look")
+SECOND_LOOK = dict(second_look=0.2, second_looks=2)
 
 
 class HaarDetector:
@@ -153,7 +161,7 @@ class LiteEngine:
             from emocare.engines.blazeface import BlazeFaceDetector
 
             # boxes down to the streak's score are candidates; only the confirmer's rules make them faces
-            self.detector = BlazeFaceDetector("back", min_score=STREAM_MIN_SCORE)
+            self.detector = BlazeFaceDetector("back", min_score=STREAM_MIN_SCORE, **SECOND_LOOK)
         else:
             # video: a small copy is enough for a face at a desk
             self.detector = HaarDetector(detect_side=detect_side, min_neighbors=min_neighbors)
@@ -203,7 +211,7 @@ class LiteEngine:
             return [d.box for d in found], [self._crop(d) for d in found]
         # faces confirmed before are not re-verified (a track carries a face the verifier doubts)
         found = det.scored(image, known=self._boxes)
-        verdict = self.confirmer.update([Candidate(d.box, d.score, d.presence, d.onet) for d in found],
+        verdict = self.confirmer.update([Candidate(d.box, d.score, d.presence, d.onet, d.closer) for d in found],
                                         moved=dict(zip(self._tracks, self._boxes)))
         boxes, crops, tracks = [], [], []
         for k, track in zip(verdict.faces, verdict.tracks):
