@@ -69,3 +69,17 @@ def test_the_tool_records_once_and_replays_a_real_session(tmp_path):
     assert re.match(r"shipped: worst (9\d|100)\.\d%", shipped) and "false frames 0 {}" in shipped
     assert two.startswith("{'passes': 2}: ")
     assert record.is_file() and len(record.read_text().splitlines()) > 120  # the video's frames, the still's 120
+
+
+def test_the_closer_looks_boxes_are_marked_and_replayed_with_or_without_them():
+    """A recorded candidate found by the detector's closer second look ends in a 1: it is held to the presence
+    floor of such boxes, and ``--first-look`` replays without it (as before the closer look)."""
+    closer = [([10, 10, 60, 60], 0.45, 0.002, [0.3, 0.3], 1)]
+    ruled_out = [([10, 10, 60, 60], 0.45, 0.0005, [0.3, 0.3], 1)]
+    frames = [_frame("a.mp4", "face", closer, "sad") for _ in range(3)] \
+        + [_frame("b.mp4", "face", ruled_out, "angry") for _ in range(3)]
+    settings = dict(detector_replay.CONFIRM)
+    assert detector_replay.replay(frames, settings)["by_emotion"] == {"angry": 0.0, "sad": 1 / 3}
+    assert detector_replay.replay(frames, settings, first_look=True)["by_emotion"] == {"angry": 0.0, "sad": 0.0}
+    plain = [dict(f, candidates=[c[:4] for c in f["candidates"]]) for f in frames]  # the same, from the first look
+    assert detector_replay.replay(plain, settings)["by_emotion"] == {"angry": 1 / 3, "sad": 1 / 3}

@@ -10,8 +10,10 @@ under 97%), per true emotion where ``NAME.truth.csv`` is beside a video, and fal
 A still no-face image is replayed as held before a camera: 60 frames of a slow zoom (1x to 2x) and 60 of a pan,
 with sensor noise. The replay detects on every frame, the way a stream detects while a box waits for
 confirmation; between detections ``watch`` carries confirmed faces by optical flow, so its own figures (``emocare
-bench --faces-videos``) differ slightly. The recording is reused when it exists: delete it after changing the
-detector, or to record with another ``--min-score`` (a recording keeps the score it was made with). ``--check
+bench --faces-videos``) differ slightly (and it does not check again a box on a face it knows: there the closer
+look's box is not held to the presence floor). The recording is reused when it exists: delete it after changing the
+detector, or to record with another ``--min-score`` (a recording keeps the detector it was made with).
+``--first-look`` replays without the boxes the detector's closer second look at weak boxes found (as before it). ``--check
 presence`` replays on the landmark model's score alone (the face check before ONet), ``--check first-square`` on
 ONet's first square for the streak too (the check before its second square).
 """
@@ -32,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from emocare.engines.blazeface import BlazeFaceDetector  # noqa: E402
 from emocare.engines.confirm import Candidate, Confirmer  # noqa: E402
-from emocare.engines.lite import CONFIRM, STREAM_MIN_SCORE  # noqa: E402
+from emocare.engines.lite import CONFIRM, SECOND_LOOK, STREAM_MIN_SCORE  # noqa: E402
 
 VIDEO = {".mp4", ".avi", ".mov", ".mkv"}
 IMAGE = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
@@ -95,16 +97,17 @@ def truth(video: str) -> list[str]:
 def record(faces: list[Path], no_face: list[Path], out: Path, leave_out: tuple[str, ...] = (),
            min_score: float = MIN_SCORE) -> None:
     """One line per frame: the input, whether it holds a face, its true emotion, and the candidates (box,
-    BlazeFace's score, presence, ONet's probability on each square)."""
-    detector = BlazeFaceDetector("back", min_score=min_score)
+    BlazeFace's score, presence, ONet's probability on each square, and a 1 after them when the stream detector's
+    closer second look found it: ``lite.SECOND_LOOK``, as watch runs it)."""
+    detector = BlazeFaceDetector("back", min_score=min_score, **SECOND_LOOK)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w") as f:
         for kind, paths in (("face", media(faces, VIDEO)), ("none", media(no_face, VIDEO | IMAGE, leave_out))):
             for path in paths:
                 labels = truth(str(path)) if kind == "face" else []
                 for i, (name, frame) in enumerate(frames_of(path)):
-                    found = [(list(d.box), round(float(d.score), 4), round(float(d.presence), 5),
-                              [round(float(v), 5) for v in d.onet]) for d in detector.scored(frame)]
+                    found = [[list(d.box), round(float(d.score), 4), round(float(d.presence), 5),
+                              [round(float(v), 5) for v in d.onet]] + ([1] if d.closer else []) for d in detector.scored(frame)]
                     f.write(json.dumps({"input": name, "kind": kind, "label": labels[i] if i < len(labels) else None,
                                         "candidates": found}) + "\n")
                 print(f"recorded {path}", file=sys.stderr)
@@ -118,8 +121,9 @@ def _onet(candidate: list, check: str):
     return onet[:1] if check == "first-square" and isinstance(onet, list) else onet
 
 
-def replay(frames: list[dict], settings: dict, check: str = "both") -> dict:
-    """Frames with a face per face input, per true emotion, and false frames per no-face input."""
+def replay(frames: list[dict], settings: dict, check: str = "both", first_look: bool = False) -> dict:
+    """Frames with a face per face input, per true emotion, and false frames per no-face input. ``first_look``:
+    without the boxes of the closer second look."""
     floor = min(settings.get("accept_score", 0.0), settings.get("streak_score", 0.0))
     found: dict[str, list[bool]] = {}
     by_emotion: dict[str, list[int]] = {}
@@ -128,8 +132,8 @@ def replay(frames: list[dict], settings: dict, check: str = "both") -> dict:
         confirmer = confirmers.setdefault(r["input"], Confirmer(**settings))
         # a recording made before ONet joined the check has no ONet score (the landmark model's alone), one made
         # before its second square one number
-        verdict = confirmer.update([Candidate(tuple(c[0]), c[1], c[2], _onet(c, check))
-                                    for c in r["candidates"] if c[1] >= floor])
+        verdict = confirmer.update([Candidate(tuple(c[0]), c[1], c[2], _onet(c, check), bool(c[4:]))
+                                    for c in r["candidates"] if c[1] >= floor and not (first_look and c[4:])])
         seen = bool(verdict.faces or verdict.kept)
         found.setdefault(r["input"], []).append(seen)
         if r["label"]:
@@ -164,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--record", type=Path, required=True, help="the recording (made when missing)")
     ap.add_argument("--min-score", type=float, default=MIN_SCORE,
                     help=f"BlazeFace score a recorded candidate needs (default {MIN_SCORE}, as watch's detector)")
+    ap.add_argument("--first-look", action="store_true",
+                    help="replay without the boxes of the detector's closer second look at weak boxes (as before it)")
     ap.add_argument("--check", choices=("both", "first-square", "presence"), default="both",
                     help="the face score: both networks (as shipped), both with ONet's first square alone, or the "
                          "landmark model's presence alone")
@@ -174,10 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     frames = [json.loads(line) for line in args.record.open()]
     for settings in grid(args.settings):
         changed = {k: v for k, v in settings.items() if CONFIRM.get(k) != v}
-        r = replay(frames, settings, args.check)
+        r = replay(frames, settings, args.check, args.first_look)
         emotions = " ".join(f"{e} {v:.1%}" for e, v in r["by_emotion"].items())
         name = str(changed or "shipped") + {"presence": " (landmark model alone)",
-                                            "first-square": " (ONet's first square alone)"}.get(args.check, "")
+                                            "first-square": " (ONet's first square alone)"}.get(args.check, "") \
+            + (" (first look only)" if args.first_look else "")
         print(f"{name}: worst {r['worst']:.1%}, mean {r['mean']:.1%}, under 97% "
               f"{r['under_97']}/{r['sessions']}; {emotions}; false frames {r['false_frames']} {r['false_by_input']}")
     return 0
