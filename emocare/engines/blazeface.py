@@ -157,7 +157,7 @@ class BlazeFaceDetector:
     tiles`` grid, so faces too small for one 256 px view are found; the results
     are merged by weighted suppression. ``second_look`` (one view only): boxes
     scored from it up to ``min_score`` are weak; the ``second_looks`` strongest
-    weak boxes not on a face found or known are looked at again, closer
+    weak boxes not on a box the first look found are looked at again, closer
     (``_closer``), and what that look finds at ``min_score`` is a candidate too.
     """
 
@@ -232,27 +232,31 @@ class BlazeFaceDetector:
         """Faces of one view at ``min_score``: boxes x1 y1 x2 y2 and keypoints in the view's pixels."""
         return self._decode(self._infer(rgb), self.min_score)
 
-    def _closer(self, rgb: np.ndarray, out, avoid: np.ndarray) -> list[tuple[np.ndarray, float, np.ndarray]]:
+    def _closer(self, rgb: np.ndarray, view, avoid: np.ndarray) -> list[tuple[np.ndarray, float, np.ndarray]]:
         """The second look (``second_look``): the ``second_looks`` strongest weak boxes of the whole image's view
-        ``out`` (scores from ``second_look`` up to ``min_score``, none on a box of ``avoid``: the first look's), each
+        ``view`` (``_infer``'s output; scores from ``second_look`` up to ``min_score``, none on a box of ``avoid``: the first look's), each
         looked at again on a crop ``CLOSER`` times its side, where a small or doubtful face fills more of the
         model's view; the crop's best face at ``min_score`` joins the candidates (unless it lies on one already
         found). A known face the first look missed is looked at like any weak box."""
         H, W = rgb.shape[:2]
-        weak = [b for b, score, _ in self._decode(out, self.second_look)
+        weak = [b for b, score, _ in self._decode(view, self.second_look)
                 if score < self.min_score and not (len(avoid) and _iou(b, avoid).max() > 0.3)]
         more: list[tuple[np.ndarray, float, np.ndarray]] = []
+        taken = avoid  # the boxes a find must not lie on: the first look's, then the finds before it
         for b in weak[:self.second_looks]:
             cx, cy, half = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2, max(b[2] - b[0], b[3] - b[1]) * CLOSER / 2
             x0, y0 = int(max(0, cx - half)), int(max(0, cy - half))
             x1, y1 = int(min(W, cx + half)), int(min(H, cy + half))
             if x1 - x0 < 8 or y1 - y0 < 8 or max(x1 - x0, y1 - y0) >= 0.9 * max(H, W):
                 continue  # too small to look at, or nearly the whole image again: no closer
-            for box, score, pts in self._run(rgb[y0:y1, x0:x1])[:1]:
-                box, pts = box + np.array([x0, y0, x0, y0], np.float32), pts + np.array([x0, y0], np.float32)
-                taken = np.concatenate([avoid, np.array([m[0] for m in more], np.float32).reshape(-1, 4)])
-                if not (len(taken) and _iou(box, taken).max() > 0.3):
-                    more.append((box, score, pts))
+            best = self._run(rgb[y0:y1, x0:x1])[:1]
+            if not best:
+                continue
+            box, score, pts = best[0]
+            box, pts = box + np.array([x0, y0, x0, y0], np.float32), pts + np.array([x0, y0], np.float32)
+            if not (len(taken) and _iou(box, taken).max() > 0.3):
+                more.append((box, score, pts))
+                taken = np.concatenate([taken, box[None]])
         return more
 
     def _views(self, h: int, w: int) -> list[tuple[int, int, int, int]]:

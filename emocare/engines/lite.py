@@ -13,10 +13,11 @@ Per frame:
    the model merely doubts stays put for a few passes (the engine then
    detects on every frame until it is decided). Each pass also looks again,
    closer, at the strongest boxes BlazeFace scores just under its threshold
-   (``SECOND_LOOK``): a small or screaming face scores higher on a crop. A confirmed face the detector
-   misses once is kept for one pass, unless that pass found another face: kept
-   beside the next face, it became a second person, which split one person's
-   sad stretch over two tracks and cost the comfort. Flow stays because it
+   (``SECOND_LOOK``): a small or screaming face scores higher on a crop. A
+   confirmed face the detector misses once is kept for one pass, unless that
+   pass found another face: kept beside the next face, it became a second
+   person, which split one person's sad stretch over two tracks and cost the
+   comfort. Flow stays because it
    measurably helps: on the shared sessions BlazeFace every frame finds a
    face in 95.4-97.7% of frames, every 10th frame with flow 95.8-100%, at a
    third of the cost. Still images (``stream=False``) are always detected,
@@ -53,9 +54,10 @@ CONFIRM = dict(accept=ACCEPT, agree=AGREE, accept_score=0.5, floor=0.1, passes=3
                closer_presence=0.001)
 # the BlazeFace score a stream's candidates need: a box under both thresholds above can never become a face
 STREAM_MIN_SCORE = min(CONFIRM["accept_score"], CONFIRM["streak_score"])
-# the stream detector's second, closer look (``blazeface.BlazeFaceDetector``, ``second_look``): the two strongest boxes
-# BlazeFace scores from 0.2 up to STREAM_MIN_SCORE are looked at again on a crop 4 times their side, where a small,
-# screaming or covered face scores higher (docs/detection.md, "A closer second look")
+# the stream detector's second, closer look (``blazeface.BlazeFaceDetector``, ``second_look``): the ``second_looks``
+# strongest boxes BlazeFace scores from ``second_look`` up to STREAM_MIN_SCORE are looked at again on a crop
+# ``blazeface.CLOSER`` times their side, where a small, screaming or covered face scores higher (docs/detection.md,
+# "A closer second look")
 SECOND_LOOK = dict(second_look=0.2, second_looks=2)
 
 
