@@ -127,6 +127,7 @@ class Session:
         self.renderer = Renderer(lang=options.lang or getattr(carer, "lang", None) or "en")
         self.show_help = False
         self.status = ""
+        self.said: tuple[str, dict[str, str]] | None = None  # the source's status line as the words say it
         self.displayed = 0
         self.displays = list(displays)
 
@@ -140,7 +141,7 @@ class Session:
 
     def hud(self, t: float, faces: Faces) -> Hud:
         words = self.renderer.words  # the window's language: the source's status line is said in it too
-        status = words.status(self.status) or (words("paused") if self.shared.paused else "")
+        status = words.status(self.status, self.said) or (words("paused") if self.shared.paused else "")
         if self.carer is not None and self.carer.muted:
             status = (status + words("status_join") if status else "") + words("muted")
         engine = faces.engine or (self.pipeline.engine.name if self.pipeline is not None else "")
@@ -351,7 +352,7 @@ class Session:
                 raise errors[0]
             if self.journal.error:
                 return "journal write failed"
-            self.status = source.status
+            self.status, self.said = source.status, getattr(source, "said", None)
             if hold is not None:
                 hold(self.shared.paused)  # a file stops where it is; a camera goes on, unseen
             if self.shared.paused and frozen is not None:  # the frame and its faces stay together, as paused

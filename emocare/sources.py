@@ -67,6 +67,8 @@ class LiveSource:
         self._held = threading.Event()  # a file paused (``hold``)
         self._ended = False
         self.status = ""  # "" when healthy, else a line for the overlay ("reconnecting ...")
+        # the same line as the window's words say it (``words.Words``: its key and values), for the window's language
+        self.said: tuple[str, dict[str, str]] | None = None
         self.error: str | None = None  # why the source ended, when it did not end normally
         self._thread = threading.Thread(target=self._run, name=f"capture:{name}", daemon=True)
 
@@ -181,10 +183,13 @@ class LiveSource:
             if elapsed >= self.reconnect_timeout_s:
                 self.error = f"{self.name}: lost and not back after {self.reconnect_timeout_s:g} s"
                 self.status = self.error
+                self.said = ("lost", {"name": self.name, "limit": f"{self.reconnect_timeout_s:g}"})
                 log.info("%s", self.error)
                 return False
             attempt += 1
             self.status = f"source lost - reconnecting (try {attempt}, {elapsed:.0f}/{self.reconnect_timeout_s:g} s)"
+            self.said = ("reconnecting", {"attempt": str(attempt), "elapsed": f"{elapsed:.0f}",
+                                          "limit": f"{self.reconnect_timeout_s:g}"})
             log.info("%s: %s", self.name, self.status)  # on the overlay and the status line; stderr stays one line
             if self._cap is not None:
                 self._cap.release()
@@ -192,7 +197,7 @@ class LiveSource:
                 self._cap = self._opener()
                 ok, image = self._cap.read()
                 if ok and image is not None:
-                    self.status = ""
+                    self.status, self.said = "", None
                     log.info("%s: reconnected", self.name)
                     return True
             except SourceError:

@@ -7,8 +7,6 @@ and the page call a mood the same; the English names of the keys and what they d
 
 from __future__ import annotations
 
-import re
-
 from emocare.window import KEYS, Key
 
 STRINGS: dict[str, dict[str, str]] = {
@@ -61,12 +59,6 @@ STRINGS: dict[str, dict[str, str]] = {
     },
 }
 
-# the source's own status lines (sources.LiveSource.status, English), read back so they can be said in the window's
-# language; a line that matches neither is shown as it is
-_RECONNECTING = re.compile(r"^source lost - reconnecting \(try (?P<attempt>\d+), (?P<elapsed>[\d.]+)/(?P<limit>[\d.]+) s\)$")
-_LOST = re.compile(r"^(?P<name>.+): lost and not back after (?P<limit>[\d.]+) s$")
-
-
 class Words:
     """The window's text in one language (``STRINGS``): ``words("paused")``, ``words("mood_for", mood=..., ...)``."""
 
@@ -96,14 +88,10 @@ class Words:
     def key_does(self, key: Key) -> str:
         return self(f"does_{key.command}")
 
-    def status(self, text: str) -> str:
-        """A source's status line (English, from ``sources``) in this language; unknown lines unchanged."""
-        if not text or self.lang == "en":
+    def status(self, text: str, said: tuple[str, dict[str, str]] | None = None) -> str:
+        """A source's status line in this language: as the source ``said`` it (``sources.LiveSource.said``: this
+        table's key and values) when it did, else ``text`` as it is."""
+        if said is None:
             return text
-        m = _RECONNECTING.match(text)
-        if m:
-            return self("reconnecting", **m.groupdict())
-        m = _LOST.match(text)
-        if m:
-            return self("lost", **m.groupdict())
-        return text
+        key, values = said
+        return self(key, **values)

@@ -4,7 +4,6 @@ Chinese; English where no CJK font is installed (readable, with one warning), an
 
 from __future__ import annotations
 
-import inspect
 import logging
 import re
 import string
@@ -71,14 +70,40 @@ def test_numbers_and_units_read_naturally():
 
 
 def test_the_sources_status_lines_are_said_in_chinese():
-    code = inspect.getsource(sources)
-    assert 'f"source lost - reconnecting (try {attempt}, {elapsed:.0f}/{self.reconnect_timeout_s:g} s)"' in code
-    assert 'f"{self.name}: lost and not back after {self.reconnect_timeout_s:g} s"' in code
-    zh = Words("zh")
-    assert zh.status("source lost - reconnecting (try 3, 4/10 s)") == "画面中断，正在重连（第 3 次，4/10 秒）"
-    assert zh.status("camera 0: lost and not back after 10 s") == "camera 0：已中断，10 秒内未恢复"
-    assert zh.status("something else") == "something else"
-    assert Words("en").status("source lost - reconnecting (try 3, 4/10 s)") == "source lost - reconnecting (try 3, 4/10 s)"
+    """A camera that does not come back: each reconnect line and the last one, as the source says them in English and
+    as the window's words say them (the source's key and values, not its English read back)."""
+    from emocare.errors import SourceError
+
+    opened, now = [], [0.0]
+
+    class _Once:
+        def read(self):
+            return False, None
+
+        def release(self):
+            pass
+
+    def opener():
+        opened.append(1)
+        if len(opened) == 1:
+            return _Once()
+        raise SourceError("camera 0: cannot be opened")
+
+    def clock():
+        now[0] += 3.0
+        return now[0]
+
+    src = sources.LiveSource(opener, name="camera 0", reconnect_timeout_s=10.0, clock=clock)
+    seen = []
+    src._stop.wait = lambda delay: seen.append((src.status, src.said)) or False  # no waiting between tries
+    assert src._reconnect() is False
+    en, zh = Words("en"), Words("zh")
+    assert [s for s, _ in seen] == [f"source lost - reconnecting (try {k}, {3 * k}/10 s)" for k in (1, 2, 3)]
+    assert [en.status(s, said) for s, said in seen] == [s for s, _ in seen]
+    assert zh.status(*seen[2]) == "画面中断，正在重连（第 3 次，9/10 秒）"
+    assert src.status == "camera 0: lost and not back after 10 s" == en.status(src.status, src.said)
+    assert zh.status(src.status, src.said) == "camera 0：已中断，10 秒内未恢复"
+    assert zh.status("something else") == "something else"  # a line the source said no other way: as it is
 
 
 class Recording(Fonts):
@@ -181,6 +206,7 @@ def test_the_session_speaks_the_carers_language_unless_told(tmp_path):
             session.shared.paused = True
             assert session.hud(0.0, Faces()).status == "已暂停 ｜ 已静音"
             session.status = "source lost - reconnecting (try 2, 1/10 s)"
+            session.said = ("reconnecting", {"attempt": "2", "elapsed": "1", "limit": "10"})
             assert session.hud(0.0, Faces()).status == "画面中断，正在重连（第 2 次，1/10 秒） ｜ 已静音"
         else:
             assert find_font(True) is None
