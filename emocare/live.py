@@ -352,7 +352,7 @@ class Session:
                 raise errors[0]
             if self.journal.error:
                 return "journal write failed"
-            self.status, self.said = source.status, getattr(source, "said", None)
+            self.status, self.said = source.line  # one read: the line and its words belong together
             if hold is not None:
                 hold(self.shared.paused)  # a file stops where it is; a camera goes on, unseen
             if self.shared.paused and frozen is not None:  # the frame and its faces stay together, as paused

@@ -66,11 +66,21 @@ class LiveSource:
         self._stop = threading.Event()
         self._held = threading.Event()  # a file paused (``hold``)
         self._ended = False
-        self.status = ""  # "" when healthy, else a line for the overlay ("reconnecting ...")
-        # the same line as the window's words say it (``words.Words``: its key and values), for the window's language
-        self.said: tuple[str, dict[str, str]] | None = None
+        # the status line ("" when healthy, else "reconnecting ..." for the overlay) and the same line as the window's
+        # words say it (``words.Words``: its key and values; None: said no other way), written and read as one pair
+        self.line: tuple[str, tuple[str, dict[str, str]] | None] = ("", None)
         self.error: str | None = None  # why the source ended, when it did not end normally
         self._thread = threading.Thread(target=self._run, name=f"capture:{name}", daemon=True)
+
+    @property
+    def status(self) -> str:
+        """The status line in English ("" when healthy)."""
+        return self.line[0]
+
+    @property
+    def said(self) -> tuple[str, dict[str, str]] | None:
+        """The status line as the window's words say it, or None."""
+        return self.line[1]
 
     def __enter__(self) -> "LiveSource":
         self._t0 = self.clock()
@@ -182,14 +192,13 @@ class LiveSource:
             elapsed = self.clock() - started
             if elapsed >= self.reconnect_timeout_s:
                 self.error = f"{self.name}: lost and not back after {self.reconnect_timeout_s:g} s"
-                self.status = self.error
-                self.said = ("lost", {"name": self.name, "limit": f"{self.reconnect_timeout_s:g}"})
+                self.line = (self.error, ("lost", {"name": self.name, "limit": f"{self.reconnect_timeout_s:g}"}))
                 log.info("%s", self.error)
                 return False
             attempt += 1
-            self.status = f"source lost - reconnecting (try {attempt}, {elapsed:.0f}/{self.reconnect_timeout_s:g} s)"
-            self.said = ("reconnecting", {"attempt": str(attempt), "elapsed": f"{elapsed:.0f}",
-                                          "limit": f"{self.reconnect_timeout_s:g}"})
+            self.line = (f"source lost - reconnecting (try {attempt}, {elapsed:.0f}/{self.reconnect_timeout_s:g} s)",
+                         ("reconnecting", {"attempt": str(attempt), "elapsed": f"{elapsed:.0f}",
+                                           "limit": f"{self.reconnect_timeout_s:g}"}))
             log.info("%s: %s", self.name, self.status)  # on the overlay and the status line; stderr stays one line
             if self._cap is not None:
                 self._cap.release()
@@ -197,7 +206,7 @@ class LiveSource:
                 self._cap = self._opener()
                 ok, image = self._cap.read()
                 if ok and image is not None:
-                    self.status, self.said = "", None
+                    self.line = ("", None)
                     log.info("%s: reconnected", self.name)
                     return True
             except SourceError:

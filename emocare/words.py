@@ -91,7 +91,7 @@ class Words:
     def status(self, text: str, said: tuple[str, dict[str, str]] | None = None) -> str:
         """A source's status line in this language: as the source ``said`` it (``sources.LiveSource.said``: this
         table's key and values) when it did, else ``text`` as it is."""
-        if said is None:
+        if not text or said is None:
             return text
         key, values = said
         return self(key, **values)

@@ -83,6 +83,10 @@ def test_the_sources_status_lines_are_said_in_chinese():
         def release(self):
             pass
 
+    class _Back(_Once):
+        def read(self):
+            return True, np.zeros((4, 4, 3), np.uint8)
+
     def opener():
         opened.append(1)
         if len(opened) == 1:
@@ -104,6 +108,14 @@ def test_the_sources_status_lines_are_said_in_chinese():
     assert src.status == "camera 0: lost and not back after 10 s" == en.status(src.status, src.said)
     assert zh.status(src.status, src.said) == "camera 0：已中断，10 秒内未恢复"
     assert zh.status("something else") == "something else"  # a line the source said no other way: as it is
+    # a camera that comes back on the second try: the line and its words are cleared together
+    opened.clear()
+    back = sources.LiveSource(lambda: opener() if len(opened) < 2 else (opened.append(1), _Back())[1],
+                              name="camera 0", reconnect_timeout_s=10.0, clock=clock)
+    back._stop.wait = lambda delay: seen.append(back.line) or False
+    assert back._reconnect() is True
+    assert seen[-1][0].startswith("source lost - reconnecting (try 1,") and back.line == ("", None)
+    assert zh.status(back.status, back.said) == ""
 
 
 class Recording(Fonts):
