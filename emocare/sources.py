@@ -28,6 +28,9 @@ from emocare.names import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, is_still_image, i
                            not_a_file, opencv_path, redact, shown)
 from emocare.settings import DEFAULTS
 from emocare.video import VideoFrames, cut_short, iter_video, media_time  # noqa: F401
+from emocare.words import Words
+
+_ENGLISH = Words("en")  # the status line's English (logs, the terminal) is the window's English words
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +84,10 @@ class LiveSource:
     def said(self) -> tuple[str, dict[str, str]] | None:
         """The status line as the window's words say it, or None."""
         return self.line[1]
+
+    def _say(self, key: str, **values: str) -> None:
+        """Set the status line: the window's words ``key`` with ``values``, in English and as the pair's words."""
+        self.line = (_ENGLISH(key, **values), (key, values))
 
     def __enter__(self) -> "LiveSource":
         self._t0 = self.clock()
@@ -191,14 +198,12 @@ class LiveSource:
         while not self._stop.is_set():
             elapsed = self.clock() - started
             if elapsed >= self.reconnect_timeout_s:
-                self.error = f"{self.name}: lost and not back after {self.reconnect_timeout_s:g} s"
-                self.line = (self.error, ("lost", {"name": self.name, "limit": f"{self.reconnect_timeout_s:g}"}))
+                self._say("lost", name=self.name, limit=f"{self.reconnect_timeout_s:g}")
+                self.error = self.status
                 log.info("%s", self.error)
                 return False
             attempt += 1
-            self.line = (f"source lost - reconnecting (try {attempt}, {elapsed:.0f}/{self.reconnect_timeout_s:g} s)",
-                         ("reconnecting", {"attempt": str(attempt), "elapsed": f"{elapsed:.0f}",
-                                           "limit": f"{self.reconnect_timeout_s:g}"}))
+            self._say("reconnecting", attempt=str(attempt), elapsed=f"{elapsed:.0f}", limit=f"{self.reconnect_timeout_s:g}")
             log.info("%s: %s", self.name, self.status)  # on the overlay and the status line; stderr stays one line
             if self._cap is not None:
                 self._cap.release()
