@@ -161,3 +161,24 @@ def test_a_box_of_the_closer_look_counts_only_when_the_landmark_model_allows_a_f
     # the same box from the first look needs no such score
     c = Confirmer(passes=2, floor=0.1, closer_presence=0.001)
     assert [c.update([Candidate(ruled_out.box, 0.6, 0.0005, (0.3, 0.2))]).faces for _ in range(2)] == [(), (0,)]
+
+
+def test_centerface_lets_a_doubted_box_keep_its_streak_and_a_box_onet_leans_to_in_at_once():
+    """A screaming face both other networks doubt (presence 0.002, ONet 0.03): CenterFace's 0.25 carries its
+    streak to a face on the third still pass; without CenterFace's word (None) it is never one. A box ONet leans
+    to (0.2) is taken at once when CenterFace agrees (0.4), at BlazeFace's streak score or more."""
+    shipped = dict(accept=0.9, agree=0.05, floor=0.1, passes=3, streak_score=0.4, centre_agree=0.3, centre_floor=0.2)
+    box = (100.0, 80.0, 120.0, 120.0)
+    c = Confirmer(**shipped)
+    assert [c.update([Candidate(box, 0.45, 0.002, 0.03, centre=0.25)]).faces for _ in range(3)] == [(), (), (0,)]
+    c = Confirmer(**shipped)
+    assert [c.update([Candidate(box, 0.45, 0.002, 0.03)]).faces for _ in range(4)] == [(), (), (), ()]
+    c = Confirmer(**shipped)
+    assert [c.update([Candidate(box, 0.45, 0.002, 0.03, centre=0.15)]).faces for _ in range(4)] == [(), (), (), ()]
+    assert Confirmer(**shipped).update([Candidate(box, 0.45, 0.002, 0.2, centre=0.4)]).faces == (0,)
+    # not when ONet is against it, when CenterFace is not sure enough, or when BlazeFace's score is too low
+    assert Confirmer(**shipped).update([Candidate(box, 0.45, 0.002, 0.05, centre=0.9)]).faces == ()
+    assert Confirmer(**shipped).update([Candidate(box, 0.45, 0.002, 0.2, centre=0.25)]).faces == ()
+    assert Confirmer(**shipped).update([Candidate(box, 0.35, 0.002, 0.2, centre=0.9)]).faces == ()
+    # a Confirmer without the CenterFace settings ignores its score
+    assert Confirmer(accept=0.9, agree=0.05, floor=0.1).update([Candidate(box, 0.45, 0.002, 0.2, centre=0.9)]).faces == ()

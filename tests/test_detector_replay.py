@@ -83,3 +83,16 @@ def test_the_closer_looks_boxes_are_marked_and_replayed_with_or_without_them():
     assert detector_replay.replay(frames, settings, first_look=True)["by_emotion"] == {"angry": 0.0, "sad": 0.0}
     plain = [dict(f, candidates=[c[:4] for c in f["candidates"]]) for f in frames]  # the same, from the first look
     assert detector_replay.replay(plain, settings)["by_emotion"] == {"angry": 1 / 3, "sad": 1 / 3}
+
+
+def test_centerfaces_score_replays_with_the_shipped_check_and_not_without_it():
+    """A recorded candidate ends in CenterFace's score: a box both other networks doubt keeps its streak on it
+    (0.25, over ``centre_floor``), and one ONet leans to is taken at once (0.5 and ONet's mean 0.15); ``--check
+    two`` replays without it (as before CenterFace joined)."""
+    streak = [([10, 10, 60, 60], 0.45, 0.002, [0.02, 0.02], 0, 0.25)]
+    at_once = [([10, 10, 60, 60], 0.45, 0.002, [0.15, 0.15], 0, 0.5)]
+    frames = [_frame("a.mp4", "face", streak, "sad") for _ in range(3)] \
+        + [_frame("b.mp4", "face", at_once, "angry") for _ in range(3)]
+    settings = dict(detector_replay.CONFIRM)
+    assert detector_replay.replay(frames, settings)["by_emotion"] == {"angry": 1.0, "sad": 1 / 3}
+    assert detector_replay.replay(frames, settings, "two")["by_emotion"] == {"angry": 1 / 3, "sad": 0.0}

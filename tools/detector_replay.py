@@ -1,6 +1,7 @@
-"""Face-confirmation settings measured without re-running the detector: run BlazeFace (and the face check's two
-networks: the landmark model's face presence, MTCNN's ONet) once on every frame of the face sessions and of the no-face inputs, record each frame's
-candidate boxes, then replay ``confirm.Confirmer`` on the recording under other settings.
+"""Face-confirmation settings measured without re-running the detector: run BlazeFace (and the face check's
+networks: the landmark model's face presence, MTCNN's ONet, and CenterFace where watch asks it) once on every frame of
+the face sessions and of the no-face inputs, record each frame's candidate boxes, then replay
+``confirm.Confirmer`` on the recording under other settings.
 
     python tools/detector_replay.py --faces out/det26 --faces ../shared/data/sessions --no-face tests/data/pyfeat_no_face.mp4 --no-face tests/data/skimage_brick.jpg --record out/detector-replay-watch.jsonl passes=3,2 floor=0.01,0.003
 
@@ -15,7 +16,8 @@ look's box is not held to the presence floor). The recording is reused when it e
 detector, or to record with another ``--min-score`` (a recording keeps the detector it was made with).
 ``--first-look`` replays without the boxes the detector's closer second look at weak boxes found (as before it). ``--check
 presence`` replays on the landmark model's score alone (the face check before ONet), ``--check first-square`` on
-ONet's first square for the streak too (the check before its second square).
+ONet's first square for the streak too (the check before its second square); ``--check two`` without CenterFace
+(the check before it joined).
 """
 
 from __future__ import annotations
@@ -97,9 +99,9 @@ def truth(video: str) -> list[str]:
 def record(faces: list[Path], no_face: list[Path], out: Path, leave_out: tuple[str, ...] = (),
            min_score: float = MIN_SCORE) -> None:
     """One line per frame: the input, whether it holds a face, its true emotion, and the candidates (box,
-    BlazeFace's score, presence, ONet's probability on each square, and a 1 after them when the stream detector's
-    closer second look found it: ``lite.SECOND_LOOK``, as watch runs it)."""
-    detector = BlazeFaceDetector("back", min_score=min_score, **SECOND_LOOK)
+    BlazeFace's score, presence, ONet's probability on each square, 1 when the stream detector's closer second
+    look found it (``lite.SECOND_LOOK``, as watch runs it) else 0, and CenterFace's score or None)."""
+    detector = BlazeFaceDetector("back", min_score=min_score, centre=CONFIRM["accept_score"], **SECOND_LOOK)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w") as f:
         for kind, paths in (("face", media(faces, VIDEO)), ("none", media(no_face, VIDEO | IMAGE, leave_out))):
@@ -107,7 +109,8 @@ def record(faces: list[Path], no_face: list[Path], out: Path, leave_out: tuple[s
                 labels = truth(str(path)) if kind == "face" else []
                 for i, (name, frame) in enumerate(frames_of(path)):
                     found = [[list(d.box), round(float(d.score), 4), round(float(d.presence), 5),
-                              [round(float(v), 5) for v in d.onet]] + ([1] if d.closer else []) for d in detector.scored(frame)]
+                              [round(float(v), 5) for v in d.onet], int(d.closer),
+                              None if d.centre is None else round(float(d.centre), 4)] for d in detector.scored(frame)]
                     f.write(json.dumps({"input": name, "kind": kind, "label": labels[i] if i < len(labels) else None,
                                         "candidates": found}) + "\n")
                 print(f"recorded {path}", file=sys.stderr)
@@ -121,6 +124,13 @@ def _onet(candidate: list, check: str):
     return onet[:1] if check == "first-square" and isinstance(onet, list) else onet
 
 
+def _candidate(c: list, check: str) -> Candidate:
+    """A recorded candidate as the confirmer sees it. Older recordings end earlier: before CenterFace, after ONet
+    (``[box, score, presence, onet]``, then a 1 when the closer look found it); before ONet, after the presence."""
+    centre = c[5] if len(c) > 5 and check == "both" else None
+    return Candidate(tuple(c[0]), c[1], c[2], _onet(c, check), bool(c[4]) if len(c) > 4 else False, centre)
+
+
 def replay(frames: list[dict], settings: dict, check: str = "both", first_look: bool = False) -> dict:
     """Frames with a face per face input, per true emotion, and false frames per no-face input. ``first_look``:
     without the boxes of the closer second look."""
@@ -132,8 +142,8 @@ def replay(frames: list[dict], settings: dict, check: str = "both", first_look: 
         confirmer = confirmers.setdefault(r["input"], Confirmer(**settings))
         # a recording made before ONet joined the check has no ONet score (the landmark model's alone), one made
         # before its second square one number
-        verdict = confirmer.update([Candidate(tuple(c[0]), c[1], c[2], _onet(c, check), bool(c[4:]))
-                                    for c in r["candidates"] if c[1] >= floor and not (first_look and c[4:])])
+        verdict = confirmer.update([_candidate(c, check) for c in r["candidates"]
+                                    if c[1] >= floor and not (first_look and len(c) > 4 and c[4])])
         seen = bool(verdict.faces or verdict.kept)
         found.setdefault(r["input"], []).append(seen)
         if r["label"]:
@@ -170,9 +180,9 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"BlazeFace score a recorded candidate needs (default {MIN_SCORE}, as watch's detector)")
     ap.add_argument("--first-look", action="store_true",
                     help="replay without the boxes of the detector's closer second look at weak boxes (as before it)")
-    ap.add_argument("--check", choices=("both", "first-square", "presence"), default="both",
-                    help="the face score: both networks (as shipped), both with ONet's first square alone, or the "
-                         "landmark model's presence alone")
+    ap.add_argument("--check", choices=("both", "two", "first-square", "presence"), default="both",
+                    help="the face check: every network as shipped, the two without CenterFace, both with ONet's "
+                         "first square alone, or the landmark model's presence alone")
     ap.add_argument("settings", nargs="*", help="NAME=V1,V2: Confirmer arguments to try")
     args = ap.parse_args(argv)
     if not args.record.exists():
@@ -182,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         changed = {k: v for k, v in settings.items() if CONFIRM.get(k) != v}
         r = replay(frames, settings, args.check, args.first_look)
         emotions = " ".join(f"{e} {v:.1%}" for e, v in r["by_emotion"].items())
-        name = str(changed or "shipped") + {"presence": " (landmark model alone)",
+        name = str(changed or "shipped") + {"presence": " (landmark model alone)", "two": " (without CenterFace)",
                                             "first-square": " (ONet's first square alone)"}.get(args.check, "") \
             + (" (first look only)" if args.first_look else "")
         print(f"{name}: worst {r['worst']:.1%}, mean {r['mean']:.1%}, under 97% "

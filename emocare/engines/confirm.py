@@ -16,6 +16,11 @@ frowning faces a fair score and the cat almost none, but doubts other faces. Her
   falls; the mean over two found big and frowning faces one square doubted, but as one look's score it let a
   held-up cat in for a frame, then carried it (docs/detection.md, "Two squares").
 
+A third network, CenterFace (``centerface.py``), is asked in video on the boxes the first two leave unsure
+(``centre``): a box whose ONet evidence reaches ``floor`` and CenterFace's score ``centre_agree`` is taken at once
+(BlazeFace at ``streak_score`` or more), and a still box's streak may run on CenterFace's score reaching
+``centre_floor`` instead of ONet's evidence (docs/detection.md, "A third network").
+
 A box the detector found only on its closer second look at a weak box (``closer``) is held to one more
 rule: it is no candidate at all when the landmark model's presence is under ``closer_presence`` (on wallpapers
 of water drops and patterns, such boxes got ONet's fair score but presence under 0.0006).
@@ -49,6 +54,7 @@ class Candidate:
     presence: float | None  # None: not asked (the box lies on a confirmed face)
     onet: Squares | None = None
     closer: bool = False  # found by the detector's closer second look at a weak box (``blazeface._closer``)
+    centre: float | None = None  # CenterFace's score on the box; None: not asked
 
 
 def _squares(onet: Squares) -> tuple[float, ...]:
@@ -136,12 +142,14 @@ class Confirmer:
 
     def __init__(self, *, accept: float = ACCEPT, agree: float = AGREE, floor: float = 0.05, passes: int = 3,
                  still: float = 0.1, keep_missed: int = 1, known: float = 0.3, accept_score: float = 0.0,
-                 streak_score: float = 0.0, closer_presence: float = 0.0):
+                 streak_score: float = 0.0, closer_presence: float = 0.0, centre_agree: float | None = None,
+                 centre_floor: float | None = None):
         if passes < 1:
             raise ValueError("passes must be at least 1")
         self.accept, self.agree, self.floor, self.passes, self.still = accept, agree, floor, passes, still
         self.accept_score, self.streak_score = accept_score, streak_score
         self.keep_missed, self.known, self.closer_presence = keep_missed, known, closer_presence
+        self.centre_agree, self.centre_floor = centre_agree, centre_floor
         self._tracks: list[_Track] = []
         self._next_id = 0
         self._ids: list[int] = []
@@ -208,9 +216,11 @@ class Confirmer:
     def _judge(self, c: Candidate, waiting: list) -> tuple[_Track, int] | None:
         """Step 2, one new candidate: its track (confirmed or still waiting) and id, or None when it is no face.
         ``waiting``: the unconfirmed tracks of the last pass not yet continued (the one continued is removed)."""
-        if sure(c.presence, c.onet, self.accept, self.agree) and c.score >= self.accept_score:
+        if sure(c.presence, c.onet, self.accept, self.agree) and c.score >= self.accept_score \
+                or self._centre_agrees(c):
             return _Track(c.box, True, 1), self._new_id()
-        if evidence(c.presence, c.onet) < self.floor or c.score < self.streak_score:
+        centred = c.centre is not None and self.centre_floor is not None and c.centre >= self.centre_floor
+        if evidence(c.presence, c.onet) < self.floor and not centred or c.score < self.streak_score:
             return None
         before = next(((t, tid) for t, tid in waiting if stays_put(t.box, c.box, self.still)), None)
         streak = 1
@@ -219,6 +229,12 @@ class Confirmer:
             streak = before[0].streak + 1
         tid = before[1] if before is not None else self._new_id()
         return _Track(c.box, streak >= self.passes, streak), tid
+
+    def _centre_agrees(self, c: Candidate) -> bool:
+        """Whether CenterFace and ONet both lean to a face: CenterFace at ``centre_agree``, ONet's evidence at
+        ``floor``, BlazeFace at ``streak_score``."""
+        return (c.centre is not None and self.centre_agree is not None and c.centre >= self.centre_agree
+                and evidence(c.presence, c.onet) >= self.floor and c.score >= self.streak_score)
 
     def _new_id(self) -> int:
         self._next_id += 1

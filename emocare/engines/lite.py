@@ -11,7 +11,9 @@ Per frame:
    BlazeFace's boxes are faces is decided over consecutive passes
    (``confirm.py``): at once when the landmark model is sure, or when a box
    the model merely doubts stays put for a few passes (the engine then
-   detects on every frame until it is decided). Each pass also looks again,
+   detects on every frame until it is decided); a box both networks doubt
+   is asked of a third, CenterFace, whose word can carry its streak or,
+   with ONet leaning to a face, take it at once. Each pass also looks again,
    closer, at the strongest boxes BlazeFace scores just under its threshold
    (``SECOND_LOOK``): a small or screaming face scores higher on a crop. A
    confirmed face the detector misses once is kept for one pass, unless that
@@ -49,9 +51,9 @@ from emocare.faces import Face, normalise
 
 # How a BlazeFace stream decides which boxes are faces (``confirm.Confirmer``; measured in docs/detection.md:
 # "Frowning faces" for the streak, "A second network in the face check" for ``agree`` and ``floor``, "A closer
-# second look" for ``closer_presence``)
+# second look" for ``closer_presence``, "A third network" for ``centre_agree`` and ``centre_floor``)
 CONFIRM = dict(accept=ACCEPT, agree=AGREE, accept_score=0.5, floor=0.1, passes=3, still=0.05, streak_score=0.4, keep_missed=1,
-               closer_presence=0.001)
+               closer_presence=0.001, centre_agree=0.3, centre_floor=0.2)
 # the BlazeFace score a stream's candidates need: a box under both thresholds above can never become a face
 STREAM_MIN_SCORE = min(CONFIRM["accept_score"], CONFIRM["streak_score"])
 # the stream detector's second, closer look (``blazeface.BlazeFaceDetector``, ``second_look``): the ``second_looks``
@@ -163,7 +165,8 @@ class LiteEngine:
             from emocare.engines.blazeface import BlazeFaceDetector
 
             # boxes down to the streak's score are candidates; only the confirmer's rules make them faces
-            self.detector = BlazeFaceDetector("back", min_score=STREAM_MIN_SCORE, **SECOND_LOOK)
+            self.detector = BlazeFaceDetector("back", min_score=STREAM_MIN_SCORE, centre=CONFIRM["accept_score"],
+                                              **SECOND_LOOK)
         else:
             # video: a small copy is enough for a face at a desk
             self.detector = HaarDetector(detect_side=detect_side, min_neighbors=min_neighbors)
@@ -213,7 +216,7 @@ class LiteEngine:
             return [d.box for d in found], [self._crop(d) for d in found]
         # faces confirmed before are not re-verified (a track carries a face the verifier doubts)
         found = det.scored(image, known=self._boxes)
-        verdict = self.confirmer.update([Candidate(d.box, d.score, d.presence, d.onet, d.closer) for d in found],
+        verdict = self.confirmer.update([Candidate(d.box, d.score, d.presence, d.onet, d.closer, d.centre) for d in found],
                                         moved=dict(zip(self._tracks, self._boxes)))
         boxes, crops, tracks = [], [], []
         for k, track in zip(verdict.faces, verdict.tracks):
