@@ -209,3 +209,17 @@ def isolated_config(tmp_path, monkeypatch):
     # nor the developer's DeepFace weights: 'auto' must choose the same engine on every machine
     # (tests that want weights take the deepface_home fixture)
     monkeypatch.setenv("DEEPFACE_HOME", str(tmp_path / "no-deepface-weights"))
+
+
+def shipped_model_copy(module, tmp_path: Path, monkeypatch) -> Path:
+    """A copy of the folder ``module`` (``onet``, ``centerface``) ships its network in, which ``module.data_dir`` now
+    points at: the network file's path, to alter or remove."""
+    data = tmp_path / module.data_dir().name
+    shutil.copytree(module.data_dir(), data)
+    monkeypatch.setattr(module, "data_dir", lambda: data)
+    return data / module.FILE[0]
+
+
+def altered(path: Path) -> None:
+    """The file with its last ten bytes changed: its sha256 no longer matches."""
+    path.write_bytes(path.read_bytes()[:-10] + b"0123456789")

@@ -1,14 +1,12 @@
 """CenterFace (the third face check, asked in video on the boxes the other two doubt): its file, its scores, and
 what it adds to the confirmer."""
 
-import shutil
-
 import cv2
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from conftest import DATA
+from conftest import DATA, altered, shipped_model_copy
 from emocare.engines import centerface
 from emocare.engines.blazeface import BlazeFaceDetector
 from emocare.engines.centerface import SIDE, CenterFace
@@ -80,14 +78,11 @@ def test_it_is_not_asked_on_a_box_one_look_is_sure_of():
 
 @pytest.fixture
 def altered_model(tmp_path, monkeypatch):
-    data = tmp_path / "centerface"
-    shutil.copytree(centerface.data_dir(), data)
-    monkeypatch.setattr(centerface, "data_dir", lambda: data)
-    return data / centerface.FILE[0]
+    return shipped_model_copy(centerface, tmp_path, monkeypatch)
 
 
 def test_an_altered_model_is_refused(altered_model):
-    altered_model.write_bytes(altered_model.read_bytes()[:-10] + b"0123456789")
+    altered(altered_model)
     with pytest.raises(ModelMissing, match="centerface.onnx.*sha256"):
         CenterFace()
 

@@ -1,13 +1,11 @@
 """MTCNN's ONet (the second face check, run by OpenCV): its file, and what it adds to the check."""
 
-import shutil
-
 import cv2
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from conftest import DATA
+from conftest import DATA, altered, shipped_model_copy
 from emocare.engines import onet
 from emocare.engines.blazeface import BlazeFaceDetector
 from emocare.engines.confirm import AGREE, Candidate, Confirmer, evidence
@@ -94,14 +92,11 @@ def test_a_big_frowning_face_one_square_doubts_is_found_when_held_still(detector
 
 @pytest.fixture
 def altered_model(tmp_path, monkeypatch):
-    data = tmp_path / "mtcnn"
-    shutil.copytree(onet.data_dir(), data)
-    monkeypatch.setattr(onet, "data_dir", lambda: data)
-    return data / onet.FILE[0]
+    return shipped_model_copy(onet, tmp_path, monkeypatch)
 
 
 def test_altered_model_are_refused(altered_model):
-    altered_model.write_bytes(altered_model.read_bytes()[:-10] + b"0123456789")
+    altered(altered_model)
     with pytest.raises(ModelMissing, match="onet.onnx.*sha256"):
         ONet()
 
