@@ -10,7 +10,7 @@ from conftest import DATA, altered, shipped_model_copy
 from emocare.engines import centerface
 from emocare.engines.blazeface import BlazeFaceDetector
 from emocare.engines.centerface import SIDE, CenterFace
-from emocare.engines.confirm import Candidate, Confirmer, evidence
+from emocare.engines.confirm import ACCEPT, AGREE, Candidate, Confirmer, evidence
 from emocare.engines.lite import CONFIRM
 from emocare.errors import ModelMissing
 from emocare.sources import load_image
@@ -25,15 +25,14 @@ def test_a_face_scores_high_and_a_brick_wall_nothing(net):
     rgb = cv2.cvtColor(load_image(DATA / "pyfeat_single_face.jpg"), cv2.COLOR_BGR2RGB)
     (face,) = BlazeFaceDetector("back").detect(load_image(DATA / "pyfeat_single_face.jpg"))
     assert net.score(rgb, face.box) > 0.8
-    x, y, w, h = face.box
-    assert net.score(rgb, (x + 3 * w, y, w, h)) < 0.1 or x + 4 * w > rgb.shape[1]  # beside the face, if in view
+    assert net.score(rgb, (400, 400, 80, 80)) < 0.1  # the background below the face, inside the image
     wall = cv2.cvtColor(load_image(DATA / "skimage_brick.jpg"), cv2.COLOR_BGR2RGB)
     assert max(net.score(wall, (x, y, 80, 80)) for x in range(0, 400, 60) for y in range(0, 300, 60)) < 0.1
 
 
 def test_it_answers_for_the_asked_box_only(net):
-    """A face CenterFace sees in the crop counts only where it overlaps the asked box: a box half a face off the
-    face gets far less than the face's own box."""
+    """A face CenterFace sees in the crop counts only where it overlaps the asked box: a box a fifth of the face's
+    side, on the face, gets far less than the face's own box."""
     rgb = cv2.cvtColor(load_image(DATA / "pyfeat_single_face.jpg"), cv2.COLOR_BGR2RGB)
     (face,) = BlazeFaceDetector("back").detect(load_image(DATA / "pyfeat_single_face.jpg"))
     x, y, w, h = face.box
@@ -43,12 +42,23 @@ def test_it_answers_for_the_asked_box_only(net):
 
 def test_it_is_asked_on_one_crop_size_only(net):
     """OpenCV's DNN module answers wrongly after its input changes shape, so the network sees SIDE x SIDE crops
-    only, and the same crop gives the same score however often it is asked."""
+    only: a box's score is the same before and after boxes of other sizes are asked."""
     with pytest.raises(ValueError, match=f"{SIDE}x{SIDE}"):
         net.boxes(np.zeros((SIDE, SIDE * 2, 3), np.uint8))
     rgb = cv2.cvtColor(load_image(DATA / "pyfeat_single_face.jpg"), cv2.COLOR_BGR2RGB)
     (face,) = BlazeFaceDetector("back").detect(load_image(DATA / "pyfeat_single_face.jpg"))
-    assert len({round(net.score(rgb, face.box), 6) for _ in range(3)}) == 1
+    first = net.score(rgb, face.box)
+    net.score(rgb, (10, 10, 30, 30)), net.score(rgb, (0, 0, 500, 500))
+    assert net.score(rgb, face.box) == pytest.approx(first, abs=1e-6)
+
+
+def test_the_detector_leaves_out_exactly_the_boxes_the_confirmer_takes_at_once_without_it():
+    """The detector skips CenterFace on a box one look is sure of (``confirm.sure`` at its ``verify``, with
+    ``confirm.AGREE``) at BlazeFace ``centre`` or more; that is the confirmer's at-once rule only while the stream's
+    settings say the same."""
+    assert CONFIRM["accept"] == ACCEPT and CONFIRM["agree"] == AGREE
+    detector = BlazeFaceDetector("back", min_score=0.4, centre=CONFIRM["accept_score"])
+    assert detector.verify_threshold == CONFIRM["accept"] and detector.centre_from == CONFIRM["accept_score"]
 
 
 def test_a_sad_face_both_other_networks_doubt_is_found_when_held_still():

@@ -96,3 +96,7 @@ def test_centerfaces_score_replays_with_the_shipped_check_and_not_without_it():
     settings = dict(detector_replay.CONFIRM)
     assert detector_replay.replay(frames, settings)["by_emotion"] == {"angry": 1.0, "sad": 1 / 3}
     assert detector_replay.replay(frames, settings, "two")["by_emotion"] == {"angry": 1 / 3, "sad": 0.0}
+    # the 0 before CenterFace's score says "first look": such a box is no closer-look box, whatever its presence
+    assert detector_replay.replay(frames, settings, first_look=True)["by_emotion"] == {"angry": 1.0, "sad": 1 / 3}
+    low = [_frame("c.mp4", "face", [([10, 10, 60, 60], 0.45, 0.0005, [0.3, 0.3], 0, None)], "fear") for _ in range(3)]
+    assert detector_replay.replay(low, settings)["by_emotion"] == {"fear": 1 / 3}

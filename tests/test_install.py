@@ -66,5 +66,8 @@ def test_wheel_carries_sounds_messages_and_sample(tmp_path):
               "emocare/data/messages.toml", "emocare/data/sample.mp4", "emocare/engines/lite.py", "emocare/py.typed",
               "emocare/lab/__init__.py", "emocare/lab/train.py", "emocare/lab/bench.py",
               "emocare/models/blazeface/face_detection_back.tflite", "emocare/models/blazeface/face_landmark.tflite",
-              "emocare/models/blazeface/LICENSE", "emocare/models/blazeface/NOTICE"):
+              "emocare/models/blazeface/LICENSE", "emocare/models/blazeface/NOTICE",
+              "emocare/models/mtcnn/onet.onnx", "emocare/models/mtcnn/LICENSE", "emocare/models/mtcnn/NOTICE",
+              "emocare/models/centerface/centerface.onnx", "emocare/models/centerface/LICENSE",
+              "emocare/models/centerface/NOTICE"):
         assert f in names, f

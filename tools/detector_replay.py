@@ -100,7 +100,9 @@ def record(faces: list[Path], no_face: list[Path], out: Path, leave_out: tuple[s
            min_score: float = MIN_SCORE) -> None:
     """One line per frame: the input, whether it holds a face, its true emotion, and the candidates (box,
     BlazeFace's score, presence, ONet's probability on each square, 1 when the stream detector's closer second
-    look found it (``lite.SECOND_LOOK``, as watch runs it) else 0, and CenterFace's score or None)."""
+    look found it (``lite.SECOND_LOOK``, as watch runs it) else 0, and CenterFace's score or None). CenterFace is
+    asked where watch asks it (``lite.CONFIRM``'s ``accept_score`` and one look's thresholds): a grid that moves
+    those replays the boxes between with no CenterFace score, so its rules count less there."""
     detector = BlazeFaceDetector("back", min_score=min_score, centre=CONFIRM["accept_score"], **SECOND_LOOK)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w") as f:

@@ -291,7 +291,7 @@ class BlazeFaceDetector:
                 if d.presence is None or sure(d.presence, d.onet, self.verify_threshold)]
 
     def scored(self, image: np.ndarray, *, known: list[tuple[int, int, int, int]] | None = None) -> list[Detection]:
-        """Every box of ``image`` the detector finds, each with the two face checks' scores (None on a box
+        """Every box of ``image`` the detector finds, each with the face check's scores (None on a box
         overlapping one of ``known``, and when verification is off; a box of the closer second look is marked
         ``closer``: with verification off it is as unchecked as the others)."""
         rgb = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB if image.ndim == 2 else cv2.COLOR_BGR2RGB)
@@ -324,6 +324,7 @@ class BlazeFaceDetector:
                 onet = self._onet.scores(rgb, (x1, y1, x2 - x1, y2 - y1))  # the box as found, not cut to the image
                 if self.centre_from is not None and not (score >= self.centre_from
                                                          and sure(presence, onet, self.verify_threshold)):
+                    # the box cut to the image, as the replay's figures were measured (ONet's is not cut)
                     centre = self.centerface.score(rgb, (ix1, iy1, ix2 - ix1, iy2 - iy1))
             out.append(Detection((ix1, iy1, ix2 - ix1, iy2 - iy1), score, pts, presence, onet, k >= first_look, centre))
         return out

@@ -1,11 +1,12 @@
-"""CenterFace as the third face check: a second opinion on the boxes the other two doubt, in video.
+"""CenterFace as the third face check, in video: another opinion on the boxes one look is not sure of.
 
 The landmark model and MTCNN's ONet (``onet.py``) judge a box on one crop each and both doubt some frowning,
-screaming and afraid faces, pass after pass (docs/detection.md). CenterFace (Xu et al., 2020) is a whole face
+screaming and afraid faces, pass after pass (docs/detection.md). CenterFace (Xu et al., 2019) is a whole face
 detector of another family, trained on WIDER FACE's crowds, blur and occlusion: shown a crop of twice the box's
 side, it says how sure it is of a face on that box. The confirmer (``confirm.py``) lets a doubted box's streak
-run on it, and takes a box at once when it and ONet both lean to a face; it is asked only on boxes that are not
-sure at once, so a calm face costs nothing more (docs/detection.md, "A third network").
+run on it, and takes a box at once when it and ONet both lean to a face; it is asked only on boxes one look is
+not sure of or that BlazeFace scores under 0.5 (``BlazeFaceDetector``'s ``centre``), so a calm face costs nothing
+more (docs/detection.md, "A third network").
 
 The network ships inside emocare (``emocare/models/centerface/centerface.onnx``, unmodified, with its MIT LICENSE
 and a NOTICE); its sha256 is checked before OpenCV's DNN module loads it. About 3 ms a box on the 2 cores.

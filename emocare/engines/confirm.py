@@ -16,8 +16,8 @@ frowning faces a fair score and the cat almost none, but doubts other faces. Her
   falls; the mean over two found big and frowning faces one square doubted, but as one look's score it let a
   held-up cat in for a frame, then carried it (docs/detection.md, "Two squares").
 
-A third network, CenterFace (``centerface.py``), is asked in video on the boxes the first two leave unsure
-(``centre``): a box whose ONet evidence reaches ``floor`` and CenterFace's score ``centre_agree`` is taken at once
+A third network, CenterFace (``centerface.py``), is asked in video on the boxes one look is not sure of, or that
+BlazeFace scores under ``accept_score`` (``centre``; None: not asked): a box whose ONet evidence reaches ``floor`` and CenterFace's score ``centre_agree`` is taken at once
 (BlazeFace at ``streak_score`` or more), and a still box's streak may run on CenterFace's score reaching
 ``centre_floor`` instead of ONet's evidence (docs/detection.md, "A third network").
 
@@ -45,9 +45,9 @@ Squares = float | Sequence[float]  # ONet's face probability on each of its squa
 
 @dataclass(frozen=True)
 class Candidate:
-    """One box of a detection pass: where it is, BlazeFace's score, and the two networks' scores: the landmark
-    model's face presence and ONet's face probabilities, one per square (``onet`` None: the presence score is
-    the only one)."""
+    """One box of a detection pass: where it is, BlazeFace's score, and the face check's scores: the landmark
+    model's face presence, ONet's face probabilities, one per square (``onet`` None: the presence score is
+    the only one), and CenterFace's score (``centre`` None: not asked)."""
 
     box: Box
     score: float
@@ -138,6 +138,7 @@ class Confirmer:
 
     ``known``: IoU above which a box is the same face as a confirmed one (no new verdict). ``closer_presence``: the
     landmark model's presence score a box of the detector's closer second look needs to be a candidate at all.
+    ``centre_agree``, ``centre_floor``: CenterFace's scores for the two rules that use it (None: the rule is off).
     """
 
     def __init__(self, *, accept: float = ACCEPT, agree: float = AGREE, floor: float = 0.05, passes: int = 3,

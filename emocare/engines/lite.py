@@ -11,9 +11,9 @@ Per frame:
    BlazeFace's boxes are faces is decided over consecutive passes
    (``confirm.py``): at once when the landmark model is sure, or when a box
    the model merely doubts stays put for a few passes (the engine then
-   detects on every frame until it is decided); a box both networks doubt
-   is asked of a third, CenterFace, whose word can carry its streak or,
-   with ONet leaning to a face, take it at once. Each pass also looks again,
+   detects on every frame until it is decided); a box one look is not sure
+   of is asked of a third network, CenterFace, whose word can carry its
+   streak or, with ONet leaning to a face, take it at once. Each pass also looks again,
    closer, at the strongest boxes BlazeFace scores just under its threshold
    (``SECOND_LOOK``): a small or screaming face scores higher on a crop. A
    confirmed face the detector misses once is kept for one pass, unless that
