@@ -32,7 +32,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emocare.engines.confirm import ACCEPT, sure
+from emocare.engines.confirm import ACCEPT, ious, sure
 from emocare.errors import EngineUnavailable, checked_model
 
 
@@ -109,18 +109,6 @@ def anchors(spec: ModelSpec) -> np.ndarray:
     return np.concatenate(out).astype(np.float32)
 
 
-def _iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """IoU of one (x1, y1, x2, y2) box with (M, 4) others."""
-    ix1 = np.maximum(box[0], others[:, 0])
-    iy1 = np.maximum(box[1], others[:, 1])
-    ix2 = np.minimum(box[2], others[:, 2])
-    iy2 = np.minimum(box[3], others[:, 3])
-    inter = np.clip(ix2 - ix1, 0, None) * np.clip(iy2 - iy1, 0, None)
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    areas = (others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1])
-    return inter / np.maximum(area + areas - inter, 1e-9)
-
-
 def weighted_nms(boxes: np.ndarray, scores: np.ndarray, points: np.ndarray, iou: float = 0.3):
     """MediaPipe's weighted suppression: each kept face is the score-weighted mean of the boxes overlapping it.
 
@@ -133,7 +121,7 @@ def weighted_nms(boxes: np.ndarray, scores: np.ndarray, points: np.ndarray, iou:
     for k in range(len(scores)):
         if not alive[k]:
             continue
-        overlap = alive & (_iou(boxes[k], boxes) > iou)
+        overlap = alive & (ious(boxes[k], boxes) > iou)
         overlap[k] = True
         w = scores[overlap][:, None]
         box = (boxes[overlap] * w).sum(0) / w.sum()
@@ -188,12 +176,12 @@ class BlazeFaceDetector:
         if second_look is not None and self.tiles > 1:
             raise ValueError("the second look works on one view: tiles must be 1")
         self.second_look, self.second_looks = second_look, second_looks
-        self._landmark = self._onet = self._centre = None
+        self._landmark = self._onet = self._centre = self._centre_path = None
         self.centre_from = centre if verify is not None else None  # CenterFace is loaded when first asked,
-        if self.centre_from is not None:  # but a missing or altered file is said at once (exit 5)
+        if self.centre_from is not None:  # but a missing or altered file is said at once (exit 5), checked once
             from emocare.engines.centerface import model_path as centre_path
 
-            centre_path()
+            self._centre_path = centre_path()
         if verify is not None:
             from emocare.engines.onet import ONet
 
@@ -251,7 +239,7 @@ class BlazeFaceDetector:
         found). A known face the first look missed is looked at like any weak box."""
         H, W = rgb.shape[:2]
         weak = [b for b, score, _ in self._decode(view, self.second_look)
-                if score < self.min_score and not (len(avoid) and _iou(b, avoid).max() > 0.3)]
+                if score < self.min_score and not (len(avoid) and ious(b, avoid).max() > 0.3)]
         more: list[tuple[np.ndarray, float, np.ndarray]] = []
         taken = avoid  # the boxes a find must not lie on: the first look's, then the finds before it
         for b in weak[:self.second_looks]:
@@ -265,7 +253,7 @@ class BlazeFaceDetector:
                 continue
             box, score, pts = best[0]
             box, pts = box + np.array([x0, y0, x0, y0], np.float32), pts + np.array([x0, y0], np.float32)
-            if not (len(taken) and _iou(box, taken).max() > 0.3):
+            if not (len(taken) and ious(box, taken).max() > 0.3):
                 more.append((box, score, pts))
                 taken = np.concatenate([taken, box[None]])
         return more
@@ -319,7 +307,7 @@ class BlazeFaceDetector:
             if ix2 - ix1 < 2 or iy2 - iy1 < 2:
                 continue
             presence = onet = centre = None
-            if self._landmark is not None and not (len(known_xyxy) and _iou(box, known_xyxy).max() > 0.3):
+            if self._landmark is not None and not (len(known_xyxy) and ious(box, known_xyxy).max() > 0.3):
                 presence = self.presence(rgb, box, pts)
                 onet = self._onet.scores(rgb, (x1, y1, x2 - x1, y2 - y1))  # the box as found, not cut to the image
                 if self.centre_from is not None and not (score >= self.centre_from
@@ -336,7 +324,7 @@ class BlazeFaceDetector:
         if self._centre is None:
             from emocare.engines.centerface import CenterFace
 
-            self._centre = CenterFace()
+            self._centre = CenterFace(self._centre_path)
         return self._centre
 
     def presence(self, rgb: np.ndarray, box: np.ndarray, pts: np.ndarray) -> float:

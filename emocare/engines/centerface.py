@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from emocare.engines.confirm import ious
 from emocare.errors import checked_model
 
 FILE = ("centerface.onnx", "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc")
@@ -42,19 +43,21 @@ def model_path() -> Path:
 class CenterFace:
     """``score(rgb, box)``: how sure CenterFace is of a face on ``box`` (x, y, w, h), 0 when it sees none there."""
 
-    def __init__(self):
-        self._net = cv2.dnn.readNetFromONNX(str(model_path()))
+    def __init__(self, path: Path | None = None):
+        """``path``: the network file when the caller has checked it already (``model_path``); else it is checked
+        here."""
+        self._net = cv2.dnn.readNetFromONNX(str(path or model_path()))
 
     def score(self, rgb: np.ndarray, box) -> float:
         crop, asked = self.crop(rgb, box)
         found = self.boxes(crop)
         if not len(found):
             return 0.0
-        matched = found[_iou(found[:, :4], asked) >= MATCH]
+        matched = found[ious(asked, found[:, :4]) >= MATCH]
         return float(matched[:, 4].max()) if len(matched) else 0.0
 
     def boxes(self, crop: np.ndarray) -> np.ndarray:
-        """CenterFace's boxes on one SIDE x SIDE RGB crop: rows of x, y, w, h, score (no suppression: the best
+        """CenterFace's boxes on one SIDE x SIDE RGB crop: rows of x1, y1, x2, y2, score (no suppression: the best
         match is all ``score`` needs)."""
         if crop.shape[:2] != (SIDE, SIDE):
             raise ValueError(f"CenterFace is asked on {SIDE}x{SIDE} crops, not {crop.shape[1]}x{crop.shape[0]}")
@@ -65,25 +68,18 @@ class CenterFace:
         w = np.exp(size[0, 1, ys, xs]) * STRIDE
         cy = (ys + offset[0, 0, ys, xs] + 0.5) * STRIDE
         cx = (xs + offset[0, 1, ys, xs] + 0.5) * STRIDE
-        return np.stack([cx - w / 2, cy - h / 2, w, h, heat[0, 0, ys, xs]], axis=1).astype(np.float32)
+        return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2, heat[0, 0, ys, xs]], axis=1).astype(np.float32)
 
     @staticmethod
     def crop(rgb: np.ndarray, box) -> tuple[np.ndarray, np.ndarray]:
         """The SIDE x SIDE crop of CROP box sides centred on ``box`` (the image's edge repeated beyond it), and the
-        box in the crop's pixels."""
+        box in the crop's pixels (x1, y1, x2, y2)."""
         x, y, bw, bh = (float(v) for v in box)
         side = max(bw, bh, 1.0) * CROP
         scale = SIDE / side
         x0, y0 = x + bw / 2 - side / 2, y + bh / 2 - side / 2
         m = np.array([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]], np.float32)
         crop = cv2.warpAffine(rgb, m, (SIDE, SIDE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        return crop, np.array([(x - x0) * scale, (y - y0) * scale, bw * scale, bh * scale], np.float32)
+        return crop, np.array([(x - x0) * scale, (y - y0) * scale, (x + bw - x0) * scale, (y + bh - y0) * scale],
+                              np.float32)
 
-
-def _iou(boxes: np.ndarray, box: np.ndarray) -> np.ndarray:
-    """IoU of each x, y, w, h row of ``boxes`` with ``box``."""
-    iw = np.clip(np.minimum(boxes[:, 0] + boxes[:, 2], box[0] + box[2]) - np.maximum(boxes[:, 0], box[0]), 0, None)
-    ih = np.clip(np.minimum(boxes[:, 1] + boxes[:, 3], box[1] + box[3]) - np.maximum(boxes[:, 1], box[1]), 0, None)
-    inter = iw * ih
-    union = boxes[:, 2] * boxes[:, 3] + box[2] * box[3] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)

@@ -36,6 +36,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+import numpy as np
+
 Box = tuple[float, float, float, float]  # x, y, w, h in pixels
 ACCEPT, AGREE = 0.9, 0.05  # one look is sure: one network at ACCEPT or more, the other at AGREE or more
 
@@ -112,6 +114,18 @@ def iou(a: Box, b: Box) -> float:
     inter = iw * ih
     union = a[2] * a[3] + b[2] * b[3] - inter
     return inter / union if union > 0 else 0.0
+
+
+def ious(box: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """IoU of one (x1, y1, x2, y2) box with (M, 4) others (``iou`` for one x, y, w, h pair)."""
+    ix1 = np.maximum(box[0], others[:, 0])
+    iy1 = np.maximum(box[1], others[:, 1])
+    ix2 = np.minimum(box[2], others[:, 2])
+    iy2 = np.minimum(box[3], others[:, 3])
+    inter = np.clip(ix2 - ix1, 0, None) * np.clip(iy2 - iy1, 0, None)
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    areas = (others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1])
+    return inter / np.maximum(area + areas - inter, 1e-9)
 
 
 def stays_put(a: Box, b: Box, still: float) -> bool:
