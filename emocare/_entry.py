@@ -29,6 +29,41 @@ def _interrupt(signum, frame):  # SIGTERM, SIGHUP → the same KeyboardInterrupt
 
 def main() -> None:
     try:
+        _main()
+    finally:
+        _ignore_late_signals()
+
+
+def _ignore_late_signals() -> None:
+    """emocare's work is done (its result written, its exit code chosen): an interrupt from here on stays ignored.
+    Python puts back SIG_DFL for SIGINT while it shuts down, where a Ctrl-C landing just after a complete result
+    would kill the process (exit -2) instead of letting it exit with that result's code."""
+    from emocare.interrupts import SIGNALS
+
+    for sig in SIGNALS:
+        try:
+            signal.signal(sig, signal.SIG_IGN)
+        except (OSError, ValueError):  # not the main thread, or a signal this platform will not let be ignored
+            pass
+
+
+def _unraisable_interrupt(hook):
+    """``sys.unraisablehook`` that hands an interrupt back: a Ctrl-C landing in code Python can only report (a
+    weakref callback of the import machinery while modules load) was printed as "Exception ignored ... Traceback"
+    and then lost; it is raised again where the main code catches it (one line, exit 130)."""
+
+    def handle(unraisable) -> None:
+        if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+            return
+        hook(unraisable)
+
+    return handle
+
+
+def _main() -> None:
+    try:
+        sys.unraisablehook = _unraisable_interrupt(sys.unraisablehook)
         signal.signal(signal.SIGTERM, _interrupt)
         hangup = getattr(signal, "SIGHUP", None)  # the terminal emocare runs in was closed
         if hangup is not None and signal.getsignal(hangup) is not signal.SIG_IGN:  # nohup asked to ignore it

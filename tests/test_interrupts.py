@@ -10,12 +10,13 @@ import signal
 import subprocess
 import sys
 import time
+import types
 
 import pytest
 import typer
 
 from conftest import DATA, VENV_BIN, ctrl_c_reaches_child
-from emocare import _entry, cli
+from emocare import _entry, cli, interrupts
 from emocare.engines import _quiet
 from emocare.errors import EngineUnavailable, caused_by_interrupt
 
@@ -216,3 +217,32 @@ def test_the_ready_line_is_not_passed_on(monkeypatch):
     assert _entry.READY_FD not in os.environ
     with os.fdopen(read, "rb") as ready:
         assert ready.read() == b"ready\n"  # and its end was closed: the reader sees the end of the pipe
+
+
+def test_an_interrupt_python_could_only_report_is_raised_again():
+    """A KeyboardInterrupt that lands in a weakref callback reaches ``sys.unraisablehook`` (Python printed it, with a
+    traceback, and went on): emocare's hook sends SIGINT again, so the main code ends in its one line; any other
+    unraisable exception goes to the hook before it."""
+    seen, signals = [], []
+    hook = _entry._unraisable_interrupt(seen.append)
+    before = signal.signal(signal.SIGINT, lambda signum, frame: signals.append(signum))
+    try:
+        hook(types.SimpleNamespace(exc_type=KeyboardInterrupt))
+        other = types.SimpleNamespace(exc_type=ValueError)
+        hook(other)
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert signals == [signal.SIGINT] and seen == [other]
+
+
+def test_a_late_interrupt_is_ignored_once_the_work_is_done(monkeypatch):
+    """After the CLI returns (its result written, its exit code chosen) SIGINT, SIGTERM and SIGHUP are ignored, so
+    one landing while Python shuts down (where it would be SIG_DFL again) cannot turn exit 0 into a kill (-2)."""
+    saved = {sig: signal.getsignal(sig) for sig in interrupts.SIGNALS}
+    monkeypatch.setattr(_entry, "_main", lambda: None)
+    try:
+        _entry.main()
+        assert all(signal.getsignal(sig) is signal.SIG_IGN for sig in interrupts.SIGNALS)
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
