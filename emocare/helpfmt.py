@@ -66,8 +66,7 @@ def metavar(param) -> str:
         return "|".join(str(c.value if isinstance(c, enum.Enum) else c) for c in choices)
     if param.param_type_name == "argument":
         return f"{(param.name or 'value').upper()}{many}"
-    annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)  # Typer 0.29 keeps the type here
-    name = str(getattr(kind, "name", None) or getattr(annotation, "__name__", None) or "text").lower()
+    name = str(getattr(kind, "name", None) or "text").lower()
     return _TYPE_METAVARS.get(name, name.upper())
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import sys
 
-_KINDS = {"int": "a whole number", "integer": "a whole number", "float": "a number", "number": "a number"}
+_KINDS = {"int": "a whole number", "float": "a number"}
 
 
 def usage_message(exc, cx) -> str:
     """Click's usage message in emocare's words: the value given and what was expected, not Click's "'abc' is not a
-    valid int" (or, from Typer 0.29 on, pydantic's "Input should be a valid integer, unable to parse string as an
-    integer"); an unknown option's suggestion only when it is close
-    (Click offered --jobs for --bogus), and where the options are listed."""
+    valid int"; an unknown option's suggestion only when it is close (Click offered --jobs for --bogus), and where
+    the options are listed."""
     import difflib
     import re
 
@@ -23,10 +22,9 @@ def usage_message(exc, cx) -> str:
         hint = f" (did you mean {' or '.join(sorted(close))}?)" if close else ""
         where = f"; see '{exc.ctx.command_path} --help'" if exc.ctx is not None else ""
         return f"No such option: {exc.option_name}{hint}{where}"
-    kind = re.search(r"Input should be a valid (\w+), unable to parse [^.;]*|'[^']*' is not a valid (\w+)", text)
-    name = kind and (kind.group(1) or kind.group(2))
-    if isinstance(exc, cx.BadParameter) and name in _KINDS:
-        given, wanted = _given_value(getattr(exc.param, "opts", None) or []), _KINDS[name]
+    kind = re.search(r"'[^']*' is not a valid (\w+)", text)
+    if isinstance(exc, cx.BadParameter) and kind and kind.group(1) in _KINDS:
+        given, wanted = _given_value(getattr(exc.param, "opts", None) or []), _KINDS[kind.group(1)]
         text = text.replace(kind.group(0), f"expected {wanted}" if given is None else f"{given!r} is not {wanted}")
     return text
 
