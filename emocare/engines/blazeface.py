@@ -32,7 +32,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emocare.engines.confirm import ACCEPT, ious, sure
+from emocare.engines.confirm import ACCEPT, AGREE, ious, sure
 from emocare.errors import EngineUnavailable, checked_model
 
 
@@ -55,6 +55,9 @@ MODELS: dict[str, ModelSpec] = {
 }
 # the second look's crop, in sides of the weak box: a face small in the frame fills more of the model's 256 px view
 CLOSER = 4.0
+# the presence of a box whose face check did not need it (``BlazeFaceDetector._check``): not a number, so no rule
+# can take it for a score
+NOT_NEEDED = float("nan")
 LANDMARK = ("face_landmark.tflite", "2efcb4f4de43c7614b80a3cc3e8a37354b3b3b40f75cce20f6f38f0f25d65493")
 
 
@@ -69,7 +72,7 @@ class Detection:
     box: tuple[int, int, int, int]
     score: float
     keypoints: np.ndarray  # (6, 2) pixels
-    presence: float | None = None  # the landmark model's face-presence score; None when not asked
+    presence: float | None = None  # the landmark model's face-presence score; None when not asked, NOT_NEEDED when spared
     onet: tuple[float, ...] | None = None  # MTCNN's ONet face probability on each square (onet.CROPS); None: not asked
     closer: bool = False  # found by the second, closer look at a weak box (``BlazeFaceDetector._closer``)
     centre: float | None = None  # CenterFace's score on the box (``centerface.py``); None: not asked
@@ -152,14 +155,19 @@ class BlazeFaceDetector:
     (``_closer``), and what that look finds at ``min_score`` is a candidate too.
     ``centre``: CenterFace is asked on every new box but those one look is sure
     of at a BlazeFace score of ``centre`` or more (a video's confirmer takes
-    those at once without it); None: never.
+    those at once without it); None: never. ``spare`` (video): the scores
+    that cannot change a stream's verdict are not worked out (``_check``):
+    with ``closer_presence``, a box of the closer look whose landmark presence
+    is under it is no candidate (``confirm.Confirmer`` ignores it), so ONet
+    and CenterFace are not asked about it.
     """
 
     name = "blazeface"
 
     def __init__(self, model: str = "back", *, min_score: float = 0.5, verify: float | None = ACCEPT,
                  tiles: int = 1, min_face: int = 20, threads: int | None = None, second_look: float | None = None,
-                 second_looks: int = 2, centre: float | None = None):
+                 second_looks: int = 2, centre: float | None = None, spare: bool = False,
+                 closer_presence: float = 0.0):
         path = model_path(model)  # checks the name, the file and its sha256
         self.spec = MODELS[model]
         self.model = model
@@ -176,6 +184,7 @@ class BlazeFaceDetector:
         if second_look is not None and self.tiles > 1:
             raise ValueError("the second look works on one view: tiles must be 1")
         self.second_look, self.second_looks = second_look, second_looks
+        self.spare, self.closer_presence = spare, closer_presence
         self._landmark = self._onet = self._centre = self._centre_path = None
         self.centre_from = centre if verify is not None else None  # CenterFace is loaded when first asked,
         if self.centre_from is not None:  # but a missing or altered file is said at once (exit 5), checked once
@@ -307,15 +316,33 @@ class BlazeFaceDetector:
             if ix2 - ix1 < 2 or iy2 - iy1 < 2:
                 continue
             presence = onet = centre = None
+            closer = k >= first_look
             if self._landmark is not None and not (len(known_xyxy) and ious(box, known_xyxy).max() > 0.3):
-                presence = self.presence(rgb, box, pts)
-                onet = self._onet.scores(rgb, (x1, y1, x2 - x1, y2 - y1))  # the box as found, not cut to the image
-                if self.centre_from is not None and not (score >= self.centre_from
-                                                         and sure(presence, onet, self.verify_threshold)):
-                    # the box cut to the image, as the replay's figures were measured (ONet's is not cut)
-                    centre = self.centerface.score(rgb, (ix1, iy1, ix2 - ix1, iy2 - iy1))
-            out.append(Detection((ix1, iy1, ix2 - ix1, iy2 - iy1), score, pts, presence, onet, k >= first_look, centre))
+                # the box cut to the image for CenterFace, as the replay's figures were measured (ONet's is not cut)
+                presence, onet, centre = self._check(rgb, box, pts, score, closer, (ix1, iy1, ix2 - ix1, iy2 - iy1))
+            out.append(Detection((ix1, iy1, ix2 - ix1, iy2 - iy1), score, pts, presence, onet, closer, centre))
         return out
+
+    def _check(self, rgb: np.ndarray, box: np.ndarray, pts: np.ndarray, score: float, closer: bool,
+               cut: tuple[int, int, int, int]) -> tuple[float, tuple[float, ...] | None, float | None]:
+        """The face check's scores for one new box: the landmark model's presence, ONet's, and CenterFace's (when
+        ``centre`` asks it). With ``spare``, a score that cannot change the verdict is not worked out: the presence
+        of a first-look box whose first ONet square is under ``confirm.AGREE`` (one look cannot be sure of it, and
+        its streak runs on ONet; ``NOT_NEEDED``), and ONet's and CenterFace's on a closer-look box under
+        ``closer_presence`` (no candidate at all)."""
+        x1, y1, x2, y2 = box
+        if self.spare and not closer:
+            onet = self._onet.scores(rgb, (x1, y1, x2 - x1, y2 - y1))  # the box as found, not cut to the image
+            presence = NOT_NEEDED if onet[0] < AGREE else self.presence(rgb, box, pts)
+        else:
+            presence = self.presence(rgb, box, pts)
+            if self.spare and presence < self.closer_presence:
+                return presence, None, None
+            onet = self._onet.scores(rgb, (x1, y1, x2 - x1, y2 - y1))
+        centre = None
+        if self.centre_from is not None and not (score >= self.centre_from and sure(presence, onet, self.verify_threshold)):
+            centre = self.centerface.score(rgb, cut)
+        return presence, onet, centre
 
     @property
     def centerface(self):
