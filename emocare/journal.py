@@ -27,6 +27,10 @@ class JournalBusy(ConfigError):
     """Another session holds the journal (exit 2: give each session its own)."""
 
 
+class NotAJournal(ConfigError):
+    """``--journal`` names a file that holds something else (exit 2): it is left as it was."""
+
+
 def journals_dir() -> Path:
     """Where ``watch`` keeps its journals when ``--journal`` is not given."""
     from platformdirs import user_data_dir
@@ -90,6 +94,11 @@ class Journal:
             _make_folder(self.path.parent, private=self.fresh)
             self._fh = self._open()
             self._good = self._fh.seek(0, os.SEEK_END)
+            if self._good > 0 and self.path.is_file() and not _starts_as_journal(self.path):
+                self._fh.close()
+                self._fh = None
+                raise NotAJournal(f"{shown(self.path)}: not a journal, left as it was (name a new file, or one "
+                                  "that watch wrote)")
             if self._good > 0 and self.path.is_file():
                 with open(self.path, "rb") as fh:
                     fh.seek(self._good - 1)
@@ -200,6 +209,22 @@ class Journal:
             fh.close()
         except OSError:
             pass
+
+
+def _starts_as_journal(path: Path) -> bool:
+    """Whether a file begins as ``watch`` begins a journal: a whole ``start`` line, or only the start of one (a run
+    killed while writing its first line)."""
+    with open(path, "rb") as fh:
+        head = fh.read(64 * 1024)
+    first, newline, _ = head.partition(b"\n")
+    if not first.startswith(b'{"type": "start"'):
+        return False
+    if not newline:
+        return True
+    try:
+        return isinstance(from_json(json.loads(first.decode("utf-8"))), StartRecord)
+    except (UnicodeDecodeError, ValueError):  # json's errors are ValueErrors, as are records.check's
+        return False
 
 
 def _numbered(path: Path, n: int) -> Path:

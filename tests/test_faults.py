@@ -745,6 +745,30 @@ def test_a_journal_on_a_named_pipe_is_refused_at_once(tmp_path):
     assert_one_line(r, 1, "j.fifo", "named pipe")
 
 
+@pytest.mark.parametrize("content", [b"# notes\n\nmy own words\n", b"hello\n", b"\x89PNG\r\n\x1a\n\x00\x00",
+                                     b'{"type": "mood", "t": 1.0}\n'])
+def test_a_journal_that_names_someone_elses_file_is_refused_before_the_session_and_left_as_it_was(tmp_path, content):
+    """A review found ``--journal notes.md`` appended the session's lines to the user's file, then failed reading it
+    back after the whole session. It is refused before the session, exit 2, the file untouched."""
+    theirs = tmp_path / "notes.md"
+    theirs.write_bytes(content)
+    r = run(["watch", "--source", CLIP, "--fast", "--no-window", "--audio", "none", "--journal", str(theirs)], timeout=60)
+    assert_one_line(r, 2, "notes.md", "not a journal", "left as it was")
+    assert theirs.read_bytes() == content and r.stdout == ""
+
+
+def test_a_journal_killed_while_writing_its_first_line_is_still_appended_to(tmp_path):
+    journal = tmp_path / "torn.jsonl"
+    journal.write_bytes(b'{"type": "start", "t": 0.0, "sou')  # what a kill -9 in the first line leaves
+    r = run(["watch", "--source", CLIP, "--fast", "--no-window", "--audio", "none", "--journal", str(journal)])
+    assert r.returncode == 0, r.stderr
+    from emocare.journal import read
+
+    records = read(journal)  # the torn line is skipped, as a new start follows it
+    assert records[0].type == "start" and records[-1].type == "end"
+    assert run(["report", str(journal)]).returncode == 0
+
+
 def test_a_named_pipe_with_no_writer_as_source_gives_up_and_ctrl_c_wins(tmp_path):
     """Issue #30.5: a FIFO with no writer as ``--source`` ignored Ctrl-C and SIGTERM; only kill -9 stopped it."""
     fifo = tmp_path / "video.fifo"
