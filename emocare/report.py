@@ -56,9 +56,7 @@ def summarize(records: Records, period_s: float = 1.0) -> Report:
     end_t = max((x.t for x in records), default=0.0)  # once, not once per person: linear in the journal
     for pid, rows in moods.items():
         person = people[pid] = PersonSummary(id=pid)
-        for i, r in enumerate(rows):
-            nxt = rows[i + 1].t if i + 1 < len(rows) else min(r.t + period_s, max(end_t, r.t))
-            span = max(0.0, min(nxt - r.t, 2 * period_s))
+        for r, span in _spans(rows, end_t, period_s):
             person.seconds[r.mood] = person.seconds.get(r.mood, 0.0) + span
         person.primary_rows = sum(bool(r.primary) for r in rows)
     # one person is "the primary": the one care acted for most of the time (the largest face can change hands)
@@ -82,6 +80,14 @@ def summarize(records: Records, period_s: float = 1.0) -> Report:
         care=[r for r in records if isinstance(r, CareRecord)],
         ended=end.reason if end else None,
     )
+
+
+def _spans(rows: list[MoodRecord], end_t: float, period_s: float):
+    """Each mood line of one person with the seconds it stands for: up to the next line (at most two periods: a gap
+    is time unseen), the last one up to a period but not past the journal's last time ``end_t``."""
+    for i, r in enumerate(rows):
+        nxt = rows[i + 1].t if i + 1 < len(rows) else min(r.t + period_s, max(end_t, r.t))
+        yield r, max(0.0, min(nxt - r.t, 2 * period_s))
 
 
 def _or(value, default):
@@ -180,11 +186,10 @@ def plot(records: Records, path: Path, period_s: float = 1.0) -> Path:
     ids = [p.id for p in report.people] or [0]
     fig, ax = plt.subplots(figsize=(11, 1.2 + 0.6 * len(ids)), dpi=110)
     moods = _moods_by_person(records)
-    for row, pid in enumerate(ids):
-        rows = moods.get(pid, [])
-        for i, r in enumerate(rows):
-            nxt = rows[i + 1].t if i + 1 < len(rows) else r.t + period_s
-            ax.broken_barh([(r.t, min(nxt - r.t, 2 * period_s))], (row - 0.4, 0.8), facecolors=rgb(r.mood))
+    end_t = max((x.t for x in records), default=0.0)
+    for row, pid in enumerate(ids):  # the bars the table's seconds add up (the last ends with the session)
+        for r, span in _spans(moods.get(pid, []), end_t, period_s):
+            ax.broken_barh([(r.t, span)], (row - 0.4, 0.8), facecolors=rgb(r.mood))
     for r in report.care:
         ax.axvline(r.t, color="black", linestyle="--", linewidth=1)
         ax.text(r.t, len(ids) - 0.45, str(_or(r.action, "care")), fontsize=8, rotation=90, va="top")

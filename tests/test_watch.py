@@ -343,3 +343,26 @@ def test_window_keys_snapshot_pause_help_and_quit(tmp_path, xvfb):
     snap = Path(snaps[0]["path"])
     assert snap.stat().st_mode & 0o777 == 0o600 and snap.parent.stat().st_mode & 0o777 == 0o700  # faces: private
     assert "snapshots:" in err
+
+
+def test_the_plot_draws_the_seconds_the_table_adds_up_and_nothing_past_the_session(tmp_path, monkeypatch):
+    """A review found the last mood's bar drawn a whole period past the session's end (2.13 → 3.13 s on a session
+    that ended at 2.367 s) while the table counted 0.2 s."""
+    from matplotlib.axes import Axes
+
+    from emocare import report
+    from emocare.records import EndRecord, MoodRecord, StartRecord
+
+    bars = {}
+    real = Axes.broken_barh
+    monkeypatch.setattr(Axes, "broken_barh", lambda self, xranges, yrange, **kw:
+                        bars.setdefault(kw["facecolors"], []).extend(xranges) or real(self, xranges, yrange, **kw))
+    records = [StartRecord(t=0.0, source="clip.mp4", engine="emocare"),
+               MoodRecord(t=1.1, id=1, mood="neutral"), MoodRecord(t=2.1, id=1, mood="neutral"),
+               MoodRecord(t=2.13, id=1, mood="happy"), EndRecord(t=2.367, reason="end of source")]
+    report.plot(records, tmp_path / "t.png")
+    drawn = {m: sum(w for _, w in v) for m, v in bars.items()}
+    assert max(x + w for v in bars.values() for x, w in v) == pytest.approx(2.367)
+    table = report.summarize(records).people[0].seconds
+    assert sorted(round(v, 3) for v in drawn.values()) == sorted(round(v, 3) for v in table.values())
+    assert table["happy"] == pytest.approx(0.237)
