@@ -107,7 +107,8 @@ def open_capture(source: str | int, size: tuple[int, int] | None = None, *, time
         cap = cv2.VideoCapture(opencv_path(p))
     if not cap.isOpened():
         cap.release()
-        raise SourceError(f"{name}: cannot be opened as a video")
+        raise SourceError(f"{name}: " + ("empty file" if why is None and p.stat().st_size == 0
+                                         else "cannot be opened as a video"))
     return cap
 
 

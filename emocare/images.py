@@ -44,9 +44,9 @@ def is_photo(path: str | os.PathLike) -> bool:
     PNG, BMP, TIFF, WebP). A GIF may move, so it is not one. Read here, not by OpenCV, which crashes on a file name
     that is not UTF-8. Regular files only (a device or a pipe could block), and False for what cannot be read:
     opening it as a video then says so in its own words."""
-    if is_still_image(path):
-        return True
     try:
+        if is_still_image(path):  # by its name, unless it is empty (nothing to analyze either: said as a video's)
+            return not os.path.isfile(path) or os.path.getsize(path) > 0
         if not os.path.isfile(path):
             return False
         with open(path, "rb") as fh:

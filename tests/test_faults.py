@@ -62,6 +62,7 @@ def corpus(tmp_path_factory) -> Path:
     shutil.copy(DATA / "pyfeat_single_face.jpg", good)
     shutil.copy(good, c / "face.dat")  # a photo under a name that does not say so
     (c / "empty.jpg").write_bytes(b"")
+    (c / "empty.mp4").write_bytes(b"")
     (c / "truncated.jpg").write_bytes(good.read_bytes()[:1500])
     (c / "notimage.jpg").write_text("this is not an image\n")
     bombs = c / "bombs"
@@ -107,6 +108,9 @@ CASES = [
     ("watch --camera -1", ["watch", "--camera", "-1", "--no-window"], 2, ["camera"]),
     ("watch a camera that is not there", ["watch", "--camera", "9", "--no-window"], 3, ["camera 9"]),
     ("watch a missing file", ["watch", "--source", "{c}/missing.mp4", "--no-window"], 3, ["missing.mp4"]),
+    ("watch an empty file named as a photo", ["watch", "--source", "{c}/empty.jpg", "--no-window"], 3,
+     ["empty.jpg", "empty file"]),  # was "a photo": following its advice then said "empty file"
+    ("watch an empty video file", ["watch", "--source", "{c}/empty.mp4", "--no-window"], 3, ["empty.mp4", "empty file"]),
     ("watch --window nan", ["watch", "--source", CLIP, "--fast", "--no-window", "--window", "nan"], 2, ["--window", "nan"]),
     ("watch --window inf", ["watch", "--source", CLIP, "--fast", "--no-window", "--window", "inf"], 2, ["--window", "inf"]),
     ("watch --size 0x0", ["watch", "--camera", "0", "--no-window", "--size", "0x0"], 2, ["size"]),
