@@ -246,6 +246,28 @@ def test_api_state_names_the_source_without_its_password_and_an_ended_session_ta
     assert hub.commands() == ["pause"]  # the one sent while it ran
 
 
+def test_the_video_of_a_session_that_ended_before_anyone_looked_ends_and_gives_its_slot_back(tmp_path):
+    """A review found ``/video.mjpg`` held open with nothing in it (and its viewer slot taken) when a video file had
+    ended before anyone opened the page: frames are encoded only for viewers, so none ever would be."""
+    hub = LiveHub()
+    _, client, _ = make_app(tmp_path, hub=hub)
+    with hub:
+        hub.on_record(StartRecord(t=0.0, source="clip.mp4", engine="emocare"))
+        hub.on_record(EndRecord(t=3.0, reason="end of source"))
+    got = []
+
+    def read():
+        response = client.get("/video.mjpg")
+        got.append(response.get_data())
+        response.close()  # what the server does once the body is sent
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    assert not reader.is_alive() and got == [b""]  # it ended, empty, where it used to wait for ever
+    assert hub.streams == 0
+
+
 def test_posts_need_the_csrf_token_and_the_same_origin(tmp_path):
     hub = LiveHub()
     _, client, csrf = make_app(tmp_path, hub=hub)

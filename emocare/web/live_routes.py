@@ -76,6 +76,8 @@ def _frames(hub: LiveHub):
             seq, jpeg = got
         else:  # no new frame (paused, or the source ended): repeat the last one every 2 s, so a
             jpeg = hub.latest_frame()  # viewer that left is noticed and its slot given back
+            if jpeg is None and hub.ended is not None:
+                return  # the source ended before anyone looked: no frame will ever come, so the slot is given back
             if jpeg is None or time.monotonic() - last_sent < 2.0:
                 continue
         last_sent = time.monotonic()
