@@ -19,7 +19,8 @@ Per frame:
    confirmed face the detector misses once is kept for one pass, unless that
    pass found another face: kept beside the next face, it became a second
    person, which split one person's sad stretch over two tracks and cost the
-   comfort. Flow stays because it
+   comfort. With nobody in view for ``IDLE_AFTER`` passes, a BlazeFace stream
+   detects on one frame in ``IDLE_EVERY`` until someone is. Flow stays because it
    measurably helps: on the shared sessions BlazeFace every frame finds a
    face in 95.4-97.7% of frames, every 10th frame with flow 95.8-100%, at a
    third of the cost. Still images (``stream=False``) are always detected,
@@ -61,6 +62,10 @@ STREAM_MIN_SCORE = min(CONFIRM["accept_score"], CONFIRM["streak_score"])
 # ``blazeface.CLOSER`` times their side, where a small, screaming or covered face scores higher (docs/detection.md,
 # "A closer second look")
 SECOND_LOOK = dict(second_look=0.2, second_looks=2)
+# nobody in view: after IDLE_AFTER detection passes in a row that found no face and left no box waiting, a BlazeFace
+# stream detects on one frame in IDLE_EVERY until a pass finds one (docs/detection.md, "Nobody in view"); Haar, which
+# misses a face in view pass after pass, always looks
+IDLE_AFTER, IDLE_EVERY = 30, 3
 
 
 class HaarDetector:
@@ -181,6 +186,8 @@ class LiteEngine:
         self.confirmer = Confirmer(**CONFIRM) if detector == "blazeface" else None
         self.framing = Framing.read() if detector == "blazeface" else None
         self._since_detect = 0
+        self._empty_passes = 0  # detection passes in a row with no face and no box waiting
+        self._rested = 0  # frames in a row not looked at while nobody is in view
         self.detections = 0  # how many frames ran the detector (for the bench)
         self.last_detect_ms = 0.0
         self.last_classify_ms = 0.0
@@ -234,6 +241,16 @@ class LiteEngine:
         self._tracks, self._pending = tracks, verdict.pending
         return boxes, crops
 
+    def _resting(self) -> bool:
+        """Whether this frame of a stream goes unlooked at: nobody has been in view for ``IDLE_AFTER`` passes, and
+        the last ``IDLE_EVERY - 1`` frames were not all skipped already (a person who sits down is found within
+        ``IDLE_EVERY`` frames; the detector, which with nobody in view runs on every frame, costs a third)."""
+        if self._empty_passes < IDLE_AFTER or self._rested >= IDLE_EVERY - 1:
+            self._rested = 0
+            return False
+        self._rested += 1
+        return True
+
     def _crop(self, d) -> tuple[int, int, int, float]:
         """A BlazeFace face's crop relative to its box (``framing.py``)."""
         (x, y, side, _), roll = self.framing.square(d.box, d.keypoints)
@@ -261,12 +278,15 @@ class LiteEngine:
             boxes = self.flow.propagate(self._prev, gray, self._boxes)
             if boxes is not None:
                 self._since_detect += 1
-        if boxes is None:
+        if boxes is None and stream and self.confirmer is not None and self._resting():
+            boxes, self._crops = [], []
+        elif boxes is None:
             boxes, self._crops = self._detect(image, gray, stream)
             self._since_detect = 0
             self.detections += 1
             if stream:
                 self.flow.start(gray, boxes)
+                self._empty_passes = 0 if boxes or self._pending else self._empty_passes + 1
         t1 = time.perf_counter()
         self._prev, self._boxes = (gray, boxes) if stream else (None, [])
         if not stream:
@@ -286,6 +306,7 @@ class LiteEngine:
 
     def reset(self) -> None:
         self._prev, self._boxes, self._crops, self._since_detect = None, [], [], 0
+        self._empty_passes = self._rested = 0
         self._tracks, self._pending = [], False
         if self.confirmer is not None:
             self.confirmer.reset()
