@@ -107,9 +107,16 @@ def open_capture(source: str | int, size: tuple[int, int] | None = None, *, time
         cap = cv2.VideoCapture(opencv_path(p))
     if not cap.isOpened():
         cap.release()
-        raise SourceError(f"{name}: " + ("empty file" if why is None and p.stat().st_size == 0
-                                         else "cannot be opened as a video"))
+        raise SourceError(f"{name}: " + ("empty file" if why is None and _size(p) == 0 else "cannot be opened as a video"))
     return cap
+
+
+def _size(path: Path) -> int | None:
+    """The file's size, or None when it cannot be read (gone since)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
 
 
 def video_info(cap) -> VideoInfo:

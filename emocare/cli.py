@@ -201,7 +201,7 @@ def watch(
 
 # ---------------------------------------------------------------- serve
 @app.command(epilog=describe(Exit.OK, (Exit.FAILED, "cannot listen on --host/--port"), Exit.USAGE,
-                             (Exit.SOURCE, "camera/stream unavailable at start"), Exit.ENGINE, (Exit.WEIGHTS, "weights missing"),
+                             (Exit.SOURCE, "camera/stream/file unavailable at start"), Exit.ENGINE, (Exit.WEIGHTS, "weights missing"),
                              (Exit.INTERRUPTED, "Ctrl-C (how it is stopped)")))
 def serve(
     camera: Optional[int] = typer.Option(None, "--camera", help=f"Camera index (default {DEFAULTS.camera}).", metavar="N"),

@@ -212,19 +212,14 @@ class Journal:
 
 
 def _starts_as_journal(path: Path) -> bool:
-    """Whether a file begins as ``watch`` begins a journal: a whole ``start`` line, or only the start of one (a run
-    killed while writing its first line)."""
+    """Whether a file begins as emocare begins a journal: with a ``start`` line, whole or torn (a run killed while
+    writing it; ``read`` skips it once a new start follows), or with the ``end`` line of a run whose first write
+    met a full disk. Every version of emocare writes ``type`` first, in json's own spacing."""
     with open(path, "rb") as fh:
-        head = fh.read(64 * 1024)
-    first, newline, _ = head.partition(b"\n")
-    if not first.startswith(b'{"type": "start"'):
-        return False
-    if not newline:
-        return True
-    try:
-        return isinstance(from_json(json.loads(first.decode("utf-8"))), StartRecord)
-    except (UnicodeDecodeError, ValueError):  # json's errors are ValueErrors, as are records.check's
-        return False
+        return fh.read(len(_JOURNAL_STARTS[0])) in _JOURNAL_STARTS
+
+
+_JOURNAL_STARTS = (b'{"type": "start"', b'{"type": "end", ')  # the same length
 
 
 def _numbered(path: Path, n: int) -> Path:

@@ -37,8 +37,9 @@ def scripted(engine, monkeypatch, face_from: int, pending: set[int] = frozenset(
     return step, looked
 
 
-def test_the_detector_slows_with_nobody_in_view_and_finds_a_newcomer_soon(engine, monkeypatch):
-    arrives = IDLE_AFTER + 20
+@pytest.mark.parametrize("late", range(IDLE_EVERY))  # arriving on a frame looked at, or on each one skipped
+def test_the_detector_slows_with_nobody_in_view_and_finds_a_newcomer_soon(engine, monkeypatch, late):
+    arrives = IDLE_AFTER + 20 + late
     step, looked = scripted(engine, monkeypatch, face_from=arrives)
     seen = [bool(step()) for _ in range(arrives + 10)]
     assert looked[:IDLE_AFTER] == list(range(IDLE_AFTER))  # every frame at first
@@ -47,6 +48,14 @@ def test_the_detector_slows_with_nobody_in_view_and_finds_a_newcomer_soon(engine
     first = seen.index(True)
     assert arrives <= first < arrives + IDLE_EVERY  # found within IDLE_EVERY frames of sitting down
     assert all(seen[first:])
+    assert first == next(i for i in range(arrives, arrives + IDLE_EVERY) if (i - IDLE_AFTER + 1) % IDLE_EVERY == 0)
+
+
+def test_haar_which_misses_faces_in_view_never_rests(monkeypatch):
+    step, looked = scripted(build("emocare", detector="haar"), monkeypatch, face_from=10 ** 6)
+    for _ in range(IDLE_AFTER * 3):
+        step()
+    assert looked == list(range(IDLE_AFTER * 3))
 
 
 def test_a_box_waiting_for_its_streak_keeps_the_detector_on_every_frame(engine, monkeypatch):

@@ -156,7 +156,8 @@ class BlazeFaceDetector:
     ``centre``: CenterFace is asked on every new box but those one look is sure
     of at a BlazeFace score of ``centre`` or more (a video's confirmer takes
     those at once without it); None: never. ``spare`` (video): the scores
-    that cannot change a stream's verdict are not worked out (``_check``):
+    that cannot change a stream's verdict are not worked out (``_check``;
+    ``agree`` must be the stream confirmer's):
     with ``closer_presence``, a box of the closer look whose landmark presence
     is under it is no candidate (``confirm.Confirmer`` ignores it), so ONet
     and CenterFace are not asked about it.
@@ -167,7 +168,7 @@ class BlazeFaceDetector:
     def __init__(self, model: str = "back", *, min_score: float = 0.5, verify: float | None = ACCEPT,
                  tiles: int = 1, min_face: int = 20, threads: int | None = None, second_look: float | None = None,
                  second_looks: int = 2, centre: float | None = None, spare: bool = False,
-                 closer_presence: float = 0.0):
+                 agree: float = AGREE, closer_presence: float = 0.0):
         path = model_path(model)  # checks the name, the file and its sha256
         self.spec = MODELS[model]
         self.model = model
@@ -184,7 +185,7 @@ class BlazeFaceDetector:
         if second_look is not None and self.tiles > 1:
             raise ValueError("the second look works on one view: tiles must be 1")
         self.second_look, self.second_looks = second_look, second_looks
-        self.spare, self.closer_presence = spare, closer_presence
+        self.spare, self.agree, self.closer_presence = spare, agree, closer_presence
         self._landmark = self._onet = self._centre = self._centre_path = None
         self.centre_from = centre if verify is not None else None  # CenterFace is loaded when first asked,
         if self.centre_from is not None:  # but a missing or altered file is said at once (exit 5), checked once
@@ -327,20 +328,21 @@ class BlazeFaceDetector:
                cut: tuple[int, int, int, int]) -> tuple[float, tuple[float, ...] | None, float | None]:
         """The face check's scores for one new box: the landmark model's presence, ONet's, and CenterFace's (when
         ``centre`` asks it). With ``spare``, a score that cannot change the verdict is not worked out: the presence
-        of a first-look box whose first ONet square is under ``confirm.AGREE`` (one look cannot be sure of it, and
+        of a first-look box whose first ONet square is under ``agree`` (one look cannot be sure of it, and
         its streak runs on ONet; ``NOT_NEEDED``), and ONet's and CenterFace's on a closer-look box under
         ``closer_presence`` (no candidate at all)."""
         x1, y1, x2, y2 = box
         if self.spare and not closer:
             onet = self._onet.scores(rgb, (x1, y1, x2 - x1, y2 - y1))  # the box as found, not cut to the image
-            presence = NOT_NEEDED if onet[0] < AGREE else self.presence(rgb, box, pts)
+            presence = NOT_NEEDED if onet[0] < self.agree else self.presence(rgb, box, pts)
         else:
             presence = self.presence(rgb, box, pts)
             if self.spare and presence < self.closer_presence:
                 return presence, None, None
             onet = self._onet.scores(rgb, (x1, y1, x2 - x1, y2 - y1))
         centre = None
-        if self.centre_from is not None and not (score >= self.centre_from and sure(presence, onet, self.verify_threshold)):
+        if self.centre_from is not None and not (score >= self.centre_from
+                                                 and sure(presence, onet, self.verify_threshold, self.agree)):
             centre = self.centerface.score(rgb, cut)
         return presence, onet, centre
 

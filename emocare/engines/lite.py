@@ -171,7 +171,8 @@ class LiteEngine:
 
             # boxes down to the streak's score are candidates; only the confirmer's rules make them faces
             self.detector = BlazeFaceDetector("back", min_score=STREAM_MIN_SCORE, centre=CONFIRM["accept_score"],
-                                              spare=True, closer_presence=CONFIRM["closer_presence"], **SECOND_LOOK)
+                                              spare=True, agree=CONFIRM["agree"],
+                                              closer_presence=CONFIRM["closer_presence"], **SECOND_LOOK)
         else:
             # video: a small copy is enough for a face at a desk
             self.detector = HaarDetector(detect_side=detect_side, min_neighbors=min_neighbors)
