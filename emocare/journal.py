@@ -94,12 +94,12 @@ class Journal:
             _make_folder(self.path.parent, private=self.fresh)
             self._fh = self._open()
             self._good = self._fh.seek(0, os.SEEK_END)
-            if self._good > 0 and self.path.is_file() and not _starts_as_journal(self.path):
-                self._fh.close()
-                self._fh = None
-                raise NotAJournal(f"{shown(self.path)}: not a journal, left as it was (name a new file, or one "
-                                  "that watch wrote)")
             if self._good > 0 and self.path.is_file():
+                if not _starts_as_journal(self.path):
+                    self._fh.close()
+                    self._fh = None
+                    raise NotAJournal(f"{shown(self.path)}: not a journal, left as it was (name a new file, or "
+                                      "one that watch wrote)")
                 with open(self.path, "rb") as fh:
                     fh.seek(self._good - 1)
                     if fh.read(1) != b"\n":  # a killed run left a torn line: never glue a new start onto it

@@ -53,7 +53,7 @@ def summarize(records: Records, period_s: float = 1.0) -> Report:
     end = next((r for r in reversed(records) if isinstance(r, EndRecord)), None)
     moods = _moods_by_person(records)
     people: dict[int, PersonSummary] = {}
-    end_t = max((x.t for x in records), default=0.0)  # once, not once per person: linear in the journal
+    end_t = _last_t(records)  # once, not once per person: linear in the journal
     for pid, rows in moods.items():
         person = people[pid] = PersonSummary(id=pid)
         for r, span in _spans(rows, end_t, period_s):
@@ -80,6 +80,11 @@ def summarize(records: Records, period_s: float = 1.0) -> Report:
         care=[r for r in records if isinstance(r, CareRecord)],
         ended=end.reason if end else None,
     )
+
+
+def _last_t(records: list[Record]) -> float:
+    """The journal's last time: where its last mood line's span ends at the latest."""
+    return max((x.t for x in records), default=0.0)
 
 
 def _spans(rows: list[MoodRecord], end_t: float, period_s: float):
@@ -186,7 +191,7 @@ def plot(records: Records, path: Path, period_s: float = 1.0) -> Path:
     ids = [p.id for p in report.people] or [0]
     fig, ax = plt.subplots(figsize=(11, 1.2 + 0.6 * len(ids)), dpi=110)
     moods = _moods_by_person(records)
-    end_t = max((x.t for x in records), default=0.0)
+    end_t = _last_t(records)
     for row, pid in enumerate(ids):  # the bars the table's seconds add up (the last ends with the session)
         for r, span in _spans(moods.get(pid, []), end_t, period_s):
             ax.broken_barh([(r.t, span)], (row - 0.4, 0.8), facecolors=rgb(r.mood))

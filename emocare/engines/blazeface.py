@@ -332,14 +332,15 @@ class BlazeFaceDetector:
         its streak runs on ONet; ``NOT_NEEDED``), and ONet's and CenterFace's on a closer-look box under
         ``closer_presence`` (no candidate at all)."""
         x1, y1, x2, y2 = box
+        found = (x1, y1, x2 - x1, y2 - y1)  # ONet's box: as found, not cut to the image
         if self.spare and not closer:
-            onet = self._onet.scores(rgb, (x1, y1, x2 - x1, y2 - y1))  # the box as found, not cut to the image
+            onet = self._onet.scores(rgb, found)
             presence = NOT_NEEDED if onet[0] < self.agree else self.presence(rgb, box, pts)
         else:
             presence = self.presence(rgb, box, pts)
             if self.spare and presence < self.closer_presence:
                 return presence, None, None
-            onet = self._onet.scores(rgb, (x1, y1, x2 - x1, y2 - y1))
+            onet = self._onet.scores(rgb, found)
         centre = None
         if self.centre_from is not None and not (score >= self.centre_from
                                                  and sure(presence, onet, self.verify_threshold, self.agree)):
