@@ -98,8 +98,7 @@ class Journal:
                 if not _starts_as_journal(self.path):
                     self._fh.close()
                     self._fh = None
-                    raise NotAJournal(f"{shown(self.path)}: not a journal, left as it was (name a new file, or "
-                                      "one that watch wrote)")
+                    raise NotAJournal(f"{shown(self.path)}: not a journal, left as it was; name a new file")
                 with open(self.path, "rb") as fh:
                     fh.seek(self._good - 1)
                     if fh.read(1) != b"\n":  # a killed run left a torn line: never glue a new start onto it
