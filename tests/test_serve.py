@@ -307,7 +307,12 @@ def test_a_broken_journal_is_named_not_fatal(tmp_path, folders):
     (journals / "watch-20261121-100000.jsonl").write_text('{"type": "start", "t": 0}\nnot json\n{"type": "end", "t": 1}\n')
     _, client, _ = make_app(tmp_path, [journals])
     page = client.get("/history").get_data(as_text=True)
-    assert "watch-20261121-100000.jsonl" in page and "not a journal line" in page
+    assert "watch-20261121-100000.jsonl" in page and "line 2 is not a journal line" in page
+    assert 'watch-20261121-100000.jsonl:2: not a journal line (Expecting value)"' in page  # the detail, as a title
+    page = client.get("/history?lang=zh").get_data(as_text=True)
+    assert "第 2 行不是日志行" in page and "无法读取的日志" in page
+    page = client.get("/history/0/watch-20261121-100000.jsonl?lang=zh").get_data(as_text=True)
+    assert "第 2 行不是日志行" in page
 
 
 # ------------------------------------------------------------------ the history's fast reader
@@ -881,6 +886,11 @@ def test_cli_serves_history_only_prints_the_url_and_stops_on_ctrl_c(tmp_path):
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130 and "Traceback" not in err
+    # 0.0.0.0: the address printed is loopback's; other devices are told this machine's own addresses (or, where
+    # it has none but loopback, to use its address with the same token)
+    other = [ln for ln in err.splitlines() if ln.startswith("from another device: ")]
+    assert len(other) == 1 and (f":{port}/" in other[0] or f"port {port}," in other[0]), err
+    assert f"?token={token}" in other[0] or "the same ?token=" in other[0], err
 
 
 def test_help_does_not_import_flask():

@@ -17,7 +17,7 @@ def serve(source, fast, no_camera, show_window, host, port, history, max_viewers
     from emocare import watch as watch_lib
     from emocare.report import summarize, tables
     from emocare.status import StatusLine
-    from emocare.web.server import ServeOptions, serve as serve_pages
+    from emocare.web.server import ANY, ServeOptions, serve as serve_pages
 
     settings, _ = load_settings(config, **overrides)
     if not 1 <= max_viewers <= 200:
@@ -36,6 +36,12 @@ def serve(source, fast, no_camera, show_window, host, port, history, max_viewers
 
     def ready(server) -> None:
         typer.echo(f"emocare serve: {server.url}")
+        others = server.other_urls()
+        if others:
+            err.print("from another device: " + "  ".join(others), highlight=False, soft_wrap=True)
+        elif server.host in ANY:
+            err.print(f"from another device: this machine's address, port {server.port}, with the same ?token=",
+                      highlight=False, soft_wrap=True)
         if server.token:
             err.print("the token in this address is needed for every page and stream (anyone who can reach this "
                       "machine could watch otherwise)", highlight=False)

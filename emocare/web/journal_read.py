@@ -120,14 +120,23 @@ def _scan(path: Path) -> _Lines:
     return lines
 
 
+class Unreadable(JournalError):
+    """``journal.read``'s error, with what a page says of it in either language: ``why`` is "missing", "read" or
+    "line" (``line``: which)."""
+
+    def __init__(self, message: str, why: str, line: int | None = None):
+        super().__init__(message)
+        self.why, self.line = why, line
+
+
 def _read_bytes(path: Path) -> bytes:
     """The journal at ``path``, or ``JournalError`` as ``journal.read`` says it."""
     if not path.is_file():
-        raise JournalError(f"{shown(path)}: no such journal")
+        raise Unreadable(f"{shown(path)}: no such journal", "missing")
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise JournalError(f"{shown(path)}: cannot read journal ({exc.strerror or exc})") from exc
+        raise Unreadable(f"{shown(path)}: cannot read journal ({exc.strerror or exc})", "read") from exc
 
 
 def _record(path: Path, n: int, times: list, others: list):
@@ -143,11 +152,11 @@ def _record(path: Path, n: int, times: list, others: list):
         if rest is None or rest.startswith(b'{"type": "start"'):
             return None  # the line a killed process was writing
         why = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
-        raise JournalError(f"{shown(path)}:{n + 1}: not a journal line ({why})") from None
+        raise Unreadable(f"{shown(path)}:{n + 1}: not a journal line ({why})", "line", n + 1) from None
     try:
         return from_json(rec)
     except ValueError as exc:  # records.check's reason
-        raise JournalError(f"{shown(path)}:{n + 1}: not a journal line ({exc})") from None
+        raise Unreadable(f"{shown(path)}:{n + 1}: not a journal line ({exc})", "line", n + 1) from None
 
 
 def _take(lines: _Lines, n: int, rec) -> None:
@@ -252,6 +261,6 @@ def read_journal(ref: str, path: Path) -> JournalView:
         stat = path.stat()
         lines = _scan(path)
     except (OSError, JournalError) as exc:
-        return JournalView(ref, path, (), error=str(exc))
+        return JournalView(ref, path, (), error=str(exc), why=getattr(exc, "why", "read"), line=getattr(exc, "line", None))
     mtime = datetime.fromtimestamp(stat.st_mtime)
     return JournalView(ref, path, tuple(_summary(ref, i, lines, run, mtime) for i, run in enumerate(lines.runs)))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -47,6 +48,26 @@ def check_host(host: str) -> None:
         ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         raise ConfigError(f"--host {host!r}: give an IP address such as 127.0.0.1 or 0.0.0.0 (or localhost)") from None
+
+
+ANY = ("0.0.0.0", "::", "[::]")  # every interface
+
+
+def own_addresses() -> list[str]:
+    """This machine's IPv4 addresses other than loopback, found without sending anything: its name's addresses,
+    and the one a datagram socket would leave by (``connect`` on UDP only picks a route)."""
+    found: set[str] = set()
+    try:
+        found.update(info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET))
+    except OSError:
+        pass
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("10.254.254.254", 9))
+            found.add(s.getsockname()[0])
+    except OSError:  # no route: no network
+        pass
+    return sorted(a for a in found if not ipaddress.ip_address(a).is_loopback and a != "0.0.0.0")
 
 
 @dataclass(frozen=True)
@@ -108,7 +129,14 @@ class Server:
 
     @property
     def url(self) -> str:
-        host = self.host if self.host not in ("0.0.0.0", "::", "[::]") else "127.0.0.1"
+        """The address to open on this machine (loopback when listening on every interface)."""
+        return self._url(self.host if self.host not in ANY else "127.0.0.1")
+
+    def other_urls(self) -> list[str]:
+        """Where other devices reach it: this machine's own addresses when listening on every interface."""
+        return [self._url(a) for a in own_addresses()] if self.host in ANY else []
+
+    def _url(self, host: str) -> str:
         host = f"[{host.strip('[]')}]" if ":" in host else host
         return f"http://{host}:{self.port}/" + (f"?token={self.token}" if self.token else "")
 

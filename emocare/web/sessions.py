@@ -75,4 +75,6 @@ class JournalView:
     ref: str
     path: Path
     sessions: tuple[SessionView, ...]
-    error: str | None = None
+    error: str | None = None  # why it cannot be read, as `emocare report` says it (English)
+    why: str | None = None  # the same, as a page shows it in either language: "missing", "read" or "line"
+    line: int | None = None  # with why "line": the line that is not a journal line
