@@ -132,7 +132,7 @@ def run_guarded(fn, *args, **kwargs):
 
 # ---------------------------------------------------------------- analyze
 @app.command(epilog=describe((Exit.OK, "all inputs analyzed (no face is a result)"), Exit.FAILED, (Exit.USAGE, "usage error"),
-                             Exit.ENGINE, (Exit.WEIGHTS, "weights missing"), (Exit.INTERRUPTED, "Ctrl-C"),
+                             Exit.ENGINE, (Exit.WEIGHTS, "weights missing or altered"), (Exit.INTERRUPTED, "Ctrl-C"),
                              Exit.OUTPUT_CLOSED))
 def analyze(
     paths: List[Path] = typer.Argument(..., help="Image files or folders (searched recursively).", exists=False, readable=False),
@@ -155,7 +155,7 @@ def analyze(
 # ---------------------------------------------------------------- watch
 @app.command(epilog=window_keys.keys_summary() + " " + describe(
     Exit.OK, (Exit.FAILED, "damaged video/full disk/failed recording"), (Exit.USAGE, "usage"),
-    (Exit.SOURCE, "camera/stream/file unavailable or lost"), Exit.ENGINE, (Exit.WEIGHTS, "weights missing"),
+    (Exit.SOURCE, "camera/stream/file unavailable or lost"), Exit.ENGINE, (Exit.WEIGHTS, "weights missing or altered"),
     (Exit.INTERRUPTED, "Ctrl-C")))
 def watch(
     camera: Optional[int] = typer.Option(None, "--camera", help=f"Camera index (default {DEFAULTS.camera}).", metavar="N"),
@@ -201,7 +201,7 @@ def watch(
 
 # ---------------------------------------------------------------- serve
 @app.command(epilog=describe(Exit.OK, (Exit.FAILED, "cannot listen on --host/--port"), Exit.USAGE,
-                             (Exit.SOURCE, "camera/stream/file unavailable at start"), Exit.ENGINE, (Exit.WEIGHTS, "weights missing"),
+                             (Exit.SOURCE, "camera/stream/file unavailable at start"), Exit.ENGINE, (Exit.WEIGHTS, "weights missing or altered"),
                              (Exit.INTERRUPTED, "Ctrl-C (how it is stopped)")))
 def serve(
     camera: Optional[int] = typer.Option(None, "--camera", help=f"Camera index (default {DEFAULTS.camera}).", metavar="N"),

@@ -32,7 +32,7 @@ class Exit(IntEnum):
              "usage or config error (unknown option, bad value, wrong shape in the config file)")
     SOURCE = (3, "camera/stream unavailable", "camera or stream unavailable, or lost for good")
     ENGINE = (4, "engine unavailable", "engine unavailable (a library or detector not installed)")
-    WEIGHTS = (5, "model weights missing", "model weights missing or altered (named in the line)")
+    WEIGHTS = (5, "model weights missing or altered", "model weights missing or altered (named in the line)")
     INTERRUPTED = (130, "interrupted", "interrupted (Ctrl-C, SIGTERM, or the terminal closed)")
     # 128 + SIGPIPE: what a shell reports for any tool whose reader left (`yes | head`)
     OUTPUT_CLOSED = (141, "output cut short (| head)",

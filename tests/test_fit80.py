@@ -189,6 +189,15 @@ def test_models_at_80_columns_shows_each_folder_and_file_name_whole(monkeypatch)
                 (f.path, result.stdout)
 
 
+def test_models_notes_wrap_between_words_and_keep_a_quoted_command_whole(monkeypatch):
+    """The notes under the table wrapped with trailing spaces and cut 'emocare ⏎ models download' in two."""
+    monkeypatch.setenv("DEEPFACE_HOME", "/nonexistent-emocare-test")  # the weights-missing note is shown
+    result = runner.invoke(app, ["models"], env={"COLUMNS": "80"})
+    notes = [line for line in result.output.splitlines() if not BOX.search(line)]
+    assert notes and all(line == line.rstrip() and len(line) <= 80 for line in notes), notes
+    assert any("'emocare models download'" in line for line in notes), notes
+
+
 def _long_named_photos(tmp_path):
     from conftest import DATA
 

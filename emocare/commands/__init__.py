@@ -30,6 +30,17 @@ def stdout_console():
     return Console()
 
 
+def print_note(console, text: str) -> None:
+    """A note wrapped at the console's width between words, with no trailing spaces, and a quoted command
+    (``'emocare models download'``, ``'pip install ...'``) kept whole on one line, so it can be copied."""
+    import re
+    import textwrap
+
+    keep = re.sub(r"'(?:emocare|pip) [^']*'", lambda m: m.group(0).replace(" ", "\u00a0"), text)
+    for line in textwrap.wrap(keep, width=max(console.width, 40), break_long_words=False, break_on_hyphens=False):
+        console.print(line.replace("\u00a0", " "), markup=False, highlight=False, soft_wrap=True)
+
+
 def load_settings(config: Optional[Path], **overrides: Any):
     """The settings, with the options given on the command line; a bad option's value is named by its flag
     (``--window: must be > 0``), not by its setting (``window_s``), which is how the config file names it."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from emocare.commands import stdout_console
+from emocare.commands import print_note, stdout_console
 from emocare.engines import registry
 
 
@@ -15,14 +15,13 @@ def print_table() -> None:
     out.print("emocare engines and models", style="table.title", markup=False, highlight=False)
     for part in engine_tables(registry.MODEL_SOURCES):
         out.print(part)
-    # the notes wrap at the terminal's width, between words (as one long line they ran to 159 columns)
+    # the notes wrap at the terminal's width, between words (as one long line they ran to 159 columns), and a
+    # quoted command stays on one line
     if runtime == "litert":
-        out.print("emocare's model and BlazeFace run on LiteRT (the face check's ONet on OpenCV's DNN module).",
-                  markup=False, highlight=False)
+        print_note(out, "emocare's model and BlazeFace run on LiteRT (the face check's ONet on OpenCV's DNN module).")
     else:
-        out.print("emocare's model and BlazeFace run on OpenCV's DNN module (no LiteRT installed, or "
-                  "EMOCARE_RUNTIME=opencv); pip install 'emocare[litert]' runs them 2-3x faster.", markup=False,
-                  highlight=False)
+        print_note(out, "emocare's model and BlazeFace run on OpenCV's DNN module (no LiteRT installed, or "
+                        "EMOCARE_RUNTIME=opencv); pip install 'emocare[litert]' runs them 2-3x faster.")
     from emocare.engines import weights
 
     if not weights.emotion_weights_present():
@@ -35,7 +34,7 @@ def print_table() -> None:
         else:
             note = ("DeepFace's weights are optional: without them --engine auto uses emocare's own model. "
                     + weights.missing_message())
-        stderr_console().print(note, markup=False, highlight=False)
+        print_note(stderr_console(), note)
 
 
 def engine_tables(sources) -> list:
