@@ -100,7 +100,7 @@ def needs_extra(extra: str) -> None:
 
 # Modules whose tests run emocare as a whole: a process per test, a real window, Chromium, a training run, a
 # session played at its own pace. `make test` runs everything; `make test-fast` (-m "not slow") the rest.
-SLOW_MODULES = {"test_serve.py", "test_window_shots.py", "test_faults.py", "test_interrupts.py", "test_votes.py",
+SLOW_MODULES = {"test_serve.py", "test_serve_browser.py", "test_window_shots.py", "test_faults.py", "test_interrupts.py", "test_votes.py",
                 "test_emocare_model.py", "test_care.py", "test_watch.py", "test_bench.py", "test_bench_sessions.py",
                 "test_status.py", "test_api.py", "test_scripted.py", "test_install.py"}
 
@@ -125,6 +125,10 @@ def _is_local(address) -> bool:
     return isinstance(host, str) and (host.startswith("127.") or host in ("localhost", "::1") or host.startswith("/"))
 
 
+_REAL_GETADDRINFO = socket.getaddrinfo  # taken at import, before the no_network fixture replaces them
+_REAL_CREATE_CONNECTION = socket.create_connection
+
+
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
     """Every test runs as if offline: connecting anywhere but loopback raises OSError."""
@@ -141,6 +145,29 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", guarded)
     monkeypatch.setattr(socket, "create_connection", guarded_create_connection)
     monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **kw: (_ for _ in ()).throw(socket.gaierror("offline (tests)")))
+
+
+@pytest.fixture
+def loopback_lookups(no_network, monkeypatch):
+    """The server resolves its numeric loopback address (waitress asks getaddrinfo) and the tests connect to
+    it; every other name and address stays offline."""
+    real = _REAL_GETADDRINFO
+    blocked = socket.getaddrinfo
+
+    def lookup(host, *args, **kw):
+        if host in ("127.0.0.1", "0.0.0.0", "::1", "localhost"):
+            return real(host, *args, **kw)
+        return blocked(host, *args, **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    blocked_connect = socket.create_connection
+
+    def connect(address, *args, **kw):
+        if address[0] in ("127.0.0.1", "localhost"):
+            return _REAL_CREATE_CONNECTION(address, *args, **kw)
+        return blocked_connect(address, *args, **kw)
+
+    monkeypatch.setattr(socket, "create_connection", connect)
 
 
 @pytest.fixture(scope="session")

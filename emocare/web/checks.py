@@ -59,7 +59,9 @@ def headers(state: AppState, resp: Response) -> Response:
     web = state.web
     resp.headers.setdefault("Content-Security-Policy", CSP)
     resp.headers["X-Content-Type-Options"] = "nosniff"
-    resp.headers["Referrer-Policy"] = "no-referrer"
+    # same-origin, not no-referrer: under no-referrer Chromium sends "Origin: null" with a form's POST, which the
+    # origin check refused, so the settings page could not save; other sites still get no referrer (nor the token)
+    resp.headers["Referrer-Policy"] = "same-origin"
     resp.headers["X-Frame-Options"] = "DENY"
     if not request.path.startswith("/static/"):
         resp.headers.setdefault("Cache-Control", "no-store")
