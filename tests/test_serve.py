@@ -97,12 +97,17 @@ def test_every_route_answers(tmp_path, folders):
     page = client.get("/history/0/watch-20261120-091500.jsonl").get_data(as_text=True)
     assert "I&#39;m here." in page and "sessions-data" in page
     history = client.get("/history").get_data(as_text=True)
-    assert "week-data" in history and "09:15" in history
+    assert "week-data" in history and "09:15" in history and "<h2>This week <span" in history
+    earlier = client.get("/history?week=2026-10-01").get_data(as_text=True)  # a past week is not "this week"
+    assert "<h2>Week <span" in earlier and "<h2>This week" not in earlier
+    assert 'href="/history?week=2026-10-01&amp;lang=zh"' in earlier  # the other language, the same week
     r = client.post("/control", data={"command": "pause", "csrf_token": csrf})
     assert r.status_code == 202 and hub.commands() == ["pause"]
     assert client.post("/control", data={"command": "quit", "csrf_token": csrf}).status_code == 400
     assert client.get("/nowhere").status_code == 404
     assert client.get("/history?week=yesterday").status_code == 400
+    for edge in ("0001-01-01", "9999-12-31"):  # no week before or after: a 400, not a 500 with a traceback
+        assert client.get(f"/history?week={edge}").status_code == 400, edge
     r = client.get("/")
     assert "default-src 'self'" in r.headers["Content-Security-Policy"] and r.headers["Referrer-Policy"] == "same-origin"
     # the streams are in the live tests below; with no camera, the live routes are not there
@@ -499,20 +504,25 @@ def test_a_message_edit_is_saved_and_keeps_the_rest_of_the_file(tmp_path):
     assert "messages" not in tomllib.loads(config.read_text())
 
 
-@pytest.mark.parametrize("field, value, reason", [
-    ("msg-en-sad", "x" * 301, "longer than 300"),
-    ("msg-en-sad", "\n".join(f"line {i}" for i in range(13)), "at most 12"),
-    ("msg-en-sad", "bell \x07 here", "control character"),
-    ("msg-xx-sad", "hello", "not an editable"),
-    ("msg-en-joy", "hello", "not an editable"),
+@pytest.mark.parametrize("field, value, reason, reason_zh", [
+    ("msg-en-sad", "x" * 301, "longer than 300", "超过 300 个字符"),
+    ("msg-en-sad", "\n".join(f"line {i}" for i in range(13)), "at most 12", "共 13 条安慰语，最多 12 条"),
+    ("msg-en-sad", "bell \x07 here", "control character", "控制字符"),
+    ("msg-xx-sad", "hello", "not an editable", "不是可编辑"),
+    ("msg-en-joy", "hello", "not an editable", "不是可编辑"),
 ])
-def test_invalid_message_edits_are_refused_and_the_old_file_kept(tmp_path, field, value, reason):
+def test_invalid_message_edits_are_refused_and_the_old_file_kept(tmp_path, field, value, reason, reason_zh):
     config = tmp_path / "config.toml"
     before = "cooldown_s = 30.0\n"
     config.write_text(before)
     _, client, csrf = make_app(tmp_path)
     r = client.post("/settings/messages", data={"csrf_token": csrf, field: value})
-    assert r.status_code == 400 and reason in r.get_data(as_text=True)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 400 and reason in page
+    # the form posts to its own card, so the refusal is in view; the language link leads to the settings page
+    assert 'action="/settings/messages#messages"' in page and 'href="/settings?lang=zh"' in page
+    r = client.post("/settings/messages?lang=zh", data={"csrf_token": csrf, field: value})
+    assert r.status_code == 400 and reason_zh in r.get_data(as_text=True)  # said in the page's language
     assert config.read_text() == before
 
 

@@ -57,6 +57,19 @@ def effective(settings) -> dict[str, dict[str, tuple[tuple[str, ...], bool]]]:
     return out
 
 
+class Refusal(str):
+    """A box's reason in English (the string itself), with ``code`` and ``params`` for a page to say it in its
+    own language (``strings.toml``'s ``refuse_<code>``)."""
+
+    code: str
+    params: dict
+
+    def __new__(cls, text: str, code: str, **params):
+        obj = super().__new__(cls, text)
+        obj.code, obj.params = code, params
+        return obj
+
+
 def parse_form(form: Mapping[str, str], settings) -> tuple[dict[str, dict[str, tuple[str, ...]]], dict[str, str]]:
     """``(edits, errors)``: the lists the form gives (an empty box: the packaged words), and a reason per bad box."""
     allowed = set(editable(settings))
@@ -68,18 +81,19 @@ def parse_form(form: Mapping[str, str], settings) -> tuple[dict[str, dict[str, t
             continue
         lang, emo = m.groups()
         if lang not in LANGS or emo not in allowed:
-            errors[key] = f"{lang}/{emo}: not an editable message list"
+            errors[key] = Refusal(f"{lang}/{emo}: not an editable message list", "not_editable", lang=lang, emo=emo)
             continue
         lines = [line.strip() for line in str(value).replace("\r\n", "\n").split("\n")]
         lines = [line for line in lines if line]
         bad = next((line for line in lines if any(unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") for c in line)),
                    None)
         if bad is not None:
-            errors[key] = "a message holds a control character"
+            errors[key] = Refusal("a message holds a control character", "control")
         elif len(lines) > MAX_VARIANTS:
-            errors[key] = f"{len(lines)} messages; at most {MAX_VARIANTS}"
+            errors[key] = Refusal(f"{len(lines)} messages; at most {MAX_VARIANTS}", "too_many", n=len(lines),
+                                  most=MAX_VARIANTS)
         elif any(len(line) > MAX_CHARS for line in lines):
-            errors[key] = f"a message is longer than {MAX_CHARS} characters"
+            errors[key] = Refusal(f"a message is longer than {MAX_CHARS} characters", "too_long", most=MAX_CHARS)
         else:
             edits[lang][emo] = tuple(lines)
     return edits, errors

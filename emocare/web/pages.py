@@ -72,6 +72,15 @@ MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "Au
              "November", "December")
 
 
+def lang_href(code: str, path: str | None = None) -> str:
+    """This page in language ``code``: its other query parameters kept (a past week stays that week); ``path``
+    for a page that answered a POST (a GET there would be 405)."""
+    from urllib.parse import urlencode
+
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
+    return (path or request.path) + "?" + urlencode([*args, ("lang", code)])
+
+
 def day_title(day: date, lang: str) -> str:
     """A day as the history heads it, with its weekday, in the page's language whatever the server's locale:
     "Thursday 03 December 2026", "2026年12月3日 星期四"."""
@@ -103,6 +112,7 @@ class AppState:
         code = self.lang()
         t = strings()[code]
         other = next(c for c in LANGS if c != code)
+        context.setdefault("lang_href", lang_href(other))
         body = render_template(template, t=t, lang=code, other_lang=other, csrf=self.csrf, colors=MOOD_COLORS,
                                live=self.hub is not None, moods=MOOD_ORDER, emotions=EMOTIONS,
                                page_strings=json.dumps(t, ensure_ascii=False),

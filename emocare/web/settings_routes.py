@@ -12,7 +12,7 @@ from flask import Flask, redirect, request, url_for
 
 from emocare.settings import LANGS
 from emocare.web import config_edit
-from emocare.web.pages import AppState, strings
+from emocare.web.pages import AppState, lang_href, strings
 
 
 def register(app: Flask, state: AppState) -> None:
@@ -64,7 +64,9 @@ def _settings_page(state: AppState, status: int = 200, refused: str | None = Non
             text = t["lang_system"].format(lang=t["lang_" + settings_mod.system_language()])
         where = (origin or {}).get(f.name, "default")
         rows.append((f.name, text, where, origin_words(where, t)))
-    return state.page("settings.html", status, nav="settings", rows=rows, config_path=path,
+    extra = {} if request.method == "GET" else {"lang_href": lang_href(next(c for c in LANGS if c != state.lang()),
+                                                                       url_for("settings_page"))}
+    return state.page("settings.html", status, nav="settings", rows=rows, **extra, config_path=path,
                       config_exists=Path(path).is_file(), load_error=load_error, refused=refused,
                       errors=errors or {}, form=form or {}, saved=saved,
                       messages=config_edit.effective(settings), editable=config_edit.editable(settings),
@@ -82,7 +84,9 @@ def save_messages(state: AppState):
         return _settings_page(state, 400, refused=str(exc), form=form)
     edits, errors = config_edit.parse_form(form, settings)
     if errors:
-        return _settings_page(state, 400, refused="; ".join(errors.values()), errors=errors, form=form)
+        t = strings()[state.lang()]
+        said = [t["refuse_" + e.code].format(**e.params) for e in errors.values()]
+        return _settings_page(state, 400, refused=t["refuse_sep"].join(said), errors=errors, form=form)
     try:
         config_edit.save(settings_mod.config_path(state.web.config), edits, settings)
     except config_edit.EditRefused as exc:
