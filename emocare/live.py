@@ -97,15 +97,20 @@ class WatchResult:
 
     def stats_text(self) -> str:
         """``watch --stats``: display and analysis rates, analysis latency percentiles (``timing.percentile``)."""
+        return "".join(self.stats_phrases())
+
+    def stats_phrases(self) -> list[str]:
+        """``stats_text`` in the phrases a terminal may break it between (never inside one)."""
         from emocare.timing import percentile
 
         analysis_fps = self.analysed_frames / self.wall_s if self.wall_s > 0 else 0.0
         display_fps = self.displayed_frames / self.wall_s if self.wall_s > 0 else 0.0
         # latency: engine time per analysed frame (fast mode) or capture-to-result (live)
         display = f"display {display_fps:.1f} fps" if self.displayed_frames else "display off (headless)"
-        return (f"stats: {display}, analysis {analysis_fps:.1f} fps "
-                f"({self.analysed_frames} frames in {self.wall_s:.1f} s), analysis latency "
-                f"p50 {percentile(self.latency_ms, 50):.1f} ms, p95 {percentile(self.latency_ms, 95):.1f} ms")
+        return [f"stats: {display}, ", f"analysis {analysis_fps:.1f} fps ",
+                f"({self.analysed_frames} frames in {self.wall_s:.1f} s), ",
+                f"analysis latency p50 {percentile(self.latency_ms, 50):.1f} ms, ",
+                f"p95 {percentile(self.latency_ms, 95):.1f} ms"]
 
 
 class Session:

@@ -29,12 +29,18 @@ def plural(n: int, word: str, words: str | None = None) -> str:
     return f"{n} {word if n == 1 else (words or word + 's')}"
 
 
+def _end(line: str) -> str:
+    """A line as it ends on screen: no trailing space, nor a trailing ``|`` separator (nothing follows it)."""
+    line = line.rstrip()
+    return line[:-1].rstrip() if line.endswith(" |") else line
+
+
 class Phrases:
     """Text that a narrow column or terminal breaks only between its phrases, never inside one.
 
     Rich breaks text at spaces, so ``surprise 0.00`` can end a line at ``surprise``, and it cuts a word longer than
     its column anywhere (``pyfeat_BWPictureHuman_grayscal / e.jpg``). Each phrase here keeps its trailing
-    separator (``"happy 0.59, "``, ``"photos/"``), dropped where it ends a line. A tuple of phrases is a group kept
+    separator (``"happy 0.59, "``, ``"photos/"``, ``"17.4 s | "``), dropped where it ends a line (a ``|`` too). A tuple of phrases is a group kept
     on one line where it fits one, else broken between its phrases: a path given as ``path_phrases`` then breaks
     only after a ``/``. A phrase wider than the space it has is folded (nothing is ever cut off).
     """
@@ -58,17 +64,17 @@ class Phrases:
         line = ""
         for p in self.phrases:
             whole = "".join(_parts(p))
-            fits = cell_len(whole.rstrip()) <= width
+            fits = cell_len(_end(whole)) <= width
             if not fits and line and len(_parts(p)) > 1:  # a group too long for a line starts one of its own
-                lines.append(line.rstrip())
+                lines.append(_end(line))
                 line = ""
             for q in [whole] if fits else _parts(p):
-                if line and cell_len((line + q).rstrip()) > width:
-                    lines.append(line.rstrip())
+                if line and cell_len(_end(line + q)) > width:
+                    lines.append(_end(line))
                     line = ""
                 line += q
         if line.rstrip() or not lines:
-            lines.append(line.rstrip())
+            lines.append(_end(line))
         return lines
 
     def __rich_console__(self, console, options):

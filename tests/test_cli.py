@@ -257,3 +257,10 @@ def test_an_empty_folder_is_a_bad_input_alone_or_among_others(tmp_path):
     for args in ([str(empty)], ["--json", str(empty)]):
         result = runner.invoke(app, ["analyze", *args])
         assert result.exit_code == 1 and result.stderr.splitlines() == [f"emocare: {says}"], result.stderr
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_say_with_nothing_to_say_is_a_usage_error(text):
+    """`say ""` blamed gTTS and a missing espeak-ng (exit 1), though neither was the trouble."""
+    result = runner.invoke(app, ["say", text, "--audio", "none"])
+    assert result.exit_code == 2 and "nothing to say" in result.stderr and "espeak" not in result.output, result.output

@@ -27,7 +27,8 @@ BOX = re.compile(r"[\u2500-\u257f]")  # rich's table borders
 
 
 def words(text: str) -> list[str]:
-    return sorted(BOX.sub(" ", text).split())
+    """The words, without the "|" between figures (dropped where a line breaks there)."""
+    return sorted(w for w in BOX.sub(" ", text).split() if w != "|")
 
 
 def commands(group=None, path=()):
@@ -157,9 +158,30 @@ def test_report_heading_breaks_only_between_its_figures():
             console.print(part)
         lines = buf.getvalue().splitlines()
         assert max(len(line) for line in lines) <= width, lines
-        for whole in ("emocare-deepface |", "2.4 s |", "2 mood changes (50.0/min) |", "0 care events |",
+        for whole in ("emocare-deepface", "2.4 s", "2 mood changes (50.0/min)", "0 care events",
                       "ended: end of source", "a_long_session_name_recorded.mp4"):
             assert any(whole in line for line in lines), (width, whole, lines)
+        # a separator never ends a line (nothing follows it there), nor starts one
+        assert not any(line.rstrip().endswith("|") or line.startswith("|") for line in lines), (width, lines)
+    buf = io.StringIO()
+    Console(file=buf, width=200).print(tables(report)[1])
+    assert buf.getvalue().strip() == "emocare-deepface | 2.4 s | 2 mood changes (50.0/min) | 0 care events | ended: end of source"
+
+
+def test_watch_stats_break_only_between_their_figures():
+    from emocare.live import WatchResult
+    from emocare.tables import Phrases
+
+    result = WatchResult(reason="end of source", summary={}, analysed_frames=262, displayed_frames=0, wall_s=17.6,
+                         latency_ms=[5.0, 5.1, 21.1])
+    for width in (80, 60):
+        buf = io.StringIO()
+        Console(file=buf, width=width).print(Phrases(result.stats_phrases()))
+        lines = buf.getvalue().splitlines()
+        assert max(len(line) for line in lines) <= width and len(lines) > 1, lines
+        for whole in ("analysis 14.9 fps", "(262 frames in 17.6 s)", "analysis latency p50 5.1 ms"):
+            assert any(whole in line for line in lines), (width, whole, lines)
+    assert result.stats_text().startswith("stats: display off (headless), analysis 14.9 fps (262 frames")
 
 
 def _cells(text: str) -> list[list[str]]:

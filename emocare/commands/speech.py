@@ -5,13 +5,15 @@ from __future__ import annotations
 import typer
 
 from emocare.commands import load_settings, stderr_console
-from emocare.errors import EmocareError
+from emocare.errors import ConfigError, EmocareError
 
 
 def say(text, lang, audio, config) -> None:
     from emocare.care.sound import Player
     from emocare.care.speech import Speech
 
+    if not text.strip():  # gTTS refuses it, and the local TTS would say nothing
+        raise ConfigError("say: nothing to say (give the words to speak, e.g. emocare say \"I'm here.\")")
     settings, _ = load_settings(config, lang=lang, audio=audio)
     rendered = Speech().render(text, settings.language)
     if rendered.path is None:

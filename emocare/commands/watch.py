@@ -29,6 +29,7 @@ def watch(camera, source, fast, size, no_window, record, journal_path, stats, co
     from emocare.report import summarize, tables
     from emocare.sources import shown  # a path as text: control characters escaped, bytes that are not UTF-8 as \xe9
     from emocare.status import StatusLine
+    from emocare.tables import Phrases
 
     settings, _ = load_settings(config, **overrides)
     err = stderr_console()
@@ -51,7 +52,7 @@ def watch(camera, source, fast, size, no_window, record, journal_path, stats, co
         err.print(f"snapshots: {shown(str(run.result.snapshots[0].parent))}", markup=False, highlight=False,
                   soft_wrap=True)
     if stats:
-        err.print(run.result.stats_text())
+        err.print(Phrases(run.result.stats_phrases()))  # broken between its figures, never inside one
     err.print(f"journal: {shown(str(run.journal))}", markup=False, highlight=False, soft_wrap=True)
     if record is not None and run.result.reason != "recording failed" and Path(record).is_file():
         err.print(f"recording: {shown(str(record))}", markup=False, highlight=False, soft_wrap=True)
