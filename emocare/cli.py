@@ -440,7 +440,9 @@ def main() -> None:
         typer.echo(exc.ctx.get_help() if exc.ctx is not None else "emocare --help")
         sys.exit(Exit.OK)
     except cx.UsageError as exc:
-        where = f"{exc.ctx.command_path}: " if exc.ctx is not None else ""
+        # the command, without the "emocare" the line already starts with ("emocare: error: emocare analyze: ...")
+        sub = exc.ctx.command_path.partition(" ")[2] if exc.ctx is not None else ""
+        where = f"{sub}: " if sub else ""
         from emocare.usage import usage_message
 
         typer.echo(f"emocare: error: {where}{usage_message(exc, cx)}", err=True)

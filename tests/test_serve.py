@@ -837,6 +837,11 @@ def test_cli_refuses_bad_hosts_and_busy_ports_in_one_line(tmp_path):
         out = subprocess.run([exe, "serve", "--no-camera", "--port", str(port)], capture_output=True, text=True,
                              timeout=60, env={**os.environ, "XDG_DATA_HOME": str(tmp_path)})
     assert out.returncode == 1 and f"--port {port}: cannot listen there" in out.stderr and "Traceback" not in out.stderr
+    assert "another port: --port N" in out.stderr
+    # an address this machine does not have: another port would not help (TEST-NET-1, never assigned)
+    out = subprocess.run([exe, "serve", "--no-camera", "--host", "192.0.2.77", "--port", "0"], capture_output=True,
+                         text=True, timeout=60, env={**os.environ, "XDG_DATA_HOME": str(tmp_path)})
+    assert out.returncode == 1 and "not an address of this machine" in out.stderr and "--port N" not in out.stderr
     out = subprocess.run([exe, "serve", "--no-camera", "--history", str(tmp_path / "nope")], capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 2 and "nope: no such file or folder" in out.stderr

@@ -54,7 +54,10 @@ def engine_tables(sources) -> list:
             parts.append(Phrases([f"{source.name}: ", "not installed, ", "no files"], style="table.title"))
             continue
         folder, names = common_folder([str(f.path) for f in files])
-        title = [f"{source.name}: ", "installed, " if installed else "not installed, "]
+        # "installed" alone read as ready to use where the library is there but a weights file is not (exit 5)
+        state = ["not installed, "] if not installed else ["installed, "] if all(f.present for f in files) else \
+            ["installed, ", "files missing, "]
+        title = [f"{source.name}: ", *state]
         title += ["in ", *path_phrases(shown(folder))] if folder else ["files:"]
         table = Table()
         table.add_column("file")

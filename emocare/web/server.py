@@ -12,6 +12,7 @@ frames, forgets it): nothing grows with time.
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import secrets
 import socket
@@ -120,8 +121,9 @@ class Server:
                                         asyncore_use_poll=True, ident="emocare", clear_untrusted_proxy_headers=True)
         except (OSError, ValueError) as exc:  # in use, not ours, or not an address waitress can bind
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise OutputError(f"--host {options.host} --port {options.port}: cannot listen there "
-                              f"({why}; another port: --port N)") from None
+            why = {errno.EADDRINUSE: f"{why}; another port: --port N",
+                   errno.EADDRNOTAVAIL: "not an address of this machine; try 0.0.0.0"}.get(getattr(exc, "errno", None), why)
+            raise OutputError(f"--host {options.host} --port {options.port}: cannot listen there ({why})") from None
         self.host = options.host
         self.port = int(self.server.effective_port)
         self._thread = threading.Thread(target=self._run, name="serve-http", daemon=True)
