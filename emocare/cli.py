@@ -286,7 +286,7 @@ def voices_cache(
 def bench(
     engines: Optional[str] = typer.Option(None, "--engines", help="Comma-separated, from: " + ", ".join(registry.names(choosable=False)) + " (default: all).", metavar="TEXT"),
     detector: str = typer.Option("auto", "--detector", help=f"Face detector of emocare's own engines: auto (blazeface), {' or '.join(registry.LITE_DETECTORS)}.", metavar="TEXT"),
-    faces_videos: Optional[list[Path]] = typer.Option(None, "--faces-videos", help="Detector report: videos (or folders of them) where every frame holds a face; found-rate per detector. Repeatable.", metavar="PATH"),
+    faces_videos: Optional[list[Path]] = typer.Option(None, "--faces-videos", help="Detector report: videos (or folders of them) where every frame holds a face; found-rate per detector (per emotion, and only a box at the face, where a NAME.truth.csv gives them). Repeatable.", metavar="PATH"),
     no_face: Optional[list[Path]] = typer.Option(None, "--no-face", help="Detector report: videos, images or folders with no face; false faces per detector. Repeatable.", metavar="PATH"),
     sessions: Optional[list[Path]] = typer.Option(None, "--sessions", help="Care report: session videos with NAME.truth.csv beside each (or folders of them), watched as 'watch --fast' does; comfort when due and when not, mood changes per minute, per engine (default: emocare's own engines). Repeatable.", metavar="PATH"),
     video: Optional[Path] = typer.Option(None, "--video", help="Frames for the speed test from this video (default: the shipped sample clip).", metavar="PATH"),

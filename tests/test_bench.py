@@ -251,3 +251,42 @@ def test_detector_bench_reports_every_emotion_and_keys_rows_by_path(tmp_path):
     assert summary["worst_emotion"] == min(rates, key=rates.get)
     assert summary["worst_emotion_found_rate"] == rates[summary["worst_emotion"]]
     assert summary["false_faces"] == 0
+    # the truth gives each face's place: the boxes counted are at the face
+    assert summary["videos_placed"] == 2 and entry["off_face"] == summary["off_face"] // 2
+
+
+def test_detector_bench_counts_a_frame_only_when_a_box_is_at_the_face(tmp_path):
+    """A box somewhere else than the face the truth file places is not that face: with every face's place moved
+    across the frame, the same boxes find nothing, and each frame that had boxes is counted as off the face."""
+    import csv
+    import shutil
+
+    shutil.copy(DATA / "detector_session" / "tour.mp4", tmp_path / "tour.mp4")
+    rows = list(csv.DictReader(open(DATA / "detector_session" / "tour.truth.csv")))
+    with open(tmp_path / "tour.truth.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        for r in rows:  # 300 px across (a 640 px frame; faces of 80-120 px): nowhere near the face
+            x = int(r["x"])
+            w.writerow({**r, "x": x + 300 if x < 300 else x - 300})
+    placed = bench.run_detectors([DATA / "detector_session"], [], detectors=["blazeface"])
+    moved = bench.run_detectors([tmp_path], [], detectors=["blazeface"])
+    right = placed.face_videos[str(DATA / "detector_session" / "tour.mp4")]["blazeface"]
+    wrong = moved.face_videos[str(tmp_path / "tour.mp4")]["blazeface"]
+    assert right["found_rate"] > 0.9 and right["off_face"] <= 3, right
+    assert wrong["found_rate"] == 0 and wrong["off_face"] >= 0.8 * right["frames"], wrong
+
+
+def test_detector_bench_places_bad_value_is_one_line_naming_the_file(tmp_path):
+    from emocare.errors import InputError
+    from emocare.lab.bench_detectors import read_places
+
+    (tmp_path / "s.truth.csv").write_text("frame,t,label,x,y,side,turn\n0,0.0,sad,10,20,0,0\n")
+    with pytest.raises(InputError, match="s.truth.csv.*side > 0"):
+        read_places(tmp_path / "s.truth.csv")
+    (tmp_path / "s.truth.csv").write_text("frame,t,label,x,y,side,turn\n0,0.0,sad,ten,20,100,0\n")
+    with pytest.raises(InputError, match="s.truth.csv.*not a number"):
+        read_places(tmp_path / "s.truth.csv")
+    (tmp_path / "s.truth.csv").write_text("frame,t,label\n0,0.0,sad\n")
+    assert read_places(tmp_path / "s.truth.csv") is None  # no place given: any box counts, as before
+    assert read_places(tmp_path / "t.truth.csv") is None

@@ -15,7 +15,9 @@ such as ``1,3`` alternates between the values from one session to the next (the 
 
 Like the shared ``sessions/``: 640x360, 15 fps, a new face each second (drawn at random from the dataset's
 ``<label>/`` folder for that second's truth), enlarged to 130-200 px at a random place on a grey, slightly
-noisy background, with ``NAME.truth.csv`` (frame,t,label) beside each video. Four kinds, with random lengths:
+noisy background, with ``NAME.truth.csv`` beside each video: frame,t,label and where the face is, x,y,side,turn
+(its square in pixels, and the degrees it is turned about the square's centre, anticlockwise; ``emocare bench
+--faces-videos`` then counts a frame only when a box is at the face). Four kinds, with random lengths:
 
 - ``calm``: neutral for 20-40 s (no comfort expected);
 - ``happy``: neutral 6-12 s, happy 6-14 s, neutral 6-12 s (no comfort expected);
@@ -96,7 +98,7 @@ def render(path: Path, segments: list[tuple[str, float]], faces: dict[str, list[
     width, height = frame_size
     noise = [np.clip(background + rng.normal(0, 2, (height, width)), 0, 255).astype(np.uint8) for _ in range(FPS)]
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (width, height))
-    rows, frame = ["frame,t,label"], 0
+    rows, frame = ["frame,t,label,x,y,side,turn"], 0
     try:
         for label, seconds in segments:
             shown, length = 0, int(round(seconds * FPS))
@@ -105,10 +107,13 @@ def render(path: Path, segments: list[tuple[str, float]], faces: dict[str, list[
                 face, x, y, turn = place(face, rng, tilt, size_range, frame_size)
                 frames = min(int(round(hold * FPS)), length - shown)
                 shown += frames
+                degrees = 0.0 if turn is None else float(np.degrees(np.arctan2(turn[0, 1], turn[0, 0])))
                 for f in range(frames):
                     canvas = compose(noise[f % FPS], face, x, y, turn)
                     writer.write(cv2.cvtColor(canvas, cv2.COLOR_GRAY2BGR))
-                    rows.append(f"{frame},{frame / FPS:.3f},{label}")
+                    # where the face is: its square, and the turn about its centre (cv2.getRotationMatrix2D's
+                    # degrees: anticlockwise on screen)
+                    rows.append(f"{frame},{frame / FPS:.3f},{label},{x},{y},{face.shape[1]},{degrees:g}")
                     frame += 1
     finally:
         writer.release()

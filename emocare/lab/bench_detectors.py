@@ -44,7 +44,10 @@ def run_detectors(face_videos: Sequence[Path] = (), no_face: Sequence[Path] = ()
 
     - videos where every frame holds a face: found-rate = frames with a face / frames; when ``NAME.truth.csv``
       (frame,t,label) is beside a video, also per true emotion (``by_emotion``: frames, found), and the summary
-      pools every video's frames per emotion and names the worst one;
+      pools every video's frames per emotion and names the worst one. Where the truth file also gives the face's
+      place (``x,y,side``, as ``tools/make_sessions.py`` writes it), a frame counts only when a box's centre lies
+      within half the face's side of the face's centre: a box left where a face was, or a box elsewhere, is not
+      the face (``off_face``: frames with boxes but none at the face);
     - no-face media (videos, and images analysed as photos): false faces.
     Rows are keyed by the path as given (two ``a.mp4`` in two folders are two rows). ms per frame is the
     detection stage alone (detector + flow), not the classifier.
@@ -64,6 +67,10 @@ def run_detectors(face_videos: Sequence[Path] = (), no_face: Sequence[Path] = ()
         found_rates, pooled = _found_on_face_videos(engine, det, videos, ms, result, on_step)
         false_total = _false_on_quiet_media(engine, det, quiet_media, ms, result, on_step)
         result.summary[det] = _detector_summary(found_rates, pooled, false_total, ms)
+        placed = [per[det]["off_face"] for per in result.face_videos.values() if "off_face" in per.get(det, {})]
+        if placed:  # videos whose truth gave the face's place: frames that had boxes, none at the face
+            result.summary[det]["off_face"] = int(sum(placed))
+            result.summary[det]["videos_placed"] = len(placed)
     return result
 
 
@@ -76,9 +83,12 @@ def _found_on_face_videos(engine, det: str, videos: Sequence[Path], ms: list[flo
     for v in videos:
         on_step(f"{det}: {v}")
         found: list[bool] = []
-        n, with_face, _ = _scan_video(engine, v, ms, found)
+        places = read_places(truth_path(v))
+        n, with_face, _, off_face = _scan_video(engine, v, ms, found, places)
         found_rates.append(with_face / n if n else 0.0)
         entry = {"frames": n, "found_rate": found_rates[-1]}
+        if places is not None:
+            entry["off_face"] = off_face
         by_emotion = _found_by_emotion(v, found)
         if by_emotion is not None:
             entry["by_emotion"] = by_emotion
@@ -120,22 +130,55 @@ def _detector_summary(found_rates: list[float], pooled: dict[str, list[int]], fa
     }
 
 
-def _scan_video(engine, video: Path, ms: list[float], found: list[bool] | None = None) -> tuple[int, int, int]:
-    """(frames, frames with a face, boxes) of ``video`` as a stream; each frame's detection ms appended to ``ms``
-    and, when ``found`` is given, whether it had a face."""
+def _scan_video(engine, video: Path, ms: list[float], found: list[bool] | None = None,
+                places: Sequence[tuple[float, float, float]] | None = None) -> tuple[int, int, int, int]:
+    """(frames, frames with a face, boxes, frames with boxes off the face) of ``video`` as a stream; each frame's detection ms appended to ``ms``
+    and, when ``found`` is given, whether it had a face. With ``places`` (each frame's face centre and half side),
+    a frame has a face only when a box is centred on it (frames past the places count as without), and the
+    last figure counts the frames with boxes but none at the face (0 without ``places``)."""
     from emocare.sources import iter_video
 
     engine.reset()
-    n = with_face = boxes = 0
+    n = with_face = boxes = off_face = 0
     for frame in iter_video(str(video)):
         faces = engine.analyze(frame.image, stream=True)
         ms.append(engine.last_detect_ms)
+        hit = bool(faces)
+        if places is not None:
+            hit = n < len(places) and any(_at(f.box, places[n]) for f in faces)
+            off_face += bool(faces) and not hit
         n += 1
-        with_face += bool(faces)
+        with_face += hit
         boxes += len(faces)
         if found is not None:
-            found.append(bool(faces))
-    return n, with_face, boxes
+            found.append(hit)
+    return n, with_face, boxes, off_face
+
+
+def _at(box, place: tuple[float, float, float]) -> bool:
+    """Whether ``box`` (x, y, w, h) is centred within ``place``'s half side of its centre (cx, cy, half)."""
+    cx, cy, half = place
+    return float(np.hypot(box[0] + box[2] / 2 - cx, box[1] + box[3] / 2 - cy)) <= half
+
+
+def read_places(path: Path) -> list[tuple[float, float, float]] | None:
+    """Each frame's face as (centre x, centre y, half side) from a truth file's ``x,y,side`` columns (the face's
+    square, which a turn moves about its centre); None without a file or those columns."""
+    import csv
+
+    if not Path(path).is_file():
+        return None
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            if not {"x", "y", "side"} <= set(reader.fieldnames or ()):
+                return None
+            rows = [(float(r["x"]), float(r["y"]), float(r["side"])) for r in reader]
+    except (ValueError, TypeError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"{path}: a face's place (x,y,side) is not a number: {exc}", str(path)) from None
+    if any(not np.isfinite(v).all() or v[2] <= 0 for v in map(np.array, rows)):
+        raise InputError(f"{path}: a face's place (x,y,side) must be finite with side > 0", str(path))
+    return [(x + side / 2, y + side / 2, side / 2) for x, y, side in rows]
 
 
 def _found_by_emotion(video: Path, found: Sequence[bool]) -> dict[str, dict[str, int]] | None:
@@ -157,7 +200,7 @@ def _false_faces(engine, media: Path, ms: list[float]) -> dict:
     from emocare.sources import load_image
 
     if media.suffix.lower() in VIDEO_EXT:
-        n, with_face, boxes = _scan_video(engine, media, ms)
+        n, with_face, boxes, _ = _scan_video(engine, media, ms)
         return {"frames": n, "frames_with_faces": with_face, "false_faces": boxes}
     engine.reset()
     faces = engine.analyze(load_image(media), stream=False)

@@ -197,6 +197,11 @@ def _detector_summary_table(result: dict):
                   f"{worst} {s['worst_emotion_found_rate']:.1%}" if worst else "-", str(s["false_faces"]),
                   _f(s["ms_per_frame"], "{:.2f}"), _f(s["p95_ms"], "{:.1f}"))
     t.caption = "ms: detection stage as watch runs it (detector every 10th frame, optical flow between)"
+    placed = {d: s for d, s in result["summary"].items() if "off_face" in s}
+    if placed:
+        t.caption += ("; found: a box at the face, in the videos whose truth.csv gives its place (x,y,side): "
+                      + ", ".join(f"{d} {s['videos_placed']} videos, {s['off_face']} frames with boxes elsewhere "
+                                  "only" for d, s in placed.items()))
     return t
 
 
