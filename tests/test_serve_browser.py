@@ -201,3 +201,32 @@ def test_browser_saves_the_comfort_messages_from_the_settings_page(tmp_path):
         browser.quit()
         stop.set()
         thread.join(60)
+
+
+def test_browser_phone_live_page_fits_and_keeps_the_comfort_off_the_face(tmp_path):
+    """At a phone's 390 px, in Chinese, paused and muted: the page does not scroll sideways (the controls row
+    wrapped), no button breaks inside its word (暂/停), and the comfort sits under the video, not over the face."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser = _chromium()
+    server, stop, thread, _ = _serve_thread(tmp_path)
+    try:
+        browser.set_window_size(390, 1000)
+        browser.get(f"http://127.0.0.1:{server.port}/?lang=zh")
+        WebDriverWait(browser, 40).until(lambda b: b.find_element(By.ID, "banner").is_displayed())
+        for button in ("btn-pause", "btn-mute"):
+            browser.find_element(By.ID, button).click()
+        WebDriverWait(browser, 15).until(lambda b: "已静音" in b.find_element(By.ID, "status").text)
+        assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+        lines = browser.execute_script("""return [...document.querySelectorAll('.controls button')].map(b =>
+            Math.round(b.getBoundingClientRect().height / parseFloat(getComputedStyle(b).lineHeight)))""")
+        assert all(n <= 2 for n in lines), lines  # one line of text plus the padding, never two lines of it
+        video, banner = (browser.find_element(By.ID, i).rect for i in ("video", "banner"))
+        assert banner["y"] >= video["y"] + video["height"] - 1, (video, banner)
+        assert "已暂停" in browser.find_element(By.ID, "rate").text  # no frozen rate while paused
+        browser.save_screenshot(str(OUT / "live-phone-zh.png"))
+    finally:
+        browser.quit()
+        stop.set()
+        thread.join(60)

@@ -101,13 +101,14 @@
       card.appendChild(grid);
       box.appendChild(card);
     }
-    $("rate").textContent = past ? T.analysis_ended
+    $("rate").textContent = past ? T.analysis_ended  // paused: no rate (the last one stayed, as if it ran on)
+      : state.paused ? T.analysis_rate + " " + T.paused
       : moods && moods.fps ? T.analysis_rate + " " + moods.fps.toFixed(1) + " fps" : "";
   }
 
   function renderBanner(banner) {  // state.banner: shown with the window's opacity, then withdrawn (null)
     const node = $("banner");
-    if (banner) {
+    if (banner && !ended()) {  // once the session has ended, no comfort stays over its last frame
       if (node.textContent !== words(banner)) node.textContent = words(banner);
       node.style.opacity = String(banner.opacity);
       node.hidden = false;
