@@ -94,6 +94,7 @@ def test_every_route_answers(tmp_path, folders):
         r = client.get(url)
         assert r.status_code == 200, (url, r.status_code)
     assert client.get("/api/state").json["moods"]["people"][0]["mood"] == "sad"
+    assert client.get("/api/state").json["full"] is False  # a page turned away reads this, and says why
     page = client.get("/history/0/watch-20261120-091500.jsonl").get_data(as_text=True)
     assert "I&#39;m here." in page and "sessions-data" in page
     history = client.get("/history").get_data(as_text=True)

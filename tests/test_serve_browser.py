@@ -230,3 +230,30 @@ def test_browser_phone_live_page_fits_and_keeps_the_comfort_off_the_face(tmp_pat
         browser.quit()
         stop.set()
         thread.join(60)
+
+
+def test_browser_a_viewer_turned_away_is_told_and_gets_in_once_a_place_frees(tmp_path):
+    """serve --max-viewers 1: a second page showed a broken image and 'reconnecting…' for ever (EventSource gives up
+    after a 503); it now says there are too many viewers, and connects once the first page has gone."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser = _chromium()
+    server, stop, thread, _ = _serve_thread(tmp_path, max_streams=2)  # one viewer: its video and its events
+    try:
+        url = f"http://127.0.0.1:{server.port}/"
+        browser.get(url)
+        WebDriverWait(browser, 30).until(lambda b: "live" in b.find_element(By.ID, "status").text)
+        first = browser.current_window_handle
+        browser.switch_to.new_window("tab")
+        browser.get(url)
+        WebDriverWait(browser, 30).until(lambda b: "too many viewers" in b.find_element(By.ID, "status").text)
+        second = browser.current_window_handle
+        browser.switch_to.window(first)
+        browser.close()
+        browser.switch_to.window(second)
+        WebDriverWait(browser, 40).until(lambda b: b.find_element(By.ID, "status").text.startswith("live"))
+    finally:
+        browser.quit()
+        stop.set()
+        thread.join(60)

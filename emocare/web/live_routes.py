@@ -53,6 +53,8 @@ def api_state(state: AppState):
     if state.hub is None:
         abort(404)
     data, _ = state.hub.snapshot()
+    # whether a new stream would be refused (503): a page turned away says so, and tries again until a place frees
+    data["full"] = state.hub.streams >= state.hub.max_streams
     return jsonify(data)
 
 

@@ -22,6 +22,7 @@
   const words = (ev) => (ev.messages && ev.messages[LANG]) || ev.message;  // a comfort in the page's language
   const said = (prefix, word) => T[prefix + String(word).replace(/ /g, "_")] || word;  // a journal word, in T
   let state = { paused: false, muted: false, running: false, ended: null };
+  let busy = false;  // this page was turned away: every viewer place is taken (serve --max-viewers)
   let connected = false;
   let moods = null;  // the last moods pushed: drawn again as past once the session ends
   const ended = () => !state.running && !!state.ended;
@@ -40,7 +41,7 @@
   function renderStatus() {
     const pill = $("status");
     let text, cls;
-    if (!connected) { text = T.disconnected; cls = "pill-wait"; }
+    if (!connected) { text = busy ? T.busy : T.disconnected; cls = "pill-wait"; }
     else if (!state.running && state.ended) { text = T.ended; cls = "pill-ended"; }
     else {
       const parts = [T.connected];
@@ -183,6 +184,7 @@
     source.addEventListener("hello", (m) => {
       const data = JSON.parse(m.data);
       connected = true;
+      busy = false;
       state = data.state;
       $("events").textContent = "";
       $("events").appendChild(el("li", "muted empty", T.events_none));
@@ -194,7 +196,16 @@
     source.addEventListener("state", (m) => { state = JSON.parse(m.data); renderStatus(); renderBanner(state.banner); });
     source.addEventListener("moods", (m) => renderPeople(JSON.parse(m.data)));
     source.addEventListener("event", (m) => addEvent(JSON.parse(m.data), true));
-    source.onerror = () => { connected = false; renderStatus(); };  // EventSource reconnects by itself
+    source.onerror = () => {  // EventSource reconnects by itself, except after a refusal (503: no place free)
+      connected = false;
+      renderStatus();
+      if (source.readyState !== EventSource.CLOSED) return;
+      fetch("api/state", { credentials: "same-origin" }).then((r) => r.json()).then((data) => {
+        busy = !!data.full;
+        renderStatus();
+      }).catch(() => {});
+      setTimeout(connect, 3000);
+    };
   }
 
   for (const button of document.querySelectorAll("button[data-command]")) {
