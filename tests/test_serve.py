@@ -152,6 +152,13 @@ def test_language_follows_lang_then_the_viewer(tmp_path, folders):
     r = client.get("/history?lang=en")
     assert "Your history" in r.get_data(as_text=True) and "emocare_lang=en" in r.headers["Set-Cookie"]
     assert "Your history" in client.get("/history").get_data(as_text=True)  # the cookie remembers it
+    # a browser set to Chinese gets Chinese pages from an English serve, until the viewer picks English
+    _, client, _ = make_app(tmp_path, [folders[0]], lang="en")
+    chinese = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}
+    assert "你的历史" in client.get("/history", headers=chinese).get_data(as_text=True)
+    assert "Your history" in client.get("/history", headers={"Accept-Language": "fr-FR,fr"}).get_data(as_text=True)
+    client.get("/history?lang=en", headers=chinese)
+    assert "Your history" in client.get("/history", headers=chinese).get_data(as_text=True)
 
 
 def test_token_is_needed_for_every_page_and_stream(tmp_path, folders):

@@ -104,9 +104,13 @@ class AppState:
     history: History
 
     def lang(self) -> str:
-        """The viewer's page language: ``?lang=``, its cookie, else the serve's."""
+        """The viewer's page language: ``?lang=``, its cookie, the browser's own preference (Accept-Language),
+        else the serve's."""
         chosen = request.args.get("lang") or request.cookies.get(LANG_COOKIE)
-        return chosen if chosen in LANGS else (self.web.lang if self.web.lang in LANGS else "en")
+        if chosen in LANGS:
+            return chosen
+        preferred = request.accept_languages.best_match(LANGS) if request.accept_languages else None
+        return preferred or (self.web.lang if self.web.lang in LANGS else "en")
 
     def page(self, template: str, status: int = 200, **context) -> Response:
         code = self.lang()
