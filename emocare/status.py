@@ -12,7 +12,9 @@ pipe) only the event lines are written. ``--quiet`` shows neither.
 
 Fed by two hooks: ``on_faces`` (each analysed frame, from the analysis
 thread) and ``on_record`` (each journal line, from whichever thread wrote it);
-one lock guards the state, and the clock is injected.
+one lock guards the state, and the clock is injected. The words are the
+session's language's (``--lang``: English or Simplified Chinese, ``TERMINAL``;
+the moods named as the window and the web page name them).
 """
 
 from __future__ import annotations
@@ -29,16 +31,50 @@ from emocare.records import CareRecord, ChangeRecord, Record
 
 SEP = " · "
 
+# every word the terminal shows while watch runs, per language (the same placeholders in each: tests/test_status.py)
+TERMINAL: dict[str, dict[str, str]] = {
+    "en": {"seconds": "{t:.1f} s", "person": "person {id}", "change": "{who}: {before} → {after}",
+           "care": "{who}: care given ({action}), mood {mood}", "nobody": "nobody in view", "main": " (main)",
+           "people": "{n} people: {listed}", "last_care": "last care: {action} at {t:.1f} s",
+           "care_short": "care {t:.0f} s", "no_care": "no care yet", "fps": "{fps:.1f} fps",
+           "action_message": "message", "action_speech": "speech", "action_music": "music"},
+    "zh": {"seconds": "{t:.1f} 秒", "person": "人物 {id}", "change": "{who}：{before} → {after}",
+           "care": "{who}：已安慰（{action}），情绪 {mood}", "nobody": "画面中没有人", "main": "（主要）",
+           "people": "{n} 人：{listed}", "last_care": "上次安慰：{action}，{t:.1f} 秒",
+           "care_short": "安慰 {t:.0f} 秒", "no_care": "尚未安慰", "fps": "{fps:.1f} 帧/秒",
+           "action_message": "消息", "action_speech": "语音", "action_music": "语音和音乐"},
+}
 
-def event_line(rec: Record) -> str | None:
+
+def _words(lang: str) -> tuple[dict[str, str], Callable[[object], str]]:
+    """The terminal's words in ``lang`` (English for any other), and how a mood is named there."""
+    from emocare.words import STRINGS
+
+    lang = lang if lang in TERMINAL else "en"
+    names = STRINGS[lang]
+    return TERMINAL[lang], lambda mood: "?" if mood is None else names.get(f"emo_{mood}", str(mood))
+
+
+def event_line(rec: Record, lang: str = "en") -> str | None:
     """The line a journal record prints as (mood changes and care), or None for the others."""
     if not isinstance(rec, (ChangeRecord, CareRecord)):
         return None
-    t = f"{float(rec.t):7.1f} s"
-    who = f"person {'?' if rec.id is None else rec.id}"
+    w, mood = _words(lang)
+    t = w["seconds"].format(t=float(rec.t)).rjust(9)
+    who = w["person"].format(id="?" if rec.id is None else rec.id)
     if isinstance(rec, ChangeRecord):
-        return f"{t}  {who}: {rec.from_} → {rec.to}"
-    return f"{t}  {who}: care given ({rec.action}), mood {'?' if rec.mood is None else rec.mood}"
+        return f"{t}  " + w["change"].format(who=who, before=mood(rec.from_), after=mood(rec.to))
+    action = w.get(f"action_{rec.action}", str(rec.action))
+    return f"{t}  " + w["care"].format(who=who, action=action, mood=mood(rec.mood))
+
+
+def _cut(text: str, width: int) -> str:
+    """``text`` cut to ``width`` terminal columns (a Chinese character takes two)."""
+    from rich.cells import cell_len
+
+    while text and cell_len(text) > width:
+        text = text[:-1]
+    return text
 
 
 class _Lines:
@@ -65,8 +101,9 @@ class _Lines:
 
 
 class StatusLine:
-    def __init__(self, console, *, live: bool, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, console, *, live: bool, clock: Callable[[], float] = time.monotonic, lang: str = "en"):
         self.console = console
+        self.lang = lang
         self.live = live
         self.clock = clock
         self._lock = threading.Lock()
@@ -96,7 +133,7 @@ class StatusLine:
             elif isinstance(rec, ChangeRecord) and rec.to is not None and rec.id in self._moods:
                 conf = self._moods[rec.id][1] if rec.confidence is None else float(rec.confidence)
                 self._moods[rec.id] = (str(rec.to), conf)
-        line = event_line(rec)
+        line = event_line(rec, self.lang)
         if line is not None:  # on a terminal this goes above the live line
             self.console.print(line, highlight=False, markup=False, soft_wrap=True)
 
@@ -106,29 +143,35 @@ class StatusLine:
         return (len(ticks) - 1) / (ticks[-1] - ticks[0]) if len(ticks) > 1 and ticks[-1] > ticks[0] else 0.0
 
     def text(self, width: int = 10_000) -> str:
-        """The status line, as much of it as fits ``width`` columns (the most useful parts kept longest)."""
+        """The status line, as much of it as fits ``width`` columns (the most useful parts kept longest; a Chinese
+        character takes two)."""
+        from rich.cells import cell_len
+
         with self._lock:
-            elapsed = f"{self._t:6.1f} s"  # the session's time, as the event lines and the journal count it
+            # the session's time, as the event lines and the journal count it
             moods = sorted(self._moods.items(), key=lambda kv: (kv[0] != self._primary, kv[0]))  # main first
-            fps, care, primary = self.fps(), self._care, self._primary
+            fps, care, primary, t = self.fps(), self._care, self._primary, self._t
+        w, name = _words(self.lang)
+        elapsed = w["seconds"].format(t=t).rjust(8)
         n = len(moods)
 
         def person(pid, mood, conf, main):
-            return f"{pid} {mood} {conf * 100:.0f}%{' (main)' if main else ''}"
+            return f"{pid} {name(mood)} {conf * 100:.0f}%{w['main'] if main else ''}"
 
         if not moods:
-            people = short = "nobody in view"
+            people = short = w["nobody"]
         elif n == 1:
             pid, (mood, conf) = moods[0]
-            people = short = f"person {person(pid, mood, conf, False)}"
+            people = short = w["person"].format(id=person(pid, mood, conf, False))
         else:
             listed = ", ".join(person(pid, m, c, pid == primary) for pid, (m, c) in moods)
-            people = f"{n} people: {listed}"
+            people = w["people"].format(n=n, listed=listed)
             pid, (mood, conf) = moods[0]
-            short = f"{n} people: {person(pid, mood, conf, pid == primary)}, +{n - 1}"
-        care_long = f"last care: {care[0]} at {care[1]:.1f} s" if care else "no care yet"
-        care_short = f"care {care[1]:.0f} s" if care else "no care yet"
-        rate = f"{fps:.1f} fps"
+            short = w["people"].format(n=n, listed=f"{person(pid, mood, conf, pid == primary)}, +{n - 1}")
+        action = w.get(f"action_{care[0]}", care[0]) if care else ""
+        care_long = w["last_care"].format(action=action, t=care[1]) if care else w["no_care"]
+        care_short = w["care_short"].format(t=care[1]) if care else w["no_care"]
+        rate = w["fps"].format(fps=fps)
         candidates = [
             [elapsed, people, care_long, rate],
             [elapsed, people, care_long],
@@ -139,9 +182,9 @@ class StatusLine:
         ]
         for parts in candidates:
             line = SEP.join(parts)
-            if len(line) <= width:
+            if cell_len(line) <= width:
                 return line
-        return candidates[-1][0][:max(1, width)]
+        return _cut(candidates[-1][0], max(1, width))
 
     def __rich_console__(self, console, options):
         from rich.text import Text

@@ -169,3 +169,29 @@ def test_in_a_terminal_events_print_above_a_status_line_that_fits(tmp_path):
     assert max(len(r) for r in status) <= cols, max(status, key=len)
     assert not any("…" in r for r in status), status
     assert all(r.startswith("emocare:") for r in rows if "emocare:" in r), [r for r in rows if "emocare:" in r]
+
+
+def test_in_chinese_the_lines_and_the_status_say_it_in_chinese_and_fit_by_columns():
+    """--lang zh: the window, the comfort and the pages were Chinese and the terminal English."""
+    from rich.cells import cell_len
+
+    from emocare.status import TERMINAL, event_line
+
+    assert all(set(TERMINAL[lang]) == set(TERMINAL["en"]) for lang in TERMINAL)
+    for lang in TERMINAL:  # the same placeholders in every language
+        for key, text in TERMINAL[lang].items():
+            assert re.findall(r"{(\w+)", text) == re.findall(r"{(\w+)", TERMINAL["en"][key]), (lang, key)
+    change = from_json({"type": "change", "t": 3.0, "id": 1, "from": "neutral", "to": "sad", "confidence": 0.8})
+    care = from_json({"type": "care", "t": 9.2, "id": 1, "action": "speech", "mood": "sad"})
+    assert event_line(change, "zh").strip() == "3.0 秒  人物 1：平静 → 难过"
+    assert event_line(care, "zh").strip() == "9.2 秒  人物 1：已安慰（语音），情绪 难过"
+    assert event_line(change).strip() == "3.0 s  person 1: neutral → sad"  # English unchanged
+    assert event_line(care, "fr").strip() == "9.2 s  person 1: care given (speech), mood sad"
+    status = StatusLine(Console(file=io.StringIO(), width=120), live=False, clock=lambda: 1.0, lang="zh")
+    status.on_faces(_faces(5.0, "sad", ids=(1, 2)))
+    status.on_record(care)
+    full = status.text()
+    assert "2 人：1 难过 71%（主要）, 2 难过 71%" in full and "上次安慰：语音，9.2 秒" in full, full
+    for width in (60, 40, 24, 12):
+        line = status.text(width)
+        assert cell_len(line) <= width, (width, line)

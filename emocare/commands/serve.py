@@ -59,7 +59,7 @@ def serve(source, fast, no_camera, show_window, host, port, history, max_viewers
         if run.result.reason != "interrupted":
             err.print("the source has ended; the pages stay up until Ctrl-C", highlight=False)
 
-    sinks = [] if settings.quiet or request is None else [StatusLine(err, live=err.is_terminal)]
+    sinks = [] if settings.quiet or request is None else [StatusLine(err, live=err.is_terminal, lang=settings.language)]
     run = serve_pages(settings, request, options, sinks=sinks, on_ready=ready, on_watched=watched,
                       on_journal=lambda path: err.print(f"journal: {path}"))
     return run.result.exit_code if run is not None else 0

@@ -39,7 +39,7 @@ def watch(camera, source, fast, size, no_window, record, journal_path, stats, co
                                      journal=journal_path, snapshot_dir=Path(user_data_dir("emocare")) / "snapshots",
                                      stats=stats)
     # a live line on a terminal, a line per mood change or care action elsewhere; nothing with --quiet
-    sinks = [] if settings.quiet else [StatusLine(err, live=err.is_terminal)]
+    sinks = [] if settings.quiet else [StatusLine(err, live=err.is_terminal, lang=settings.language)]
     run = watch_lib.run(settings, request, sinks,
                         on_journal=lambda path: err.print(f"journal: {shown(str(path))}", markup=False, highlight=False,
                                                           soft_wrap=True))
