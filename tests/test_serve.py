@@ -105,7 +105,10 @@ def test_every_route_answers(tmp_path, folders):
     r = client.post("/control", data={"command": "pause", "csrf_token": csrf})
     assert r.status_code == 202 and hub.commands() == ["pause"]
     assert client.post("/control", data={"command": "quit", "csrf_token": csrf}).status_code == 400
-    assert client.get("/nowhere").status_code == 404
+    r = client.get("/nowhere")
+    assert r.status_code == 404 and "<title>Not here · emocare</title>" in r.get_data(as_text=True)
+    assert '<a href="/">Back to emocare</a>' in r.get_data(as_text=True)  # to the live page, where there is one
+    assert client.get("/history/").status_code == 200 and client.get("/settings/").status_code == 200
     assert client.get("/history?week=yesterday").status_code == 400
     for edge in ("0001-01-01", "9999-12-31"):  # no week before or after: a 400, not a 500 with a traceback
         assert client.get(f"/history?week={edge}").status_code == 400, edge

@@ -37,6 +37,7 @@ def create_app(web: WebConfig, hub: LiveHub | None = None) -> Flask:
     app = Flask("emocare.web", template_folder=str(package / "templates"), static_folder=str(package / "static"),
                 static_url_path="/static")
     app.config.update(MAX_CONTENT_LENGTH=256 * 1024, SEND_FILE_MAX_AGE_DEFAULT=3600, TEMPLATES_AUTO_RELOAD=False)
+    app.url_map.strict_slashes = False  # /history/ (typed, or pasted with its slash) is /history, not a 404
     csrf = secrets.token_urlsafe(32)
     history = History(Places(web.places), cache_dir=web.cache_dir)
     app.extensions["emocare"] = {"history": history, "csrf": csrf, "hub": hub, "web": web}
