@@ -100,7 +100,9 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
             raise InputError(f"{name}: a video, not a photo (follow it with 'emocare watch --source {name}')", str(p)) from None
         raise InputError(f"{name}: not an image (unrecognised format)", str(p)) from None
     except (OSError, SyntaxError, ValueError, MemoryError) as exc:
-        raise InputError(f"{name}: corrupt or truncated image ({shown(str(exc))})", str(p)) from None
+        # Pillow's words, without their own brackets ("image file is truncated (40 bytes not processed)")
+        why = shown(str(exc)).replace(" (", ": ").replace("(", "").replace(")", "")
+        raise InputError(f"{name}: corrupt or truncated image ({why})", str(p)) from None
     if rgb.size == 0:
         raise InputError(f"{name}: image has no pixels", str(p))
     return np.ascontiguousarray(rgb[:, :, ::-1])

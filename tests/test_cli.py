@@ -276,3 +276,16 @@ def test_a_usage_error_names_the_command_once(args, line):
     """It said 'emocare: error: emocare analyze: ...' and 'emocare: error: emocare: No such command'."""
     out = subprocess.run([str(VENV_BIN / "emocare"), *args], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and out.stderr.startswith(line) and out.stderr.count("\n") == 1, out.stderr
+
+
+def test_a_truncated_photo_says_so_without_brackets_in_brackets(tmp_path):
+    """Pillow's 'image file is truncated (2 bytes not processed)' was put inside emocare's own brackets."""
+    from emocare.errors import InputError
+    from emocare.images import load_image
+
+    data = (DATA / "deepface_img12.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) * 2 // 3])
+    with pytest.raises(InputError) as exc:
+        load_image(tmp_path / "cut.jpg")
+    message = str(exc.value)
+    assert "corrupt or truncated image (" in message and message.count("(") == 1 and message.endswith(")"), message
