@@ -243,7 +243,9 @@ def serve(
 
 
 # ---------------------------------------------------------------- report
-@app.command()
+@app.command(epilog=describe(Exit.OK, (Exit.FAILED, "unreadable journal or plot not written"), Exit.USAGE,
+                             (Exit.ENGINE, "--plot without the plot extra"), (Exit.INTERRUPTED, "Ctrl-C"),
+                             Exit.OUTPUT_CLOSED))
 def report(
     journal: Optional[Path] = typer.Argument(None, help="A journal (.jsonl) written by 'emocare watch' (default: the latest in the user data dir).", metavar="JOURNAL"),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Draw the mood timeline into this PNG.", dir_okay=False, metavar="PATH"),
