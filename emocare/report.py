@@ -121,55 +121,74 @@ def text(value) -> str:
     return escape(shown(str(value)))
 
 
-def tables(report: Report):
-    """Rich renderables: one table of moods per person, one of care events."""
-    from rich.table import Table
+def tables(report: Report, lang: str = "en"):
+    """Rich renderables in ``lang`` (``terminal_words``): the heading, one table of moods per person (a column per
+    mood where the terminal is wide, a row per person where it is not), one of care events."""
+    from emocare.tables import ByWidth
+    from emocare.terminal_words import words_for
 
+    w, name = words_for(lang)
+    wide, narrow = _people_tables(report, w, name)
+    out = [*_heading(report, w, lang), ByWidth(wide, narrow) if report.people else wide]
+    if report.care:
+        out.append(_care_table(report, w, name))
+    return out
+
+
+def _heading(report: Report, w: Mapping[str, str], lang: str) -> list:
+    """The heading above the tables (not their title, which wraps at the table's width): the source on a line of
+    its own, broken only after a "/"; the figures broken only between them ("ended: end of | source" at 80)."""
     from emocare.sources import shown
-    from emocare.tables import ByWidth, Phrases, path_phrases, plural
+    from emocare.tables import Phrases, path_phrases
+    from emocare.terminal_words import ended_words
 
-    # the heading above the tables (not their title, which wraps at the table's width): the source on a line of
-    # its own, broken only after a "/"; the figures broken only between them ("ended: end of | source" at 80)
-    figures = [f"{shown(str(report.engine))} | ", f"{report.duration_s:.1f} s | ",
-               f"{plural(report.changes, 'mood change')} ({report.changes_per_min:.1f}/min) | ",
-               plural(len(report.care), "care event")]
+    changes = w["changes_one" if report.changes == 1 else "changes_many"].format(n=report.changes)
+    figures = [f"{shown(str(report.engine))} | ", w["seconds"].format(t=report.duration_s) + " | ",
+               changes + w["per_min"].format(x=report.changes_per_min) + " | ",
+               w["cares_one" if len(report.care) == 1 else "cares_many"].format(n=len(report.care))]
     if report.ended:
         figures[-1] += " | "
-        figures.append(f"ended: {shown(str(report.ended))}")
-    heading = [Phrases(["session: ", *path_phrases(shown(str(report.source)))]), Phrases(figures)]
+        figures.append(w["ended"].format(why=shown(ended_words(lang, str(report.ended)))))
+    return [Phrases([w["session"], *path_phrases(shown(str(report.source)))]), Phrases(figures)]
+
+
+def _people_tables(report: Report, w: Mapping[str, str], name):
+    """Time in each mood per person: a column per mood (wide), and a row per person with their moods as one list
+    that wraps between its items (narrow: below 100 columns a column per mood cut the headers in two)."""
+    from rich.table import Table
+
     moods = [m for m in MOOD_ORDER if any(m in p.seconds for p in report.people)]
     t = Table()
-    t.add_column("person", overflow="fold")
+    t.add_column(w["col_person"], no_wrap=True)  # "#1（主要）" has no space to break at, and must not fold
     for m in moods:
-        t.add_column(f"{m} s", justify="right", overflow="fold")
-    t.add_column("changes/min seen", justify="right", overflow="fold")  # over the time this person was seen
+        t.add_column(w["col_mood_s"].format(mood=name(m)), justify="right", overflow="fold")
+    t.add_column(w["col_changes"], justify="right", overflow="fold")  # over the time this person was seen
     if not report.people:
-        t.add_row("no face seen", *["-"] * (len(moods) + 1))
-    for p in report.people:
-        per_min = p.changes / (p.total_s / 60.0) if p.total_s > 0 else 0.0
-        t.add_row(f"#{text(p.id)}{' (primary)' if p.primary else ''}",
-                  *[f"{p.seconds.get(m, 0.0):.1f}" for m in moods], f"{per_min:.1f}")
-    # below 100 columns a column per mood would cut the headers in two, and a column per person does once a
-    # session has met a few people: a row per person, their moods as one list that wraps between its items
+        t.add_row(w["no_face"], *["-"] * (len(moods) + 1))
     n = Table()
-    n.add_column("person")
-    n.add_column("seconds in each mood")
-    n.add_column("changes/min seen", justify="right")
+    n.add_column(w["col_person"])
+    n.add_column(w["col_seconds"])
+    n.add_column(w["col_changes"], justify="right")
     for p in report.people:
-        per_min = p.changes / (p.total_s / 60.0) if p.total_s > 0 else 0.0
-        n.add_row(f"#{text(p.id)}{' (primary)' if p.primary else ''}",
-                  ", ".join(f"{m} {p.seconds[m]:.1f}" for m in moods if p.seconds.get(m, 0.0) > 0) or "-",
-                  f"{per_min:.1f}")
-    out = [*heading, ByWidth(t, n) if report.people else t]
-    if report.care:
-        c = Table(title="care events", title_justify="left")
-        for col in ("t (s)", "person", "mood", "action", "message"):
-            c.add_column(col, overflow="fold")
-        for r in report.care:
-            c.add_row(f"{r.t:.1f}", f"#{text(_or(r.id, '?'))}", text(_or(r.mood, "")), text(_or(r.action, "")),
-                      text(_or(r.message, "")))
-        out.append(c)
-    return out
+        per_min = f"{p.changes / (p.total_s / 60.0) if p.total_s > 0 else 0.0:.1f}"
+        who = f"#{text(p.id)}{w['primary'] if p.primary else ''}"
+        t.add_row(who, *[f"{p.seconds.get(m, 0.0):.1f}" for m in moods], per_min)
+        n.add_row(who, ", ".join(f"{name(m)} {p.seconds[m]:.1f}" for m in moods if p.seconds.get(m, 0.0) > 0) or "-",
+                  per_min)
+    return t, n
+
+
+def _care_table(report: Report, w: Mapping[str, str], name):
+    from rich.table import Table
+
+    c = Table(title=w["care_title"], title_justify="left")
+    for col in ("col_t", "col_person", "col_mood", "col_action", "col_message"):
+        c.add_column(w[col], overflow="fold")
+    for r in report.care:
+        action = None if r.action is None else w.get(f"action_{r.action}", r.action)
+        c.add_row(f"{r.t:.1f}", f"#{text(_or(r.id, '?'))}", text(name(r.mood) if r.mood is not None else ""),
+                  text(_or(action, "")), text(_or(r.message, "")))
+    return c
 
 
 def plot(records: Records, path: Path, period_s: float = 1.0) -> Path:

@@ -13,7 +13,7 @@ pipe) only the event lines are written. ``--quiet`` shows neither.
 Fed by two hooks: ``on_faces`` (each analysed frame, from the analysis
 thread) and ``on_record`` (each journal line, from whichever thread wrote it);
 one lock guards the state, and the clock is injected. The words are the
-session's language's (``--lang``: English or Simplified Chinese, ``TERMINAL``;
+session's language's (``--lang``: English or Simplified Chinese, ``terminal_words``;
 the moods named as the window and the web page name them).
 """
 
@@ -28,38 +28,15 @@ from typing import Callable
 
 from emocare.faces import Faces
 from emocare.records import CareRecord, ChangeRecord, Record
+from emocare.terminal_words import words_for
 
 SEP = " · "
-
-# every word the terminal shows while watch runs, per language (the same placeholders in each: tests/test_status.py)
-TERMINAL: dict[str, dict[str, str]] = {
-    "en": {"seconds": "{t:.1f} s", "person": "person {id}", "change": "{who}: {before} → {after}",
-           "care": "{who}: care given ({action}), mood {mood}", "nobody": "nobody in view", "main": " (main)",
-           "people": "{n} people: {listed}", "last_care": "last care: {action} at {t:.1f} s",
-           "care_short": "care {t:.0f} s", "no_care": "no care yet", "fps": "{fps:.1f} fps",
-           "action_message": "message", "action_speech": "speech", "action_music": "music"},
-    "zh": {"seconds": "{t:.1f} 秒", "person": "人物 {id}", "change": "{who}：{before} → {after}",
-           "care": "{who}：已安慰（{action}），情绪 {mood}", "nobody": "画面中没有人", "main": "（主要）",
-           "people": "{n} 人：{listed}", "last_care": "上次安慰：{action}，{t:.1f} 秒",
-           "care_short": "安慰 {t:.0f} 秒", "no_care": "尚未安慰", "fps": "{fps:.1f} 帧/秒",
-           "action_message": "消息", "action_speech": "语音", "action_music": "语音和音乐"},
-}
-
-
-def _words(lang: str) -> tuple[dict[str, str], Callable[[object], str]]:
-    """The terminal's words in ``lang`` (English for any other), and how a mood is named there."""
-    from emocare.words import STRINGS
-
-    lang = lang if lang in TERMINAL else "en"
-    names = STRINGS[lang]
-    return TERMINAL[lang], lambda mood: "?" if mood is None else names.get(f"emo_{mood}", str(mood))
-
 
 def event_line(rec: Record, lang: str = "en") -> str | None:
     """The line a journal record prints as (mood changes and care), or None for the others."""
     if not isinstance(rec, (ChangeRecord, CareRecord)):
         return None
-    w, mood = _words(lang)
+    w, mood = words_for(lang)
     t = w["seconds"].format(t=float(rec.t)).rjust(9)
     who = w["person"].format(id="?" if rec.id is None else rec.id)
     if isinstance(rec, ChangeRecord):
@@ -151,7 +128,7 @@ class StatusLine:
             # the session's time, as the event lines and the journal count it
             moods = sorted(self._moods.items(), key=lambda kv: (kv[0] != self._primary, kv[0]))  # main first
             fps, care, primary, t = self.fps(), self._care, self._primary, self._t
-        w, name = _words(self.lang)
+        w, name = words_for(self.lang)
         elapsed = w["seconds"].format(t=t).rjust(8)
         n = len(moods)
 

@@ -270,3 +270,23 @@ def test_analyze_details_at_80_columns_keeps_titles_and_top_3_whole(tmp_path):
     for path in photos.rglob("*.jpg"):
         assert any(path.name in line for line in lines), (path, result.stdout)
     _assert_emotions_whole(result.stdout)
+
+
+def test_report_tables_in_chinese_say_it_in_chinese_and_fit_80_columns(tmp_path):
+    """watch --lang zh summed its session up in English (session:, mood changes, person, ended: end of source)."""
+    from rich.cells import cell_len
+
+    from emocare.report import summarize, tables
+
+    _, records = _journal(tmp_path)
+    for width in (80, 120):
+        buf = io.StringIO()
+        console = Console(file=buf, width=width)
+        for part in tables(summarize(records), "zh"):
+            console.print(part)
+        out = buf.getvalue()
+        assert all(cell_len(line) <= width for line in out.splitlines()), out
+        for said in ("会话：", "40.0 秒", "次情绪变化", "1 次安慰", "结束：来源已结束", "#1（主要）", "安慰记录", "难过"):
+            assert said in out, (width, said, out)
+        rest = out.split("\n", 1)[1]  # (the first line names the source, whose path says "session")
+        assert not re.search(r"\b(session|person|mood changes?|care events?|ended|primary)\b", rest), out

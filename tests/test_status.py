@@ -175,7 +175,8 @@ def test_in_chinese_the_lines_and_the_status_say_it_in_chinese_and_fit_by_column
     """--lang zh: the window, the comfort and the pages were Chinese and the terminal English."""
     from rich.cells import cell_len
 
-    from emocare.status import TERMINAL, event_line
+    from emocare.status import event_line
+    from emocare.terminal_words import TERMINAL
 
     assert all(set(TERMINAL[lang]) == set(TERMINAL["en"]) for lang in TERMINAL)
     for lang in TERMINAL:  # the same placeholders in every language

@@ -6,8 +6,20 @@ from pathlib import Path
 from typing import Optional
 
 from emocare import extras
-from emocare.commands import PLOT_SUFFIXES, check_output, stderr_console, stdout_console
+from emocare.commands import PLOT_SUFFIXES, check_output, load_settings, stderr_console, stdout_console
 from emocare.errors import EmocareError
+
+
+def _language() -> str:
+    """The summary's language: the config file's ``lang``, else the system locale's (a config that cannot be read
+    is not this command's business: the locale's)."""
+    from emocare import settings as settings_mod
+    from emocare.errors import ConfigError
+
+    try:
+        return load_settings(None)[0].language
+    except ConfigError:
+        return settings_mod.system_language()
 
 
 def report(journal: Optional[Path], plot_path: Optional[Path]) -> None:
@@ -29,7 +41,7 @@ def report(journal: Optional[Path], plot_path: Optional[Path]) -> None:
         started = getattr(records[0], "started", None)
         console.print(f"{journal}: {len(runs)} sessions; this is the last one (started {'?' if started is None else started})",
                       markup=False, highlight=False)
-    for table in tables(summarize(records)):
+    for table in tables(summarize(records), _language()):
         console.print(table)
     if plot_path is not None:
         plot(records, plot_path)

@@ -51,7 +51,7 @@ def serve(source, fast, no_camera, show_window, host, port, history, max_viewers
         if run.journal_error is not None:
             typer.echo(f"emocare: error: {run.journal_error}", err=True)
             return
-        for table in tables(summarize(run.records)):
+        for table in tables(summarize(run.records), settings.language):
             err.print(table)
         err.print(f"journal: {run.journal}")
         if run.result.reason == "source lost":

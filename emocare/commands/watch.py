@@ -46,7 +46,7 @@ def watch(camera, source, fast, size, no_window, record, journal_path, stats, co
     if run.journal_error is not None:
         typer.echo(f"emocare: error: {run.journal_error}", err=True)
         return run.result.exit_code
-    for table in tables(summarize(run.records)):
+    for table in tables(summarize(run.records), settings.language):
         err.print(table)
     if run.result.snapshots:
         err.print(f"snapshots: {shown(str(run.result.snapshots[0].parent))}", markup=False, highlight=False,

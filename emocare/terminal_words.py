@@ -1,0 +1,62 @@
+"""The terminal's words, per language: the event lines and the status line while ``watch`` runs (``status.py``)
+and the session's summary after it (``report.tables``). The same placeholders in every language
+(tests/test_status.py); the moods are named as the window and the web page name them (``words.STRINGS``), and a
+session's end as the web page says it (``web/strings.toml``'s ``end_*``). A language it does not know is English.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Callable
+
+TERMINAL: dict[str, dict[str, str]] = {
+    "en": {"seconds": "{t:.1f} s", "person": "person {id}", "change": "{who}: {before} → {after}",
+           "care": "{who}: care given ({action}), mood {mood}", "nobody": "nobody in view", "main": " (main)",
+           "people": "{n} people: {listed}", "last_care": "last care: {action} at {t:.1f} s",
+           "care_short": "care {t:.0f} s", "no_care": "no care yet", "fps": "{fps:.1f} fps",
+           "action_message": "message", "action_speech": "speech", "action_music": "music",
+           # the summary (report.tables)
+           "session": "session: ", "changes_one": "{n} mood change", "changes_many": "{n} mood changes",
+           "per_min": " ({x:.1f}/min)", "cares_one": "{n} care event", "cares_many": "{n} care events",
+           "ended": "ended: {why}", "col_person": "person", "primary": " (primary)", "col_mood_s": "{mood} s",
+           "col_changes": "changes/min seen", "col_seconds": "seconds in each mood", "no_face": "no face seen",
+           "care_title": "care events", "col_t": "t (s)", "col_mood": "mood", "col_action": "action",
+           "col_message": "message"},
+    "zh": {"seconds": "{t:.1f} 秒", "person": "人物 {id}", "change": "{who}：{before} → {after}",
+           "care": "{who}：已安慰（{action}），情绪 {mood}", "nobody": "画面中没有人", "main": "（主要）",
+           "people": "{n} 人：{listed}", "last_care": "上次安慰：{action}，{t:.1f} 秒",
+           "care_short": "安慰 {t:.0f} 秒", "no_care": "尚未安慰", "fps": "{fps:.1f} 帧/秒",
+           "action_message": "消息", "action_speech": "语音", "action_music": "语音和音乐",
+           "session": "会话：", "changes_one": "{n} 次情绪变化", "changes_many": "{n} 次情绪变化",
+           "per_min": "（每分钟 {x:.1f} 次）", "cares_one": "{n} 次安慰", "cares_many": "{n} 次安慰",
+           "ended": "结束：{why}", "col_person": "人物", "primary": "（主要）", "col_mood_s": "{mood}/秒",
+           "col_changes": "每分钟变化", "col_seconds": "各情绪秒数", "no_face": "没有看到人脸",
+           "care_title": "安慰记录", "col_t": "时间（秒）", "col_mood": "情绪", "col_action": "方式",
+           "col_message": "安慰语"},
+}
+
+
+@lru_cache(maxsize=None)
+def _ends(lang: str) -> dict[str, str]:
+    """The web page's words for how a session ended (``end_*``), in ``lang``."""
+    import tomllib
+    from importlib import resources
+
+    table = tomllib.loads(resources.files("emocare.web").joinpath("strings.toml").read_text(encoding="utf-8"))
+    return {k[len("end_"):]: v for k, v in table.get(lang, {}).items() if k.startswith("end_")}
+
+
+def words_for(lang: str) -> tuple[dict[str, str], Callable[[object], str]]:
+    """The terminal's words in ``lang`` (English for any other), and how a mood is named there."""
+    from emocare.words import STRINGS
+
+    lang = lang if lang in TERMINAL else "en"
+    names = STRINGS[lang]
+    return TERMINAL[lang], lambda mood: "?" if mood is None else names.get(f"emo_{mood}", str(mood))
+
+
+def ended_words(lang: str, reason: str) -> str:
+    """How a session ended, as the journal says it in English ("end of source"), and in Chinese as the page does."""
+    if lang not in TERMINAL or lang == "en":
+        return reason
+    return _ends(lang).get(reason.replace(" ", "_"), reason)
