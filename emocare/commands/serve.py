@@ -17,7 +17,7 @@ def serve(source, fast, no_camera, show_window, host, port, history, max_viewers
     from emocare import watch as watch_lib
     from emocare.report import summarize, tables
     from emocare.status import StatusLine
-    from emocare.web.server import ANY, ServeOptions, serve as serve_pages
+    from emocare.web.server import ServeOptions, serve as serve_pages
 
     settings, _ = load_settings(config, **overrides)
     if not 1 <= max_viewers <= 200:
@@ -34,19 +34,6 @@ def serve(source, fast, no_camera, show_window, host, port, history, max_viewers
                            overrides={k: v for k, v in overrides.items() if v is not None})
     err = stderr_console()
 
-    def ready(server) -> None:
-        typer.echo(f"emocare serve: {server.url}")
-        others = server.other_urls()
-        if others:
-            err.print("from another device: " + "  ".join(others), highlight=False, soft_wrap=True)
-        elif server.host in ANY:
-            err.print(f"from another device: this machine's address, port {server.port}, with the same ?token=",
-                      highlight=False, soft_wrap=True)
-        if server.token:
-            err.print("the token in this address is needed for every page and stream (anyone who can reach this "
-                      "machine could watch otherwise)", highlight=False)
-        err.print("Ctrl-C stops it", highlight=False)
-
     def watched(run) -> None:
         if run.journal_error is not None:
             typer.echo(f"emocare: error: {run.journal_error}", err=True)
@@ -60,6 +47,24 @@ def serve(source, fast, no_camera, show_window, host, port, history, max_viewers
             err.print("the source has ended; the pages stay up until Ctrl-C", highlight=False)
 
     sinks = [] if settings.quiet or request is None else [StatusLine(err, live=err.is_terminal, lang=settings.language)]
-    run = serve_pages(settings, request, options, sinks=sinks, on_ready=ready, on_watched=watched,
+    run = serve_pages(settings, request, options, sinks=sinks, on_ready=lambda server: _ready(server, err),
+                      on_watched=watched,
                       on_journal=lambda path: err.print(f"journal: {path}"))
     return run.result.exit_code if run is not None else 0
+
+
+def _ready(server, err) -> None:
+    """The pages are up: their address on stdout (and where other devices reach them), the rest on stderr."""
+    from emocare.web.server import ANY
+
+    typer.echo(f"emocare serve: {server.url}")
+    others = server.other_urls()
+    if others:
+        err.print("from another device: " + "  ".join(others), highlight=False, soft_wrap=True)
+    elif server.host in ANY:
+        err.print(f"from another device: this machine's address, port {server.port}, with the same ?token=",
+                  highlight=False, soft_wrap=True)
+    if server.token:
+        err.print("the token in this address is needed for every page and stream (anyone who can reach this "
+                  "machine could watch otherwise)", highlight=False)
+    err.print("Ctrl-C stops it", highlight=False)
