@@ -167,6 +167,7 @@
       what.appendChild(document.createTextNode(" " + words(ev)));
     } else if (ev.type === "snapshot") {
       what.textContent = T.event_snapshot + ": " + String(ev.path || "").split("/").pop();
+      what.title = String(ev.path || "");  // the whole path (its folder), on hover
     } else if (ev.type === "start") {
       what.textContent = T.event_start + (ev.source ? ": " + String(ev.source).split("/").pop() : "");
     } else if (ev.type === "end") {
