@@ -443,7 +443,8 @@ def main() -> None:
         sys.exit(Exit.OK)
     except cx.UsageError as exc:
         # the command, without the "emocare" the line already starts with ("emocare: error: emocare analyze: ...")
-        sub = exc.ctx.command_path.partition(" ")[2] if exc.ctx is not None else ""
+        # (the root's name may be two words: "python -m emocare" makes it "-m emocare")
+        sub = exc.ctx.command_path[len(exc.ctx.find_root().command_path):].strip() if exc.ctx is not None else ""
         where = f"{sub}: " if sub else ""
         from emocare.usage import usage_message
 

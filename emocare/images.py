@@ -100,9 +100,7 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
             raise InputError(f"{name}: a video, not a photo (follow it with 'emocare watch --source {name}')", str(p)) from None
         raise InputError(f"{name}: not an image (unrecognised format)", str(p)) from None
     except (OSError, SyntaxError, ValueError, MemoryError) as exc:
-        # Pillow's words, without their own brackets ("image file is truncated (40 bytes not processed)")
-        why = shown(str(exc)).replace(" (", ": ").replace("(", "").replace(")", "")
-        raise InputError(f"{name}: corrupt or truncated image ({why})", str(p)) from None
+        raise InputError(f"{name}: corrupt or truncated image ({_unbracketed(shown(str(exc)))})", str(p)) from None
     if rgb.size == 0:
         raise InputError(f"{name}: image has no pixels", str(p))
     return np.ascontiguousarray(rgb[:, :, ::-1])
@@ -139,3 +137,9 @@ def expand_paths(paths: Sequence[str | os.PathLike], on_error: Callable[[InputEr
         else:
             out.append(p)
     return out
+
+
+def _unbracketed(why: str) -> str:
+    """Pillow's words without their own brackets, to go inside ours: "image file is truncated (40 bytes not
+    processed)" reads "image file is truncated: 40 bytes not processed"."""
+    return why[:-1].replace(" (", ": ", 1) if why.endswith(")") and " (" in why else why

@@ -32,6 +32,7 @@ from emocare.terminal_words import words_for
 
 SEP = " · "
 
+
 def event_line(rec: Record, lang: str = "en") -> str | None:
     """The line a journal record prints as (mood changes and care), or None for the others."""
     if not isinstance(rec, (ChangeRecord, CareRecord)):
@@ -41,7 +42,7 @@ def event_line(rec: Record, lang: str = "en") -> str | None:
     who = w["person"].format(id="?" if rec.id is None else rec.id)
     if isinstance(rec, ChangeRecord):
         return f"{t}  " + w["change"].format(who=who, before=mood(rec.from_), after=mood(rec.to))
-    action = w.get(f"action_{rec.action}", str(rec.action))
+    action = "?" if rec.action is None else w.get(f"action_{rec.action}", str(rec.action))
     return f"{t}  " + w["care"].format(who=who, action=action, mood=mood(rec.mood))
 
 

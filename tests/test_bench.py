@@ -282,10 +282,13 @@ def test_detector_bench_places_bad_value_is_one_line_naming_the_file(tmp_path):
     from emocare.lab.bench_detectors import read_places
 
     (tmp_path / "s.truth.csv").write_text("frame,t,label,x,y,side,turn\n0,0.0,sad,10,20,0,0\n")
-    with pytest.raises(InputError, match="s.truth.csv.*side > 0"):
+    with pytest.raises(InputError, match="s.truth.csv:2: .*side > 0"):
         read_places(tmp_path / "s.truth.csv")
     (tmp_path / "s.truth.csv").write_text("frame,t,label,x,y,side,turn\n0,0.0,sad,ten,20,100,0\n")
-    with pytest.raises(InputError, match="s.truth.csv.*not a number"):
+    with pytest.raises(InputError, match="s.truth.csv:2: .*not a number"):
+        read_places(tmp_path / "s.truth.csv")
+    (tmp_path / "s.truth.csv").write_text("frame,t,label,x,y,side,turn\n0,0.0,sad,1,2,30,0\n1,0.1,sad,1,,30,0\n")
+    with pytest.raises(InputError, match="s.truth.csv:3: .*missing"):  # a row without its place
         read_places(tmp_path / "s.truth.csv")
     (tmp_path / "s.truth.csv").write_text("frame,t,label\n0,0.0,sad\n")
     assert read_places(tmp_path / "s.truth.csv") is None  # no place given: any box counts, as before

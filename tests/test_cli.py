@@ -274,8 +274,9 @@ def test_say_with_nothing_to_say_is_a_usage_error(text):
 ])
 def test_a_usage_error_names_the_command_once(args, line):
     """It said 'emocare: error: emocare analyze: ...' and 'emocare: error: emocare: No such command'."""
-    out = subprocess.run([str(VENV_BIN / "emocare"), *args], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 2 and out.stderr.startswith(line) and out.stderr.count("\n") == 1, out.stderr
+    for exe in ([str(VENV_BIN / "emocare")], [str(VENV_BIN / "python"), "-m", "emocare"]):
+        out = subprocess.run([*exe, *args], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 2 and out.stderr.startswith(line) and out.stderr.count("\n") == 1, out.stderr
 
 
 def test_a_truncated_photo_says_so_without_brackets_in_brackets(tmp_path):
@@ -289,3 +290,19 @@ def test_a_truncated_photo_says_so_without_brackets_in_brackets(tmp_path):
         load_image(tmp_path / "cut.jpg")
     message = str(exc.value)
     assert "corrupt or truncated image (" in message and message.count("(") == 1 and message.endswith(")"), message
+
+
+def test_report_speaks_the_language_the_session_was_watched_in(tmp_path):
+    """watch --lang zh then a plain 'report' summed the session up in English."""
+    import json
+
+    records = [{"type": "start", "t": 0.0, "source": "camera 0", "engine": "emocare", "config": {"lang": "zh"}},
+               {"type": "mood", "t": 1.0, "id": 1, "mood": "sad", "primary": True},
+               {"type": "end", "t": 2.0, "reason": "video cut short", "summary": {}}]
+    path = tmp_path / "j.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = runner.invoke(app, ["report", str(path)], env={"COLUMNS": "120"})
+    assert result.exit_code == 0 and "会话：camera 0" in result.stdout and "结束：视频提前中断" in result.stdout, result.stdout
+    path.write_text(path.read_text().replace('"lang": "zh"', '"lang": "en"'))
+    result = runner.invoke(app, ["report", str(path)], env={"COLUMNS": "120"})
+    assert "session: camera 0" in result.stdout and "ended: video cut short" in result.stdout, result.stdout

@@ -98,9 +98,23 @@ def test_every_route_answers(tmp_path, folders):
     page = client.get("/history/0/watch-20261120-091500.jsonl").get_data(as_text=True)
     assert "I&#39;m here." in page and "sessions-data" in page
     history = client.get("/history").get_data(as_text=True)
-    assert "week-data" in history and "09:15" in history and "<h2>This week <span" in history
+    assert "week-data" in history and "09:15" in history
     earlier = client.get("/history?week=2026-10-01").get_data(as_text=True)  # a past week is not "this week"
     assert "<h2>Week <span" in earlier and "<h2>This week" not in earlier
+    # the default week ends on the last session's day: "this week" only where that is within the last 7 days
+    from datetime import date
+
+    recent = tmp_path / "recent"
+    journal_lines(recent / f"watch-{date.today():%Y%m%d}-091500.jsonl", [
+        {"type": "start", "t": 0.0, "source": "camera 0", "engine": "emocare",
+         "started": f"{date.today().isoformat()}T09:15:00"},
+        {"type": "mood", "t": 1.0, "id": 1, "mood": "neutral", "primary": True},
+        {"type": "end", "t": 2.0, "reason": "quit", "summary": {}}]) if recent.mkdir() is None else None
+    _, fresh, _ = make_app(tmp_path / "fresh", [recent])
+    assert "<h2>This week <span" in fresh.get("/history").get_data(as_text=True)
+    _, old, _ = make_app(tmp_path / "old", [journals])  # its only session was on 2026-11-20
+    assert ("<h2>This week <span" in old.get("/history").get_data(as_text=True)) == (
+        date(2026, 11, 20) >= date.today() - timedelta(days=6))
     assert 'href="/history?week=2026-10-01&amp;lang=zh"' in earlier  # the other language, the same week
     r = client.post("/control", data={"command": "pause", "csrf_token": csrf})
     assert r.status_code == 202 and hub.commands() == ["pause"]
@@ -110,8 +124,9 @@ def test_every_route_answers(tmp_path, folders):
     assert '<a href="/">Back to emocare</a>' in r.get_data(as_text=True)  # to the live page, where there is one
     assert client.get("/history/").status_code == 200 and client.get("/settings/").status_code == 200
     assert client.get("/history?week=yesterday").status_code == 400
-    for edge in ("0001-01-01", "9999-12-31"):  # no week before or after: a 400, not a 500 with a traceback
+    for edge in ("0001-01-01", "0001-01-07"):  # no week before: a 400, not a 500 with a traceback
         assert client.get(f"/history?week={edge}").status_code == 400, edge
+    assert client.get("/history?week=9999-12-31").status_code == 200  # an empty week, after the last session
     r = client.get("/")
     assert "default-src 'self'" in r.headers["Content-Security-Policy"] and r.headers["Referrer-Policy"] == "same-origin"
     # the streams are in the live tests below; with no camera, the live routes are not there
@@ -162,6 +177,13 @@ def test_language_follows_lang_then_the_viewer(tmp_path, folders):
     assert "Your history" in client.get("/history", headers={"Accept-Language": "fr-FR,fr"}).get_data(as_text=True)
     client.get("/history?lang=en", headers=chinese)
     assert "Your history" in client.get("/history", headers=chinese).get_data(as_text=True)
+    # serve --lang en (or the config's lang) was asked for: it beats the browser's preference
+    _, client, _ = make_app(tmp_path, [folders[0]], lang="en", lang_chosen=True)
+    assert "Your history" in client.get("/history", headers=chinese).get_data(as_text=True)
+    # the language link keeps the page's other parameters, but not the token (its cookie has it) nor "saved"
+    _, client, _ = make_app(tmp_path, [folders[0]], lang="en", token="tok", allowed_hosts=frozenset())
+    page = client.get("/settings?token=tok&saved=1").get_data(as_text=True)
+    assert 'class="lang" href="/settings?lang=zh"' in page, page
 
 
 def test_token_is_needed_for_every_page_and_stream(tmp_path, folders):
@@ -533,7 +555,10 @@ def test_invalid_message_edits_are_refused_and_the_old_file_kept(tmp_path, field
     # the form posts to its own card, so the refusal is in view; the language link leads to the settings page
     assert 'action="/settings/messages#messages"' in page and 'href="/settings?lang=zh"' in page
     r = client.post("/settings/messages?lang=zh", data={"csrf_token": csrf, field: value})
-    assert r.status_code == 400 and reason_zh in r.get_data(as_text=True)  # said in the page's language
+    zh = r.get_data(as_text=True)
+    assert r.status_code == 400 and reason_zh in zh  # said in the page's language
+    if field in ("msg-en-sad",):  # a box on the page: its own note says it in Chinese too
+        assert re.search(r'<span class="error small">[^<]*' + re.escape(reason_zh), zh), zh
     assert config.read_text() == before
 
 

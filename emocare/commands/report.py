@@ -10,12 +10,16 @@ from emocare.commands import PLOT_SUFFIXES, check_output, load_settings, stderr_
 from emocare.errors import EmocareError
 
 
-def _language() -> str:
-    """The summary's language: the config file's ``lang``, else the system locale's (a config that cannot be read
-    is not this command's business: the locale's)."""
+def _language(records) -> str:
+    """The summary's language: the session's own (its start line's settings), else the config file's ``lang``,
+    else the system locale's (a config that cannot be read is not this command's business: the locale's)."""
     from emocare import settings as settings_mod
     from emocare.errors import ConfigError
 
+    config = getattr(records[0], "config", None) if records else None
+    said = config.get("lang") if isinstance(config, dict) else None
+    if said in settings_mod.LANGS:
+        return said
     try:
         return load_settings(None)[0].language
     except ConfigError:
@@ -41,7 +45,7 @@ def report(journal: Optional[Path], plot_path: Optional[Path]) -> None:
         started = getattr(records[0], "started", None)
         console.print(f"{journal}: {len(runs)} sessions; this is the last one (started {'?' if started is None else started})",
                       markup=False, highlight=False)
-    for table in tables(summarize(records), _language()):
+    for table in tables(summarize(records), _language(records)):
         console.print(table)
     if plot_path is not None:
         plot(records, plot_path)

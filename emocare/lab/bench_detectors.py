@@ -134,8 +134,8 @@ def _scan_video(engine, video: Path, ms: list[float], found: list[bool] | None =
                 places: Sequence[tuple[float, float, float]] | None = None) -> tuple[int, int, int, int]:
     """(frames, frames with a face, boxes, frames with boxes off the face) of ``video`` as a stream; each frame's detection ms appended to ``ms``
     and, when ``found`` is given, whether it had a face. With ``places`` (each frame's face centre and half side),
-    a frame has a face only when a box is centred on it (frames past the places count as without), and the
-    last figure counts the frames with boxes but none at the face (0 without ``places``)."""
+    a frame has a face only when a box is centred on it (past the places, any box counts, as without them), and
+    the last figure counts the frames with boxes but none at the face (0 without ``places``)."""
     from emocare.sources import iter_video
 
     engine.reset()
@@ -144,8 +144,8 @@ def _scan_video(engine, video: Path, ms: list[float], found: list[bool] | None =
         faces = engine.analyze(frame.image, stream=True)
         ms.append(engine.last_detect_ms)
         hit = bool(faces)
-        if places is not None:
-            hit = n < len(places) and any(_at(f.box, places[n]) for f in faces)
+        if places is not None and n < len(places):  # past the truth's rows: any box, as without places
+            hit = any(_at(f.box, places[n]) for f in faces)
             off_face += bool(faces) and not hit
         n += 1
         with_face += hit
@@ -168,17 +168,25 @@ def read_places(path: Path) -> list[tuple[float, float, float]] | None:
 
     if not Path(path).is_file():
         return None
+    rows = []
     try:
         with open(path, newline="", encoding="utf-8") as f:
             reader = csv.DictReader(f)
             if not {"x", "y", "side"} <= set(reader.fieldnames or ()):
                 return None
-            rows = [(float(r["x"]), float(r["y"]), float(r["side"])) for r in reader]
-    except (ValueError, TypeError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"{path}: a face's place (x,y,side) is not a number: {exc}", str(path)) from None
-    if any(not np.isfinite(v).all() or v[2] <= 0 for v in map(np.array, rows)):
-        raise InputError(f"{path}: a face's place (x,y,side) must be finite with side > 0", str(path))
-    return [(x + side / 2, y + side / 2, side / 2) for x, y, side in rows]
+            for line, r in enumerate(reader, 2):
+                try:
+                    x, y, side = (float(r[k]) for k in ("x", "y", "side"))
+                except (ValueError, TypeError):
+                    raise InputError(f"{path}:{line}: a face's place (x,y,side) is missing or not a number",
+                                     str(path)) from None
+                if not np.isfinite((x, y, side)).all() or side <= 0:
+                    raise InputError(f"{path}:{line}: a face's place (x,y,side) must be finite with side > 0",
+                                     str(path))
+                rows.append((x + side / 2, y + side / 2, side / 2))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"{path}: not a truth file ({exc})", str(path)) from None
+    return rows
 
 
 def _found_by_emotion(video: Path, found: Sequence[bool]) -> dict[str, dict[str, int]] | None:

@@ -25,13 +25,14 @@ def history_page(state: AppState):
     last = sessions[0].day if sessions else date.today()
     try:
         ending = date.fromisoformat(request.args["week"]) if "week" in request.args else last
-        before, after = ending - timedelta(days=7), ending + timedelta(days=7)  # 0001-01-01 has no week before
+        before = ending - timedelta(days=7)  # 0001-01-01 has no week before it
+        after = (ending + timedelta(days=7)).isoformat() if ending < last else None
     except (ValueError, OverflowError):
         return plain("week: expected a date such as 2026-11-26", 400)
     resp = state.page("history.html", nav="history", days=by_day(sessions), broken=broken,
                       week_json=json.dumps(week(sessions, ending)), week_end=ending, week_start=ending - timedelta(days=6),
-                      week_prev=before.isoformat(), week_next=after.isoformat() if ending < last else None,
-                      this_week=ending == last)
+                      week_prev=before.isoformat(), week_next=after,
+                      this_week=ending == last and last >= date.today() - timedelta(days=6))
     resp.call_on_close(history.save)  # new summaries to disk once the page is sent
     return resp
 

@@ -260,7 +260,8 @@ def read_journal(ref: str, path: Path) -> JournalView:
     try:
         stat = path.stat()
         lines = _scan(path)
-    except (OSError, JournalError) as exc:
-        return JournalView(ref, path, (), error=str(exc), why=getattr(exc, "why", "read"), line=getattr(exc, "line", None))
+    except (OSError, JournalError) as exc:  # gone between the listing and now: "missing", as _read_bytes says it
+        why = "missing" if isinstance(exc, FileNotFoundError) else getattr(exc, "why", "read")
+        return JournalView(ref, path, (), error=str(exc), why=why, line=getattr(exc, "line", None))
     mtime = datetime.fromtimestamp(stat.st_mtime)
     return JournalView(ref, path, tuple(_summary(ref, i, lines, run, mtime) for i, run in enumerate(lines.runs)))

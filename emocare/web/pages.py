@@ -37,6 +37,7 @@ class WebConfig:
     """What the pages need to know about this ``serve``."""
 
     lang: str = "en"  # the page language unless the viewer picks the other
+    lang_chosen: bool = False  # lang was asked for (--lang, the config), not the locale's: it beats the browser's
     token: str | None = None  # required of every request when set (a non-loopback --host)
     allowed_hosts: frozenset[str] = frozenset({"127.0.0.1", "localhost", "::1"})  # None-like empty: any Host
     config: Path | None = None  # --config as given (None: EMOCARE_CONFIG or the user config dir's)
@@ -77,7 +78,8 @@ def lang_href(code: str, path: str | None = None) -> str:
     for a page that answered a POST (a GET there would be 405)."""
     from urllib.parse import urlencode
 
-    args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
+    # not the token (its cookie holds it; a link need not spread it) nor a notice already shown ("saved")
+    args = [(k, v) for k, v in request.args.items(multi=True) if k not in ("lang", "token", "saved")]
     return (path or request.path) + "?" + urlencode([*args, ("lang", code)])
 
 
@@ -104,13 +106,15 @@ class AppState:
     history: History
 
     def lang(self) -> str:
-        """The viewer's page language: ``?lang=``, its cookie, the browser's own preference (Accept-Language),
-        else the serve's."""
+        """The viewer's page language: ``?lang=``, its cookie, the serve's where it was asked for (--lang, the
+        config), the browser's own preference (Accept-Language), else the serve's (the system locale's)."""
         chosen = request.args.get("lang") or request.cookies.get(LANG_COOKIE)
         if chosen in LANGS:
             return chosen
-        preferred = request.accept_languages.best_match(LANGS) if request.accept_languages else None
-        return preferred or (self.web.lang if self.web.lang in LANGS else "en")
+        served = self.web.lang if self.web.lang in LANGS else "en"
+        if self.web.lang_chosen or not request.accept_languages:
+            return served
+        return request.accept_languages.best_match(LANGS) or served
 
     def page(self, template: str, status: int = 200, **context) -> Response:
         code = self.lang()

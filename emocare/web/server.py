@@ -55,13 +55,9 @@ ANY = ("0.0.0.0", "::", "[::]")  # every interface
 
 
 def own_addresses() -> list[str]:
-    """This machine's IPv4 addresses other than loopback, found without sending anything: its name's addresses,
-    and the one a datagram socket would leave by (``connect`` on UDP only picks a route)."""
+    """This machine's IPv4 address other devices reach it by, found without sending anything or asking a name
+    server: the one a datagram socket would leave by (``connect`` on UDP only picks a route)."""
     found: set[str] = set()
-    try:
-        found.update(info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET))
-    except OSError:
-        pass
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.connect(("10.254.254.254", 9))
@@ -88,7 +84,7 @@ class Server:
     and joins it. A context manager."""
 
     def __init__(self, options: ServeOptions, *, lang: str, live: bool, places: Sequence[Path],
-                 messages: Mapping | None = None):
+                 messages: Mapping | None = None, lang_chosen: bool = False):
         from waitress import create_server
 
         from emocare.web.app import WebConfig, create_app
@@ -109,7 +105,7 @@ class Server:
             from platformdirs import user_cache_dir
 
             cache_dir = Path(user_cache_dir("emocare")) / "history"
-        web = WebConfig(lang=lang, token=self.token, allowed_hosts=allowed, config=options.config,
+        web = WebConfig(lang=lang, lang_chosen=lang_chosen, token=self.token, allowed_hosts=allowed, config=options.config,
                         overrides=dict(options.overrides), places=tuple(places), cache_dir=cache_dir)
         self.app = create_app(web, self.hub)
         self.history = self.app.extensions["emocare"]["history"]
@@ -196,7 +192,7 @@ def serve(settings, request, options: ServeOptions, *, sinks: Sequence = (),
         places.append(request.journal)
     run = None
     with Server(options, lang=settings.language, live=request is not None, places=places,
-                messages=settings.messages) as server:
+                messages=settings.messages, lang_chosen=bool(settings.lang)) as server:
         if request is None:
             on_ready(server)
         else:  # the address is announced once the source is open: a camera that is not there is one line, no address

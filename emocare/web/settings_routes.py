@@ -85,8 +85,8 @@ def save_messages(state: AppState):
     edits, errors = config_edit.parse_form(form, settings)
     if errors:
         t = strings()[state.lang()]
-        said = [t["refuse_" + e.code].format(**e.params) for e in errors.values()]
-        return _settings_page(state, 400, refused=t["refuse_sep"].join(said), errors=errors, form=form)
+        said = {key: t["refuse_" + e.code].format(**e.params) for key, e in errors.items()}  # each box's, too
+        return _settings_page(state, 400, refused=t["refuse_sep"].join(said.values()), errors=said, form=form)
     try:
         config_edit.save(settings_mod.config_path(state.web.config), edits, settings)
     except config_edit.EditRefused as exc:
