@@ -24,11 +24,6 @@ class ByWidth:
         yield self.wide if options.max_width >= self.at else self.narrow
 
 
-def plural(n: int, word: str, words: str | None = None) -> str:
-    """``1 care event``, ``2 care events``."""
-    return f"{n} {word if n == 1 else (words or word + 's')}"
-
-
 def _end(line: str) -> str:
     """A line as it ends on screen: no trailing space, nor a trailing ``|`` separator (nothing follows it)."""
     line = line.rstrip()

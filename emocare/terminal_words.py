@@ -6,7 +6,6 @@ session's end as the web page says it (``web/strings.toml``'s ``end_*``). A lang
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Callable
 
 TERMINAL: dict[str, dict[str, str]] = {
@@ -36,14 +35,11 @@ TERMINAL: dict[str, dict[str, str]] = {
 }
 
 
-@lru_cache(maxsize=None)
 def _ends(lang: str) -> dict[str, str]:
     """The web page's words for how a session ended (``end_*``), in ``lang``."""
-    import tomllib
-    from importlib import resources
+    from emocare.web.wording import strings
 
-    table = tomllib.loads(resources.files("emocare.web").joinpath("strings.toml").read_text(encoding="utf-8"))
-    return {k[len("end_"):]: v for k, v in table.get(lang, {}).items() if k.startswith("end_")}
+    return {k[len("end_"):]: v for k, v in strings().get(lang, {}).items() if k.startswith("end_")}
 
 
 def words_for(lang: str) -> tuple[dict[str, str], Callable[[object], str]]:

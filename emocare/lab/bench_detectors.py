@@ -132,8 +132,8 @@ def _detector_summary(found_rates: list[float], pooled: dict[str, list[int]], fa
 
 def _scan_video(engine, video: Path, ms: list[float], found: list[bool] | None = None,
                 places: Sequence[tuple[float, float, float]] | None = None) -> tuple[int, int, int, int]:
-    """(frames, frames with a face, boxes, frames with boxes off the face) of ``video`` as a stream; each frame's detection ms appended to ``ms``
-    and, when ``found`` is given, whether it had a face. With ``places`` (each frame's face centre and half side),
+    """(frames, frames with a face, boxes, frames with boxes off the face) of ``video`` as a stream; each frame's
+    detection ms appended to ``ms`` and, when ``found`` is given, whether it had a face. With ``places`` (each frame's face centre and half side),
     a frame has a face only when a box is centred on it (past the places, any box counts, as without them), and
     the last figure counts the frames with boxes but none at the face (0 without ``places``)."""
     from emocare.sources import iter_video

@@ -8,11 +8,8 @@
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -23,6 +20,7 @@ from emocare.report import MOOD_ORDER
 from emocare.settings import LANGS
 from emocare.web.history import History
 from emocare.web.hub import LiveHub
+from emocare.web.wording import strings
 
 TOKEN_COOKIE = "emocare_token"
 LANG_COOKIE = "emocare_lang"
@@ -45,11 +43,6 @@ class WebConfig:
     places: Sequence[Path] = ()  # where journals may be read
     cache_dir: Path | None = None  # the history's summaries of journals (None: in memory only)
 
-
-@lru_cache(maxsize=1)
-def strings() -> dict[str, dict[str, str]]:
-    text = resources.files("emocare.web").joinpath("strings.toml").read_text(encoding="utf-8")
-    return tomllib.loads(text)
 
 
 def span(seconds: float, t: Mapping[str, str]) -> str:
@@ -116,11 +109,13 @@ class AppState:
             return served
         return request.accept_languages.best_match(LANGS) or served
 
-    def page(self, template: str, status: int = 200, **context) -> Response:
+    def page(self, template: str, status: int = 200, lang_path: str | None = None, **context) -> Response:
+        """``template`` in the viewer's language; ``lang_path``: where the other language's link leads when not
+        to this path (a page that answered a POST)."""
         code = self.lang()
         t = strings()[code]
         other = next(c for c in LANGS if c != code)
-        context.setdefault("lang_href", lang_href(other))
+        context.setdefault("lang_href", lang_href(other, lang_path))
         body = render_template(template, t=t, lang=code, other_lang=other, csrf=self.csrf, colors=MOOD_COLORS,
                                live=self.hub is not None, moods=MOOD_ORDER, emotions=EMOTIONS,
                                page_strings=json.dumps(t, ensure_ascii=False),

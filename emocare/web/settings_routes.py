@@ -12,7 +12,7 @@ from flask import Flask, redirect, request, url_for
 
 from emocare.settings import LANGS
 from emocare.web import config_edit
-from emocare.web.pages import AppState, lang_href, strings
+from emocare.web.pages import AppState, strings
 
 
 def register(app: Flask, state: AppState) -> None:
@@ -64,9 +64,8 @@ def _settings_page(state: AppState, status: int = 200, refused: str | None = Non
             text = t["lang_system"].format(lang=t["lang_" + settings_mod.system_language()])
         where = (origin or {}).get(f.name, "default")
         rows.append((f.name, text, where, origin_words(where, t)))
-    extra = {} if request.method == "GET" else {"lang_href": lang_href(next(c for c in LANGS if c != state.lang()),
-                                                                       url_for("settings_page"))}
-    return state.page("settings.html", status, nav="settings", rows=rows, **extra, config_path=path,
+    return state.page("settings.html", status, lang_path=None if request.method == "GET" else url_for("settings_page"),
+                      nav="settings", rows=rows, config_path=path,
                       config_exists=Path(path).is_file(), load_error=load_error, refused=refused,
                       errors=errors or {}, form=form or {}, saved=saved,
                       messages=config_edit.effective(settings), editable=config_edit.editable(settings),
