@@ -41,9 +41,23 @@ class ImageResult:
         }
 
 
-def annotated_path(out_dir: Path, source: Path, index: int) -> Path:
-    """Where the annotated copy of ``source`` goes (PNG, unique per input)."""
-    return out_dir / f"{index:04d}_{source.stem}.png"
+ANNOTATE_SUFFIXES = (".png", ".jpg", ".jpeg")  # ``--annotate photo.png``: one photo's copy, not a folder
+
+
+def annotates_one_file(out: Path) -> bool:
+    """``--annotate`` names one image file (``out.png``, ``out.jpg``), not a folder of copies."""
+    return out.suffix.lower() in ANNOTATE_SUFFIXES and not out.is_dir()
+
+
+def annotated_path(out: Path, source: Path, index: int) -> Path:
+    """Where the annotated copy of ``source`` goes: ``out`` itself when it names one image file, else a PNG in the
+    folder ``out``, unique per input."""
+    return out if annotates_one_file(out) else out / f"{index:04d}_{source.stem}.png"
+
+
+def _make_room(out: Path) -> None:
+    """The folder the annotated copies go in (or the one image file's folder)."""
+    (out.parent if annotates_one_file(out) else out).mkdir(parents=True, exist_ok=True)
 
 
 def analyze_one(engine: Engine, path: Path, *, max_side: int, annotate_dir: Path | None = None,
@@ -64,17 +78,19 @@ def analyze_one(engine: Engine, path: Path, *, max_side: int, annotate_dir: Path
     written = None
     if annotate_dir is not None:
         written = annotated_path(annotate_dir, path, index)
-        why = write_png(written, annotate(image, faces))
+        why = write_image(written, annotate(image, faces))
         if why is not None:
             return ImageResult(source=str(path), faces=faces, error=f"{shown(written)}: cannot write annotated image ({why})")
     return ImageResult(source=str(path), faces=faces, annotated=written)
 
 
-def write_png(path: Path, image) -> str | None:
-    """Write ``image`` as a PNG at ``path`` whole or not at all (a temporary name, then renamed); why not, or None.
-    Python writes the bytes, so a file name that is not UTF-8 works (OpenCV's imwrite crashes on one)."""
+def write_image(path: Path, image) -> str | None:
+    """Write ``image`` at ``path`` (JPEG for .jpg/.jpeg, else PNG) whole or not at all (a temporary name, then
+    renamed); why not, or None. Python writes the bytes, so a file name that is not UTF-8 works (OpenCV's imwrite
+    crashes on one)."""
+    fmt = ".jpg" if path.suffix.lower() in (".jpg", ".jpeg") else ".png"
     try:
-        ok, data = cv2.imencode(".png", image)
+        ok, data = cv2.imencode(fmt, image)
     except cv2.error as exc:
         return f"cannot encode: {exc}"
     if not ok:
@@ -97,7 +113,7 @@ def analyze_all(engine: Engine, paths: Iterable[Path], *, max_side: int, annotat
                 crops: bool = False, on_result: Callable[[ImageResult], None] = lambda r: None) -> list[ImageResult]:
     """Every photo with one engine in this process, in order; ``on_result`` sees each as it is done."""
     if annotate_dir is not None:
-        annotate_dir.mkdir(parents=True, exist_ok=True)
+        _make_room(annotate_dir)
     results = []
     for i, path in enumerate(paths):
         result = analyze_one(engine, path, max_side=max_side, annotate_dir=annotate_dir, index=i, crops=crops)
@@ -160,7 +176,7 @@ def analyze_parallel(engine_name: str, detector: str, paths: Sequence[Path], *, 
     import multiprocessing
 
     if annotate_dir is not None:
-        annotate_dir.mkdir(parents=True, exist_ok=True)
+        _make_room(annotate_dir)
     context = multiprocessing.get_context("spawn")  # no forked LiteRT/OpenCV threads
     todo = [(i, str(p), max_side, str(annotate_dir) if annotate_dir else None, crops) for i, p in enumerate(paths)]
     pool = _Pool(context, engine_name, detector, jobs)

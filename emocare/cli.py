@@ -142,7 +142,7 @@ def analyze(
     details: bool = typer.Option(False, "--details", help="A table per image with every face, instead of one row per image.", metavar=""),
     crops: bool = typer.Option(False, "--crops", help="Each image is already a face (FER2013-style crops): no detection.", metavar=""),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Cores for several images: one single-threaded process each (0 = every core).", metavar="N"),
-    annotate: Optional[Path] = typer.Option(None, "--annotate", help="Write annotated copies (PNG) into this folder.", file_okay=False, metavar="PATH"),
+    annotate: Optional[Path] = typer.Option(None, "--annotate", help="Write annotated copies (PNG) into this folder; for one photo, a .png or .jpg file name writes that file.", metavar="PATH"),
     max_side: Optional[int] = typer.Option(None, "--max-side", help="Detect on a copy whose longer side is at most this (boxes stay in original pixels).", metavar="N"),
     config: Optional[Path] = ConfigOpt,
 ) -> None:

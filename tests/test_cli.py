@@ -147,6 +147,22 @@ def test_annotate_draws_boxes(tmp_path):
     assert diff[y:y + h, x + w // 2].mean() < 0.2  # the middle of the face is not painted over
 
 
+def test_annotate_one_photo_to_a_file_name(tmp_path):
+    """``--annotate out.jpg`` with one photo writes that JPEG (not a folder named out.jpg); with two it is a usage
+    error that suggests a folder, and nothing is written."""
+    photo = str(DATA / "pyfeat_single_face.jpg")
+    out = tmp_path / "sub" / "out.jpg"
+    result = runner.invoke(app, ["analyze", "--json", "--annotate", str(out), photo])
+    assert result.exit_code == 0, result.output
+    assert out.is_file() and out.read_bytes()[:3] == b"\xff\xd8\xff"  # a JPEG
+    drawn, original = cv2.imread(str(out)), cv2.imread(photo)
+    assert drawn.shape[0] >= original.shape[0] and drawn.shape[1] > original.shape[1]  # the photo and its card
+    two = tmp_path / "two.png"
+    result = runner.invoke(app, ["analyze", "--json", "--annotate", str(two), photo, photo])
+    assert result.exit_code == 2 and not two.exists()
+    assert "one image file for 2 photos" in result.output and "--annotate" in result.output
+
+
 def test_explicit_deepface_without_weights_exit_5(empty_deepface_home):
     result = runner.invoke(app, ["analyze", "--engine", "deepface", str(DATA / "deepface_img12.jpg")])
     assert result.exit_code == 5

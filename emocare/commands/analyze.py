@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from emocare.commands import check_output_dir, load_settings, stderr_console, stdout_console
+from emocare.commands import check_output, check_output_dir, load_settings, stderr_console, stdout_console
 from emocare.errors import ConfigError
 from emocare.exits import Exit
 
@@ -22,7 +22,7 @@ def analyze(paths, engine, detector, as_json, annotate, max_side, config, detail
         raise ConfigError(f"--jobs {jobs}: use 0 (one per core) or a positive number")
     early, files = _image_files(paths)
     if annotate is not None:
-        check_output_dir(annotate, "--annotate")
+        _check_annotate(annotate, len(early) + len(files))
     out, err = stdout_console(), stderr_console()
     if as_json:  # JSON Lines, one object per image, whatever was given: inputs that failed already first
         for r in early:
@@ -49,9 +49,25 @@ def analyze(paths, engine, detector, as_json, annotate, max_side, config, detail
         if len(results) > 1:
             out.print(summary_table(summarize_results(results, batch.wall_s, batch.workers)))
         if annotate is not None:
-            err.print(f"annotated images: {annotate}", markup=False, highlight=False)
+            from emocare.analyze import annotates_one_file
+
+            what = "annotated image" if annotates_one_file(annotate) else "annotated images"
+            err.print(f"{what}: {annotate}", markup=False, highlight=False)
     if any(r.error for r in results):
         raise typer.Exit(Exit.FAILED)
+
+
+def _check_annotate(annotate, photos: int) -> None:
+    """``--annotate``: a folder for the copies, or one .png/.jpg file when one photo is analysed."""
+    from emocare.analyze import ANNOTATE_SUFFIXES, annotates_one_file
+
+    if not annotates_one_file(annotate):
+        check_output_dir(annotate, "--annotate")
+    elif photos != 1:
+        raise ConfigError(f"--annotate {annotate}: one image file for {photos} photos; name a folder to annotate "
+                          f"several (--annotate {annotate.with_suffix('')}/)")
+    else:
+        check_output(annotate, ANNOTATE_SUFFIXES, "--annotate")
 
 
 def _image_files(paths):
