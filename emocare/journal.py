@@ -328,12 +328,14 @@ class MoodRecorder:
         }
 
 
-def read(path: Path) -> list[Record]:
+def read(path: Path, skipped: list[str] | None = None) -> list[Record]:
     """The records of a journal.
 
     A torn line (a killed process was writing it, maybe inside a multi-byte
     character) is skipped when it is the last one or a new session starts right
-    after it; any other bad line is a ``JournalError`` naming the file and line.
+    after it; any other bad line is a ``JournalError`` naming the file and line,
+    or, given a ``skipped`` list, that error's words are added to it and the
+    line is left out (``report`` summarises what can be read, and says so).
     """
     p = Path(path)
     if p.is_dir():
@@ -355,12 +357,20 @@ def read(path: Path) -> list[Record]:
             if (records and not rest) or (rest and rest[0].startswith(b'{"type": "start"')):
                 continue  # the line a killed process was writing (a file of that line alone is no journal)
             why = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
-            raise JournalError(f"{shown(p)}:{n}: not a journal line ({why})") from None
+            _bad(f"{shown(p)}:{n}: not a journal line ({why})", skipped)
+            continue
         try:
             records.append(from_json(rec))
         except ValueError as exc:  # records.check's reason
-            raise JournalError(f"{shown(p)}:{n}: not a journal line ({exc})") from None
+            _bad(f"{shown(p)}:{n}: not a journal line ({exc})", skipped)
     return records
+
+
+def _bad(message: str, skipped: list[str] | None) -> None:
+    """A bad line: noted in ``skipped`` where the reader keeps going, else the reading's end."""
+    if skipped is None:
+        raise JournalError(message) from None
+    skipped.append(message)
 
 
 def sessions(records: list[Record]) -> list[list[Record]]:

@@ -146,9 +146,11 @@ def _heading(report: Report, w: Mapping[str, str], lang: str) -> list:
     figures = [f"{shown(str(report.engine))} | ", w["seconds"].format(t=report.duration_s) + " | ",
                changes + w["per_min"].format(x=report.changes_per_min) + " | ",
                w["cares_one" if len(report.care) == 1 else "cares_many"].format(n=len(report.care))]
+    figures[-1] += " | "
     if report.ended:
-        figures[-1] += " | "
         figures.append(w["ended"].format(why=shown(ended_words(lang, str(report.ended)))))
+    else:  # a journal read while its session runs, or one a crash or a full disk cut short
+        figures.append(w["not_ended"])
     return [Phrases([w["session"], *path_phrases(shown(str(report.source)))]), Phrases(figures)]
 
 

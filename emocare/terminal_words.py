@@ -17,7 +17,7 @@ TERMINAL: dict[str, dict[str, str]] = {
            # the summary (report.tables)
            "session": "session: ", "changes_one": "{n} mood change", "changes_many": "{n} mood changes",
            "per_min": " ({x:.1f}/min)", "cares_one": "{n} care event", "cares_many": "{n} care events",
-           "ended": "ended: {why}", "col_person": "person", "primary": " (primary)", "col_mood_s": "{mood} s",
+           "ended": "ended: {why}", "not_ended": "no end line (still running, or cut off)", "col_person": "person", "primary": " (primary)", "col_mood_s": "{mood} s",
            "col_changes": "changes/min seen", "col_seconds": "seconds in each mood", "no_face": "no face seen",
            "care_title": "care events", "col_t": "t (s)", "col_mood": "mood", "col_action": "action",
            "col_message": "message"},
@@ -28,7 +28,7 @@ TERMINAL: dict[str, dict[str, str]] = {
            "action_message": "消息", "action_speech": "语音", "action_music": "语音和音乐",
            "session": "会话：", "changes_one": "{n} 次情绪变化", "changes_many": "{n} 次情绪变化",
            "per_min": "（每分钟 {x:.1f} 次）", "cares_one": "{n} 次安慰", "cares_many": "{n} 次安慰",
-           "ended": "结束：{why}", "col_person": "人物", "primary": "（主要）", "col_mood_s": "{mood}/秒",
+           "ended": "结束：{why}", "not_ended": "没有结束记录（仍在运行或已中断）", "col_person": "人物", "primary": "（主要）", "col_mood_s": "{mood}/秒",
            "col_changes": "每分钟变化", "col_seconds": "各情绪秒数", "no_face": "没有看到人脸",
            "care_title": "安慰记录", "col_t": "时间（秒）", "col_mood": "情绪", "col_action": "方式",
            "col_message": "安慰语"},

@@ -454,6 +454,7 @@ README_CASES = {
     "killed with Ctrl-C or SIGTERM": "test_a_signal_ends_the_session_with_a_complete_journal",
     "its terminal window closed (SIGHUP)": "test_closing_the_terminal_ends_the_session_with_a_complete_journal",
     "its output piped into `head`, which stops reading": "test_output_cut_short_by_head_stops_quietly",
+    "`report` on a journal with damaged lines": "test_report_on_a_damaged_journal_names_the_bad_lines_and_shows_the_rest",
     "killed with kill -9": "test_a_reused_journal_after_kill_9_stays_readable",
     "offline": "test_analyze_and_watch_make_no_connection_at_all",
     "`analyze --jobs` stopped (Ctrl-C, SIGTERM, or `head` leaving) with thousands of images still to do":
@@ -471,7 +472,8 @@ README_CASES = {
 EXPECTED_CODE = {"no camera": 3, "bad input file": 1, "a bad option or config value": 2, "the stream stalls": 3,
                  "camera or stream unplugged mid-session": 3, "disk full": 1, "killed with Ctrl-C or SIGTERM": 130,
                  "its terminal window closed (SIGHUP)": 130,
-                 "its output piped into `head`, which stops reading": 141, "killed with kill -9": 0, "offline": 0,
+                 "its output piped into `head`, which stops reading": 141,
+                 "`report` on a journal with damaged lines": 1, "killed with kill -9": 0, "offline": 0,
                  "`analyze --jobs` stopped (Ctrl-C, SIGTERM, or `head` leaving) with thousands of images still to do": 130,
                  "an `analyze --jobs` process dies (killed, out of memory)": 1, "a damaged or truncated video": 1,
                  "`--record` on a full disk": 1, "a named pipe (FIFO) as `--source`, nobody writing to it": 3,
@@ -690,6 +692,28 @@ def test_a_journal_torn_inside_a_cjk_character_is_read_and_appended_to(tmp_path)
     assert r.returncode == 0 and "session:" in r.stderr, r.stderr
     r = run(["report", str(journal)])
     assert r.returncode == 0 and "2 sessions" in r.stdout, r.stderr
+
+
+def test_report_on_a_damaged_journal_names_the_bad_lines_and_shows_the_rest(tmp_path):
+    """One damaged line in the middle of a journal made ``report`` show nothing at all; now the lines it can read are
+    summarised, each bad line is named (the first three, then a count), and the exit is 1: a partial result. A
+    journal with no end line says so in its heading."""
+    good = [{"type": "start", "t": 0.0, "source": "camera 0", "engine": "emocare"},
+            {"type": "mood", "t": 1.0, "id": 1, "mood": "sad", "primary": True},
+            {"type": "mood", "t": 2.0, "id": 1, "mood": "sad", "primary": True}]
+    journal = tmp_path / "j.jsonl"
+    lines = [json.dumps(good[0]), "not json", json.dumps(good[1]), *["{bad"] * 4, json.dumps(good[2])]
+    journal.write_text("\n".join(lines) + "\n")
+    r = run(["report", str(journal)], env={"COLUMNS": "120"})
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    said = emocare_lines(r.stderr)
+    assert len(said) == 4 and "j.jsonl:2: not a journal line" in said[0] and "j.jsonl:4:" in said[1], said
+    assert said[-1] == "emocare: and 2 more lines that are not journal lines, left out", said
+    assert "session: camera 0" in r.stdout and "│ #1 (primary) │   1.0 │" in r.stdout, r.stdout  # sad, 1.0 s
+    assert "no end line (still running, or cut off)" in r.stdout
+    journal.write_text("not json\n{bad\n")
+    r = run(["report", str(journal)])
+    assert r.returncode == 1 and "no line of it could be read" in r.stderr, r.stderr
 
 
 def test_markup_in_a_path_or_a_message_is_text(tmp_path):

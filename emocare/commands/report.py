@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
+import typer
+
 from emocare import extras
 from emocare.commands import PLOT_SUFFIXES, check_output, load_settings, stderr_console, stdout_console
 from emocare.errors import EmocareError
+from emocare.exits import Exit
 
 
 def _language(records) -> str:
@@ -36,9 +39,11 @@ def report(journal: Optional[Path], plot_path: Optional[Path]) -> None:
     if journal is None:
         journal = journal_mod.latest_journal()
         stderr_console().print(f"journal: {journal}", highlight=False, soft_wrap=True, markup=False)
-    runs = journal_mod.sessions(journal_mod.read(journal))
+    skipped: list[str] = []
+    runs = journal_mod.sessions(journal_mod.read(journal, skipped))
     if not runs:
-        raise EmocareError(f"{journal}: empty journal")
+        raise EmocareError(f"{journal}: {'no line of it could be read' if skipped else 'empty journal'}")
+    _say_skipped(skipped)
     records = runs[-1]
     console = stdout_console()
     if len(runs) > 1:  # each session after the first begins with its start line
@@ -50,3 +55,14 @@ def report(journal: Optional[Path], plot_path: Optional[Path]) -> None:
     if plot_path is not None:
         plot(records, plot_path)
         console.print(f"plot: {plot_path}", markup=False, highlight=False)
+    if skipped:  # what could be read is shown; the lines left out make it a partial result
+        raise typer.Exit(Exit.FAILED)
+
+
+def _say_skipped(skipped: list[str], shown_at_most: int = 3) -> None:
+    """One line per bad line left out (the first few), then how many more; stderr, before the tables."""
+    for message in skipped[:shown_at_most]:
+        typer.echo(f"emocare: {message}; left out", err=True)
+    if len(skipped) > shown_at_most:
+        typer.echo(f"emocare: and {len(skipped) - shown_at_most} more lines that are not journal lines, left out",
+                   err=True)
