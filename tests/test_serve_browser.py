@@ -176,7 +176,8 @@ def test_browser_live_page_says_when_the_source_ended_and_marks_the_main_person_
 
 def test_browser_saves_the_comfort_messages_from_the_settings_page(tmp_path):
     """The settings form, submitted by a real browser, saves: under "Referrer-Policy: no-referrer" Chromium sent
-    "Origin: null" with the POST and the CSRF check refused it (403), so no message could be saved from the page."""
+    "Origin: null" with the POST and the CSRF check refused it (403), so no message could be saved from the page.
+    "Saved" is said once: the address loses ?saved=1, so a reload does not repeat it."""
     import os
     import tomllib
     from pathlib import Path
@@ -192,8 +193,12 @@ def test_browser_saves_the_comfort_messages_from_the_settings_page(tmp_path):
         box.clear()
         box.send_keys("You are not alone.\nA cup of tea?")
         browser.find_element(By.CSS_SELECTOR, "form button[type='submit']").click()
-        WebDriverWait(browser, 20).until(lambda b: "saved" in b.current_url)
+        WebDriverWait(browser, 20).until(lambda b: b.find_elements(By.ID, "saved"))
         assert "CSRF" not in browser.page_source
+        assert "saved" not in browser.current_url and browser.current_url.endswith("/settings#messages")
+        browser.refresh()  # "Saved" is said once: a reload does not say it again
+        WebDriverWait(browser, 20).until(lambda b: b.find_elements(By.CSS_SELECTOR, "textarea[name='msg-en-sad']"))
+        assert not browser.find_elements(By.ID, "saved")
         config = Path(os.environ["XDG_CONFIG_HOME"]) / "emocare" / "config.toml"
         saved = tomllib.loads(config.read_text())
         assert saved["messages"]["en"]["sad"] == ["You are not alone.", "A cup of tea?"], saved
