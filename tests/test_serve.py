@@ -936,3 +936,28 @@ def _packaged(lang: str):
     from emocare.care.messages import packaged
 
     return packaged()[lang]
+
+
+def test_serves_start_lines_are_in_the_sessions_language(capsys):
+    """``serve --lang zh`` printed its start lines in English; its address on stdout stays as it is (scripts read it)."""
+    import io
+
+    from rich.console import Console
+
+    from emocare.commands.serve import _ready
+
+    class Server:
+        url, host, port, token = "http://127.0.0.1:8765/?token=t0", "0.0.0.0", 8765, "t0"
+
+        def other_urls(self):
+            return ["http://192.168.1.20:8765/?token=t0"]
+
+    said = {}
+    for lang in ("en", "zh"):
+        err = Console(file=io.StringIO(), width=80)
+        _ready(Server(), err, lang)
+        said[lang] = err.file.getvalue()
+        assert capsys.readouterr().out == "emocare serve: http://127.0.0.1:8765/?token=t0\n"
+    assert "from another device: http://192.168.1.20:8765/?token=t0" in said["en"] and "Ctrl-C stops it" in said["en"]
+    assert "从其他设备访问：http://192.168.1.20:8765/?token=t0" in said["zh"] and "按 Ctrl-C 停止" in said["zh"]
+    assert not any(word in said["zh"] for word in ("device", "token in", "stops")), said["zh"]

@@ -44,27 +44,30 @@ def serve(source, fast, no_camera, show_window, host, port, history, max_viewers
         if run.result.reason == "source lost":
             typer.echo(f"emocare: error: {run.label}: lost and did not come back; the journal is complete up to then", err=True)
         if run.result.reason != "interrupted":
-            err.print("the source has ended; the pages stay up until Ctrl-C", highlight=False)
+            from emocare.terminal_words import words_for
+
+            err.print(words_for(settings.language)[0]["serve_ended"], highlight=False)
 
     sinks = [] if settings.quiet or request is None else [StatusLine(err, live=err.is_terminal, lang=settings.language)]
-    run = serve_pages(settings, request, options, sinks=sinks, on_ready=lambda server: _ready(server, err),
+    run = serve_pages(settings, request, options, sinks=sinks, on_ready=lambda server: _ready(server, err, settings.language),
                       on_watched=watched,
                       on_journal=lambda path: err.print(f"journal: {path}"))
     return run.result.exit_code if run is not None else 0
 
 
-def _ready(server, err) -> None:
-    """The pages are up: their address on stdout (and where other devices reach them), the rest on stderr."""
+def _ready(server, err, lang: str = "en") -> None:
+    """The pages are up: their address on stdout (and where other devices reach them), the rest on stderr, in the
+    session's language."""
+    from emocare.terminal_words import words_for
     from emocare.web.server import ANY
 
+    w, _ = words_for(lang)
     typer.echo(f"emocare serve: {server.url}")
     others = server.other_urls()
     if others:
-        err.print("from another device: " + "  ".join(others), highlight=False, soft_wrap=True)
+        err.print(w["serve_other"].format(urls="  ".join(others)), highlight=False, soft_wrap=True, markup=False)
     elif server.host in ANY:
-        err.print(f"from another device: this machine's address, port {server.port}, with the same ?token=",
-                  highlight=False, soft_wrap=True)
+        err.print(w["serve_other_any"].format(port=server.port), highlight=False, soft_wrap=True, markup=False)
     if server.token:
-        err.print("the token in this address is needed for every page and stream (anyone who can reach this "
-                  "machine could watch otherwise)", highlight=False)
-    err.print("Ctrl-C stops it", highlight=False)
+        err.print(w["serve_token"], highlight=False, markup=False)
+    err.print(w["serve_stop"], highlight=False, markup=False)
