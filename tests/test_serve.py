@@ -317,16 +317,24 @@ def test_journal_names_outside_the_listed_folders_are_refused(tmp_path, folders)
 
 
 def test_a_broken_journal_is_named_not_fatal(tmp_path, folders):
+    """A line that is not a journal line is left out and named, as ``report`` does; the rest of the journal is
+    shown. A journal that cannot be read at all is named with why."""
+    from emocare.web.journal_read import read_journal
+
     journals, _ = folders
-    (journals / "watch-20261121-100000.jsonl").write_text('{"type": "start", "t": 0}\nnot json\n{"type": "end", "t": 1}\n')
+    (journals / "watch-20261121-100000.jsonl").write_text(
+        '{"type": "start", "t": 0}\nnot json\n{"type": "mood", "t": 1.0, "id": 1, "mood": "sad", "primary": true}\n'
+        '{"type": "end", "t": 2}\n')
     _, client, _ = make_app(tmp_path, [journals])
     page = client.get("/history").get_data(as_text=True)
-    assert "watch-20261121-100000.jsonl" in page and "line 2 is not a journal line" in page
+    assert "watch-20261121-100000.jsonl" in page and "not journal lines, left out: 2; the rest is shown" in page
     assert 'watch-20261121-100000.jsonl:2: not a journal line (Expecting value)"' in page  # the detail, as a title
     page = client.get("/history?lang=zh").get_data(as_text=True)
-    assert "第 2 行不是日志行" in page and "无法读取的日志" in page
+    assert "已略去：第 2 行" in page and "无法完整读取的日志" in page
     page = client.get("/history/0/watch-20261121-100000.jsonl?lang=zh").get_data(as_text=True)
-    assert "第 2 行不是日志行" in page
+    assert "已略去：第 2 行" in page and 'id="s0"' in page
+    gone = read_journal("0/gone.jsonl", journals / "gone.jsonl")
+    assert gone.why == "missing" and gone.error.endswith("gone.jsonl: no such journal") and not gone.sessions
 
 
 # ------------------------------------------------------------------ the history's fast reader
@@ -478,8 +486,12 @@ def test_history_refuses_what_the_journal_reader_refuses(tmp_path, bad, why):
     path.write_bytes(b"\n".join([*lines[:4], bad, *lines[4:]]))
     with pytest.raises(JournalError) as exc:
         read(path)
-    view = read_journal("0/x", path)
-    assert view.error == str(exc.value) and why in view.error and ":5: not a journal line" in view.error
+    left_out: list[str] = []
+    records = read(path, left_out)
+    view = read_journal("0/x", path)  # left out, as report leaves it out, and the rest read
+    assert view.error is None and view.left_out == ((5, str(exc.value)),) and left_out == [str(exc.value)]
+    assert why in str(exc.value) and ":5: not a journal line" in str(exc.value)
+    assert records and view.sessions and sum(view.sessions[0].seconds.values()) > 0  # the rest is read
 
 
 # ------------------------------------------------------------------ settings and messages

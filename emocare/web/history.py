@@ -76,7 +76,7 @@ class History:
         if fresh:
             view = read_journal(ref, path)
         with self._lock:
-            if fresh and view.error is None and self.cache_dir is not None and key != (0, 0):
+            if fresh and view.error is None and not view.left_out and self.cache_dir is not None and key != (0, 0):
                 self._unsaved[path] = (key, view)
             self._cache[path] = (key, view)
             while len(self._cache) > self.max_cached:
@@ -131,11 +131,11 @@ class History:
             self._store(path, key, view)
 
     def all(self) -> tuple[list[SessionView], list[JournalView]]:
-        """Every session, newest first, and the journals that could not be read."""
+        """Every session, newest first, and the journals that could not be read (in full)."""
         sessions, broken = [], []
         for ref, path in self.places.journals():
             view = self.journal(ref, path)
-            if view.error:
+            if view.error or view.left_out:  # unreadable, or read with lines left out
                 broken.append(view)
             sessions.extend(view.sessions)
         sessions.sort(key=lambda s: s.started, reverse=True)

@@ -101,8 +101,9 @@ class _Lines:
         return self._primary
 
 
-def _scan(path: Path) -> _Lines:
-    """The lines of the journal at ``path`` by session, with ``journal.read``'s rules and errors."""
+def _scan(path: Path, left_out: list | None = None) -> _Lines:
+    """The lines of the journal at ``path`` by session, with ``journal.read``'s rules and errors (a line that is
+    not a journal line: into ``left_out`` as (line, why) where one is given, as ``report`` leaves it out)."""
     data = _read_bytes(path)
     found = _LINE.findall(data)
     if not found:
@@ -110,7 +111,13 @@ def _scan(path: Path) -> _Lines:
     times, ids, moods, others = (list(map(itemgetter(i), found)) for i in range(4))
     lines = _Lines(data, list(map(bool, times)), times, ids, moods, [])
     for n in list(compress(count(), map(not_, lines.is_mood))):  # the lines that are not mood lines of the usual shape
-        rec = _record(path, n, times, others)
+        try:
+            rec = _record(path, n, times, others)
+        except Unreadable as exc:
+            if left_out is None or exc.line is None:
+                raise
+            left_out.append((exc.line, str(exc)))
+            continue
         if rec is not None:
             _take(lines, n, rec)
     if not lines.runs and any(lines.is_mood):  # mood lines only
@@ -256,12 +263,18 @@ def _summary(ref: str, index: int, lines: _Lines, run: _Run, mtime: datetime, pe
 
 
 def read_journal(ref: str, path: Path) -> JournalView:
-    """Every session of one journal (an unreadable journal is a view with ``error``, never an exception)."""
+    """Every session of one journal (an unreadable journal is a view with ``error``, never an exception; lines that
+    are not journal lines are left out, and named in ``left_out``, as ``report`` does)."""
+    left_out: list[tuple[int, str]] = []
     try:
         stat = path.stat()
-        lines = _scan(path)
+        lines = _scan(path, left_out)
     except (OSError, JournalError) as exc:  # gone between the listing and now: "missing", as _read_bytes says it
-        why = "missing" if isinstance(exc, FileNotFoundError) else getattr(exc, "why", "read")
-        return JournalView(ref, path, (), error=str(exc), why=why, line=getattr(exc, "line", None))
+        if isinstance(exc, OSError):
+            missing = isinstance(exc, FileNotFoundError)
+            exc = Unreadable(f"{shown(path)}: no such journal" if missing else
+                             f"{shown(path)}: cannot read journal ({exc.strerror or exc})", "missing" if missing else "read")
+        return JournalView(ref, path, (), error=str(exc), why=getattr(exc, "why", "read"), line=getattr(exc, "line", None))
     mtime = datetime.fromtimestamp(stat.st_mtime)
-    return JournalView(ref, path, tuple(_summary(ref, i, lines, run, mtime) for i, run in enumerate(lines.runs)))
+    return JournalView(ref, path, tuple(_summary(ref, i, lines, run, mtime) for i, run in enumerate(lines.runs)),
+                       left_out=tuple(left_out))

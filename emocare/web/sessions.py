@@ -76,5 +76,13 @@ class JournalView:
     path: Path
     sessions: tuple[SessionView, ...]
     error: str | None = None  # why it cannot be read, as `emocare report` says it (English)
-    why: str | None = None  # the same, as a page shows it in either language: "missing", "read" or "line"
-    line: int | None = None  # with why "line": the line that is not a journal line
+    why: str | None = None  # the same, as a page shows it in either language: "missing" or "read"
+    line: int | None = None  # with why "line" (a reader that stops at a bad line): the line that is not a journal line
+    # lines that are not journal lines, left out of a journal read otherwise (line, why as `report` says it)
+    left_out: tuple[tuple[int, str], ...] = ()
+
+    @property
+    def left_out_lines(self) -> str:
+        """The left-out lines' numbers as a page lists them: the first five, then "…"."""
+        shown = ", ".join(str(n) for n, _ in self.left_out[:5])
+        return shown + (", …" if len(self.left_out) > 5 else "")
