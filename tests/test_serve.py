@@ -503,8 +503,25 @@ def test_settings_page_shows_values_and_where_they_came_from(tmp_path):
     assert "30.0" in page and "7.0" in page
 
 
+def test_settings_page_says_what_every_setting_does_in_both_languages(tmp_path):
+    """The settings are listed by their config names (window_s, persist_s): each now says what it does, in the
+    page's language, so a new setting without words fails here."""
+    from dataclasses import fields
+
+    from emocare.settings import Settings
+
+    _, client, _ = make_app(tmp_path)
+    names = [f.name for f in fields(Settings) if f.name != "messages"]
+    for lang, word in (("en", "seconds a negative mood must last before comfort"), ("zh", "负面情绪持续多少秒后给予安慰")):
+        page = client.get(f"/settings?lang={lang}").get_data(as_text=True)
+        about = dict(re.findall(r'<tr><td><code>(\w+)</code><div class="about">([^<]+)</div></td>', page))
+        assert sorted(about) == sorted(names), set(names) ^ set(about)
+        assert about["persist_s"] == word
+
+
 def _settings_rows(page: str) -> dict[str, tuple[str, str]]:
-    rows = re.findall(r"<tr><td><code>(\w+)</code></td><td>(.*?)</td><td[^>]*>(.*?)</td></tr>", page)
+    rows = re.findall(r'<tr><td><code>(\w+)</code>(?:<div class="about">[^<]*</div>)?</td><td>(.*?)</td><td[^>]*>(.*?)</td></tr>',
+                      page)
     return {name: (value, origin) for name, value, origin in rows}
 
 

@@ -63,7 +63,7 @@ def _settings_page(state: AppState, status: int = 200, refused: str | None = Non
         if f.name == "lang" and not value:  # the system locale's, as every command resolves it
             text = t["lang_system"].format(lang=t["lang_" + settings_mod.system_language()])
         where = (origin or {}).get(f.name, "default")
-        rows.append((f.name, text, where, origin_words(where, t)))
+        rows.append((f.name, t.get("about_" + f.name, ""), text, where, origin_words(where, t)))
     return state.page("settings.html", status, lang_path=None if request.method == "GET" else url_for("settings_page"),
                       nav="settings", rows=rows, config_path=path,
                       config_exists=Path(path).is_file(), load_error=load_error, refused=refused,
