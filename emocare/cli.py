@@ -421,10 +421,14 @@ def config_cmd(config: Optional[Path] = ConfigOpt) -> None:
     from emocare import settings as settings_mod
     from emocare.commands import load_settings
 
+    from emocare.web.wording import strings
+
     s, origin = run_guarded(load_settings, config)
     path = settings_mod.config_path(config)
     typer.echo(f"# config file: {path}{'' if Path(path).is_file() else ' (not present)'}")
-    typer.echo(settings_mod.to_toml(s, origin), nl=False)
+    words = strings().get(s.language, strings()["en"])  # what each setting does, as the settings page says it
+    about = {k[len("about_"):]: v for k, v in words.items() if k.startswith("about_")}
+    typer.echo(settings_mod.to_toml(s, origin, about), nl=False)
 
 
 def main() -> None:

@@ -324,8 +324,9 @@ def _toml_string(value: str) -> str:
                    for c in json.dumps(value, ensure_ascii=False))
 
 
-def to_toml(s: Settings, origin: Mapping[str, str] | None = None) -> str:
-    """The effective settings as TOML, each line commented with its origin."""
+def to_toml(s: Settings, origin: Mapping[str, str] | None = None, about: Mapping[str, str] | None = None) -> str:
+    """The effective settings as TOML, each line commented with its origin; ``about``: what each setting does
+    (by name), as a comment line above it."""
     import json
 
     lines = []
@@ -333,6 +334,8 @@ def to_toml(s: Settings, origin: Mapping[str, str] | None = None) -> str:
         value = getattr(s, f.name)
         if f.name == "messages":
             continue
+        if about and about.get(f.name):
+            lines.append(f"# {about[f.name]}")
         if isinstance(value, bool):
             text = "true" if value else "false"
         elif isinstance(value, (int, float)):

@@ -61,3 +61,22 @@ def test_train_help_speaks_plainly():
     assert "--arch" in text and "vgg10" in text
     for jargon in ("generation", "distil:", "the head", "temperature."):
         assert jargon not in text, jargon
+
+
+def test_config_says_what_each_setting_does_and_is_still_toml(tmp_path, monkeypatch):
+    """``emocare config`` listed bare names (track_grace_s = 2.5); each setting now has a comment line saying what it
+    does, in the configured language, and the whole output still reads back as TOML."""
+    import tomllib
+
+    (tmp_path / "empty.toml").write_text('lang = "en"\n')  # not the locale's
+    monkeypatch.setenv("EMOCARE_CONFIG", str(tmp_path / "empty.toml"))
+    result = runner.invoke(app, ["config"])
+    lines = result.stdout.splitlines()
+    assert result.exit_code == 0 and len(tomllib.loads(result.stdout)) == 25
+    at = lines.index("persist_s = 5.0  # default")
+    assert lines[at - 1] == "# seconds a negative mood must last before comfort"
+    cfg = tmp_path / "zh.toml"
+    cfg.write_text('lang = "zh"\n')
+    monkeypatch.setenv("EMOCARE_CONFIG", str(cfg))
+    lines = runner.invoke(app, ["config"]).stdout.splitlines()
+    assert lines[lines.index("persist_s = 5.0  # default") - 1] == "# 负面情绪持续多少秒后给予安慰"
