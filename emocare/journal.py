@@ -354,8 +354,10 @@ def read(path: Path, skipped: list[str] | None = None) -> list[Record]:
             rec = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             rest = [x for x in lines[n:] if x.strip()]
-            if (records and not rest) or (rest and rest[0].startswith(b'{"type": "start"')):
-                continue  # the line a killed process was writing (a file of that line alone is no journal)
+            # the line a killed process was writing: the file's last, with no newline after it (a file of that line
+            # alone is no journal), or one a new session's start follows (a reused journal starts a fresh line)
+            if (records and n == len(lines)) or (rest and rest[0].startswith(b'{"type": "start"')):
+                continue
             why = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
             _bad(f"{shown(p)}:{n}: not a journal line ({why})", skipped)
             continue

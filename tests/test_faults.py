@@ -714,6 +714,14 @@ def test_report_on_a_damaged_journal_names_the_bad_lines_and_shows_the_rest(tmp_
     journal.write_text("not json\n{bad\n")
     r = run(["report", str(journal)])
     assert r.returncode == 1 and "no line of it could be read" in r.stderr, r.stderr
+    # a bad last line is a torn write (kill -9) only without a newline after it: with one, it is named
+    whole = "".join(json.dumps(g) + "\n" for g in good)
+    journal.write_text(whole + "garbage\n")
+    r = run(["report", str(journal)])
+    assert r.returncode == 1 and "j.jsonl:4: not a journal line" in r.stderr, r.stderr
+    journal.write_text(whole + '{"type": "mood", "t": 3')
+    r = run(["report", str(journal)])
+    assert r.returncode == 0 and not emocare_lines(r.stderr), r.stderr
 
 
 def test_markup_in_a_path_or_a_message_is_text(tmp_path):

@@ -156,8 +156,8 @@ def _record(path: Path, n: int, times: list, others: list):
         rec = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         rest = next((b"" if t else o for t, o in zip(times[n + 1:], others[n + 1:]) if t or o.strip()), None)
-        if rest is None or rest.startswith(b'{"type": "start"'):
-            return None  # the line a killed process was writing
+        if n == len(others) - 1 or (rest is not None and rest.startswith(b'{"type": "start"')):
+            return None  # the line a killed process was writing: the last, with no newline after it, or before a start
         why = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
         raise Unreadable(f"{shown(path)}:{n + 1}: not a journal line ({why})", "line", n + 1) from None
     try:
