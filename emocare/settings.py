@@ -247,6 +247,12 @@ def validate(s: Settings) -> Settings:
     for name in ("hold_s", "cooldown_s", "gap_reset_s", "track_grace_s", "reset_s", "reconnect_timeout_s"):
         if getattr(s, name) < 0:
             raise ConfigError(f"{name}: must be >= 0")
+    both = [e for e in s.negative if e in s.positive]
+    if both:
+        raise ConfigError(f"positive: {', '.join(both)} is also in negative: a mood is one or the other")
+    for name in ("min_confidence", "positive_threshold"):  # negative_threshold: checked as it is read
+        if not 0 <= getattr(s, name) <= 1:
+            raise ConfigError(f"{name}: {getattr(s, name)} is not a share of the scores (0 to 1)")
     if not 0 <= s.keep_confidence <= s.min_confidence:
         raise ConfigError(f"keep_confidence: {s.keep_confidence} must be between 0 and min_confidence "
                           f"({s.min_confidence}): an adopted mood is kept down to it")

@@ -31,6 +31,10 @@ def test_default_path_is_optional_but_explicit_must_exist(tmp_path):
     ("engine = ", "invalid TOML"),
     ("keep_confidence = 0.4", "keep_confidence.*between 0 and min_confidence"),
     ("min_confidence = 0.2", "keep_confidence"),
+    ("min_confidence = 2", "bad.toml: min_confidence: 2.0 is not a share of the scores"),  # was taken: all uncertain
+    ("min_confidence = -1", "bad.toml: min_confidence: -1.0 is not a share"),  # blamed keep_confidence
+    ("positive_threshold = 1.5", "positive_threshold: 1.5 is not a share"),
+    ("positive = ['sad']", "positive: sad is also in negative"),
 ])
 def test_bad_config_is_one_clear_line(tmp_path, text, match):
     cfg = tmp_path / "bad.toml"
