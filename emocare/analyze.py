@@ -15,6 +15,7 @@ import cv2
 from emocare.engines import Engine, analyze_frame
 from emocare.errors import InputError
 from emocare.faces import Faces
+from emocare.names import make_folder
 from emocare.overlay import annotate
 from emocare.sources import load_image, shown
 
@@ -57,7 +58,7 @@ def annotated_path(out: Path, source: Path, index: int) -> Path:
 
 def _make_room(out: Path) -> None:
     """The folder the annotated copies go in (or the one image file's folder)."""
-    (out.parent if annotates_one_file(out) else out).mkdir(parents=True, exist_ok=True)
+    make_folder(out.parent if annotates_one_file(out) else out)
 
 
 def analyze_one(engine: Engine, path: Path, *, max_side: int, annotate_dir: Path | None = None,

@@ -79,7 +79,10 @@ app = _App(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-models_app = _App(help="Emotion models and face detectors: the table (no subcommand), download, import, build-random.", invoke_without_command=True)
+models_app = _App(help="Emotion models and face detectors: the table (no subcommand), download, import, build-random.", invoke_without_command=True,
+                  epilog=describe(Exit.OK, (Exit.FAILED, "a file that cannot be read or written"), Exit.USAGE,
+                                  (Exit.ENGINE, "the deepface extra missing (download, import, build-random)"),
+                                  (Exit.WEIGHTS, "download failed or weights altered"), Exit.OUTPUT_CLOSED))
 voices_app = _App(help="Spoken comfort messages: pre-render them while online.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(voices_app, name="voices")
@@ -257,7 +260,9 @@ def report(
 
 
 # ---------------------------------------------------------------- say / voices
-@app.command()
+@app.command(epilog=describe((Exit.OK, "spoken (or --audio none)"), (Exit.FAILED, "nothing played (no audio output or "
+                             "speech engine; --audio file:DIR not writable)"), Exit.USAGE,
+                             (Exit.INTERRUPTED, "Ctrl-C")))
 def say(
     text: str = typer.Argument(..., help="What to say.", metavar="TEXT"),
     lang: Optional[str] = typer.Option(None, "--lang", help=f"{LANG_CHOICES} (default: system locale).", metavar="TEXT"),
@@ -283,7 +288,8 @@ def voices_cache(
 
 # ---------------------------------------------------------------- bench
 @app.command(epilog="Without arguments: a quick speed comparison on a sample clip shipped with emocare. " + describe(
-    Exit.OK, (Exit.FAILED, "bad input"), (Exit.USAGE, "usage"), (Exit.WEIGHTS, "weights missing (--pipeline)"),
+    Exit.OK, (Exit.FAILED, "bad input"), (Exit.USAGE, "usage"), (Exit.ENGINE, "an engine or the lab extra missing"),
+    (Exit.WEIGHTS, "weights missing (--pipeline)"),
     (Exit.INTERRUPTED, "Ctrl-C"), Exit.OUTPUT_CLOSED))
 def bench(
     engines: Optional[str] = typer.Option(None, "--engines", help="Comma-separated, from: " + ", ".join(registry.names(choosable=False)) + " (default: all).", metavar="TEXT"),
@@ -415,7 +421,8 @@ def models_import(file: Path = typer.Argument(..., help="A facial_expression_mod
 
 
 # ---------------------------------------------------------------- config
-@app.command("config")
+@app.command("config", epilog=describe(Exit.OK, (Exit.USAGE, "the config file is missing (when named) or wrong"),
+                                       Exit.OUTPUT_CLOSED))
 def config_cmd(config: Optional[Path] = ConfigOpt) -> None:
     """Print the effective settings (TOML) and where each value came from."""
     from emocare import settings as settings_mod

@@ -19,6 +19,7 @@ from typing import IO, Any
 
 from emocare.errors import ConfigError, JournalError
 from emocare.faces import Faces
+from emocare.names import make_folder
 from emocare.records import ChangeRecord, EndRecord, MoodRecord, Record, StartRecord, from_json
 from emocare.sources import shown
 
@@ -230,7 +231,7 @@ def _numbered(path: Path, n: int) -> Path:
 def _make_folder(folder: Path, *, private: bool) -> None:
     """Create ``folder`` (and its parents) 0700; ``private``: the default journals folder, made 0700 even if an
     older emocare made it world-readable (a folder the user named is left as it is)."""
-    folder.mkdir(parents=True, exist_ok=True, mode=FOLDER_MODE)
+    make_folder(folder, mode=FOLDER_MODE)
     if private:
         try:
             if folder.stat().st_mode & 0o077:

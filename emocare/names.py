@@ -92,3 +92,14 @@ def not_a_file(path: Path, what: str) -> str | None:
     if stat.S_ISSOCK(st.st_mode):
         return f"a socket, not {what} file"
     return None
+
+
+def make_folder(folder: Path, mode: int = 0o777) -> None:
+    """``folder`` and its parents, made where missing. A file in the way is ``NotADirectoryError`` ("Not a
+    directory"), which is what it is: ``mkdir(exist_ok=True)`` says "File exists" for it."""
+    import errno
+
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True, mode=mode)
+    except FileExistsError:
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder)) from None

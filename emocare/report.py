@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from emocare.faces import EMOTIONS, UNCERTAIN
+from emocare.names import make_folder
 from emocare.records import CareRecord, ChangeRecord, EndRecord, MoodRecord, Record, StartRecord, as_records
 
 MOOD_ORDER = EMOTIONS + (UNCERTAIN,)
@@ -241,7 +242,7 @@ def save_figure(fig, path: Path) -> Path:
 
     fig.tight_layout()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     fig.savefig(path)
     plt.close(fig)
     return path

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from emocare.records import SnapshotRecord
+from emocare.names import make_folder
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class VideoSink:
         import cv2
 
         if self._writer is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_folder(self.path.parent)
             h, w = image.shape[:2]
             from emocare.sources import opencv_path
 
@@ -114,7 +115,7 @@ class SnapshotSink:
         path = self.folder / f"emocare-{datetime.now():%Y%m%d-%H%M%S}-{index:06d}.png"
         ok, png = cv2.imencode(".png", image)
         try:
-            self.folder.mkdir(parents=True, exist_ok=True, mode=FOLDER_MODE)
+            make_folder(self.folder, mode=FOLDER_MODE)
             if not ok:
                 raise OSError("cannot encode the image")
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)

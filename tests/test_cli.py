@@ -284,6 +284,20 @@ def test_say_with_nothing_to_say_is_a_usage_error(text):
     assert result.exit_code == 2 and "nothing to say" in result.stderr and "espeak" not in result.output, result.output
 
 
+def test_say_that_plays_nothing_fails_the_audio_test(tmp_path, monkeypatch):
+    """`say` is how an audio setup is tested: with no audio output it said "nothing was played" and exited 0."""
+    from emocare.care import sound, speech
+
+    wav = tmp_path / "line.wav"
+    wav.write_bytes(b"RIFF")
+    monkeypatch.setattr(speech.Speech, "render", lambda self, text, lang, **kw: speech.Rendered(wav, "cache"))
+    monkeypatch.setattr(sound.Player, "play", lambda self, path, name: None)  # no audio output
+    result = runner.invoke(app, ["say", "hello", "--lang", "en"])
+    assert result.exit_code == 1 and "not played" in result.stdout, result.output
+    result = runner.invoke(app, ["say", "hello", "--lang", "en", "--audio", "none"])  # asked for no sound: fine
+    assert result.exit_code == 0, result.output
+
+
 @pytest.mark.parametrize("args, line", [
     (["bogus"], "emocare: error: No such command 'bogus'."),
     (["analyze", "--jobs", "abc", "x.jpg"], "emocare: error: analyze: Invalid value for '--jobs'"),

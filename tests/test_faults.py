@@ -934,12 +934,17 @@ def test_say_with_a_read_only_cache_still_speaks(read_only_dir, tmp_path):
     assert list((tmp_path / "out").glob("*.wav"))
 
 
-def test_audio_into_a_read_only_folder_is_one_line_and_the_journal_ends(read_only_dir, tmp_path):
+def test_audio_into_a_read_only_folder_is_one_line_before_the_session(read_only_dir, tmp_path):
+    """``--audio file:DIR`` is an output the user asked for: one that cannot be written is exit 1 before the session
+    starts (as ``--record`` is), not a warning once the first comfort was due and a session that 'succeeded'."""
     journal = tmp_path / "j.jsonl"
-    r = run(["watch", "--source", CLIP, "--fast", "--no-window", "--audio", f"file:{read_only_dir / 'sounds'}",
-             "--journal", str(journal)])
-    assert_one_line(r, 0, "--audio", "cannot write")
-    assert journal_lines(journal)[-1]["type"] == "end"
+    for folder in (read_only_dir / "sounds", read_only_dir):
+        r = run(["watch", "--source", CLIP, "--fast", "--no-window", "--audio", f"file:{folder}",
+                 "--journal", str(journal)])
+        assert_one_line(r, 1, f"--audio file:{folder}: ")
+        assert not journal.exists()
+    r = run(["say", "--audio", f"file:{read_only_dir}", "hello"])
+    assert_one_line(r, 1, f"--audio file:{read_only_dir}: folder is not writable")
 
 
 def test_models_import_into_a_read_only_home_is_one_line(random_deepface_home, read_only_dir):

@@ -15,6 +15,8 @@ import threading
 from importlib import resources
 from pathlib import Path
 
+from emocare.names import make_folder
+
 log = logging.getLogger(__name__)
 
 CHIME = "chime.wav"
@@ -37,7 +39,7 @@ class Player:
         self.out_dir = Path(mode[5:]) if mode.startswith("file:") else None
         if self.out_dir is not None:
             try:
-                self.out_dir.mkdir(parents=True, exist_ok=True)
+                make_folder(self.out_dir)
             except OSError as exc:
                 self._cannot_write(exc)
 

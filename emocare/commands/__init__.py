@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from emocare.errors import ConfigError
+from emocare.names import make_folder
 
 PLOT_SUFFIXES = (".png", ".jpg", ".jpeg", ".pdf", ".svg")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov")  # what --record writes
@@ -71,7 +72,7 @@ def check_output(path: Path, suffixes: tuple[str, ...], option: str) -> None:
     if path.is_dir():
         raise OutputError(f"{option} {path}: is a folder")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(path.parent)
         existed = path.exists()
         with open(path, "ab"):
             pass
@@ -81,12 +82,22 @@ def check_output(path: Path, suffixes: tuple[str, ...], option: str) -> None:
         raise OutputError(f"{option} {path}: cannot write ({exc.strerror or exc})") from None
 
 
-def check_output_dir(path: Path, option: str) -> None:
+def check_output_dir(path: Path, option: str, named: str | None = None) -> None:
+    """Fail now, in one line naming ``option`` and ``path`` (or ``named``), if the folder ``path`` cannot be made
+    or written."""
     from emocare.errors import OutputError
 
+    named = named or f"{option} {path}"
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        make_folder(path)
     except OSError as exc:
-        raise OutputError(f"{option} {path}: cannot create folder ({exc.strerror or exc})") from None
+        raise OutputError(f"{named}: cannot create folder ({exc.strerror or exc})") from None
     if not os.access(path, os.W_OK | os.X_OK):
-        raise OutputError(f"{option} {path}: folder is not writable")
+        raise OutputError(f"{named}: folder is not writable")
+
+
+def check_audio_dir(settings) -> None:
+    """``--audio file:DIR`` is an output: a folder that cannot be made or written fails now, in one line (exit 1),
+    not with a warning once the first comfort is due."""
+    if settings.audio.startswith("file:"):
+        check_output_dir(Path(settings.audio[len("file:"):]), "--audio", f"--audio {settings.audio}")

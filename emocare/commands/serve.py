@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from emocare.commands import VIDEO_SUFFIXES, check_output, load_settings, stderr_console
+from emocare.commands import VIDEO_SUFFIXES, check_audio_dir, check_output, load_settings, stderr_console
 from emocare.errors import ConfigError
 
 
@@ -27,6 +27,7 @@ def serve(source, fast, no_camera, show_window, host, port, history, max_viewers
             raise ConfigError(f"--history {p}: no such file or folder")
     if record is not None:
         check_output(record, VIDEO_SUFFIXES, "--record")
+    check_audio_dir(settings)
     snapshots = Path(user_data_dir("emocare")) / "snapshots"
     request = None if no_camera else watch_lib.WatchRequest(source=source, fast=fast, show_window=show_window, record=record,
                                                             journal=journal_path, snapshot_dir=snapshots)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from emocare.commands import load_settings, stderr_console
+from emocare.commands import check_audio_dir, load_settings, stderr_console
 from emocare.errors import ConfigError, EmocareError
+from emocare.exits import Exit
 
 
 def say(text, lang, audio, config) -> None:
@@ -15,6 +16,7 @@ def say(text, lang, audio, config) -> None:
     if not text.strip():  # gTTS refuses it, and the local TTS would say nothing
         raise ConfigError("say: nothing to say (give the words to speak, e.g. emocare say \"I'm here.\")")
     settings, _ = load_settings(config, lang=lang, audio=audio)
+    check_audio_dir(settings)
     rendered = Speech().render(text, settings.language)
     if rendered.path is None:
         raise EmocareError("no speech available: gTTS is unreachable and no local TTS is installed (apt-get install espeak-ng)")
@@ -23,6 +25,8 @@ def say(text, lang, audio, config) -> None:
     player.wait(timeout=120)
     if where is None:  # --audio none, or no audio output (which the player has said, once)
         typer.echo(f"not played; speech via {rendered.via}: {rendered.path}")
+        if settings.audio != "none":  # say is how an audio setup is tested: one that plays nothing fails the test
+            raise typer.Exit(Exit.FAILED)
     else:
         typer.echo(f"spoken via {rendered.via}: {rendered.path}" + (f" -> {where}" if where != rendered.path else ""))
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from emocare.commands import VIDEO_SUFFIXES, check_output, load_settings, stderr_console
+from emocare.commands import VIDEO_SUFFIXES, check_audio_dir, check_output, load_settings, stderr_console
 from emocare.exits import Exit
 
 
@@ -35,6 +35,7 @@ def watch(camera, source, fast, size, no_window, record, journal_path, stats, co
     err = stderr_console()
     if record is not None:
         check_output(record, VIDEO_SUFFIXES, "--record")
+    check_audio_dir(settings)
     request = watch_lib.WatchRequest(source=source, fast=fast, show_window=not no_window, record=record,
                                      journal=journal_path, snapshot_dir=Path(user_data_dir("emocare")) / "snapshots",
                                      stats=stats)
