@@ -63,6 +63,7 @@ def _unraisable_interrupt(hook):
 
 def _main() -> None:
     try:
+        _standard_streams()
         sys.unraisablehook = _unraisable_interrupt(sys.unraisablehook)
         signal.signal(signal.SIGTERM, _interrupt)
         hangup = getattr(signal, "SIGHUP", None)  # the terminal emocare runs in was closed
@@ -74,7 +75,10 @@ def _main() -> None:
         _say_ready()
         from emocare.cli import main as cli_main
 
-        cli_main()
+        try:
+            cli_main()
+        finally:
+            _flush_output()  # what is still buffered fails here, where it can be said, not in Python's exit
     except KeyboardInterrupt:
         _interrupted()
     except Exception as exc:  # not SystemExit: the CLI's own exit codes pass through
@@ -84,7 +88,76 @@ def _main() -> None:
             _interrupted()
         if _hung_up and isinstance(exc, OSError) and exc.errno in (errno.EIO, errno.EPIPE):
             _interrupted()  # the session ended cleanly; only its last words to the closed terminal failed
+        if isinstance(exc, BrokenPipeError):  # the reader of the output is gone, as with '| head': quietly 141
+            from emocare.exits import Exit
+
+            _silence()
+            sys.exit(Exit.OUTPUT_CLOSED)
+        if isinstance(exc, OSError) and exc.errno in _WRITE_FAILED:
+            _output_failed(exc)
         raise
+
+
+# a write to stdout or stderr that failed: a full disk (> /dev/full), a gone device, a quota, a read-only file
+_WRITE_FAILED = (errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EBADF)
+
+
+def _standard_streams() -> None:
+    """A closed stdin, stdout or stderr (``emocare report >&-``) is opened on /dev/null: Python leaves ``sys.stdout``
+    None, where the first print was a traceback, and a journal opened later would get descriptor 1 or 2 and
+    take in what was meant for the terminal."""
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError:
+            pass
+        try:
+            sink = os.open(os.devnull, os.O_RDONLY if mode == "r" else os.O_WRONLY)
+            if sink != fd:
+                os.dup2(sink, fd)
+                os.close(sink)
+            setattr(sys, name, open(fd, mode, closefd=False, errors="backslashreplace"))
+        except OSError:
+            pass
+
+
+def _flush_output() -> None:
+    """stdout and stderr flushed while emocare can still say why a write failed (an ``OSError`` for
+    ``_output_failed``; a closed pipe is the CLI's exit 141, which it has chosen by now)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except BrokenPipeError:
+            _silence()
+        except ValueError:  # closed already
+            pass
+
+
+def _output_failed(exc: OSError) -> None:
+    """One line for an output that could not be written (stdout on a full disk), exit 1: the README's "an output
+    cannot be written", never a traceback."""
+    from emocare.exits import Exit
+
+    _silence_stdout()
+    try:
+        sys.stderr.write(f"emocare: error: cannot write the output ({exc.strerror or exc})\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):  # stderr is what failed: the exit code says it
+        _silence()
+    sys.exit(Exit.FAILED)
+
+
+def _silence_stdout() -> None:
+    """Descriptor 1 to /dev/null, and Python's stdout emptied, so nothing fails again at exit."""
+    try:
+        sink = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(sink, 1)
+        os.close(sink)
+        sys.stdout = open(1, "w", closefd=False)
+    except OSError:
+        pass
 
 
 READY_FD = "EMOCARE_READY_FD"

@@ -309,6 +309,32 @@ def test_output_cut_short_by_head_stops_quietly(tmp_path):
         assert _with_its_reader_gone(args) == (141, ""), args
 
 
+def test_a_terminal_that_cannot_be_written_never_costs_the_journal_its_end(tmp_path):
+    """watch's terminal lines cut short (``watch 2>&1 | head -2``: its reader gone) or on a full disk
+    (``2>/dev/full``) stopped the session mid-way, with no end line (or none at all): the session now runs to its
+    end with its journal whole, and exits 141 or 1; a full stdout or a closed one is one line or nothing, never a
+    traceback."""
+    for stderr, code in (("gone", 141), ("/dev/full", 1)):
+        journal = tmp_path / f"j{code}.jsonl"
+        args = [EMOCARE, "watch", "--source", CLIP, "--fast", "--no-window", "--audio", "none", "--journal", str(journal)]
+        if stderr == "gone":
+            proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+            proc.stderr.readline()  # the first line ("journal: ..."), then the reader leaves, as head -1 does
+            proc.stderr.close()
+            assert proc.wait(timeout=120) == code
+        else:
+            with open(stderr, "w") as full:
+                assert subprocess.run(args, stderr=full, stdin=subprocess.DEVNULL, timeout=120).returncode == code
+        assert journal_lines(journal)[-1]["type"] == "end", stderr
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([EMOCARE, "analyze", "--json", str(DATA / "pyfeat_single_face.jpg")], stdout=full,
+                           stderr=subprocess.PIPE, text=True, timeout=120)
+    assert r.returncode == 1 and r.stderr == "emocare: error: cannot write the output (No space left on device)\n"
+    r = subprocess.run(f"exec {EMOCARE} report {tmp_path / 'j141.jsonl'} >&-", shell=True, capture_output=True,
+                       text=True, timeout=120)  # stdout closed
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+
+
 def test_a_reused_journal_after_kill_9_stays_readable(tmp_path):
     proc, journal = _start_watch(tmp_path)
     proc.kill()

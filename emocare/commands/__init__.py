@@ -9,6 +9,7 @@ its top (the heavy ones inside its functions), and nothing here imports ``emocar
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any, Optional
 
@@ -19,10 +20,58 @@ PLOT_SUFFIXES = (".png", ".jpg", ".jpeg", ".pdf", ".svg")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov")  # what --record writes
 
 
+class TerminalStream:
+    """stderr as the terminal's lines see it: the first write that fails (its reader gone, ``2>/dev/full``) is kept
+    in ``failed``, descriptor 2 goes to /dev/null, and every later write is dropped, so a session never stops, and
+    its journal never goes without its end line, for a terminal that can no longer be written."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.failed: OSError | None = None
+
+    def write(self, text: str) -> int:
+        if self.failed is None:
+            try:
+                return self._stream.write(text)
+            except OSError as exc:
+                self._fail(exc)
+        return len(text)
+
+    def flush(self) -> None:
+        if self.failed is None:
+            try:
+                self._stream.flush()
+            except OSError as exc:
+                self._fail(exc)
+
+    def _fail(self, exc: OSError) -> None:
+        self.failed = exc
+        try:  # what is still buffered goes nowhere at exit, rather than failing there
+            sink = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(sink, 2)
+            os.close(sink)
+        except OSError:
+            pass
+
+    def __getattr__(self, name: str):  # isatty, fileno, encoding: the stream's own
+        return getattr(self._stream, name)
+
+
+_TERMINAL: TerminalStream | None = None
+
+
+def terminal_stream() -> TerminalStream:
+    """The one guarded stderr every console here writes to."""
+    global _TERMINAL
+    if _TERMINAL is None or _TERMINAL._stream is not sys.stderr:  # a test's captured stderr is a new one
+        _TERMINAL = TerminalStream(sys.stderr)
+    return _TERMINAL
+
+
 def stderr_console():
     from rich.console import Console
 
-    return Console(stderr=True)
+    return Console(file=terminal_stream(), stderr=True)
 
 
 def stdout_console():

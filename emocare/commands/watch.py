@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from emocare.commands import VIDEO_SUFFIXES, check_audio_dir, check_output, load_settings, stderr_console
+from emocare.commands import (VIDEO_SUFFIXES, check_audio_dir, check_output, load_settings, stderr_console,
+                              terminal_stream)
 from emocare.exits import Exit
 
 
@@ -59,6 +60,9 @@ def watch(camera, source, fast, size, no_window, record, journal_path, stats, co
         err.print(f"recording: {shown(str(record))}", markup=False, highlight=False, soft_wrap=True)
     if run.result.reason == "source lost":
         typer.echo(f"emocare: error: {run.label}: lost and did not come back; the journal is complete up to then", err=True)
+    failed = terminal_stream().failed  # the terminal could not be written: the session ran on, its journal whole
+    if failed is not None:
+        return run.result.exit_code or (Exit.OUTPUT_CLOSED if isinstance(failed, BrokenPipeError) else Exit.FAILED)
     for problem in run.result.problems:  # a damaged video read in part, a recording the disk did not take
         typer.echo(f"emocare: error: {problem}", err=True)
     return run.result.exit_code or (1 if run.result.problems else 0)
