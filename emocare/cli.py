@@ -443,6 +443,12 @@ def main() -> None:
     from typer._click import exceptions as cx  # Typer 0.29 vendors Click: its own exception types
 
     stdout_was = _file_identity(1)
+    from emocare.usage import empty_argument
+
+    empty = empty_argument(sys.argv[1:])
+    if empty is not None:
+        typer.echo(f"emocare: error: {empty}", err=True)
+        sys.exit(Exit.USAGE)
     try:
         code = app(standalone_mode=False)
     except SystemExit:

@@ -1,5 +1,6 @@
 """Click's usage errors in emocare's words (``emocare: error: ...``): the value given and what was expected, and an
-unknown option's suggestion only when it is close. Imported by ``cli.main`` only when a usage error happens."""
+unknown option's suggestion only when it is close; and the empty arguments Click would take as the current folder
+(``empty_argument``, asked by ``cli.main`` before Click parses)."""
 
 from __future__ import annotations
 
@@ -39,4 +40,21 @@ def _given_value(opts: list[str]) -> str | None:
                 return args[i + 1]
             if opt.startswith("--") and arg.startswith(opt + "="):
                 return arg[len(opt) + 1:]
+    return None
+
+
+def empty_argument(args: list[str]) -> str | None:
+    """Why an empty argument ("") cannot be taken, or None. Click turns an empty path into the current folder, so
+    'analyze ""' analysed everything under it and '--annotate ""' wrote there; no option takes an empty value
+    ('say ""' says so in its own words)."""
+    command = next((a for a in args if a and not a.startswith("-")), "")
+    if command == "say":
+        return None
+    for i, arg in enumerate(args):
+        option = arg[:-1] if arg.startswith("--") and arg.endswith("=") else None
+        if arg == "" and i > 0 and args[i - 1].startswith("-") and "=" not in args[i - 1]:
+            option = args[i - 1]
+        if arg == "" or option is not None:
+            where = f"{command}: " if command else ""
+            return f"{where}{option}: an empty value" if option else f"{where}an empty argument (\"\"): name a file or folder"
     return None

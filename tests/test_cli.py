@@ -336,3 +336,27 @@ def test_report_speaks_the_language_the_session_was_watched_in(tmp_path):
     path.write_text(path.read_text().replace('"lang": "zh"', '"lang": "en"'))
     result = runner.invoke(app, ["report", str(path)], env={"COLUMNS": "120"})
     assert "session: camera 0" in result.stdout and "ended: video cut short" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("args, says", [
+    (["analyze", ""], 'analyze: an empty argument ("")'),
+    (["analyze", "x.jpg", "--annotate", ""], "analyze: --annotate: an empty value"),
+    (["watch", "--source", ""], "watch: --source: an empty value"),
+    (["report", "--plot=", "j.jsonl"], "report: --plot: an empty value"),
+    (["--verbose", "watch", "--journal", ""], "watch: --journal: an empty value"),
+])
+def test_an_empty_argument_is_a_usage_error_not_the_current_folder(args, says):
+    """Click read "" as the current folder: 'analyze ""' analysed everything under it, '--annotate ""' wrote there."""
+    from emocare.usage import empty_argument
+
+    assert empty_argument(args) == says or empty_argument(args).startswith(says), empty_argument(args)
+    assert empty_argument(["analyze", "x.jpg", "--annotate", "out"]) is None
+    assert empty_argument(["say", ""]) is None  # say has its own words for it ("nothing to say")
+
+
+def test_an_empty_path_analyses_nothing(tmp_path):
+    r = subprocess.run([str(VENV_BIN / "emocare"), "analyze", ""], cwd=tmp_path, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 2 and r.stderr.startswith("emocare: error: analyze: an empty argument"), r.stderr
+    assert r.stdout == ""
+
