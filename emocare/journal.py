@@ -342,7 +342,10 @@ def read(path: Path, skipped: list[str] | None = None) -> list[Record]:
     if p.is_dir():
         raise JournalError(f"{shown(p)}: a folder, not a journal (a .jsonl file that watch wrote)")
     if not p.is_file():
-        raise JournalError(f"{shown(p)}: no such journal")
+        from emocare.names import not_a_file
+
+        why = not_a_file(p, "a journal") or "not a regular file"
+        raise JournalError(f"{shown(p)}: {'no such journal' if why == 'no such file' else why}")
     records = []
     try:
         lines = p.read_bytes().split(b"\n")

@@ -126,6 +126,7 @@ CASES = [
     ("report --plot with an unknown format", ["report", "{c}/ok.jsonl", "--plot", "{c}/t.xyz"], 2, ["--plot"]),
     ("report --plot to an unwritable path", ["report", "{c}/ok.jsonl", "--plot", "/proc/t.png"], 1, ["--plot"]),
     ("report a missing journal", ["report", "{c}/missing.jsonl"], 1, ["missing.jsonl"]),
+    ("report a device", ["report", "/dev/null"], 1, ["/dev/null: a device, not a journal file"]),
     ("bench a CSV with a bad row",
      ["bench", "--dataset", "{c}/bad_rows.csv", "--crops", "--no-speed", "--engines", "emocare"], 1, ["bad_rows.csv:3"]),
 ]

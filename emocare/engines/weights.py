@@ -160,7 +160,9 @@ def import_weights(source: Path) -> Path:
     """Copy a weights file into the folder DeepFace reads, after checking it loads."""
     source = Path(source)
     if not source.is_file():
-        raise InputError(f"{source}: no such file")
+        from emocare.names import not_a_file
+
+        raise InputError(f"{source}: {not_a_file(source, 'a weights') or 'not a regular file'}")
     _check_h5(source)
     _check_emotion_layers(source)
     target = emotion_weights_path()
