@@ -128,11 +128,14 @@ def expand_paths(paths: Sequence[str | os.PathLike], on_error: Callable[[InputEr
                 unread.append(exc)
                 on_error(InputError(f"{shown(str(exc.filename))}: folder cannot be read ({exc.strerror})", path=str(exc.filename)))
 
+            videos = 0
             for root, dirs, files in os.walk(p, onerror=_walk_error):
                 dirs.sort()
                 found.extend(Path(root) / f for f in sorted(files) if f.lower().endswith(IMAGE_EXTENSIONS))
+                videos += sum(f.lower().endswith(VIDEO_EXTENSIONS) for f in files)
             if not found and not unread:  # a folder that was read and is empty is a bad input, named once
-                on_error(InputError(f"{shown(p)}: no image files in it", path=str(p)))
+                hint = f" ({videos} video{'s' if videos > 1 else ''}: emocare watch --source VIDEO)" if videos else ""
+                on_error(InputError(f"{shown(p)}: no image files in it{hint}", path=str(p)))
             out.extend(found)
         else:
             out.append(p)

@@ -257,6 +257,16 @@ def test_two_photos_of_one_name_are_two_rows_that_can_be_told_apart(tmp_path):
     assert relative in result.stdout and str(tmp_path / "a" / "pyfeat_multi_face.jpg") in result.stdout
 
 
+def test_a_folder_of_videos_points_to_watch(tmp_path):
+    """A folder holding only videos said "no image files in it", as an empty one does; it now says where to go."""
+    (tmp_path / "clips" / "more").mkdir(parents=True)
+    for name in ("a.mp4", "more/b.avi"):
+        (tmp_path / "clips" / name).write_bytes(b"x")
+    result = runner.invoke(app, ["analyze", str(tmp_path / "clips")])
+    assert result.exit_code == 1
+    assert "clips: no image files in it (2 videos: emocare watch --source VIDEO)" in result.stderr, result.stderr
+
+
 def test_an_empty_folder_is_a_bad_input_alone_or_among_others(tmp_path):
     """It was dropped silently beside other inputs (exit 0, no JSON object) and an error only when alone."""
     empty = tmp_path / "empty"
