@@ -233,8 +233,10 @@ def serve(
     """The companion as local web pages: live video, moods and comfort; history by day; settings and messages."""
     if camera is not None and source is not None:
         raise fail("--camera and --source cannot be used together", Exit.USAGE)
-    if no_camera and (camera is not None or source is not None or fast or record is not None or show_window):
-        raise fail("--no-camera serves the history and settings only: it takes no --camera, --source, --fast, --record or --show-window", Exit.USAGE)
+    if no_camera and (camera is not None or source is not None or fast or record is not None or show_window
+                      or journal is not None):
+        raise fail("--no-camera serves the history and settings only: it takes no --camera, --source, --fast, --record, "
+                   "--journal or --show-window (--history adds journals to the history)", Exit.USAGE)
     from emocare.commands.serve import serve as body
 
     code = run_guarded(body, source, fast, no_camera, show_window, host, port, history or [], max_viewers, record, journal,

@@ -893,8 +893,9 @@ def test_cli_refuses_bad_hosts_and_busy_ports_in_one_line(tmp_path):
     exe = str(VENV_BIN / "emocare")
     out = subprocess.run([exe, "serve", "--no-camera", "--host", "example.com"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "emocare: error: --host 'example.com'" in out.stderr and "Traceback" not in out.stderr
-    out = subprocess.run([exe, "serve", "--no-camera", "--source", "x.mp4"], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 2 and "--no-camera" in out.stderr
+    for given in (["--source", "x.mp4"], ["--journal", str(tmp_path / "j.jsonl")]):  # --journal was taken, unused
+        out = subprocess.run([exe, "serve", "--no-camera", *given], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 2 and "--no-camera" in out.stderr and given[0] in out.stderr
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
