@@ -88,18 +88,19 @@ def _main() -> None:
             _interrupted()
         if _hung_up and isinstance(exc, OSError) and exc.errno in (errno.EIO, errno.EPIPE):
             _interrupted()  # the session ended cleanly; only its last words to the closed terminal failed
-        if isinstance(exc, BrokenPipeError):  # the reader of the output is gone, as with '| head': quietly 141
-            from emocare.exits import Exit
+        if isinstance(exc, OSError) and exc.filename is None:  # a stream's write, not a named file's
+            if isinstance(exc, BrokenPipeError):  # the reader of the output is gone, as with '| head': quietly 141
+                from emocare.exits import Exit
 
-            _silence()
-            sys.exit(Exit.OUTPUT_CLOSED)
-        if isinstance(exc, OSError) and exc.errno in _WRITE_FAILED:
-            _output_failed(exc)
+                _silence()
+                sys.exit(Exit.OUTPUT_CLOSED)
+            if exc.errno in _WRITE_FAILED:
+                _output_failed(exc)
         raise
 
 
-# a write to stdout or stderr that failed: a full disk (> /dev/full), a gone device, a quota, a read-only file
-_WRITE_FAILED = (errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EBADF)
+# a write to stdout or stderr that failed: a full disk (> /dev/full), a quota, a file grown past its limit
+_WRITE_FAILED = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def _standard_streams() -> None:

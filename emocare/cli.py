@@ -423,13 +423,12 @@ def models_import(file: Path = typer.Argument(..., help="A facial_expression_mod
 
 
 # ---------------------------------------------------------------- config
-@app.command("config", epilog=describe(Exit.OK, (Exit.USAGE, "the config file is missing (when named) or wrong"),
-                                       Exit.OUTPUT_CLOSED))
+@app.command("config", epilog=describe(Exit.OK, (Exit.FAILED, "the output cannot be written"),
+                                       (Exit.USAGE, "the config file is missing (when named) or wrong"), Exit.OUTPUT_CLOSED))
 def config_cmd(config: Optional[Path] = ConfigOpt) -> None:
     """Print the effective settings (TOML) and where each value came from."""
     from emocare import settings as settings_mod
     from emocare.commands import load_settings
-
     from emocare.web.wording import strings
 
     s, origin = run_guarded(load_settings, config)
@@ -445,9 +444,9 @@ def main() -> None:
     from typer._click import exceptions as cx  # Typer 0.29 vendors Click: its own exception types
 
     stdout_was = _file_identity(1)
-    from emocare.usage import empty_argument
+    from emocare.usage import empty_argument, flag_options
 
-    empty = empty_argument(sys.argv[1:])
+    empty = empty_argument(sys.argv[1:], flag_options(typer.main.get_command(app)))
     if empty is not None:
         typer.echo(f"emocare: error: {empty}", err=True)
         sys.exit(Exit.USAGE)

@@ -85,6 +85,7 @@ class Journal:
         self._fh: IO[bytes] | None = None
         self._lock = threading.Lock()  # the analysis thread and the care-audio thread both write
         self._good = 0  # byte offset after the last complete line
+        self._torn_at: int | None = None  # where a torn last line ends, until this run's first line is written
         self._starts: deque[int] = deque(maxlen=16)  # where the last lines begin (room for the end line on a full disk)
         self.lines = 0
         self.error: str | None = None
@@ -103,8 +104,7 @@ class Journal:
                 with open(self.path, "rb") as fh:
                     fh.seek(self._good - 1)
                     if fh.read(1) != b"\n":  # a killed run left a torn line: never glue a new start onto it
-                        self._fh.write(b"\n")
-                        self._good += 1
+                        self._torn_at = self._good  # the newline goes in with this run's first line, not before it
         except OSError as exc:
             if self._fh is not None:
                 self._fh.close()
@@ -176,8 +176,11 @@ class Journal:
         data = data.decode("utf-8", "backslashreplace").encode("utf-8")
         with self._lock:
             if self._fh is not None:
+                if self._torn_at is not None:
+                    data = b"\n" + data
                 try:
                     _write_all(self._fh, data)
+                    self._torn_at = None
                     self._starts.append(self._good)
                     self._good += len(data)
                     self.lines += 1
@@ -195,7 +198,15 @@ class Journal:
         few lines give up their room for it (``dropped`` says how many)."""
         self.error = f"{shown(self.path)}: cannot write journal ({exc.strerror or exc}); it is complete up to then"
         fh, self._fh = self._fh, None
+        # nothing of this run got in after a torn line: the file is left as it was (an end line would follow the
+        # torn line, which then reads as damage, not as the line a killed run was writing)
         ends = [self._good, *reversed(self._starts)]
+        if self._torn_at is not None:
+            ends = []
+            try:
+                fh.truncate(self._torn_at)
+            except OSError:
+                pass
         for dropped, size in enumerate(ends):
             record = EndRecord(t=t, reason="journal write failed", dropped=dropped or None)
             try:

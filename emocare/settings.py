@@ -248,7 +248,11 @@ def validate(s: Settings) -> Settings:
         if getattr(s, name) < 0:
             raise ConfigError(f"{name}: must be >= 0")
     both = [e for e in s.negative if e in s.positive]
-    if both:
+    if both and s.positive == DEFAULTS.positive:  # negative set to take a default positive mood: it moves over
+        s = replace(s, positive=tuple(e for e in s.positive if e not in both))
+    elif both and s.negative == DEFAULTS.negative:  # and the other way round
+        s = replace(s, negative=tuple(e for e in s.negative if e not in both))
+    elif both:  # both set, and they overlap
         raise ConfigError(f"positive: {', '.join(both)} is also in negative: a mood is one or the other")
     for name in ("min_confidence", "positive_threshold"):  # negative_threshold: checked as it is read
         if not 0 <= getattr(s, name) <= 1:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from emocare.records import SnapshotRecord
 from emocare.names import make_folder
+from emocare.records import SnapshotRecord
 
 log = logging.getLogger(__name__)
 

@@ -43,18 +43,47 @@ def _given_value(opts: list[str]) -> str | None:
     return None
 
 
-def empty_argument(args: list[str]) -> str | None:
+def flag_options(command) -> set[str]:
+    """Every option of ``command`` (a Click group) and its subcommands that takes no value (--json, --fast, -v)."""
+    flags: set[str] = set()
+    for param in getattr(command, "params", []):
+        if getattr(param, "is_flag", False) or getattr(param, "count", False):
+            flags.update(param.opts)
+            flags.update(getattr(param, "secondary_opts", []))
+    for sub in getattr(command, "commands", {}).values():
+        flags |= flag_options(sub)
+    return flags | {"--help"}
+
+
+ALLOW_EMPTY = {"--lang"}  # --lang "": the system locale's language, as lang = "" in the config file
+
+
+def empty_argument(args: list[str], flags: set[str] = frozenset()) -> str | None:
     """Why an empty argument ("") cannot be taken, or None. Click turns an empty path into the current folder, so
-    'analyze ""' analysed everything under it and '--annotate ""' wrote there; no option takes an empty value
-    ('say ""' says so in its own words)."""
-    command = next((a for a in args if a and not a.startswith("-")), "")
+    'analyze ""' analysed everything under it and '--annotate ""' wrote there. ``flags``: the options that take no
+    value (an empty word after one is an argument of its own). 'say ""' says so in its own words."""
+    words = [a for a in args if a and not a.startswith("-")]
+    command = " ".join(words[:2]) if words[:1] in (["models"], ["voices"]) else "".join(words[:1])
     if command == "say":
         return None
+    where = f"{command}: " if command else ""
+    ended = False  # after "--" every word is an argument as written (a file named "--x=" too), but never ""
     for i, arg in enumerate(args):
+        if arg == "--" and not ended:
+            ended = True
+            continue
+        if ended:
+            if arg == "":
+                return f"{where}an empty argument (\"\"): name a file or folder"
+            continue
         option = arg[:-1] if arg.startswith("--") and arg.endswith("=") else None
-        if arg == "" and i > 0 and args[i - 1].startswith("-") and "=" not in args[i - 1]:
-            option = args[i - 1]
-        if arg == "" or option is not None:
-            where = f"{command}: " if command else ""
-            return f"{where}{option}: an empty value" if option else f"{where}an empty argument (\"\"): name a file or folder"
+        before = args[i - 1] if i > 0 else ""
+        if arg == "" and before.startswith("-") and before != "--" and "=" not in before and before not in flags:
+            option = before
+        if option in ALLOW_EMPTY:
+            continue
+        if option is not None:
+            return f"{where}{option}: an empty value"
+        if arg == "":
+            return f"{where}an empty argument (\"\"): name a file or folder"
     return None

@@ -162,3 +162,33 @@ def test_a_file_that_is_no_journal_says_so_and_a_torn_last_line_is_still_skipped
     torn = tmp_path / "torn.jsonl"
     torn.write_text('{"type": "start", "t": 0}\n{"type": "mo')  # killed while writing its second line
     assert [r.type for r in journal_mod.read(torn)] == ["start"]
+
+
+def test_a_torn_last_line_stays_the_last_line_until_a_new_line_is_written(tmp_path, monkeypatch):
+    """A journal reused after a kill -9 got its newline at once; a run that then wrote nothing (full disk) left
+    torn line + newline, which the readers name as damage. The newline now goes in with the run's first line."""
+    import errno
+
+    from emocare import journal as journal_mod
+    from emocare.journal import read
+    from emocare.records import MoodRecord, StartRecord
+
+    path = tmp_path / "j.jsonl"
+    whole = '{"type": "start", "t": 0.0, "source": "x"}\n{"type": "mood", "t": 1.0, "id": 1, "mood": "sad"}\n'
+    path.write_text(whole + '{"type": "mood", "t": 2.0, "id"')
+    torn = path.read_bytes()
+
+    def full(fh, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(journal_mod, "_write_all", full)
+        with Journal(path) as journal:
+            journal.write(StartRecord(t=0.0, source="y"))
+    assert path.read_bytes() == torn and len(read(path)) == 2  # as it was, read quietly
+    with Journal(path) as journal:
+        journal.write(StartRecord(t=0.0, source="z"))
+        journal.write(MoodRecord(t=0.5, id=1, mood="happy"))
+    lines = path.read_text().splitlines()
+    assert lines[2] == '{"type": "mood", "t": 2.0, "id"' and lines[3].startswith('{"type": "start"')
+    assert [r.type for r in read(path)] == ["start", "mood", "start", "mood"]

@@ -327,12 +327,12 @@ def test_a_broken_journal_is_named_not_fatal(tmp_path, folders):
         '{"type": "end", "t": 2}\n')
     _, client, _ = make_app(tmp_path, [journals])
     page = client.get("/history").get_data(as_text=True)
-    assert "watch-20261121-100000.jsonl" in page and "not journal lines, left out: 2; the rest is shown" in page
+    assert "watch-20261121-100000.jsonl" in page and "line 2 is not a journal line, left out; the rest is shown" in page
     assert 'watch-20261121-100000.jsonl:2: not a journal line (Expecting value)"' in page  # the detail, as a title
     page = client.get("/history?lang=zh").get_data(as_text=True)
-    assert "已略去：第 2 行" in page and "无法完整读取的日志" in page
+    assert "第 2 行不是日志行，已略去" in page and "无法完整读取的日志" in page
     page = client.get("/history/0/watch-20261121-100000.jsonl?lang=zh").get_data(as_text=True)
-    assert "已略去：第 2 行" in page and 'id="s0"' in page
+    assert "第 2 行不是日志行，已略去" in page and 'id="s0"' in page
     gone = read_journal("0/gone.jsonl", journals / "gone.jsonl")
     assert gone.why == "missing" and gone.error.endswith("gone.jsonl: no such journal") and not gone.sessions
 

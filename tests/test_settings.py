@@ -34,7 +34,7 @@ def test_default_path_is_optional_but_explicit_must_exist(tmp_path):
     ("min_confidence = 2", "bad.toml: min_confidence: 2.0 is not a share of the scores"),  # was taken: all uncertain
     ("min_confidence = -1", "bad.toml: min_confidence: -1.0 is not a share"),  # blamed keep_confidence
     ("positive_threshold = 1.5", "positive_threshold: 1.5 is not a share"),
-    ("positive = ['sad']", "positive: sad is also in negative"),
+    ("positive = ['sad']\nnegative = ['sad', 'fear']", "bad.toml: positive: sad is also in negative"),
 ])
 def test_bad_config_is_one_clear_line(tmp_path, text, match):
     cfg = tmp_path / "bad.toml"
@@ -84,3 +84,16 @@ def test_the_negative_threshold_is_auto_unless_given(tmp_path):
         cfg.write_text(f"negative_threshold = {bad}\n")
         with pytest.raises(ConfigError, match=said):
             settings.load(config=cfg)
+
+
+def test_a_mood_moved_to_one_side_leaves_the_other_default(tmp_path):
+    """negative = [..., "surprise"] alone worked before the overlap check (negative wins): it still does, and the
+    default positive list lets surprise go; only both lists set by the user, overlapping, are refused."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('negative = ["sad", "angry", "fear", "disgust", "surprise"]\n')
+    s, _ = settings.load(cfg, {})
+    assert s.positive == ("happy",) and "surprise" in s.negative
+    cfg.write_text('positive = ["happy", "surprise", "sad"]\n')
+    s, _ = settings.load(cfg, {})
+    assert s.negative == ("angry", "fear", "disgust") and "sad" in s.positive
+

@@ -8,6 +8,7 @@ its top (the heavy ones inside its functions), and nothing here imports ``emocar
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from pathlib import Path
@@ -45,12 +46,15 @@ class TerminalStream:
                 self._fail(exc)
 
     def _fail(self, exc: OSError) -> None:
+        if exc.errno not in LOST_TERMINAL:  # anything else (a stream left non-blocking) is not a lost terminal
+            raise exc
         self.failed = exc
-        try:  # what is still buffered goes nowhere at exit, rather than failing there
-            sink = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(sink, 2)
-            os.close(sink)
-        except OSError:
+        try:  # what is still buffered for descriptor 2 goes nowhere at exit, rather than failing there
+            if self._stream.fileno() == 2:
+                sink = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(sink, 2)
+                os.close(sink)
+        except (OSError, ValueError, AttributeError):  # a stream with no descriptor of its own (a test's capture)
             pass
 
     def __getattr__(self, name: str):  # isatty, fileno, encoding: the stream's own
@@ -58,6 +62,7 @@ class TerminalStream:
 
 
 _TERMINAL: TerminalStream | None = None
+LOST_TERMINAL = (errno.EPIPE, errno.ENOSPC, errno.EIO, errno.EDQUOT)  # its reader gone, a full disk, a gone device
 
 
 def terminal_stream() -> TerminalStream:
@@ -71,6 +76,8 @@ def terminal_stream() -> TerminalStream:
 def stderr_console():
     from rich.console import Console
 
+    if sys.stderr is None:  # no stderr at all (a library host without one): Rich's own null file
+        return Console(stderr=True)
     return Console(file=terminal_stream(), stderr=True)
 
 

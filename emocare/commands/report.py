@@ -42,7 +42,9 @@ def report(journal: Optional[Path], plot_path: Optional[Path]) -> None:
     skipped: list[str] = []
     runs = journal_mod.sessions(journal_mod.read(journal, skipped))
     if not runs:
-        raise EmocareError(f"{journal}: {'no line of it could be read' if skipped else 'empty journal'}")
+        from emocare.sources import shown
+
+        raise EmocareError(f"{shown(str(journal))}: {'no line of it could be read' if skipped else 'empty journal'}")
     _say_skipped(skipped)
     records = runs[-1]
     console = stdout_console()

@@ -27,7 +27,8 @@ def serve(source, fast, no_camera, show_window, host, port, history, max_viewers
             raise ConfigError(f"--history {p}: no such file or folder")
     if record is not None:
         check_output(record, VIDEO_SUFFIXES, "--record")
-    check_audio_dir(settings)
+    if not no_camera:  # with no session, nothing is played
+        check_audio_dir(settings)
     snapshots = Path(user_data_dir("emocare")) / "snapshots"
     request = None if no_camera else watch_lib.WatchRequest(source=source, fast=fast, show_window=show_window, record=record,
                                                             journal=journal_path, snapshot_dir=snapshots)
