@@ -248,7 +248,7 @@ def serve(
 
 
 # ---------------------------------------------------------------- report
-@app.command(epilog=describe(Exit.OK, (Exit.FAILED, "unreadable journal or plot not written"), Exit.USAGE,
+@app.command(epilog=describe(Exit.OK, (Exit.FAILED, "unreadable journal, lines left out, or plot not written"), Exit.USAGE,
                              (Exit.ENGINE, "--plot without the plot extra"), (Exit.INTERRUPTED, "Ctrl-C"),
                              Exit.OUTPUT_CLOSED))
 def report(
