@@ -113,14 +113,10 @@ def _standard_streams() -> None:
             continue
         except OSError:
             pass
-        try:
-            sink = os.open(os.devnull, os.O_RDONLY if mode == "r" else os.O_WRONLY)
-            if sink != fd:
-                os.dup2(sink, fd)
-                os.close(sink)
+        from emocare.exits import devnull_onto
+
+        if devnull_onto(fd):
             setattr(sys, name, open(fd, mode, closefd=False, errors="backslashreplace"))
-        except OSError:
-            pass
 
 
 def _flush_output() -> None:
@@ -152,13 +148,10 @@ def _output_failed(exc: OSError) -> None:
 
 def _silence_stdout() -> None:
     """Descriptor 1 to /dev/null, and Python's stdout emptied, so nothing fails again at exit."""
-    try:
-        sink = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(sink, 1)
-        os.close(sink)
+    from emocare.exits import devnull_onto
+
+    if devnull_onto(1):
         sys.stdout = open(1, "w", closefd=False)
-    except OSError:
-        pass
 
 
 READY_FD = "EMOCARE_READY_FD"
@@ -195,9 +188,6 @@ def _interrupted() -> None:
 def _silence() -> None:
     """Descriptors 1 and 2 to /dev/null: what is still buffered for a closed terminal goes nowhere at exit
     instead of failing there (which would turn exit 130 into 120)."""
-    try:
-        sink = os.open(os.devnull, os.O_WRONLY)
-        for fd in (1, 2):
-            os.dup2(sink, fd)
-    except OSError:
-        pass
+    from emocare.exits import devnull_onto
+
+    devnull_onto(1, 2)

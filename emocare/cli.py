@@ -429,13 +429,12 @@ def config_cmd(config: Optional[Path] = ConfigOpt) -> None:
     """Print the effective settings (TOML) and where each value came from."""
     from emocare import settings as settings_mod
     from emocare.commands import load_settings
-    from emocare.web.wording import strings
+    from emocare.web.wording import prefixed
 
     s, origin = run_guarded(load_settings, config)
     path = settings_mod.config_path(config)
     typer.echo(f"# config file: {path}{'' if Path(path).is_file() else ' (not present)'}")
-    words = strings().get(s.language, strings()["en"])  # what each setting does, as the settings page says it
-    about = {k[len("about_"):]: v for k, v in words.items() if k.startswith("about_")}
+    about = prefixed(s.language, "about_")  # what each setting does, as the settings page says it
     typer.echo(settings_mod.to_toml(s, origin, about), nl=False)
 
 
@@ -446,7 +445,9 @@ def main() -> None:
     stdout_was = _file_identity(1)
     from emocare.usage import empty_argument, flag_options
 
-    empty = empty_argument(sys.argv[1:], flag_options(typer.main.get_command(app)))
+    args = sys.argv[1:]
+    empty = empty_argument(args, flag_options(typer.main.get_command(app))) if any(
+        a == "" or a.endswith("=") for a in args) else None  # no Click tree built twice on every start
     if empty is not None:
         typer.echo(f"emocare: error: {empty}", err=True)
         sys.exit(Exit.USAGE)

@@ -9,6 +9,7 @@ only: ``_entry.py`` needs it before anything heavy is imported.
 
 from __future__ import annotations
 
+import os
 from enum import IntEnum
 
 
@@ -44,3 +45,17 @@ def describe(*codes: Exit | tuple[Exit, str]) -> str:
     """``Exit codes: 0 ok, 2 usage ...`` for a --help text: each code with its ``short`` words, or the words given."""
     parts = [f"{int(c[0])} {c[1]}" if isinstance(c, tuple) else f"{int(c)} {c.short}" for c in codes]
     return "Exit codes: " + ", ".join(parts) + "."
+
+
+def devnull_onto(*fds: int) -> bool:
+    """Descriptors ``fds`` pointed at /dev/null (read-write: stdin too); False where that failed."""
+    try:
+        sink = os.open(os.devnull, os.O_RDWR)
+        for fd in fds:
+            if fd != sink:
+                os.dup2(sink, fd)
+        if sink not in fds:
+            os.close(sink)
+        return True
+    except OSError:
+        return False

@@ -47,9 +47,9 @@ TERMINAL: dict[str, dict[str, str]] = {
 
 def _ends(lang: str) -> dict[str, str]:
     """The web page's words for how a session ended (``end_*``), in ``lang``."""
-    from emocare.web.wording import strings
+    from emocare.web.wording import prefixed
 
-    return {k[len("end_"):]: v for k, v in strings().get(lang, {}).items() if k.startswith("end_")}
+    return prefixed(lang, "end_")
 
 
 def words_for(lang: str) -> tuple[dict[str, str], Callable[[object], str]]:

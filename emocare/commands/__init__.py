@@ -50,12 +50,13 @@ class TerminalStream:
             raise exc
         self.failed = exc
         try:  # what is still buffered for descriptor 2 goes nowhere at exit, rather than failing there
-            if self._stream.fileno() == 2:
-                sink = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(sink, 2)
-                os.close(sink)
+            own = self._stream.fileno() == 2
         except (OSError, ValueError, AttributeError):  # a stream with no descriptor of its own (a test's capture)
-            pass
+            own = False
+        if own:
+            from emocare.exits import devnull_onto
+
+            devnull_onto(2)
 
     def __getattr__(self, name: str):  # isatty, fileno, encoding: the stream's own
         return getattr(self._stream, name)

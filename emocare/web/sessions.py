@@ -82,6 +82,11 @@ class JournalView:
     left_out: tuple[tuple[int, str], ...] = ()
 
     @property
+    def left_out_key(self) -> str:
+        """The page's words for the left-out lines: one line, or several."""
+        return "unreadable_left_out_one" if len(self.left_out) == 1 else "unreadable_left_out"
+
+    @property
     def left_out_lines(self) -> str:
         """The left-out lines' numbers as a page lists them: the first five, then "…"."""
         shown = ", ".join(str(n) for n, _ in self.left_out[:5])

@@ -12,3 +12,8 @@ from importlib import resources
 def strings() -> dict[str, dict[str, str]]:
     text = resources.files("emocare.web").joinpath("strings.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
+
+
+def prefixed(lang: str, prefix: str) -> dict[str, str]:
+    """The words of ``lang`` whose key starts with ``prefix`` (``about_``, ``end_``), keyed by the rest."""
+    return {k[len(prefix):]: v for k, v in strings().get(lang, {}).items() if k.startswith(prefix)}
