@@ -1060,11 +1060,14 @@ def test_report_time_is_linear_in_people_and_lines(tmp_path):
         out += [{"type": "mood", "t": float(k // people), "id": k % people, "mood": "sad"} for k in range(lines)]
         return out
 
-    def seconds(people: int) -> float:
+    def seconds(people: int) -> float:  # the best of three: a pause of the shared machine is not the code's time
         recs = records(people, 40000)
-        started = time.perf_counter()
-        summarize(recs)
-        return time.perf_counter() - started
+        best = float("inf")
+        for _ in range(3):
+            started = time.perf_counter()
+            summarize(recs)
+            best = min(best, time.perf_counter() - started)
+        return best
 
     one, many = seconds(1), seconds(4000)
     assert many < 10 * one + 0.5, (one, many)
