@@ -21,7 +21,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +28,7 @@ import pytest
 
 from conftest import DATA
 from emocare.overlay import BANNER_BG, HELP_BG, HELP_EDGE, PANEL_BG
+from xwindow import missing_tool, xvfb
 
 SCRIPT = r'''
 import json, subprocess, sys
@@ -49,6 +49,8 @@ from emocare.settings import Settings
 from emocare.sources import Frame
 
 out = Path(sys.argv[1])
+sys.path.insert(0, sys.argv[3])
+from xwindow import shoot, window_id
 FPS, HAPPY_AT, END = 10.0, 8.0, 13.0
 SHOTS = {round(t * FPS): name for t, name in [(5.0, "help"), (7.5, "before")] +
          [(HAPPY_AT + 0.5 * k, f"after-{k}") for k in range(1, 10)]}
@@ -72,11 +74,6 @@ class Scripted:
         pass
 
 
-def window_id():
-    tree = subprocess.run(["xwininfo", "-root", "-tree"], capture_output=True, text=True).stdout
-    return next((line.split()[0] for line in tree.splitlines() if '"emocare"' in line), None)
-
-
 image = cv2.resize(cv2.imread(sys.argv[2]), (640, 360))
 settings = replace(Settings(), quiet=True, audio="none", lang="en", window_s=1.0, hold_s=0.5, persist_s=1.0)
 taken = {}
@@ -96,15 +93,11 @@ with Journal(out / "journal.jsonl") as journal:
                 subprocess.run(["xdotool", "key", "--window", window_id(), "h"], check=True, timeout=10)
             if i in SHOTS:
                 name = SHOTS[i]
-                for _ in range(40):  # a loaded machine can be slow to paint: a black picture is taken again, and
-                    # so is one still showing a banner the renderer has already withdrawn (an earlier frame's paint)
-                    subprocess.run(["import", "-window", window_id(), str(out / f"{name}.png")], check=True, timeout=30)
-                    shot = cv2.imread(str(out / f"{name}.png"))
-                    stale = shot is not None and session.renderer.opacity == 0 and \
-                        (np.abs(shot.astype(int) - np.array(BANNER_BG)).max(axis=2) <= 3).sum() >= 50
-                    if shot is not None and shot.max() > 0 and not stale:
-                        break
-                    cv2.waitKey(50)
+                # a loaded machine can be slow to paint: a black picture is taken again (see xwindow), and so is one
+                # still showing a banner the renderer has already withdrawn (an earlier frame's paint)
+                shoot(out / f"{name}.png", ready=lambda shot: session.renderer.opacity > 0 or
+                      (np.abs(shot.astype(int) - np.array(BANNER_BG)).max(axis=2) <= 3).sum() < 50,
+                      wait=lambda: cv2.waitKey(50))
                 taken[name] = {"t": i / FPS, "layout": session.layout, "opacity": session.renderer.opacity}
 
     result = session.run_frames(frames())
@@ -115,27 +108,20 @@ with Journal(out / "journal.jsonl") as journal:
 
 @pytest.fixture(scope="module")
 def display():
-    for tool in ("Xvfb", "import", "xdotool", "xwininfo"):
-        if not shutil.which(tool):
-            pytest.skip(f"{tool} is needed (sudo make system-deps installs xvfb, imagemagick, xdotool, x11-utils)")
-    name = ":93"
-    proc = subprocess.Popen(["Xvfb", name, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while not Path(f"/tmp/.X11-unix/X{name[1:]}").exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.1)
-    if proc.poll() is not None:
-        pytest.skip("Xvfb did not start")
-    yield name
-    proc.terminate()
-    proc.wait(timeout=10)
+    if missing_tool():
+        pytest.skip(f"{missing_tool()} is needed (sudo make system-deps installs xvfb, imagemagick, xdotool, x11-utils)")
+    with xvfb(":93") as started:
+        if not started:
+            pytest.skip("Xvfb did not start")
+        yield ":93"
 
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory, display):
     tmp_path = tmp_path_factory.mktemp("window")
     env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
-    run = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path), str(DATA / "pyfeat_single_face.jpg")], env=env,
+    run = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path), str(DATA / "pyfeat_single_face.jpg"),
+                          str(Path(__file__).parent)], env=env,
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     if os.environ.get("EMOCARE_SHOTS"):

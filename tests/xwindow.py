@@ -1,0 +1,82 @@
+"""emocare's real window under Xvfb, for the window tests: a virtual screen, the window's id, its screenshot.
+
+Xvfb runs no window manager, and there OpenCV's Qt window sometimes misses
+the expose of its first map and never paints: every screenshot of the whole
+session is black. Measured with a bare ``namedWindow``/``imshow`` loop under
+a 4-process CPU load: 5 of 20 windows stayed black, with or without
+``resizeWindow``, pumping events first, or ``WINDOW_AUTOSIZE``; more frames,
+``moveWindow`` and ``resizeWindow`` did not bring one back, while unmapping
+and mapping it again (as a window manager does when it takes a window) made
+Qt paint. That is how the CI run of stop 43 failed three window tests. So a
+screenshot that stays black is taken again after such a remap.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+TOOLS = ("Xvfb", "import", "xdotool", "xwininfo")
+REMAP_AFTER = (3, 12, 24)  # black tries after which the window is unmapped and mapped again
+
+
+def missing_tool() -> str | None:
+    return next((tool for tool in TOOLS if not shutil.which(tool)), None)
+
+
+@contextmanager
+def xvfb(display: str) -> Iterator[bool]:
+    """A 1280x800 virtual screen on ``display``; yields whether it started."""
+    proc = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    socket = Path(f"/tmp/.X11-unix/X{display[1:]}")
+    deadline = time.monotonic() + 10
+    while not socket.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.2)  # a server already on that display makes this one exit at once: see it go
+    try:
+        yield proc.poll() is None and socket.exists()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def window_id(env: dict | None = None, title: str = "emocare") -> str | None:
+    tree = subprocess.run(["xwininfo", "-root", "-tree"], capture_output=True, text=True, env=env).stdout
+    return next((line.split()[0] for line in tree.splitlines() if f'"{title}"' in line), None)
+
+
+def remap(wid: str, env: dict | None = None) -> None:
+    """Unmap and map the window again, as a window manager does: Qt paints it afresh."""
+    for step in ("windowunmap", "windowmap"):
+        subprocess.run(["xdotool", step, "--sync", wid], env=env, check=True, timeout=10)
+
+
+def shoot(path: Path, env: dict | None = None, *, ready: Callable[[np.ndarray], bool] = lambda image: True,
+          wait: Callable[[], object] = lambda: time.sleep(0.25), tries: int = 40) -> np.ndarray | None:
+    """A screenshot of the window into ``path``, taken again while black or not ``ready``; the last one taken.
+
+    ``wait`` runs between tries: in the process that owns the window it must
+    let Qt handle its events (``cv2.waitKey``), elsewhere a sleep will do.
+    """
+    import cv2
+
+    image, black = None, 0
+    for _ in range(tries):
+        wid = window_id(env)
+        subprocess.run(["import", "-window", wid, str(path)], env=env, check=True, timeout=30)
+        image = cv2.imread(str(path))
+        if image is not None and image.max() > 0 and ready(image):
+            return image
+        if image is not None and image.max() == 0:
+            black += 1
+            if black in REMAP_AFTER:
+                remap(wid, env)
+        wait()
+    return image
