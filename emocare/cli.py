@@ -9,8 +9,7 @@ codes here and nowhere else. The bodies, and the heavy modules (cv2,
 TensorFlow, deepface, fer), are imported inside the commands, so
 ``emocare --help`` is instant.
 
-Exit codes: the table in ``exits.py`` (``Exit``), which every exit here takes
-its number from.
+Exit codes: the table in ``exits.py`` (``Exit``), where every exit here takes its number.
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ from emocare.errors import ConfigError, EmocareError, caused_by_interrupt
 from emocare.exits import Exit, describe
 from emocare.logs import setup_logging
 from emocare.settings import DEFAULTS, LANGS, TrainPlan
+from emocare.usage import source_conflict
 
 PLAN = TrainPlan()
 LANG_CHOICES = " or ".join(LANGS)
@@ -142,7 +142,7 @@ def analyze(
     engine: Optional[str] = EngineOpt,
     detector: Optional[str] = DetectorOpt,
     as_json: bool = typer.Option(False, "--json", help="Only JSON on stdout: JSON Lines, one object per image (files and folders alike), each as it is done.", metavar=""),
-    details: bool = typer.Option(False, "--details", help="A table per image with every face, instead of one row per image.", metavar=""),
+    details: bool = typer.Option(False, "--details", help="A table per image with every face, instead of one row per image (--json always has every face).", metavar=""),
     crops: bool = typer.Option(False, "--crops", help="Each image is already a face (FER2013-style crops): no detection.", metavar=""),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Cores for several images: one single-threaded process each (0 = every core).", metavar="N"),
     annotate: Optional[Path] = typer.Option(None, "--annotate", help="Write annotated copies (PNG) into this folder; for one photo, a .png or .jpg file name writes that file.", metavar="PATH"),
@@ -187,10 +187,10 @@ def watch(
     """Watch a camera or video live: steady mood per person, overlay window, journal, comfort."""
     from emocare.commands import watch as body
 
+    if problem := source_conflict(camera, source, size, list_cameras):
+        raise fail(problem, Exit.USAGE)
     if list_cameras:
         return body.list_cameras()
-    if camera is not None and source is not None:
-        raise fail("--camera and --source cannot be used together", Exit.USAGE)
     from emocare.interrupts import one_interrupt
 
     with one_interrupt():  # a second Ctrl-C (timeout -s INT sends two) waits for the end line and the summary
@@ -231,8 +231,8 @@ def serve(
     config: Optional[Path] = ConfigOpt,
 ) -> None:
     """The companion as local web pages: live video, moods and comfort; history by day; settings and messages."""
-    if camera is not None and source is not None:
-        raise fail("--camera and --source cannot be used together", Exit.USAGE)
+    if problem := source_conflict(camera, source, size):
+        raise fail(problem, Exit.USAGE)
     if no_camera and (camera is not None or source is not None or fast or record is not None or show_window
                       or journal is not None):
         raise fail("--no-camera serves the history and settings only: it takes no --camera, --source, --fast, --record, "

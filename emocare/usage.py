@@ -87,3 +87,18 @@ def empty_argument(args: list[str], flags: set[str] = frozenset()) -> str | None
         if arg == "":
             return f"{where}an empty argument (\"\"): name a file or folder"
     return None
+
+
+def source_conflict(camera: int | None, source: str | None, size: str | None, list_cameras: bool = False) -> str | None:
+    """What is wrong with the source options given together (one line for ``emocare: error:``), or None.
+
+    ``--size`` is a camera's resolution (``sources.open_live`` passes it to
+    the camera only): with ``--source`` it would be dropped without a word.
+    """
+    if list_cameras and (camera is not None or source is not None or size is not None):
+        return "--list-cameras lists the cameras that open, then exits: it takes no --camera, --source or --size"
+    if camera is not None and source is not None:
+        return "--camera and --source cannot be used together"
+    if size is not None and source is not None:
+        return "--size sets a camera's resolution: a --source video or stream keeps its own"
+    return None

@@ -377,3 +377,27 @@ def test_an_empty_path_analyses_nothing(tmp_path):
     assert r.returncode == 2 and r.stderr.startswith("emocare: error: analyze: an empty argument"), r.stderr
     assert r.stdout == ""
 
+
+
+@pytest.mark.parametrize("args, said", [
+    (["watch", "--list-cameras", "--source", "clip.mp4"], "--list-cameras lists the cameras that open, then exits"),
+    (["watch", "--list-cameras", "--camera", "1"], "it takes no --camera, --source or --size"),
+    (["watch", "--source", "clip.mp4", "--size", "320x240"], "--size sets a camera's resolution"),
+    (["serve", "--source", "rtsp://cam/1", "--size", "320x240"], "a --source video or stream keeps its own"),
+    (["watch", "--camera", "1", "--source", "clip.mp4"], "--camera and --source cannot be used together"),
+    (["serve", "--camera", "1", "--source", "clip.mp4"], "--camera and --source cannot be used together"),
+])
+def test_source_options_that_would_be_dropped_are_refused(args, said):
+    """--list-cameras ignored --source, and --size was dropped for a video or stream without a word."""
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and result.stderr.startswith("emocare: error: ") and result.stderr.count("\n") == 1
+    assert said in result.stderr and result.stdout == ""
+
+
+def test_serve_history_takes_journals_and_folders_only(tmp_path):
+    """``serve --history notes.jpg`` was taken, and the history page then listed a file it could not open."""
+    notes = tmp_path / "notes.jpg"
+    notes.write_bytes(b"\xff\xd8\xff")
+    result = runner.invoke(app, ["serve", "--no-camera", "--history", str(notes)])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert f"--history {notes}: not a journal (a .jsonl file, or a folder of them)" in result.stderr

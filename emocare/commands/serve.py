@@ -25,6 +25,8 @@ def serve(source, fast, no_camera, show_window, host, port, history, max_viewers
     for p in history:
         if not p.exists():
             raise ConfigError(f"--history {p}: no such file or folder")
+        if not p.is_dir() and p.suffix != ".jsonl":  # the history lists journals by their .jsonl names only
+            raise ConfigError(f"--history {p}: not a journal (a .jsonl file, or a folder of them)")
     if record is not None:
         check_output(record, VIDEO_SUFFIXES, "--record")
     if not no_camera:  # with no session, nothing is played
