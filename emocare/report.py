@@ -194,8 +194,9 @@ def _care_table(report: Report, w: Mapping[str, str], name):
     return c
 
 
-def plot(records: Records, path: Path, period_s: float = 1.0) -> Path:
-    """A mood timeline per person (one row each, coloured by mood), with care events marked."""
+def plot(records: Records, path: Path, period_s: float = 1.0, lang: str = "en") -> Path:
+    """A mood timeline per person (one row each, coloured by mood), with care events marked; its words in ``lang``
+    (English where no font on this machine draws Chinese: matplotlib's own do not)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -203,31 +204,54 @@ def plot(records: Records, path: Path, period_s: float = 1.0) -> Path:
     from matplotlib.patches import Patch
 
     from emocare.overlay import COLORS
+    from emocare.terminal_words import words_for
 
     def rgb(label):
         b, g, r = COLORS.get(label, COLORS[UNCERTAIN])
         return (r / 255, g / 255, b / 255)
 
+    family = _plot_family(lang)
+    words, mood_name = words_for(lang if family else "en")
     records = as_records(records)
     report = summarize(records, period_s)
     ids = [p.id for p in report.people] or [0]
-    fig, ax = plt.subplots(figsize=(11, 1.2 + 0.6 * len(ids)), dpi=110)
-    moods = _moods_by_person(records)
-    end_t = _last_t(records)
-    for row, pid in enumerate(ids):  # the bars the table's seconds add up (the last ends with the session)
-        for r, span in _spans(moods.get(pid, []), end_t, period_s):
-            ax.broken_barh([(r.t, span)], (row - 0.4, 0.8), facecolors=rgb(r.mood))
-    for r in report.care:
-        ax.axvline(r.t, color="black", linestyle="--", linewidth=1)
-        ax.text(r.t, len(ids) - 0.45, str(_or(r.action, "care")), fontsize=8, rotation=90, va="top")
-    ax.set_yticks(range(len(ids)), [f"#{i}" for i in ids])
-    ax.set_xlabel("time (s)")
-    ax.set_title(f"mood timeline - {shown(Path(report.source).name)} ({shown(report.engine)})".replace("$", r"\$"))
-    used = sorted({r.mood for r in records if isinstance(r, MoodRecord)},
-                  key=lambda m: MOOD_ORDER.index(m) if m in MOOD_ORDER else 99)
-    ax.legend(handles=[Patch(color=rgb(m), label=m) for m in used], loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-    ax.set_ylim(-0.6, len(ids) - 0.4)
-    return save_figure(fig, path)
+    with matplotlib.rc_context({"font.family": family} if family else {}):
+        fig, ax = plt.subplots(figsize=(11, 1.2 + 0.6 * len(ids)), dpi=110)
+        moods = _moods_by_person(records)
+        end_t = _last_t(records)
+        for row, pid in enumerate(ids):  # the bars the table's seconds add up (the last ends with the session)
+            for r, span in _spans(moods.get(pid, []), end_t, period_s):
+                ax.broken_barh([(r.t, span)], (row - 0.4, 0.8), facecolors=rgb(r.mood))
+        for r in report.care:
+            action = _or(r.action, "care")
+            ax.axvline(r.t, color="black", linestyle="--", linewidth=1)
+            ax.text(r.t, len(ids) - 0.45, words.get(f"action_{action}", action), fontsize=8, rotation=90, va="top")
+        ax.set_yticks(range(len(ids)), [f"#{i}" for i in ids])
+        ax.set_xlabel(words["plot_time"])
+        title = words["plot_title"].format(source=shown(Path(report.source).name), engine=shown(report.engine))
+        ax.set_title(title.replace("$", r"\$"))
+        used = sorted({r.mood for r in records if isinstance(r, MoodRecord)},
+                      key=lambda m: MOOD_ORDER.index(m) if m in MOOD_ORDER else 99)
+        ax.legend(handles=[Patch(color=rgb(m), label=mood_name(m)) for m in used], loc="upper left",
+                  bbox_to_anchor=(1.0, 1.0), fontsize=8)
+        ax.set_ylim(-0.6, len(ids) - 0.4)
+        return save_figure(fig, path)
+
+
+def _plot_family(lang: str) -> list[str] | None:
+    """The font family for a plot in ``lang``: None for matplotlib's own (Latin), or the CJK font the window uses
+    (``fonts.find_font``) before DejaVu Sans; None where no font draws Chinese."""
+    if lang != "zh":
+        return None
+    from matplotlib import font_manager
+
+    from emocare.fonts import find_font
+
+    path = find_font(True)
+    if path is None:
+        return None
+    font_manager.fontManager.addfont(path)
+    return [font_manager.FontProperties(fname=path).get_name(), "DejaVu Sans"]
 
 
 def shown(value: str) -> str:

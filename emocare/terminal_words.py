@@ -20,7 +20,7 @@ TERMINAL: dict[str, dict[str, str]] = {
            "ended": "ended: {why}", "not_ended": "no end line (still running, or cut off)", "col_person": "person", "primary": " (primary)", "col_mood_s": "{mood} s",
            "col_changes": "changes/min seen", "col_seconds": "seconds in each mood", "no_face": "no face seen",
            "care_title": "care events", "col_t": "t (s)", "col_mood": "mood", "col_action": "action",
-           "col_message": "message",
+           "col_message": "message", "plot_time": "time (s)", "plot_title": "mood timeline - {source} ({engine})",
            # serve's start and end lines (commands/serve.py)
            "serve_other": "from another device: {urls}",
            "serve_other_any": "from another device: this machine's address, port {port}, with the same ?token=",
@@ -37,7 +37,7 @@ TERMINAL: dict[str, dict[str, str]] = {
            "ended": "结束：{why}", "not_ended": "没有结束记录（仍在运行或已中断）", "col_person": "人物", "primary": "（主要）", "col_mood_s": "{mood}/秒",
            "col_changes": "每分钟变化", "col_seconds": "各情绪秒数", "no_face": "没有看到人脸",
            "care_title": "安慰记录", "col_t": "时间（秒）", "col_mood": "情绪", "col_action": "方式",
-           "col_message": "安慰语",
+           "col_message": "安慰语", "plot_time": "时间（秒）", "plot_title": "情绪时间线 - {source}（{engine}）",
            "serve_other": "从其他设备访问：{urls}",
            "serve_other_any": "从其他设备访问：本机地址，端口 {port}，带上同样的 ?token=",
            "serve_token": "每个页面和视频流都需要这个地址中的令牌（否则能连到本机的任何人都能观看）",

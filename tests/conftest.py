@@ -82,6 +82,7 @@ EXTRA_TESTS = {
         "test_bad_input_is_one_line_and_its_exit_code[bench a CSV with a bad row]",
     ),
     "plot": (
+        "test_the_plot_speaks_the_sessions_language",
         "test_the_plot_draws_the_seconds_the_table_adds_up_and_nothing_past_the_session",
         "test_bad_input_is_one_line_and_its_exit_code[report --plot with an unknown format]",
         "test_bad_input_is_one_line_and_its_exit_code[report --plot to an unwritable path]",

@@ -292,6 +292,37 @@ def test_real_window_shows_the_overlay(tmp_path, xvfb):
     assert max((np.abs(middle - np.array(c)).sum(axis=1) < 30).mean() for c in COLORS.values()) < 0.5  # face not painted over
 
 
+def test_the_plot_speaks_the_sessions_language(tmp_path, monkeypatch):
+    """``report --plot`` drew English words under a Chinese session's summary; its words follow the summary's
+    language, drawn with the CJK font the window uses (no glyph missing)."""
+    import warnings
+
+    from emocare import report
+    from emocare.fonts import find_font
+    from emocare.records import CareRecord, EndRecord, MoodRecord, StartRecord
+
+    if find_font(True) is None:
+        pytest.skip("no font on this machine draws Chinese (sudo make system-deps installs fonts-wqy-microhei)")
+    drawn = {}
+    real = report.save_figure
+    monkeypatch.setattr(report, "save_figure", lambda fig, path: drawn.setdefault("fig", fig) and real(fig, path))
+    records = [StartRecord(t=0.0, source="clip.mp4", engine="emocare"), MoodRecord(t=1.0, id=1, mood="sad"),
+               CareRecord(t=2.0, id=1, mood="sad", action="speech"), MoodRecord(t=3.0, id=1, mood="happy"),
+               EndRecord(t=4.0, reason="end of source")]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report.plot(records, tmp_path / "zh.png", lang="zh")
+    ax = drawn["fig"].axes[0]
+    texts = [ax.get_title(), ax.get_xlabel(), *(t.get_text() for t in ax.texts),
+             *(t.get_text() for t in ax.get_legend().get_texts())]
+    assert texts == ["情绪时间线 - clip.mp4（emocare）", "时间（秒）", "语音", "开心", "难过"], texts
+    assert not [w for w in caught if "missing from" in str(w.message)]  # every glyph drawn, none as a box
+    drawn.clear()
+    report.plot(records, tmp_path / "en.png")
+    ax = drawn["fig"].axes[0]
+    assert [ax.get_title(), ax.get_xlabel()] == ["mood timeline - clip.mp4 (emocare)", "time (s)"]
+
+
 def test_record_writes_the_annotated_video(tmp_path):
     out = tmp_path / "out.mp4"
     result = runner.invoke(app, ["watch", "--source", str(DATA / "pyfeat_single_face.mp4"), "--fast", "--no-window",

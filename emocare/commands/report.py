@@ -52,10 +52,11 @@ def report(journal: Optional[Path], plot_path: Optional[Path]) -> None:
         started = getattr(records[0], "started", None)
         console.print(f"{journal}: {len(runs)} sessions; this is the last one (started {'?' if started is None else started})",
                       markup=False, highlight=False)
-    for table in tables(summarize(records), _language(records)):
+    lang = _language(records)
+    for table in tables(summarize(records), lang):
         console.print(table)
     if plot_path is not None:
-        plot(records, plot_path)
+        plot(records, plot_path, lang=lang)
         console.print(f"plot: {plot_path}", markup=False, highlight=False)
     if skipped:  # what could be read is shown; the lines left out make it a partial result
         raise typer.Exit(Exit.FAILED)
