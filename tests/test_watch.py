@@ -212,10 +212,10 @@ def test_report_without_a_journal_reads_the_latest_watch_wrote(tmp_path, monkeyp
 def xvfb():
     if missing_tool():
         pytest.skip(f"{missing_tool()} is needed (apt-get install xvfb imagemagick xdotool x11-utils; .ci/run does)")
-    with start_xvfb(":97") as started:
-        if not started:
+    with start_xvfb() as name:
+        if name is None:
             pytest.skip("Xvfb did not start")
-        yield ":97"
+        yield name
 
 
 def _long_clip(tmp_path):

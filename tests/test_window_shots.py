@@ -110,10 +110,10 @@ with Journal(out / "journal.jsonl") as journal:
 def display():
     if missing_tool():
         pytest.skip(f"{missing_tool()} is needed (sudo make system-deps installs xvfb, imagemagick, xdotool, x11-utils)")
-    with xvfb(":93") as started:
-        if not started:
+    with xvfb() as name:
+        if name is None:
             pytest.skip("Xvfb did not start")
-        yield ":93"
+        yield name
 
 
 @pytest.fixture(scope="module")
