@@ -401,3 +401,7 @@ def test_serve_history_takes_journals_and_folders_only(tmp_path):
     result = runner.invoke(app, ["serve", "--no-camera", "--history", str(notes)])
     assert result.exit_code == 2 and result.stderr.count("\n") == 1
     assert f"--history {notes}: not a journal (a .jsonl file, or a folder of them)" in result.stderr
+    dashed = tmp_path / "-x.jsonl"  # a name the page cannot link to
+    dashed.write_text("")
+    result = runner.invoke(app, ["serve", "--no-camera", "--history", str(dashed)])
+    assert result.exit_code == 2 and "a name the history cannot show (rename it" in result.stderr

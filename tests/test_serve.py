@@ -316,6 +316,29 @@ def test_journal_names_outside_the_listed_folders_are_refused(tmp_path, folders)
     assert listed == ["0/watch-20261120-091500.jsonl"]  # the symlink out is not even listed
 
 
+def test_journals_named_in_any_script_or_with_spaces_are_shown(tmp_path):
+    """A review found ``watch --journal 日记.jsonl`` (or ``my day.jsonl``) written fine, then listed by the history
+    with a link that answered 404: the page's journal names were ASCII letters, digits and . _ - only."""
+    from urllib.parse import quote
+
+    folder, alone = tmp_path / "journals", tmp_path / "elsewhere" / "我的 一天.jsonl"
+    folder.mkdir()
+    alone.parent.mkdir()
+    for path in (folder / "日记.jsonl", folder / "my day (2).jsonl", alone):
+        small_journal(path)
+    _, client, _ = make_app(tmp_path, [folder, alone])
+    assert sorted(ref for ref, _ in Places([folder, alone]).journals()) == \
+        ["0/my day (2).jsonl", "0/日记.jsonl", "1/我的 一天.jsonl"]
+    page = client.get("/history").get_data(as_text=True)
+    for ref in ("0/日记.jsonl", "0/my day (2).jsonl", "1/我的 一天.jsonl"):
+        place, name = ref.split("/")
+        assert f"/history/{place}/{quote(name, safe='()')}" in page, ref  # linked, with the name quoted
+        assert client.get(f"/history/{place}/{quote(name)}").status_code == 200, ref
+    for name in ("-x.jsonl", "_x.jsonl", ".日记.jsonl", "a..b.jsonl"):  # an option's dash, hidden files, ..
+        with pytest.raises(NotAllowed):
+            Places([folder]).resolve(0, name)
+
+
 def test_a_broken_journal_is_named_not_fatal(tmp_path, folders):
     """A line that is not a journal line is left out and named, as ``report`` does; the rest of the journal is
     shown. A journal that cannot be read at all is named with why."""

@@ -17,6 +17,7 @@ def serve(source, fast, no_camera, show_window, host, port, history, max_viewers
     from emocare import watch as watch_lib
     from emocare.report import summarize, tables
     from emocare.status import StatusLine
+    from emocare.web.places import NAME
     from emocare.web.server import ServeOptions, serve as serve_pages
 
     settings, _ = load_settings(config, **overrides)
@@ -27,6 +28,9 @@ def serve(source, fast, no_camera, show_window, host, port, history, max_viewers
             raise ConfigError(f"--history {p}: no such file or folder")
         if not p.is_dir() and p.suffix != ".jsonl":  # the history lists journals by their .jsonl names only
             raise ConfigError(f"--history {p}: not a journal (a .jsonl file, or a folder of them)")
+        if not p.is_dir() and not NAME.fullmatch(p.name):
+            raise ConfigError(f"--history {p}: a name the history cannot show (rename it: a letter or digit first, "
+                              "then letters, digits, spaces, . _ - + ( ))")
     if record is not None:
         check_output(record, VIDEO_SUFFIXES, "--record")
     if not no_camera:  # with no session, nothing is played

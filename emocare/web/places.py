@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.jsonl")
+# a journal's file name as the page may name it: a letter or digit of any script first (no hidden file, nothing
+# an option could be mistaken for), then letters, digits, spaces and . _ - + ( ), never a separator (``watch
+# --journal 日记.jsonl`` and ``my day.jsonl`` are journals too)
+NAME = re.compile(r"[^\W_][\w .+()-]{0,200}\.jsonl")
 
 
 class NotAllowed(Exception):
