@@ -240,7 +240,7 @@ def plot(records: Records, path: Path, period_s: float = 1.0, lang: str = "en") 
 
 def _plot_family(lang: str) -> list[str] | None:
     """The font family for a plot in ``lang``: None for matplotlib's own (Latin), or the CJK font the window uses
-    (``fonts.find_font``) before DejaVu Sans; None where no font draws Chinese."""
+    (``fonts.find_font``) before DejaVu Sans; None where no font draws Chinese (or it cannot be opened)."""
     if lang != "zh":
         return None
     from matplotlib import font_manager
@@ -250,8 +250,11 @@ def _plot_family(lang: str) -> list[str] | None:
     path = find_font(True)
     if path is None:
         return None
-    font_manager.fontManager.addfont(path)
-    return [font_manager.FontProperties(fname=path).get_name(), "DejaVu Sans"]
+    try:
+        font_manager.fontManager.addfont(path)
+        return [font_manager.FontProperties(fname=path).get_name(), "DejaVu Sans"]
+    except (OSError, RuntimeError, ValueError):  # a font file FreeType cannot open: English, not a traceback
+        return None
 
 
 def shown(value: str) -> str:

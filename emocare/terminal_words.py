@@ -13,7 +13,7 @@ TERMINAL: dict[str, dict[str, str]] = {
            "care": "{who}: care given ({action}), mood {mood}", "nobody": "nobody in view", "main": " (main)",
            "people": "{n} people: {listed}", "last_care": "last care: {action} at {t:.1f} s",
            "care_short": "care {t:.0f} s", "no_care": "no care yet", "fps": "{fps:.1f} fps",
-           "action_message": "message", "action_speech": "speech", "action_music": "music",
+           "action_message": "message", "action_speech": "speech", "action_music": "music", "action_care": "care",
            # the summary (report.tables)
            "session": "session: ", "changes_one": "{n} mood change", "changes_many": "{n} mood changes",
            "per_min": " ({x:.1f}/min)", "cares_one": "{n} care event", "cares_many": "{n} care events",
@@ -31,7 +31,7 @@ TERMINAL: dict[str, dict[str, str]] = {
            "care": "{who}：已安慰（{action}），情绪 {mood}", "nobody": "画面中没有人", "main": "（主要）",
            "people": "{n} 人：{listed}", "last_care": "上次安慰：{action}，{t:.1f} 秒",
            "care_short": "安慰 {t:.0f} 秒", "no_care": "尚未安慰", "fps": "{fps:.1f} 帧/秒",
-           "action_message": "消息", "action_speech": "语音", "action_music": "语音和音乐",
+           "action_message": "消息", "action_speech": "语音", "action_music": "语音和音乐", "action_care": "安慰",
            "session": "会话：", "changes_one": "{n} 次情绪变化", "changes_many": "{n} 次情绪变化",
            "per_min": "（每分钟 {x:.1f} 次）", "cares_one": "{n} 次安慰", "cares_many": "{n} 次安慰",
            "ended": "结束：{why}", "not_ended": "没有结束记录（仍在运行或已中断）", "col_person": "人物", "primary": "（主要）", "col_mood_s": "{mood}/秒",
