@@ -192,6 +192,11 @@ def test_token_is_needed_for_every_page_and_stream(tmp_path, folders):
     for url in ("/", "/history", "/settings", "/static/style.css", "/video.mjpg", "/events", "/api/state"):
         assert client.get(url).status_code == 403, url
     assert client.get("/history?token=wrong").status_code == 403
+    # the page that asks for the token is styled (its stylesheet would need the token), links nowhere it would
+    # be refused again, and gives no CSRF token away
+    asking = client.get("/settings?lang=zh").get_data(as_text=True)
+    assert "<style>" in asking and ".card" in asking and "/static/style.css" not in asking
+    assert 'name="csrf-token"' not in asking and 'href="/history' not in asking and "令牌" in asking
     r = client.get("/history?token=s3cret-token")
     assert r.status_code == 200 and "HttpOnly" in r.headers["Set-Cookie"]
     assert client.get("/settings").status_code == 200  # the cookie carries it from then on

@@ -1,14 +1,16 @@
 """The checks on every request of ``emocare serve``, the headers on every response, and the error pages.
 
 On loopback the ``Host`` header must name loopback; off loopback every request, the static files and streams
-included, needs the token (``?token=``, then a cookie). Every POST needs the page's CSRF token and, when the
+included, needs the token (``?token=``, then a cookie); the page that asks for it carries its style inline. Every POST needs the page's CSRF token and, when the
 browser sends one, a same-origin ``Origin`` and ``Sec-Fetch-Site``.
 """
 
 from __future__ import annotations
 
+import functools
 import hmac
 from functools import partial
+from pathlib import Path
 
 from flask import Flask, Response, request
 
@@ -44,7 +46,8 @@ def guard(state: AppState):
         given = (request.args.get("token") or request.headers.get("X-Emocare-Token")
                  or request.cookies.get(TOKEN_COOKIE) or "")
         if not hmac.compare_digest(given.encode(), web.token.encode()):
-            return state.page("token.html", 403)
+            # its style inline (the stylesheet needs the token too), no links that lead here again, no CSRF token
+            return state.page("token.html", 403, locked=True, inline_style=_style())
     if request.method == "POST":
         sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token") or ""
         if not hmac.compare_digest(sent.encode(), state.csrf.encode()) or not _origin_ok(request):
@@ -52,6 +55,11 @@ def guard(state: AppState):
         if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
             return plain("refused: a request from another site (CSRF check)", 403)
     return None
+
+
+@functools.lru_cache(maxsize=1)
+def _style() -> str:
+    return (Path(__file__).parent / "static" / "style.css").read_text(encoding="utf-8")
 
 
 def headers(state: AppState, resp: Response) -> Response:
