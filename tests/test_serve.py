@@ -1019,3 +1019,25 @@ def test_serves_start_lines_are_in_the_sessions_language(capsys):
     assert "from another device: http://192.168.1.20:8765/?token=t0" in said["en"] and "Ctrl-C stops it" in said["en"]
     assert "从其他设备访问：http://192.168.1.20:8765/?token=t0" in said["zh"] and "按 Ctrl-C 停止" in said["zh"]
     assert not any(word in said["zh"] for word in ("device", "token in", "stops")), said["zh"]
+
+
+def test_the_csrf_token_outlives_a_restart_of_serve(tmp_path):
+    """A first-time user's sweep: after serve restarted, the open live page reconnected but its Pause, Mute and
+    Snapshot buttons were refused (403, the old CSRF token) without a word, and the settings page's next save
+    lost its edits. The token is kept (readable by this user only); the live page reloads on a refusal."""
+    from emocare.web.app import csrf_token
+
+    kept = tmp_path / "cache" / "serve-csrf"
+    first = make_app(tmp_path, csrf_file=kept)[0]
+    again = make_app(tmp_path, csrf_file=kept)[0]  # serve started again
+    token = first.extensions["emocare"]["csrf"]
+    assert again.extensions["emocare"]["csrf"] == token and kept.read_text() == token
+    assert kept.stat().st_mode & 0o777 == 0o600
+    client = again.test_client()
+    assert client.post("/control", data={"command": "mute", "csrf_token": token}).status_code != 403
+    kept.write_text("not a token\n")  # damaged: a new one, kept
+    fresh = csrf_token(kept)
+    assert fresh != token and len(fresh) == 43 and kept.read_text() == fresh
+    assert csrf_token(None) != csrf_token(None)  # nowhere to keep it: one per start
+    live_js = (Path(__file__).parents[1] / "emocare" / "web" / "static" / "live.js").read_text()
+    assert "r.status === 403) location.reload()" in live_js

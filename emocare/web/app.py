@@ -17,8 +17,11 @@ headers, the error pages), ``live_routes``, ``history_routes``, ``settings_route
 
 from __future__ import annotations
 
+import os
+import re
 import secrets
 from importlib import resources
+from pathlib import Path
 
 from flask import Flask
 
@@ -38,10 +41,30 @@ def create_app(web: WebConfig, hub: LiveHub | None = None) -> Flask:
                 static_url_path="/static")
     app.config.update(MAX_CONTENT_LENGTH=256 * 1024, SEND_FILE_MAX_AGE_DEFAULT=3600, TEMPLATES_AUTO_RELOAD=False)
     app.url_map.strict_slashes = False  # /history/ (typed, or pasted with its slash) is /history, not a 404
-    csrf = secrets.token_urlsafe(32)
+    csrf = csrf_token(web.csrf_file)
     history = History(Places(web.places), cache_dir=web.cache_dir)
     app.extensions["emocare"] = {"history": history, "csrf": csrf, "hub": hub, "web": web}
     state = AppState(web=web, hub=hub, csrf=csrf, history=history)
     for group in (checks, live_routes, history_routes, settings_routes):
         group.register(app, state)
     return app
+
+
+def csrf_token(path: Path | None) -> str:
+    """The token every POST must carry. Kept in ``path`` (readable by this user only), so a page opened before
+    ``serve`` restarted still pauses, mutes and saves after it; a new one each start where it cannot be kept."""
+    try:
+        kept = path.read_text(encoding="ascii").strip() if path is not None else ""
+    except (OSError, UnicodeDecodeError):
+        kept = ""
+    if re.fullmatch(r"[A-Za-z0-9_-]{43}", kept):
+        return kept
+    token = secrets.token_urlsafe(32)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="ascii") as f:
+                f.write(token)
+        except OSError:
+            pass
+    return token

@@ -42,6 +42,7 @@ class WebConfig:
     overrides: Mapping = field(default_factory=dict)  # the command line's settings
     places: Sequence[Path] = ()  # where journals may be read
     cache_dir: Path | None = None  # the history's summaries of journals (None: in memory only)
+    csrf_file: Path | None = None  # where the CSRF token is kept across restarts (None: a new one each start)
 
 
 

@@ -106,7 +106,8 @@ class Server:
 
             cache_dir = Path(user_cache_dir("emocare")) / "history"
         web = WebConfig(lang=lang, lang_chosen=lang_chosen, token=self.token, allowed_hosts=allowed, config=options.config,
-                        overrides=dict(options.overrides), places=tuple(places), cache_dir=cache_dir)
+                        overrides=dict(options.overrides), places=tuple(places), cache_dir=cache_dir,
+                        csrf_file=cache_dir.parent / "serve-csrf")
         self.app = create_app(web, self.hub)
         self.history = self.app.extensions["emocare"]["history"]
         try:

@@ -216,7 +216,9 @@
         headers: { "X-CSRF-Token": CSRF, "Content-Type": "application/x-www-form-urlencoded" },
         body: "command=" + encodeURIComponent(button.dataset.command),
         credentials: "same-origin",
-      });
+      }).then((r) => {  // refused: this page's CSRF token is not this server's (it restarted): a fresh page has it
+        if (r.status === 403) location.reload();
+      }).catch(() => {});
     });
   }
 
