@@ -379,10 +379,10 @@ def reference_views(path: Path) -> list[dict]:
         lead = next((p for p in report.people if p.primary), report.people[0] if report.people else None)
         moods = sorted((r for r in run if r["type"] == "mood" and lead is not None and r["id"] == lead.id),
                        key=lambda r: r["t"])
-        segments = []
+        segments, end_t = [], max(float(r["t"]) for r in run)
         for i, r in enumerate(moods):
             t = float(r["t"])
-            end = min(float(moods[i + 1]["t"]) if i + 1 < len(moods) else t + 1.0, t + 2.0)
+            end = min(float(moods[i + 1]["t"]) if i + 1 < len(moods) else min(t + 1.0, max(end_t, t)), t + 2.0)
             if segments and segments[-1][2] == r["mood"] and t - segments[-1][1] <= 1e-6:
                 segments[-1][1] = end
             else:
@@ -416,6 +416,8 @@ def assert_same_as_report(path: Path) -> None:
         assert got.seconds == pytest.approx(ref["seconds"], abs=1e-9)
         assert [s[2] for s in got.segments] == [s[2] for s in ref["segments"]]
         assert [x for s in got.segments for x in s[:2]] == pytest.approx([x for s in ref["segments"] for x in s[:2]], abs=1e-9)
+        drawn = {m: sum(b - a for a, b, mood in got.segments if mood == m) for m in got.seconds}
+        assert drawn == pytest.approx(dict(got.seconds), abs=1e-6)  # the timeline adds up to the seconds shown
 
 
 def written_by_watch(path: Path) -> Path:

@@ -40,7 +40,7 @@ class History:
     written there is simply parsed again). New summaries go to disk on ``save``, which the pages call once
     they are sent, so a first visit does not wait for the writing."""
 
-    VERSION = 1
+    VERSION = 2  # 2: the last timeline segment ends with the journal (not 1 s past it)
 
     def __init__(self, places: Places, cache_dir: Path | None = None, max_cached: int = 4000):
         self.places = places

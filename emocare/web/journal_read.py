@@ -215,15 +215,16 @@ def _person(times: list, moods: list, primary: int, t_max: float, period_s: floa
     return seconds, primary, times, moods
 
 
-def _timeline(times: list, moods: list) -> tuple[tuple[float, float, str], ...]:
-    """``(from, to, mood)`` spells: a row lasts until the next, at most ``GAP_S`` (the last one 1 s)."""
+def _timeline(times: list, moods: list, end_t: float) -> tuple[tuple[float, float, str], ...]:
+    """``(from, to, mood)`` spells: a row lasts until the next, at most ``GAP_S``; the last one 1 s but not past
+    the journal's last time ``end_t`` (as ``report``'s table and plot count it)."""
     breaks = sorted({*compress(count(1), map(ne, moods[1:], moods)),
                      *compress(count(1), map(lt, repeat(1e-6), map(sub, times[1:], map(add, times, repeat(GAP_S)))))})
     bounds = [0, *breaks, len(times)]
     out = []
     for a, b in zip(bounds, bounds[1:]):
         t = times[b - 1]
-        end = min(times[b] if b < len(times) else t + 1.0, t + GAP_S)
+        end = min(times[b] if b < len(times) else min(t + 1.0, max(end_t, t)), t + GAP_S)
         out.append((float(times[a]), float(end), moods[a]))
     return tuple(out)
 
@@ -258,7 +259,7 @@ def _summary(ref: str, index: int, lines: _Lines, run: _Run, mtime: datetime, pe
                        source=str("?" if start.source is None else start.source),
                        engine=str("?" if start.engine is None else start.engine),
                        duration_s=t_max - t_min, seconds={m: lead[0][m] for m in MOOD_ORDER if lead[0].get(m)} if lead else {},
-                       segments=_timeline(lead[2], lead[3]) if lead else (), care=tuple(run.care),
+                       segments=_timeline(lead[2], lead[3], t_max) if lead else (), care=tuple(run.care),
                        changes=run.changes, ended=run.end.reason if run.end else None)
 
 
