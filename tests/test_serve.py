@@ -124,6 +124,10 @@ def test_every_route_answers(tmp_path, folders):
     assert '<a href="/">Back to emocare</a>' in r.get_data(as_text=True)  # to the live page, where there is one
     assert client.get("/history/").status_code == 200 and client.get("/settings/").status_code == 200
     assert client.get("/history?week=yesterday").status_code == 400
+    bad = client.get("/history?week=2026-13-45&lang=zh").get_data(as_text=True)  # a page in the viewer's language
+    assert "<h1>不是有效的一周</h1>" in bad and "2026-11-26" in bad and 'href="/">' in bad
+    empty = '<p class="muted">No session in this week.</p>'
+    assert empty in earlier and empty not in history
     for edge in ("0001-01-01", "0001-01-07"):  # no week before: a 400, not a 500 with a traceback
         assert client.get(f"/history?week={edge}").status_code == 400, edge
     assert client.get("/history?week=9999-12-31").status_code == 200  # an empty week, after the last session

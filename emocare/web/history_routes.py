@@ -11,7 +11,7 @@ from flask import Flask, abort, request
 
 from emocare.web.comfort import Counterparts
 from emocare.web.history import NotAllowed, by_day, week
-from emocare.web.pages import AppState, plain
+from emocare.web.pages import AppState, strings
 
 
 def register(app: Flask, state: AppState) -> None:
@@ -27,10 +27,13 @@ def history_page(state: AppState):
         ending = date.fromisoformat(request.args["week"]) if "week" in request.args else last
         before = ending - timedelta(days=7)  # 0001-01-01 has no week before it
         after = (ending + timedelta(days=7)).isoformat() if ending < last else None
-    except (ValueError, OverflowError):
-        return plain("week: expected a date such as 2026-11-26", 400)
+    except (ValueError, OverflowError):  # a page in the viewer's language that leads back to the history
+        t = strings()[state.lang()]
+        return state.page("not_found.html", 400, heading=t["bad_week"], help=t["bad_week_help"])
+    shown_week = week(sessions, ending)
     resp = state.page("history.html", nav="history", days=by_day(sessions), broken=broken,
-                      week_json=json.dumps(week(sessions, ending)), week_end=ending, week_start=ending - timedelta(days=6),
+                      week_json=json.dumps(shown_week), week_empty=not shown_week["minutes"],
+                      week_end=ending, week_start=ending - timedelta(days=6),
                       week_prev=before.isoformat(), week_next=after,
                       this_week=ending == last and last >= date.today() - timedelta(days=6))
     resp.call_on_close(history.save)  # new summaries to disk once the page is sent
