@@ -302,11 +302,7 @@ def load(config: Path | None = None, overrides: Mapping[str, Any] | None = None,
             origin[name] = f"config {path}"
     elif explicit:
         raise ConfigError(f"{path}: config file not found")
-    for name, value in (overrides or {}).items():
-        if value is None:
-            continue
-        values[name] = _coerce(name, value)
-        origin[name] = "command line"
+    _take_overrides(values, origin, overrides)
     try:
         return validate(replace(Settings(), **values)), origin
     except ConfigError as exc:
@@ -314,6 +310,23 @@ def load(config: Path | None = None, overrides: Mapping[str, Any] | None = None,
         if origin.get(bad, "").startswith("config "):
             raise ConfigError(f"{path}: {exc}") from None
         raise
+
+
+def _take_overrides(values: dict[str, Any], origin: dict[str, str], overrides: Mapping[str, Any] | None) -> None:
+    for name, value in (overrides or {}).items():
+        if value is None:
+            continue
+        values[name] = _coerce(name, value)
+        origin[name] = "command line"
+
+
+def without_file(overrides: Mapping[str, Any] | None = None) -> tuple[Settings, dict[str, str]]:
+    """The defaults and the command line's ``overrides`` only, with where each came from: what the settings page
+    shows while the config file cannot be read (the running session started with that file as it was)."""
+    values: dict[str, Any] = {}
+    origin = {f.name: "default" for f in fields(Settings)}
+    _take_overrides(values, origin, overrides)
+    return validate(replace(Settings(), **values)), origin
 
 
 def as_dict(s: Settings) -> dict:

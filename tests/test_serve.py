@@ -535,6 +535,22 @@ def test_settings_page_shows_values_and_where_they_came_from(tmp_path):
     page = client.get("/settings").get_data(as_text=True)
     assert f"config file {tmp_path / 'config.toml'}" in page and "command line" in page
     assert "30.0" in page and "7.0" in page
+    note = "The session running now keeps the settings it started with"  # said where a session runs, only there
+    assert f'<p class="muted small">{note}' not in page
+    _, live, _ = make_app(tmp_path, hub=LiveHub())
+    assert f'<p class="muted small">{note}' in live.get("/settings").get_data(as_text=True)
+
+
+def test_a_config_file_that_cannot_be_read_keeps_the_command_lines_values_on_the_page(tmp_path):
+    """A first-time user's sweep broke the config file while serve ran (--audio none --lang en): the page said
+    why in English only, and its table fell back to the defaults, audio "auto" and the system's language."""
+    (tmp_path / "config.toml").write_text("persist_s = = 3\n")
+    _, client, _ = make_app(tmp_path, overrides={"audio": "none", "lang": "en"})
+    page = client.get("/settings?lang=zh").get_data(as_text=True)
+    assert "无法读取配置文件，下面是默认值和命令行给出的值：" in page and "invalid TOML" in page
+    rows = dict(re.findall(r"<code>(\w+)</code>.*?</td><td>(.*?)</td>", page))
+    assert rows["audio"] == "none" and rows["lang"] == "en" and rows["persist_s"] == "5.0"
+    assert page.count("命令行") >= 2  # audio and lang: from the command line
 
 
 def test_settings_page_says_what_every_setting_does_in_both_languages(tmp_path):

@@ -48,12 +48,13 @@ def _settings_page(state: AppState, status: int = 200, refused: str | None = Non
     from emocare.errors import ConfigError
 
     path = settings_mod.config_path(state.web.config)
+    t = strings()[state.lang()]
     try:
         settings, origin = _settings(state)
         load_error = None
-    except ConfigError as exc:
-        settings, origin, load_error = settings_mod.DEFAULTS, None, str(exc)
-    t = strings()[state.lang()]
+    except ConfigError as exc:  # the command line's values still hold; the file's error said in the page's words
+        settings, origin = settings_mod.without_file(state.web.overrides)
+        load_error = t["config_unreadable"].format(error=str(exc))
     rows = []
     for f in fields(settings):
         if f.name == "messages":
@@ -62,7 +63,7 @@ def _settings_page(state: AppState, status: int = 200, refused: str | None = Non
         text = ", ".join(value) if isinstance(value, tuple) else str(value).lower() if isinstance(value, bool) else str(value)
         if f.name == "lang" and not value:  # the system locale's, as every command resolves it
             text = t["lang_system"].format(lang=t["lang_" + settings_mod.system_language()])
-        where = (origin or {}).get(f.name, "default")
+        where = origin.get(f.name, "default")
         rows.append((f.name, t.get("about_" + f.name, ""), text, where, origin_words(where, t)))
     return state.page("settings.html", status, lang_path=None if request.method == "GET" else url_for("settings_page"),
                       nav="settings", rows=rows, config_path=path,
