@@ -47,11 +47,15 @@ class WebConfig:
 
 
 def span(seconds: float, t: Mapping[str, str]) -> str:
-    """A length of time as a person reads it, in the page's language: "45 s", "12 min", "1 h 5 min"
-    (under a minute in seconds, so a short session is not "0 min")."""
+    """A length of time as a person reads it, in the page's language: "45 s", "2 min 31 s", "12 min", "1 h 5 min"
+    (under a minute in seconds, so a short session is not "0 min"; under ten with its seconds, so 150.9 s is not
+    "3 min" beside a chart that shows 2.5)."""
     whole = max(0, int(round(seconds)))
     if whole < 60:
         return f"{whole} {t['seconds_short']}"
+    if whole < 600:
+        minutes, rest = divmod(whole, 60)
+        return f"{minutes} {t['minutes_short']}" + (f" {rest} {t['seconds_short']}" if rest else "")
     minutes = int(round(seconds / 60))
     if minutes < 60:
         return f"{minutes} {t['minutes_short']}"

@@ -44,7 +44,7 @@
           title: { display: true, text: unit.name, align: "start", position: "top", padding: { top: 0, bottom: 6 },
             font: { weight: "normal" } },
           legend: { position: "bottom", labels: { boxWidth: 10, boxHeight: 10 } },
-          tooltip: { callbacks: { label: (c) => c.dataset.label + ": " + amount(c.parsed.y, unit) } },
+          tooltip: { callbacks: { label: (c) => c.dataset.label + T.colon + amount(c.parsed.y, unit) } },
         },
       },
     });

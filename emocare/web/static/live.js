@@ -32,7 +32,7 @@
     for (const button of document.querySelectorAll("button[data-command]")) button.disabled = over;
     const note = $("video-note");
     note.textContent = !over ? "" : state.ended === "end of source" ? T.video_ended
-      : T.ended + ": " + said("end_", state.ended);
+      : T.ended + T.colon + said("end_", state.ended);
     note.hidden = !over;
     $("live-heading").textContent = over ? T.live_heading_ended : T.live_heading;
     if (over && $("comfort-card").dataset.comfort !== "1") $("comfort").textContent = T.no_care;
@@ -156,7 +156,7 @@
     li.appendChild(el("span", "when", clock(ev.t)));
     const what = el("span", "what");
     if (ev.type === "change") {
-      what.appendChild(el("span", "", T.person + " " + ev.id + ": " + emo(ev.from) + " → "));
+      what.appendChild(el("span", "", T.person + " " + ev.id + T.colon + emo(ev.from) + " → "));
       const tag = el("span", "tag", emo(ev.to));
       tag.style.background = COLORS[ev.to] || COLORS.uncertain;
       what.appendChild(tag);
@@ -166,14 +166,14 @@
       what.appendChild(tag);
       what.appendChild(document.createTextNode(" " + words(ev)));
     } else if (ev.type === "snapshot") {
-      what.textContent = T.event_snapshot + ": " + String(ev.path || "").split("/").pop();
+      what.textContent = T.event_snapshot + T.colon + String(ev.path || "").split("/").pop();
       what.title = String(ev.path || "");  // the whole path (its folder), on hover
     } else if (ev.type === "start") {
-      what.textContent = T.event_start + (ev.source ? ": " + String(ev.source).split("/").pop() : "");
+      what.textContent = T.event_start + (ev.source ? T.colon + String(ev.source).split("/").pop() : "");
     } else if (ev.type === "end") {
-      what.textContent = T.event_end + (ev.reason ? ": " + said("end_", ev.reason) : "");
+      what.textContent = T.event_end + (ev.reason ? T.colon + said("end_", ev.reason) : "");
     } else {
-      what.textContent = T.event_error + ": " + (ev.message || "");
+      what.textContent = T.event_error + T.colon + (ev.message || "");
     }
     li.appendChild(what);
     list.insertBefore(li, list.firstChild);
