@@ -369,6 +369,23 @@ def test_a_broken_journal_is_named_not_fatal(tmp_path, folders):
     assert gone.why == "missing" and gone.error.endswith("gone.jsonl: no such journal") and not gone.sessions
 
 
+def test_a_journal_page_says_how_each_session_ended_and_a_file_with_no_journal_line_is_not_shown_as_one(tmp_path):
+    """A first-time user's sweep: a cut-off journal looked like any ended session (report says "no end line"), and
+    a page of notes saved as .jsonl said "line 1 is not a journal line, left out; the rest is shown" over nothing."""
+    folder = tmp_path / "journals"
+    ended = small_journal(folder / "watch-20261120-091500.jsonl") if folder.mkdir() is None else None
+    cut = folder / "watch-20261120-101500.jsonl"
+    cut.write_text("".join(line for line in ended.read_text().splitlines(keepends=True) if '"end"' not in line))
+    (folder / "notes.jsonl").write_text("my notes\nabout today\n")
+    _, client, _ = make_app(tmp_path, [folder])
+    page = client.get(f"/history/0/{ended.name}?lang=zh").get_data(as_text=True)
+    assert "会话已结束：已退出" in page
+    page = client.get(f"/history/0/{cut.name}?lang=en").get_data(as_text=True)  # the page strings hold every word:
+    assert re.search(r"emocare ·\s+no end line \(still running, or cut off\)</span>", page)  # where it is shown
+    notes = client.get("/history/0/notes.jsonl").get_data(as_text=True)
+    assert "no line of it could be read: it is not a journal</p>" in notes and "the rest is shown</p>" not in notes
+
+
 # ------------------------------------------------------------------ the history's fast reader
 def reference_views(path: Path) -> list[dict]:
     """What the history showed before its fast reader: journal.read, journal.sessions, report.summarize."""

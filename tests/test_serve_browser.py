@@ -160,7 +160,7 @@ def test_browser_live_page_says_when_the_source_ended_and_marks_the_main_person_
         WebDriverWait(browser, 10).until(lambda b: b.find_element(By.ID, "status").text == "会话已结束")
         page = _live_page_says(browser, "zh")
         assert page["names"] == ["最后看到：难过"] and page["rate"] == "分析已结束" and all(page["disabled"]), page
-        assert page["note"] == "来源已结束。" and "已停止: 来源已结束" in page["body"] and "没有音频输出" in page["body"]
+        assert page["note"] == "来源已结束。" and "已停止：来源已结束" in page["body"] and "没有音频输出" in page["body"]
         for english in ("no audio", "end of source", "Last seen", "fps", "session", said_en):
             assert english not in page["body"], english
         assert page["body"].count(said_zh) == 2  # the comfort card and what happened: the session's English comfort

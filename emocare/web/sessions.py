@@ -83,7 +83,10 @@ class JournalView:
 
     @property
     def left_out_key(self) -> str:
-        """The page's words for the left-out lines: one line, or several."""
+        """The page's words for the left-out lines: one line, or several; or none of its lines read (as ``report``
+        says it: a page of notes is not shown as a journal with "the rest shown")."""
+        if not self.sessions:
+            return "unreadable_nothing"
         return "unreadable_left_out_one" if len(self.left_out) == 1 else "unreadable_left_out"
 
     @property
