@@ -10,6 +10,20 @@ from emocare.commands import VIDEO_SUFFIXES, check_audio_dir, check_output, load
 from emocare.errors import ConfigError
 
 
+def _check_history(history) -> None:
+    """Each ``--history`` a folder, or a journal the history page can show (by its .jsonl name), else exit 2."""
+    from emocare.web.places import NAME
+
+    for p in history:
+        if not p.exists():
+            raise ConfigError(f"--history {p}: no such file or folder")
+        if not p.is_dir() and p.suffix != ".jsonl":
+            raise ConfigError(f"--history {p}: not a journal (a .jsonl file, or a folder of them)")
+        if not p.is_dir() and not NAME.fullmatch(p.name):
+            raise ConfigError(f"--history {p}: a name the history cannot show (rename it: a letter or digit first, "
+                              "then letters, digits, spaces, . _ - + ( ))")
+
+
 def serve(source, fast, no_camera, show_window, host, port, history, max_viewers, record, journal_path, config,
           overrides) -> int:
     from platformdirs import user_data_dir
@@ -17,20 +31,12 @@ def serve(source, fast, no_camera, show_window, host, port, history, max_viewers
     from emocare import watch as watch_lib
     from emocare.report import summarize, tables
     from emocare.status import StatusLine
-    from emocare.web.places import NAME
     from emocare.web.server import ServeOptions, serve as serve_pages
 
     settings, _ = load_settings(config, **overrides)
     if not 1 <= max_viewers <= 200:
         raise ConfigError(f"--max-viewers {max_viewers}: use 1 to 200")
-    for p in history:
-        if not p.exists():
-            raise ConfigError(f"--history {p}: no such file or folder")
-        if not p.is_dir() and p.suffix != ".jsonl":  # the history lists journals by their .jsonl names only
-            raise ConfigError(f"--history {p}: not a journal (a .jsonl file, or a folder of them)")
-        if not p.is_dir() and not NAME.fullmatch(p.name):
-            raise ConfigError(f"--history {p}: a name the history cannot show (rename it: a letter or digit first, "
-                              "then letters, digits, spaces, . _ - + ( ))")
+    _check_history(history)
     if record is not None:
         check_output(record, VIDEO_SUFFIXES, "--record")
     if not no_camera:  # with no session, nothing is played
