@@ -14,8 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import DATA, VENV_BIN, ctrl_c_reaches_child
-from xwindow import missing_tool, shoot, window_id
-from xwindow import xvfb as start_xvfb
+from xwindow import screen, shoot, window_id
 from emocare import journal as journal_mod
 from emocare.cli import app
 from emocare.journal import Journal
@@ -210,11 +209,7 @@ def test_report_without_a_journal_reads_the_latest_watch_wrote(tmp_path, monkeyp
 # ------------------------------------------------------------------ a real window under Xvfb
 @pytest.fixture
 def xvfb():
-    if missing_tool():
-        pytest.skip(f"{missing_tool()} is needed (apt-get install xvfb imagemagick xdotool x11-utils; .ci/run does)")
-    with start_xvfb() as name:
-        if name is None:
-            pytest.skip("Xvfb did not start")
+    with screen() as name:
         yield name
 
 

@@ -28,7 +28,7 @@ import pytest
 
 from conftest import DATA
 from emocare.overlay import BANNER_BG, HELP_BG, HELP_EDGE, PANEL_BG
-from xwindow import missing_tool, xvfb
+from xwindow import screen
 
 SCRIPT = r'''
 import json, subprocess, sys
@@ -108,11 +108,7 @@ with Journal(out / "journal.jsonl") as journal:
 
 @pytest.fixture(scope="module")
 def display():
-    if missing_tool():
-        pytest.skip(f"{missing_tool()} is needed (sudo make system-deps installs xvfb, imagemagick, xdotool, x11-utils)")
-    with xvfb() as name:
-        if name is None:
-            pytest.skip("Xvfb did not start")
+    with screen() as name:
         yield name
 
 

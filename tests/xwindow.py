@@ -36,6 +36,19 @@ def missing_tool() -> str | None:
 
 
 @contextmanager
+def screen() -> Iterator[str]:
+    """A virtual screen's display name for a test, or the test skipped saying what is missing."""
+    import pytest
+
+    if missing_tool():
+        pytest.skip(f"{missing_tool()} is needed (sudo make system-deps installs xvfb, imagemagick, xdotool, x11-utils)")
+    with xvfb() as name:
+        if name is None:
+            pytest.skip("Xvfb did not start")
+        yield name
+
+
+@contextmanager
 def xvfb() -> Iterator[str | None]:
     """A 1280x800 virtual screen on a display no other server holds (Xvfb picks it: ``-displayfd``); yields
     its name (``":1"``), or None when it did not start."""
