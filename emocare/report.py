@@ -184,13 +184,14 @@ def _people_tables(report: Report, w: Mapping[str, str], name):
 def _care_table(report: Report, w: Mapping[str, str], name):
     from rich.table import Table
 
+    from emocare.terminal_words import action_words
+
     c = Table(title=w["care_title"], title_justify="left")
     for col in ("col_t", "col_person", "col_mood", "col_action", "col_message"):
         c.add_column(w[col], overflow="fold")
     for r in report.care:
-        action = None if r.action is None else w.get(f"action_{r.action}", r.action)
         c.add_row(f"{r.t:.1f}", f"#{text(_or(r.id, '?'))}", text(name(r.mood) if r.mood is not None else ""),
-                  text(_or(action, "")), text(_or(r.message, "")))
+                  text(action_words(w, r.action, "")), text(_or(r.message, "")))
     return c
 
 
@@ -204,7 +205,7 @@ def plot(records: Records, path: Path, period_s: float = 1.0, lang: str = "en") 
     from matplotlib.patches import Patch
 
     from emocare.overlay import COLORS
-    from emocare.terminal_words import words_for
+    from emocare.terminal_words import action_words, words_for
 
     def rgb(label):
         b, g, r = COLORS.get(label, COLORS[UNCERTAIN])
@@ -223,9 +224,9 @@ def plot(records: Records, path: Path, period_s: float = 1.0, lang: str = "en") 
             for r, span in _spans(moods.get(pid, []), end_t, period_s):
                 ax.broken_barh([(r.t, span)], (row - 0.4, 0.8), facecolors=rgb(r.mood))
         for r in report.care:
-            action = _or(r.action, "care")
             ax.axvline(r.t, color="black", linestyle="--", linewidth=1)
-            ax.text(r.t, len(ids) - 0.45, words.get(f"action_{action}", action), fontsize=8, rotation=90, va="top")
+            ax.text(r.t, len(ids) - 0.45, action_words(words, r.action, words["action_care"]), fontsize=8, rotation=90,
+                    va="top")
         ax.set_yticks(range(len(ids)), [f"#{i}" for i in ids])
         ax.set_xlabel(words["plot_time"])
         title = words["plot_title"].format(source=shown(Path(report.source).name), engine=shown(report.engine))

@@ -28,7 +28,7 @@ from typing import Callable
 
 from emocare.faces import Faces
 from emocare.records import CareRecord, ChangeRecord, Record
-from emocare.terminal_words import words_for
+from emocare.terminal_words import action_words, words_for
 
 SEP = " · "
 
@@ -42,7 +42,7 @@ def event_line(rec: Record, lang: str = "en") -> str | None:
     who = w["person"].format(id="?" if rec.id is None else rec.id)
     if isinstance(rec, ChangeRecord):
         return f"{t}  " + w["change"].format(who=who, before=mood(rec.from_), after=mood(rec.to))
-    action = "?" if rec.action is None else w.get(f"action_{rec.action}", str(rec.action))
+    action = action_words(w, rec.action)
     return f"{t}  " + w["care"].format(who=who, action=action, mood=mood(rec.mood))
 
 
@@ -146,7 +146,7 @@ class StatusLine:
             people = w["people"].format(n=n, listed=listed)
             pid, (mood, conf) = moods[0]
             short = w["people"].format(n=n, listed=f"{person(pid, mood, conf, pid == primary)}, +{n - 1}")
-        action = w.get(f"action_{care[0]}", care[0]) if care else ""
+        action = action_words(w, care[0]) if care else ""
         care_long = w["last_care"].format(action=action, t=care[1]) if care else w["no_care"]
         care_short = w["care_short"].format(t=care[1]) if care else w["no_care"]
         rate = w["fps"].format(fps=fps)

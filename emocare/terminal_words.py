@@ -61,6 +61,12 @@ def words_for(lang: str) -> tuple[dict[str, str], Callable[[object], str]]:
     return TERMINAL[lang], lambda mood: "?" if mood is None else names.get(f"emo_{mood}", str(mood))
 
 
+def action_words(words: dict[str, str], action: object, missing: str = "?") -> str:
+    """How a care action (``speech``) is said in ``words`` (``words_for``'s); ``missing`` where the journal did not
+    say which."""
+    return missing if action is None else words.get(f"action_{action}", str(action))
+
+
 def ended_words(lang: str, reason: str) -> str:
     """How a session ended, as the journal says it in English ("end of source"), and in Chinese as the page does."""
     if lang not in TERMINAL or lang == "en":

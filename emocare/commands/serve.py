@@ -17,9 +17,11 @@ def _check_history(history) -> None:
     for p in history:
         if not p.exists():
             raise ConfigError(f"--history {p}: no such file or folder")
-        if not p.is_dir() and p.suffix != ".jsonl":
+        if p.is_dir():
+            continue
+        if p.suffix != ".jsonl":
             raise ConfigError(f"--history {p}: not a journal (a .jsonl file, or a folder of them)")
-        if not p.is_dir() and not NAME.fullmatch(p.name):
+        if not NAME.fullmatch(p.name):
             raise ConfigError(f"--history {p}: a name the history cannot show (rename it: a letter or digit first, "
                               "then letters, digits, spaces, . _ - + ( ))")
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from emocare.names import make_folder
 from emocare.web import checks, history_routes, live_routes, settings_routes
 from emocare.web.history import History, Places
 from emocare.web.hub import LiveHub
@@ -62,7 +63,7 @@ def csrf_token(path: Path | None) -> str:
     token = secrets.token_urlsafe(32)
     if path is not None:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_folder(path.parent)
             with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="ascii") as f:
                 f.write(token)
         except OSError:

@@ -1,15 +1,15 @@
 """The checks on every request of ``emocare serve``, the headers on every response, and the error pages.
 
 On loopback the ``Host`` header must name loopback; off loopback every request, the static files and streams
-included, needs the token (``?token=``, then a cookie); the page that asks for it carries its style inline. Every POST needs the page's CSRF token and, when the
-browser sends one, a same-origin ``Origin`` and ``Sec-Fetch-Site``.
+included, needs the token (``?token=``, then a cookie); the page that asks for it carries its style inline.
+Every POST needs the page's CSRF token and, when the browser sends one, a same-origin ``Origin`` and
+``Sec-Fetch-Site``.
 """
 
 from __future__ import annotations
 
-import functools
 import hmac
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
 from flask import Flask, Response, request
@@ -57,7 +57,7 @@ def guard(state: AppState):
     return None
 
 
-@functools.lru_cache(maxsize=1)
+@lru_cache(maxsize=1)
 def _style() -> str:
     return (Path(__file__).parent / "static" / "style.css").read_text(encoding="utf-8")
 
